@@ -1,0 +1,184 @@
+"""The project file (``migration.yaml``) and the run settings built from it and from flags.
+
+Precedence: command-line flag > project file > default. Secrets never live in the file: a
+value written ``${NAME}`` is read from the environment variable NAME.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from migrate.errors import ConfigError, MappingError
+from migrate.mappers.spec import parse_model
+from migrate.mappers.yamlio import read_yaml
+
+_STRICT = ConfigDict(extra="forbid")
+DEFAULT_OUTPUT = "out"
+DEFAULT_TARGET = "ndjson:out/ndjson"
+
+
+class IdentityConfig(BaseModel):
+    """How resource ids are made. Set once per migration; never change it mid-migration."""
+
+    model_config = _STRICT
+    namespace: uuid.UUID | None = Field(None, description="Random UUID for this migration.")
+    source_system: str | None = Field(None, description="URI naming the legacy EMR instance.")
+
+
+class ThresholdConfig(BaseModel):
+    """When a run counts as failed for its data (exit code 1)."""
+
+    model_config = _STRICT
+    max_quarantine_rate: float = Field(0.01, ge=0, le=1,
+                                       description="Largest share of rows quarantined.")
+
+
+class ProjectConfig(BaseModel):
+    """``migration.yaml``. Relative paths are read from the file's folder."""
+
+    model_config = _STRICT
+    version: Literal[1] = 1
+    mappings: str | None = Field(None, description="Mapping pack folder.")
+    source: str | dict[str, Any] | None = Field(None, description="CSV folder or SQL URL.")
+    target: str | dict[str, Any] | None = Field(None, description="ndjson:DIR, bundles:DIR or URL.")
+    output: str | None = Field(None, description="Folder for run.json and quarantine.ndjson.")
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    timezone: str | None = Field(None, description="Zone of naive source datetimes.")
+    chunk_size: int | None = Field(None, ge=1)
+    bundle_size: int | None = Field(None, ge=1)
+    thresholds: ThresholdConfig = Field(default_factory=ThresholdConfig)
+
+
+class RunSettings(BaseModel):
+    """Everything a run needs, resolved (absolute paths, defaults applied)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mappings: Path
+    source: dict[str, Any]
+    target: dict[str, Any]
+    output: Path
+    namespace: uuid.UUID
+    source_system: str
+    timezone: str = "UTC"
+    chunk_size: int = 5000
+    max_quarantine_rate: float = 0.01
+    progress: bool = True
+
+
+def read_project(path: Path) -> ProjectConfig:
+    """Read and check a project file, reporting every problem with its line."""
+    try:
+        data = read_yaml(path)
+    except MappingError as exc:
+        raise ConfigError(str(exc)) from None
+    data = _expand_env(data, str(path))
+    cfg, problems = parse_model(ProjectConfig, data, str(path))
+    if problems:
+        lines = "\n".join(f"  {p}" for p in problems)
+        raise ConfigError(f"project file has {len(problems)} problem(s):\n{lines}")
+    return cfg
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_env(node: Any, file: str) -> Any:
+    if isinstance(node, str):
+        def sub(m: re.Match[str]) -> str:
+            if m.group(1) not in os.environ:
+                raise ConfigError(f"{file}: environment variable {m.group(1)} is not set")
+            return os.environ[m.group(1)]
+        return _ENV.sub(sub, node)
+    if isinstance(node, dict):
+        for k in list(node):
+            node[k] = _expand_env(node[k], file)
+    elif isinstance(node, list):
+        return [_expand_env(v, file) for v in node]
+    return node
+
+
+def parse_source(value: str | dict[str, Any], base: Path) -> dict[str, Any]:
+    """A source flag or setting as extractor options (``type`` plus its options)."""
+    if isinstance(value, dict):
+        opts = dict(value)
+        if "type" not in opts:
+            raise ConfigError("source: 'type' is required (csv or sql)")
+        if opts["type"] == "csv" and "path" in opts:
+            opts["path"] = str(_resolve(opts["path"], base))
+        return opts
+    if "://" in value:
+        return {"type": "sql", "url": _sqlite_relative(value, base)}
+    return {"type": "csv", "path": str(_resolve(value, base))}
+
+
+def _sqlite_relative(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////") and url != prefix:
+        return prefix + str(_resolve(url[len(prefix):], base))
+    return url
+
+
+def parse_target_setting(value: str | dict[str, Any], base: Path) -> dict[str, Any]:
+    """A target flag or setting as loader options, paths made absolute."""
+    from migrate.loaders.base import parse_target
+
+    opts = parse_target(value) if isinstance(value, str) else dict(value)
+    if "type" not in opts:
+        raise ConfigError("target: 'type' is required (ndjson, bundles or fhir-server)")
+    if "path" in opts:
+        opts["path"] = str(_resolve(opts["path"], base))
+    return opts
+
+
+def _resolve(path: str | Path, base: Path) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (base / p).resolve()
+
+
+def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> RunSettings:
+    """Merge flags over the project file over defaults; report every missing setting at once."""
+    p = project or ProjectConfig()
+    cwd = Path.cwd()
+
+    def pick(flag: str, value: Any) -> tuple[Any, Path]:
+        return (flags[flag], cwd) if flags.get(flag) is not None else (value, base)
+
+    mappings, mbase = pick("mappings", p.mappings)
+    source, sbase = pick("source", p.source)
+    target, tbase = pick("target", p.target)
+    output, obase = pick("output", p.output)
+    namespace = flags.get("namespace") or p.identity.namespace
+    system = flags.get("source_system") or p.identity.source_system
+    missing = [name for name, v in [("--mappings", mappings), ("--source", source),
+                                    ("--namespace (identity.namespace)", namespace)] if not v]
+    if missing:
+        raise ConfigError(f"missing setting(s): {', '.join(missing)}. Give them as flags or in "
+                          "a project file (-c migration.yaml); `emr-migrate init` writes one.")
+    try:
+        ns = uuid.UUID(str(namespace))
+    except ValueError:
+        raise ConfigError(f"identity.namespace {namespace!r} is not a UUID") from None
+    bundle_size = flags.get("bundle_size") or p.bundle_size
+    tgt = parse_target_setting(target or DEFAULT_TARGET, tbase if target else cwd)
+    if bundle_size and tgt["type"] in ("bundles", "fhir-server"):
+        tgt.setdefault("bundle_size", bundle_size)
+    return RunSettings(
+        mappings=_resolve(mappings, mbase), source=parse_source(source, sbase), target=tgt,
+        output=_resolve(output or DEFAULT_OUTPUT, obase if output else cwd), namespace=ns,
+        source_system=system or f"urn:uuid:{ns}",
+        timezone=flags.get("timezone") or p.timezone or "UTC",
+        chunk_size=flags.get("chunk_size") or p.chunk_size or 5000,
+        max_quarantine_rate=_first(flags.get("max_quarantine_rate"),
+                                   p.thresholds.max_quarantine_rate),
+        progress=flags.get("progress", True),
+    )
+
+
+def _first(*values: Any) -> Any:
+    return next(v for v in values if v is not None)

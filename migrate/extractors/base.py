@@ -1,0 +1,74 @@
+"""The extractor protocol and registry.
+
+An extractor reads one source table at a time as a stream of :class:`Batch` objects (a list of
+row dicts plus the rows it could not parse), never the whole table at once (invariant 5).
+Write a new one by subclassing :class:`Extractor` and registering it::
+
+    @EXTRACTORS.register("my-source")
+    class MyExtractor(Extractor): ...
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrate.registry import Registry
+
+DEFAULT_CHUNK_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A source row that could not even be parsed (ragged CSV line, undecodable bytes)."""
+
+    line: int | None
+    message: str
+    raw: str | None = None
+
+
+@dataclass
+class Batch:
+    """One chunk of a table: parsed rows, and rows rejected while parsing."""
+
+    rows: list[dict[str, Any]]
+    rejects: list[RejectedRow] = field(default_factory=list)
+
+
+class Extractor(ABC):
+    """Reads tables from one source. Subclasses implement the three abstract methods."""
+
+    name = "base"
+
+    @abstractmethod
+    def columns(self, table: str) -> list[str]:
+        """The table's column names; raise ExtractError naming the table if it is missing."""
+
+    @abstractmethod
+    def iter_batches(self, table: str, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                     query: str | None = None) -> Iterator[Batch]:
+        """Yield the table (or the declared query's rows) in chunks of at most chunk_size."""
+
+    @abstractmethod
+    def describe(self, table: str) -> str:
+        """Where the table lives, for messages (a file path or a table name, no secrets)."""
+
+    def estimate_rows(self, table: str, query: str | None = None) -> int | None:
+        """A row count for progress bars, if cheap to get. Override when it is."""
+        return None
+
+    def close(self) -> None:
+        """Release connections and files. Override when the extractor holds any."""
+
+
+EXTRACTORS: Registry[type[Extractor]] = Registry("extractor")
+
+
+def open_extractor(kind: str, **options: Any) -> Extractor:
+    """Instantiate the extractor registered as ``kind`` with its options."""
+    import migrate.extractors.csv  # noqa: F401 - registers "csv"
+    import migrate.extractors.sql  # noqa: F401 - registers "sql"
+
+    return EXTRACTORS.get(kind)(**options)

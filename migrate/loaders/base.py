@@ -1,0 +1,109 @@
+"""The loader protocol, the registry and target parsing.
+
+A loader receives resources in load order (referenced before referring) and writes them.
+:meth:`Loader.load` is the template method: it counts and delegates to ``_send``, the one step
+a new loader implements::
+
+    @LOADERS.register("my-target")
+    class MyLoader(Loader):
+        def _send(self, resources): ...
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, final
+
+from migrate.errors import ConfigError
+from migrate.registry import Registry
+
+DEFAULT_BUNDLE_SIZE = 200
+
+
+@dataclass
+class LoadFailure:
+    """A resource the target refused, with the server's answer."""
+
+    resource_type: str
+    id: str
+    status: int | None
+    outcome: Any
+
+
+@dataclass
+class LoadSummary:
+    """What a loader wrote."""
+
+    target: str
+    written: Counter[str] = field(default_factory=Counter)
+    failures: list[LoadFailure] = field(default_factory=list)
+    requests: int = 0
+    retries: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (failures counted, detail kept in their own file)."""
+        return {"target": self.target, "written": dict(sorted(self.written.items())),
+                "failed": len(self.failures), "requests": self.requests, "retries": self.retries}
+
+
+class Loader(ABC):
+    """Writes resources to one target."""
+
+    name = "base"
+
+    def __init__(self) -> None:
+        self.summary = LoadSummary(self.describe())
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The target, for messages (no secrets)."""
+
+    def open(self) -> None:
+        """Prepare the target (create folders, check the server). Override when needed."""
+
+    @final
+    def load(self, resources: list[dict[str, Any]]) -> None:
+        """Write resources, in the order given."""
+        if resources:
+            self._send(resources)
+
+    @abstractmethod
+    def _send(self, resources: list[dict[str, Any]]) -> None:
+        """Write one chunk of resources; count them in ``self.summary.written``."""
+
+    def close(self) -> LoadSummary:
+        """Flush what is buffered and return the summary. Override to flush, then call super."""
+        return self.summary
+
+
+LOADERS: Registry[type[Loader]] = Registry("loader")
+
+
+def parse_target(text: str) -> dict[str, Any]:
+    """``ndjson:DIR``, ``bundles:DIR`` or an ``http(s)://`` FHIR base URL, as loader options."""
+    if text.startswith(("http://", "https://")):
+        return {"type": "fhir-server", "url": text.rstrip("/")}
+    kind, sep, rest = text.partition(":")
+    if sep and kind in ("ndjson", "bundles") and rest:
+        return {"type": kind, "path": rest}
+    raise ConfigError(f"target {text!r} is not ndjson:DIR, bundles:DIR or an http(s):// FHIR "
+                      "base URL")
+
+
+def open_loader(options: dict[str, Any]) -> Loader:
+    """Instantiate the loader named by ``options['type']`` with the other options."""
+    import migrate.loaders.bundles
+    import migrate.loaders.fhir_server
+    import migrate.loaders.ndjson  # noqa: F401 - these register the built-in loaders
+
+    opts = dict(options)
+    return LOADERS.get(opts.pop("type"))(**opts)
+
+
+def transaction_entry(resource: dict[str, Any], full_url: str) -> dict[str, Any]:
+    """A transaction entry that PUTs the resource at its deterministic id."""
+    rtype, rid = resource["resourceType"], resource["id"]
+    return {"fullUrl": full_url, "resource": resource,
+            "request": {"method": "PUT", "url": f"{rtype}/{rid}"}}

@@ -1,0 +1,57 @@
+"""Write transaction Bundle files of ``PUT Type/id`` entries, ready to post to any server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from migrate.loaders.base import DEFAULT_BUNDLE_SIZE, LOADERS, Loader, LoadSummary, transaction_entry
+
+
+@LOADERS.register("bundles")
+class BundleFileLoader(Loader):
+    """``bundle-000001.json``, ... in a folder, each a transaction of ``bundle_size`` entries.
+
+    Entries keep load order, so referenced resources come in earlier bundles (or earlier in
+    the same bundle) than those that reference them.
+    """
+
+    name = "bundles"
+
+    def __init__(self, path: str | Path, bundle_size: int = DEFAULT_BUNDLE_SIZE) -> None:
+        self.path, self.bundle_size = Path(path), bundle_size
+        super().__init__()
+        self._entries: list[dict[str, Any]] = []
+        self._count = 0
+
+    def describe(self) -> str:
+        """``bundles:<folder>``."""
+        return f"bundles:{self.path}"
+
+    def open(self) -> None:
+        """Create the folder and remove bundle files of an earlier run."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        for old in self.path.glob("bundle-*.json"):
+            old.unlink()
+
+    def _send(self, resources: list[dict[str, Any]]) -> None:
+        for res in resources:
+            self._entries.append(transaction_entry(res, f"urn:uuid:{res['id']}"))
+            self.summary.written[res["resourceType"]] += 1
+            if len(self._entries) >= self.bundle_size:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self._entries:
+            return
+        self._count += 1
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": self._entries}
+        (self.path / f"bundle-{self._count:06d}.json").write_bytes(orjson.dumps(bundle))
+        self._entries = []
+
+    def close(self) -> LoadSummary:
+        """Write the last, partly filled bundle."""
+        self._flush()
+        return super().close()

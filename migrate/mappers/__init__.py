@@ -1,0 +1,1 @@
+"""Declarative mappings: YAML mapping packs compiled into fast row-to-FHIR functions."""

@@ -1,0 +1,284 @@
+"""Compile mapping templates (YAML data) into plain Python closures. No eval, no exec.
+
+A template node compiles to a function ``fn(scope) -> value``; ``None`` means "absent" and is
+pruned, as are empty objects and lists. Constant subtrees are built once and shared, so the
+resources the engine returns must be treated as read-only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrate.errors import Problem
+from migrate.mappers import fhirmodel
+
+Fn = Callable[["Scope"], Any]
+Cond = Callable[["Scope"], bool]
+
+
+class RowError(Exception):
+    """A row that cannot be mapped: quarantined with code, column, raw value and rule line."""
+
+    def __init__(
+        self, code: str, message: str, *, column: str | None = None, value: Any = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code, self.message, self.column, self.value, self.line = code, message, column, value, line
+
+
+class Scope:
+    """What a template sees: the current row, named values (let and loop variables), the group."""
+
+    __slots__ = ("notes", "row", "rows", "vars")
+
+    def __init__(
+        self, row: dict[str, Any], vars: dict[str, Any], rows: list[dict[str, Any]] | None,
+        notes: list[RowError] | None = None,
+    ) -> None:
+        self.row, self.vars, self.rows = row, vars, rows
+        # Warnings that do not stop the row (an unmapped code kept as is, ...).
+        self.notes: list[RowError] = [] if notes is None else notes
+
+    def child(self, **bound: Any) -> Scope:
+        """A scope with more variables bound (for loops); warnings are shared."""
+        return Scope(self.row, {**self.vars, **bound}, self.rows, self.notes)
+
+    def at_row(self, row: dict[str, Any]) -> Scope:
+        """The same scope looking at another row of the group."""
+        return Scope(row, self.vars, self.rows, self.notes)
+
+
+class Const:
+    """Marks a compiled function whose value never changes, so it can be folded."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, scope: Scope) -> Any:
+        return self.value
+
+
+def _prune(value: Any) -> Any:
+    return None if value is None or value == {} or value == [] or value == "" else value
+
+
+@dataclass
+class Compiler:
+    """Compiles one mapping file's templates, collecting every problem instead of stopping."""
+
+    file: str
+    context: Any  # migrate.mappers.pack.PackContext (transforms look up maps, refs, settings)
+    problems: list[Problem] = field(default_factory=list)
+    columns: dict[str, int] = field(default_factory=dict)  # column -> first line it is read
+    var_names: set[str] = field(default_factory=set)
+    group: bool = False
+
+    # -- reporting -------------------------------------------------------------------------
+    def problem(self, line: int | None, where: str, message: str) -> Const:
+        """Record a problem and return a harmless placeholder."""
+        self.problems.append(Problem(self.file, line, where, message))
+        return Const(None)
+
+    # -- values ----------------------------------------------------------------------------
+    def value(self, node: Any, where: str, line: int, model: str | None = None) -> Fn:
+        """Compile any template node; ``model`` is the FHIR type expected there, if known."""
+        if isinstance(node, str):
+            return self.text(node, where, line)
+        if node is None or isinstance(node, bool | int | float):
+            return Const(node)
+        if isinstance(node, list):
+            return self.array(node, where, line, model)
+        if isinstance(node, dict):
+            return self.mapping(node, where, line, model)
+        return self.problem(line, where, f"unsupported value of type {type(node).__name__}")
+
+    def text(self, node: str, where: str, line: int) -> Fn:
+        """A string: ``$name`` reads a column or variable, ``$$`` escapes, else a literal."""
+        if node.startswith("$$"):
+            return Const(node[1:])
+        if node.startswith("$"):
+            return self.ref_name(node[1:], where, line)
+        return Const(node)
+
+    def ref_name(self, name: str, where: str, line: int) -> Fn:
+        """Read a variable (let, loop) when declared, else a source column."""
+        if not name or not re.fullmatch(r"[A-Za-z_][\w.\- ]*", name):
+            return self.problem(line, where, f"bad name '${name}'")
+        if name in self.var_names:
+            return lambda s: s.vars.get(name)
+        self.columns.setdefault(name, line)
+        return lambda s: s.row.get(name)
+
+    def mapping(self, node: dict[str, Any], where: str, line: int, model: str | None) -> Fn:
+        """A dict: a transform (one known key), or an object template with directives."""
+        from migrate.mappers.transforms import TRANSFORMS
+
+        line = getattr(node, "line", line)
+        keys = [k for k in node if k != "$when"]
+        if len(keys) == 1 and keys[0] in TRANSFORMS:
+            key = keys[0]
+            fn = TRANSFORMS.get(key)(self, node[key], f"{where}.{key}", line)
+            if "$when" not in node:
+                return fn
+            cond = self.cond(node["$when"], f"{where}.$when", line)
+            return lambda s: fn(s) if cond(s) else None
+        return self.obj(node, where, line, model)
+
+    def obj(self, node: dict[str, Any], where: str, line: int, model: str | None) -> Fn:
+        """An object template: each member compiled, empties pruned, optional ``$when``."""
+        cls = fhirmodel.model_class(model) if model else None
+        cond: Cond | None = None
+        members: list[tuple[str, Fn]] = []
+        key_lines = getattr(node, "key_lines", {})
+        for key, sub in node.items():
+            kline = key_lines.get(key, line)
+            if key == "$when":
+                cond = self.cond(sub, f"{where}.$when", kline)
+                continue
+            if key.startswith("$"):
+                self.problem(kline, f"{where}.{key}", f"unknown directive {key!r} here")
+                continue
+            child = self._child_model(cls, model, key, sub, f"{where}.{key}", kline)
+            members.append((key, self.value(sub, f"{where}.{key}", kline, child)))
+        return _make_obj(members, cond)
+
+    def _child_model(
+        self, cls: Any, model: str | None, key: str, sub: Any, where: str, line: int
+    ) -> str | None:
+        if cls is None or model is None:
+            return None
+        if key in ("resourceType", "id") and fhirmodel.is_resource_type(model):
+            self.problem(line, where, f"{key!r} is set by emr-migrate; remove it from the template")
+            return None
+        shape = fhirmodel.element(cls, key)
+        if shape is None:
+            self.problem(
+                line, where, f"{model} has no element {key!r}{fhirmodel.suggest(cls, key)}"
+            )
+            return None
+        is_list, child = shape
+        if is_list and isinstance(sub, dict) and not _is_transform(sub):
+            self.problem(line, where, f"{model}.{key} repeats; write it as a YAML list")
+        if not is_list and isinstance(sub, list):
+            self.problem(line, where, f"{model}.{key} does not repeat; give one value, not a list")
+        return child
+
+    def array(self, node: list[Any], where: str, line: int, model: str | None) -> Fn:
+        """A list: items compiled; ``$foreach`` items expand; absent items dropped."""
+        parts: list[tuple[bool, Fn]] = []
+        for i, item in enumerate(node):
+            iwhere = f"{where}[{i}]"
+            iline = getattr(item, "line", line)
+            if isinstance(item, dict) and "$foreach" in item:
+                parts.append((True, self.foreach(item, iwhere, iline, model)))
+            elif isinstance(item, dict) and "$each_row" in item:
+                parts.append((True, self.each_row(item, iwhere, iline, model)))
+            else:
+                parts.append((False, self.value(item, iwhere, iline, model)))
+        if all(isinstance(f, Const) and not many for many, f in parts):
+            values = [f.value for _, f in parts if _prune(f.value) is not None]  # type: ignore[attr-defined]
+            return Const(values or None)
+
+        def run(s: Scope) -> Any:
+            out: list[Any] = []
+            for many, f in parts:
+                v = f(s)
+                if many:
+                    out.extend(v or ())
+                elif _prune(v) is not None:
+                    out.append(v)
+            return out or None
+
+        return run
+
+    def foreach(self, item: dict[str, Any], where: str, line: int, model: str | None) -> Fn:
+        """``{$foreach: <list expr>, as: name, ...template}``: one item per element."""
+        body = {k: v for k, v in item.items() if k not in ("$foreach", "as")}
+        if hasattr(item, "key_lines"):
+            body = _with_lines(body, item)
+        over = self.value(item["$foreach"], f"{where}.$foreach", line)
+        name = item.get("as", "item")
+        if not isinstance(name, str):
+            return self.problem(line, f"{where}.as", "'as' must be a name")
+        added = name not in self.var_names
+        self.var_names.add(name)
+        tmpl = self.value(body.get("value", body) if set(body) == {"value"} else body,
+                          where, line, None if set(body) == {"value"} else model)
+        if added:
+            self.var_names.discard(name)
+
+        def run(s: Scope) -> list[Any]:
+            seq = over(s)
+            if seq is None:
+                return []
+            if not isinstance(seq, list | tuple):
+                seq = [seq]
+            results = (tmpl(s.child(**{name: x})) for x in seq)
+            return [r for r in results if _prune(r) is not None]
+
+        return run
+
+    def each_row(self, item: dict[str, Any], where: str, line: int, model: str | None) -> Fn:
+        """``{$each_row: true, ...template}``: one item per row of the group, read at that row."""
+        body = {k: v for k, v in item.items() if k != "$each_row"}
+        if hasattr(item, "key_lines"):
+            body = _with_lines(body, item)
+        tmpl = self.value(body, where, line, model)
+
+        def run(s: Scope) -> list[Any]:
+            rows = s.rows if s.rows is not None else [s.row]
+            results = (tmpl(s.at_row(r)) for r in rows)
+            return [r for r in results if _prune(r) is not None]
+
+        return run
+
+    # -- conditions ------------------------------------------------------------------------
+    def cond(self, node: Any, where: str, line: int) -> Cond:
+        """Compile a condition (``present``, ``equals``, ``in``, ``all``, ...)."""
+        from migrate.mappers.conditions import compile_condition
+
+        return compile_condition(self, node, where, getattr(node, "line", line))
+
+
+def _is_transform(node: dict[str, Any]) -> bool:
+    from migrate.mappers.transforms import TRANSFORMS
+
+    keys = [k for k in node if k != "$when"]
+    return len(keys) == 1 and keys[0] in TRANSFORMS
+
+
+def _with_lines(body: dict[str, Any], src: Any) -> Any:
+    from migrate.mappers.yamlio import LineDict
+
+    out = LineDict(body)
+    out.line, out.key_lines = src.line, src.key_lines
+    return out
+
+
+def _make_obj(members: list[tuple[str, Fn]], cond: Cond | None) -> Fn:
+    if cond is None and all(isinstance(f, Const) for _, f in members):
+        built = {k: f.value for k, f in members if _prune(f.value) is not None}  # type: ignore[attr-defined]
+        return Const(built or None)
+
+    def run(s: Scope) -> Any:
+        if cond is not None and not cond(s):
+            return None
+        out = {}
+        for k, f in members:
+            v = f(s)
+            if v is not None and v != "" and v != {} and v != []:
+                out[k] = v
+        return out or None
+
+    return run
+
+
+def eval_all(fns: Iterable[Fn], scope: Scope) -> list[Any]:
+    """Evaluate several compiled values in one scope."""
+    return [f(scope) for f in fns]

@@ -1,0 +1,193 @@
+"""Run a compiled mapping over source rows: each row (or group of rows) becomes one *unit*.
+
+A unit ends as exactly one of: emitted (with its resources), filtered (by a declared rule) or
+quarantined (with every reason). A unit is all or nothing: if one resource of a row fails, none
+of that row's resources are emitted (invariant 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrate.mappers.compiler import RowError, Scope
+from migrate.mappers.pack import CompiledEmit, CompiledMapping, Pack
+
+EMITTED, FILTERED, QUARANTINED = "emitted", "filtered", "quarantined"
+Row = dict[str, Any]
+
+
+@dataclass
+class Unit:
+    """The outcome of one row, or of one group of rows."""
+
+    mapping: str
+    keys: list[dict[str, Any]]
+    outcome: str
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    notes: list[RowError] = field(default_factory=list)
+    rule: str | None = None
+
+    @property
+    def rows(self) -> int:
+        """How many source rows the unit accounts for."""
+        return len(self.keys)
+
+    def quarantine(self, errors: list[RowError]) -> None:
+        """Turn this unit into a quarantined one (its resources are dropped)."""
+        self.outcome, self.resources, self.errors = QUARANTINED, [], errors
+
+
+class MappingRunner:
+    """Feeds rows of one table through one compiled mapping, in chunks.
+
+    Holds the duplicate-key memory and open groups between chunks; call :meth:`finish` after
+    the last chunk to flush groups that never reached their size.
+    """
+
+    def __init__(self, pack: Pack, mapping: CompiledMapping) -> None:
+        self.m = mapping
+        self.key_cols = list(mapping.spec.key)
+        self.required_key = [c for c in self.key_cols if c not in mapping.spec.nullable_key]
+        self.nulls = mapping.null_tokens
+        self.make_id = pack.make_id
+        self.seen: dict[int, int] = {}
+        self.group = mapping.spec.group
+        self.groups: dict[tuple[Any, ...], list[tuple[Row, tuple[Any, ...]]]] = {}
+        self.last_group: tuple[Any, ...] | None = None
+
+    # -- public ----------------------------------------------------------------------------
+    def feed(self, rows: Iterable[Row]) -> list[Unit]:
+        """Map a chunk of rows; returns the units that are finished."""
+        out: list[Unit] = []
+        for raw in rows:
+            row = self._normalize(raw)
+            key, unit = self._key(row)
+            if unit is not None:
+                out.append(unit)
+                continue
+            scope = Scope(row, {}, None)
+            rule = self._filtered(scope)
+            if rule is not None:
+                out.append(Unit(self.m.name, [self._key_dict(key)], FILTERED, rule=rule))
+            elif self.group is not None and self._grouped(scope):
+                out.extend(self._add_to_group(row, key))
+            else:
+                out.append(self._run_rows([(row, key)], grouped=False))
+        return out
+
+    def finish(self) -> list[Unit]:
+        """Flush the groups still open at the end of the table."""
+        pending, self.groups = self.groups, {}
+        return [self._run_rows(members) for members in pending.values()]
+
+    # -- rows ------------------------------------------------------------------------------
+    def _normalize(self, raw: Row) -> Row:
+        nulls = self.nulls
+        out: Row = {}
+        for k, v in raw.items():
+            if isinstance(v, str):
+                v = v.strip()
+                out[k] = None if v in nulls else v
+            else:
+                out[k] = v
+        return out
+
+    def _key_dict(self, key: tuple[Any, ...]) -> dict[str, Any]:
+        return dict(zip(self.key_cols, key, strict=False))
+
+    def _key(self, row: Row) -> tuple[tuple[Any, ...], Unit | None]:
+        key = tuple(row.get(c) for c in self.key_cols)
+        missing = [c for c in self.required_key if row.get(c) is None]
+        if missing:
+            err = RowError("missing-key", "key column is empty", column=missing[0], value=None,
+                           line=self.m.key_line)
+            return key, Unit(self.m.name, [self._key_dict(key)], QUARANTINED, errors=[err])
+        h = hash(key)
+        n = self.seen.get(h, 0) + 1
+        self.seen[h] = n
+        if n == 1:
+            return key, None
+        if self.m.spec.duplicate_keys == "number":
+            return (*key, n), None
+        err = RowError("duplicate-key", f"key seen {n} times in this table", column=None,
+                       value=None, line=self.m.key_line)
+        return key, Unit(self.m.name, [self._key_dict(key)], QUARANTINED, errors=[err])
+
+    def _filtered(self, scope: Scope) -> str | None:
+        for name, cond, line in self.m.filters:
+            try:
+                if cond(scope):
+                    return name
+            except RowError as exc:  # a condition over a transform that failed
+                exc.line = exc.line or line
+                raise
+        return None
+
+    def _grouped(self, scope: Scope) -> bool:
+        return self.m.group_when is None or bool(self.m.group_when(scope))
+
+    def _add_to_group(self, row: Row, key: tuple[Any, ...]) -> list[Unit]:
+        assert self.group is not None
+        gkey = tuple(row.get(c) for c in self.group.by)
+        out: list[Unit] = []
+        if self.group.sorted and self.last_group is not None and gkey != self.last_group:
+            members = self.groups.pop(self.last_group, None)
+            if members:
+                out.append(self._run_rows(members))
+        self.last_group = gkey
+        members = self.groups.setdefault(gkey, [])
+        members.append((row, key))
+        if self.group.size and len(members) >= self.group.size:
+            out.append(self._run_rows(self.groups.pop(gkey)))
+        return out
+
+    # -- mapping ---------------------------------------------------------------------------
+    def _run_rows(self, members: list[tuple[Row, tuple[Any, ...]]], grouped: bool = True) -> Unit:
+        keys = [self._key_dict(k[: len(self.key_cols)]) for _, k in members]
+        unit = Unit(self.m.name, keys, EMITTED)
+        group_rows = [r for r, _ in members] if grouped else None
+        notes: list[RowError] = []
+        try:
+            for row, key in members:
+                scope = self._scope(row, group_rows, notes)
+                for emit in self.m.emits:
+                    if emit.per == "row":
+                        self._emit(emit, scope, key, unit.resources)
+            if group_rows is not None:
+                scope = self._scope(members[0][0], group_rows, notes)
+                for emit in self.m.emits:
+                    if emit.per == "group":
+                        self._emit(emit, scope, members[0][1], unit.resources)
+        except RowError as exc:
+            unit.quarantine([exc])
+            return unit
+        unit.notes = notes
+        if not unit.resources:
+            unit.outcome, unit.rule = FILTERED, "no-emit-matched"
+        return unit
+
+    def _scope(self, row: Row, rows: list[Row] | None, notes: list[RowError]) -> Scope:
+        scope = Scope(row, {}, rows, notes)
+        for name, fn in self.m.lets:
+            scope.vars[name] = fn(scope)
+        return scope
+
+    def _emit(self, emit: CompiledEmit, scope: Scope, key: tuple[Any, ...],
+              out: list[dict[str, Any]]) -> None:
+        if emit.when is not None and not emit.when(scope):
+            return
+        id_key = tuple(f(scope) for f in emit.key) if emit.key is not None else key
+        if emit.key is not None and any(k is None for k in id_key):
+            raise RowError("missing-key", f"a key part of emit {emit.name!r} is empty",
+                           line=emit.line)
+        body = emit.template(scope) or {}
+        res: dict[str, Any] = {"resourceType": emit.resource,
+                               "id": self.make_id(emit.resource, emit.entity, id_key)}
+        if emit.profile:
+            res["meta"] = {"profile": emit.profile}
+        res.update(body)
+        out.append(res)
+

@@ -1,0 +1,351 @@
+"""Load a mapping pack, check all of it, and compile it (invariant 4: before any data is read).
+
+A pack is a folder: ``pack.yaml`` (optional), one YAML file per mapping, and ``concept_maps/``
+with CSV concept maps. :func:`load_pack` reports every problem of every file at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from migrate.errors import MappingError, Problem
+from migrate.mappers import fhirmodel
+from migrate.mappers.compiler import Compiler, Cond, Fn
+from migrate.mappers.ids import resource_id
+from migrate.mappers.spec import EmitSpec, MappingSpec, PackSpec, parse_model
+from migrate.mappers.terminology import ConceptMap, read_concept_maps
+from migrate.mappers.yamlio import read_yaml
+
+# Placeholder identity used when a pack is only checked, not run.
+CHECK_NAMESPACE = uuid.UUID("00000000-0000-0000-0000-000000000000")
+
+
+@dataclass(frozen=True)
+class MappingSettings:
+    """Run settings the compiled mappings need: identity and the default time zone."""
+
+    namespace: uuid.UUID = CHECK_NAMESPACE
+    source_system: str = "urn:emr-migrate:check"
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class RefTarget:
+    """What a reference to a mapping's emit resolves to."""
+
+    resource_type: str
+    entity: str
+    arity: int
+
+
+@dataclass
+class CompiledEmit:
+    """One emit, ready to run."""
+
+    name: str
+    resource: str
+    entity: str
+    per: str
+    profile: list[str]
+    when: Cond | None
+    key: list[Fn] | None
+    template: Fn
+    line: int
+
+
+@dataclass
+class CompiledMapping:
+    """One mapping file, ready to run over its source rows."""
+
+    spec: MappingSpec
+    file: str
+    line: int
+    columns: dict[str, int]
+    lets: list[tuple[str, Fn]]
+    filters: list[tuple[str, Cond, int]]
+    group_when: Cond | None
+    emits: list[CompiledEmit]
+    null_tokens: frozenset[str]
+    key_line: int = 1
+
+    @property
+    def name(self) -> str:
+        """The mapping's name."""
+        return self.spec.mapping
+
+    @property
+    def table(self) -> str:
+        """The source table it reads."""
+        return self.spec.source
+
+    @property
+    def resource_types(self) -> list[str]:
+        """Resource types it can emit."""
+        return sorted({e.resource for e in self.emits})
+
+
+@dataclass
+class Pack:
+    """A checked and compiled mapping pack."""
+
+    root: Path
+    spec: PackSpec
+    mappings: list[CompiledMapping]
+    concept_maps: dict[str, ConceptMap]
+    settings: MappingSettings
+    depends: dict[str, set[str]] = field(default_factory=dict)
+    make_id: Any = None  # (resource_type, entity, key tuple) -> id, cached
+
+    def tables(self) -> list[str]:
+        """Source tables in load order: referenced mappings' tables first."""
+        order: list[str] = []
+        for m in self.ordered_mappings():
+            if m.table not in order:
+                order.append(m.table)
+        return order
+
+    def ordered_mappings(self) -> list[CompiledMapping]:
+        """Mappings ordered so that those referenced come before those referring to them."""
+        by_name = {m.name: m for m in self.mappings}
+        done: list[str] = []
+        visiting: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in done or name in visiting:
+                return
+            visiting.add(name)
+            for dep in sorted(self.depends.get(name, ())):
+                if dep in by_name:
+                    visit(dep)
+            visiting.discard(name)
+            done.append(name)
+
+        for m in self.mappings:
+            visit(m.name)
+        return [by_name[n] for n in done]
+
+    def resource_type_order(self) -> list[str]:
+        """Resource types in load order (referenced before referring)."""
+        out: list[str] = []
+        for m in self.ordered_mappings():
+            out.extend(t for t in m.resource_types if t not in out)
+        return out
+
+    def columns_for(self, table: str) -> dict[str, tuple[str, int]]:
+        """Columns the pack reads from ``table``: column -> (mapping file, line)."""
+        out: dict[str, tuple[str, int]] = {}
+        for m in self.mappings:
+            if m.table == table:
+                for col in m.spec.key:
+                    out.setdefault(col, (m.file, m.line))
+                for col, line in m.columns.items():
+                    out.setdefault(col, (m.file, line))
+        return out
+
+
+class PackContext:
+    """What transforms can ask of the pack while compiling."""
+
+    def __init__(self, root: Path, settings: MappingSettings, maps: dict[str, ConceptMap],
+                 targets: dict[tuple[str, str | None], RefTarget]) -> None:
+        self.root, self.settings, self.maps, self.targets = root, settings, maps, targets
+        self.refs: set[str] = set()
+        ns, system = settings.namespace, settings.source_system
+
+        @lru_cache(maxsize=200_000)
+        def make_id(rtype: str, entity: str, key: tuple[Any, ...]) -> str:
+            return resource_id(ns, system, rtype, entity, key)
+
+        self.make_id = make_id
+
+    def concept_map(self, name: str) -> ConceptMap | None:
+        """The concept map called ``name``."""
+        return self.maps.get(name)
+
+    def concept_map_names(self) -> list[str]:
+        """Names of all concept maps in the pack."""
+        return sorted(self.maps)
+
+    def zone(self, name: Any, c: Compiler, where: str, line: int) -> Any:
+        """A time zone by IANA name; ``default`` is the project's zone."""
+        zone_name = self.settings.timezone if name in (None, "default") else str(name)
+        try:
+            return ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            c.problem(line, where, f"unknown time zone {zone_name!r} (use an IANA name such as "
+                      "America/Chicago)")
+            return ZoneInfo("UTC")
+
+    def ref_target(self, mapping: str, emit: str | None, c: Compiler, where: str,
+                   line: int) -> RefTarget | None:
+        """Resolve a reference to ``mapping`` (and ``emit`` when it has several)."""
+        self.refs.add(mapping)
+        if (mapping, emit) in self.targets:
+            return self.targets[(mapping, emit)]
+        known = sorted({m for m, _ in self.targets})
+        if mapping not in known:
+            c.problem(line, where, f"no mapping {mapping!r} in the pack (known: {', '.join(known)})")
+        else:
+            emits = sorted(e for m, e in self.targets if m == mapping and e)
+            c.problem(line, where, f"{mapping} emits several resources; name one with "
+                      f"'emit:' ({', '.join(emits)})")
+        return None
+
+
+def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
+    """Read, check and compile the pack at ``root``; raise MappingError listing every problem."""
+    settings = settings or MappingSettings()
+    problems: list[Problem] = []
+    if not root.is_dir():
+        raise MappingError([Problem(str(root), None, "", "no such mapping pack folder")])
+    pack_spec = _read_pack_spec(root, problems)
+    specs = _read_specs(root, problems)
+    maps = read_concept_maps(root / "concept_maps", problems)
+    targets = _ref_targets(specs, problems)
+    mappings: list[CompiledMapping] = []
+    depends: dict[str, set[str]] = {}
+    ctx = PackContext(root, settings, maps, targets)
+    for file, data, spec in specs:
+        ctx.refs = set()
+        mappings.append(_compile(file, data, spec, ctx, pack_spec, problems))
+        depends[spec.mapping] = ctx.refs - {spec.mapping}
+    _check_id_collisions(mappings, problems)
+    if not specs and not problems:
+        problems.append(Problem(str(root), None, "", "no mapping files (*.yaml) in this folder"))
+    if problems:
+        raise MappingError(problems)
+    return Pack(root, pack_spec, mappings, maps, settings, depends, ctx.make_id)
+
+
+def _read_pack_spec(root: Path, problems: list[Problem]) -> PackSpec:
+    path = root / "pack.yaml"
+    if not path.exists():
+        return PackSpec(name=root.name.lower().replace(" ", "-") or "pack")
+    try:
+        data = read_yaml(path)
+    except MappingError as exc:
+        problems.extend(exc.problems)
+        return PackSpec(name="pack")
+    spec, errs = parse_model(PackSpec, data, str(path))
+    problems.extend(errs)
+    return spec or PackSpec(name="pack")
+
+
+def _read_specs(root: Path, problems: list[Problem]) -> list[tuple[str, Any, MappingSpec]]:
+    """Each mapping file as (path, raw YAML with line numbers, checked model)."""
+    out: list[tuple[str, Any, MappingSpec]] = []
+    seen: dict[str, str] = {}
+    for path in sorted(root.glob("*.yaml")):
+        if path.name == "pack.yaml":
+            continue
+        try:
+            data = read_yaml(path)
+        except MappingError as exc:
+            problems.extend(exc.problems)
+            continue
+        spec, errs = parse_model(MappingSpec, data, str(path))
+        problems.extend(errs)
+        if spec is None:
+            continue
+        if spec.mapping in seen:
+            problems.append(Problem(str(path), data.line_of("mapping"), "mapping",
+                                    f"name {spec.mapping!r} is also used by {seen[spec.mapping]}"))
+            continue
+        seen[spec.mapping] = str(path)
+        out.append((str(path), data, spec))
+    return out
+
+
+def _ref_targets(specs: list[tuple[str, Any, MappingSpec]],
+                 problems: list[Problem]) -> dict[tuple[str, str | None], RefTarget]:
+    targets: dict[tuple[str, str | None], RefTarget] = {}
+    for _file, _data, spec in specs:
+        for emit in spec.emit:
+            arity = len(emit.key) if emit.key else len(spec.key)
+            t = RefTarget(emit.resource, emit.entity or spec.source, arity)
+            targets[(spec.mapping, _emit_name(emit))] = t
+        if len(spec.emit) == 1:
+            targets[(spec.mapping, None)] = targets[(spec.mapping, _emit_name(spec.emit[0]))]
+    return targets
+
+
+def _emit_name(emit: EmitSpec) -> str:
+    return emit.name or emit.resource.lower()
+
+
+def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: PackSpec,
+             problems: list[Problem]) -> CompiledMapping:
+    c = Compiler(file, ctx)
+    lets = _compile_lets(c, spec, data)
+    filters = [(f.name, c.cond(f.when, f"filter[{i}].when", _line(data, "filter", i)),
+                _line(data, "filter", i)) for i, f in enumerate(spec.filter)]
+    group_when = None
+    if spec.group and spec.group.when is not None:
+        group_when = c.cond(spec.group.when, "group.when", _line(data, "group"))
+        for col in spec.group.by:
+            c.columns.setdefault(col, _line(data, "group"))
+    elif spec.group:
+        for col in spec.group.by:
+            c.columns.setdefault(col, _line(data, "group"))
+    emits = [_compile_emit(c, spec, e, i, data) for i, e in enumerate(spec.emit)]
+    problems.extend(c.problems)
+    nulls = frozenset(pack.null_tokens) | frozenset(spec.null_tokens or ())
+    return CompiledMapping(spec, file, getattr(data, "line", 1), c.columns, lets, filters,
+                           group_when, emits, nulls, _line(data, "key"))
+
+
+def _line(data: Any, key: str, index: int | None = None) -> int:
+    node = data.get(key) if isinstance(data, dict) else None
+    if index is not None and isinstance(node, list) and index < len(node):
+        return getattr(node[index], "line", data.line_of(key))
+    return data.line_of(key) if hasattr(data, "line_of") else 1
+
+
+def _compile_lets(c: Compiler, spec: MappingSpec, data: Any) -> list[tuple[str, Fn]]:
+    lets: list[tuple[str, Fn]] = []
+    raw = data.get("let") or {}
+    for name, node in spec.let.items():
+        line = raw.key_lines.get(name, 1) if hasattr(raw, "key_lines") else 1
+        lets.append((name, c.value(node, f"let.{name}", line)))
+        c.var_names.add(name)
+    return lets
+
+
+def _compile_emit(c: Compiler, spec: MappingSpec, e: EmitSpec, i: int, data: Any) -> CompiledEmit:
+    line = _line(data, "emit", i)
+    where = f"emit[{i}]"
+    name = _emit_name(e)
+    if not fhirmodel.is_resource_type(e.resource):
+        c.problem(line, f"{where}.resource", f"{e.resource!r} is not a FHIR R4 resource type")
+    if e.per == "group" and spec.group is None:
+        c.problem(line, f"{where}.per", "'per: group' needs a 'group:' section in the mapping")
+    c.group = e.per == "group"
+    when = c.cond(e.when, f"{where}.when", line) if e.when is not None else None
+    key = [c.value(k, f"{where}.key[{j}]", line) for j, k in enumerate(e.key)] if e.key else None
+    raw = data["emit"][i]["template"]
+    model = e.resource if fhirmodel.is_resource_type(e.resource) else None
+    template = c.obj(raw, f"{where}.template", getattr(raw, "line", line), model)
+    c.group = False
+    profiles = [e.profile] if isinstance(e.profile, str) else list(e.profile or [])
+    return CompiledEmit(name, e.resource, e.entity or spec.source, e.per, profiles, when, key,
+                        template, line)
+
+
+def _check_id_collisions(mappings: list[CompiledMapping], problems: list[Problem]) -> None:
+    """Two emits that would give the same ids (same type, entity and default key) clash."""
+    seen: dict[tuple[str, str], str] = {}
+    for m in mappings:
+        for e in m.emits:
+            if e.key is not None:
+                continue
+            k = (e.resource, e.entity)
+            if k in seen:
+                problems.append(Problem(m.file, e.line, f"emit {e.name}",
+                                        f"would give the same ids as {seen[k]}; set 'key' or "
+                                        "'entity' on one of them"))
+            seen.setdefault(k, f"{m.name}/{e.name}")

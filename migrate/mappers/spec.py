@@ -1,0 +1,119 @@
+"""The mapping file model: the top-level keys of a mapping YAML, checked strictly.
+
+Templates (``let``, ``emit[].template``) are free-form YAML checked by the compiler; everything
+else is checked here, with unknown keys rejected, so a typo is an error with its line.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from migrate.errors import Problem
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
+
+
+class GroupSpec(BaseModel):
+    """Several rows to one resource: rows with equal ``by`` values form a group."""
+
+    model_config = _STRICT
+    by: list[str] = Field(min_length=1, description="Columns whose equal values form a group.")
+    when: Any = Field(None, description="Only rows meeting this condition are grouped.")
+    size: int | None = Field(None, ge=2, description="A group is complete at this many rows.")
+    sorted: bool = Field(False, description="Rows arrive ordered by the group columns.")
+
+
+class FilterSpec(BaseModel):
+    """A declared rule that filters rows out (they are counted, never lost silently)."""
+
+    model_config = _STRICT
+    name: str = Field(pattern=NAME_PATTERN, description="Rule name shown in the counts.")
+    when: Any = Field(description="Rows meeting this condition are filtered out.")
+
+
+class EmitSpec(BaseModel):
+    """One resource a row (or group) becomes."""
+
+    model_config = _STRICT
+    name: str | None = Field(None, pattern=NAME_PATTERN, description="Emit name for refs.")
+    resource: str = Field(description="FHIR R4 resource type, e.g. Patient.")
+    profile: str | list[str] | None = Field(None, description="meta.profile canonical URL(s).")
+    key: list[Any] | None = Field(None, description="Id key parts (default: the mapping key).")
+    entity: str | None = Field(None, description="Id scope (default: the source table).")
+    when: Any = Field(None, description="Emit only when this condition holds.")
+    per: Literal["row", "group"] = Field("row", description="Once per row or once per group.")
+    template: dict[str, Any] = Field(description="The resource body, as a template.")
+
+
+class MappingSpec(BaseModel):
+    """One mapping file: a source table and the resources its rows become."""
+
+    model_config = _STRICT
+    mapping: str = Field(pattern=NAME_PATTERN, description="Unique name, used by references.")
+    description: str | None = None
+    source: str = Field(description="Source table (a CSV file stem or an SQL table name).")
+    query: str | None = Field(None, description="SQL query to read instead of the table.")
+    key: list[str] = Field(min_length=1, description="Columns that identify a row.")
+    nullable_key: list[str] = Field(
+        default_factory=list, description="Key columns that may be empty (e.g. an end date)."
+    )
+    duplicate_keys: Literal["quarantine", "number"] = Field(
+        "quarantine", description="Second row with a key seen before: quarantine it, or number it."
+    )
+    null_tokens: list[str] | None = Field(None, description="Extra values read as null.")
+    filter: list[FilterSpec] = Field(default_factory=list)
+    group: GroupSpec | None = None
+    let: dict[str, Any] = Field(default_factory=dict, description="Named values per row.")
+    emit: list[EmitSpec] = Field(min_length=1)
+
+    @field_validator("let")
+    @classmethod
+    def _let_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not str(name).isidentifier():
+                raise ValueError(f"let name {name!r} must be a plain name")
+        return value
+
+
+class PackSpec(BaseModel):
+    """``pack.yaml``: what the pack is for, and defaults for its mappings."""
+
+    model_config = _STRICT
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str | None = None
+    source_format: str | None = Field(None, description="What kind of source the pack reads.")
+    null_tokens: list[str] = Field(default_factory=lambda: [""])
+    timezone: str | None = Field(None, description="Default zone of naive datetimes.")
+    files: dict[str, str] = Field(default_factory=dict, description="Table -> CSV file name.")
+
+
+def parse_model(model: type[BaseModel], data: Any, file: str) -> tuple[Any, list[Problem]]:
+    """Validate ``data`` against ``model``; every error becomes a Problem with file and line."""
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, [_problem(file, data, err) for err in exc.errors()]
+
+
+def _problem(file: str, data: Any, err: Any) -> Problem:
+    loc = [str(p) for p in err["loc"]]
+    line, node = getattr(data, "line", None), data
+    for part in err["loc"]:
+        if isinstance(node, dict) and part in node:
+            line = getattr(node, "key_lines", {}).get(part, line)
+            node = node[part]
+            line = getattr(node, "line", line) if isinstance(node, dict) else line
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            line = getattr(node, "line", line)
+        else:
+            break
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling; see docs/mapping-spec.md)"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    return Problem(file, line, ".".join(loc), msg)

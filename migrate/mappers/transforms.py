@@ -1,0 +1,538 @@
+"""Named, typed transforms: the only logic a mapping file can ask for (invariant 3).
+
+A transform is written as a one-key YAML object, ``{date: $BIRTHDATE}`` or
+``{quantity: {value: $VALUE, unit: $UNITS}}``. Each is compiled once per pack; failures at run
+time raise :class:`RowError` so the row is quarantined with its column, value and rule line.
+The full reference is in ``docs/mapping-spec.md``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from migrate.mappers.compiler import Compiler, Const, Fn, RowError, Scope
+from migrate.mappers.units import UCUM_UNITS, convert
+from migrate.registry import Registry
+
+Builder = Callable[[Compiler, Any, str, int], Fn]
+TRANSFORMS: Registry[Builder] = Registry("transform")
+
+
+def options(
+    c: Compiler, arg: Any, where: str, line: int, allowed: set[str], required: set[str],
+    shorthand: str | None = "value",
+) -> dict[str, Any] | None:
+    """Check a transform's options: unknown and missing keys are problems (all reported)."""
+    if not isinstance(arg, dict) or (shorthand and _looks_like_value(arg)):
+        if shorthand is None:
+            c.problem(line, where, f"takes options {sorted(allowed)}")
+            return None
+        arg = {shorthand: arg}
+    unknown = sorted(set(arg) - allowed)
+    missing = sorted(required - set(arg))
+    for k in unknown:
+        c.problem(getattr(arg, "key_lines", {}).get(k, line), f"{where}.{k}",
+                  f"unknown option {k!r}; valid options: {', '.join(sorted(allowed))}")
+    for k in missing:
+        c.problem(line, where, f"option {k!r} is required")
+    return None if unknown or missing else arg
+
+
+def _looks_like_value(arg: dict[str, Any]) -> bool:
+    return len(arg) == 1 and next(iter(arg)) in TRANSFORMS
+
+
+def _column_of(node: Any) -> str | None:
+    return node[1:] if isinstance(node, str) and node.startswith("$") else None
+
+
+def _sub(c: Compiler, o: dict[str, Any], key: str, where: str, line: int) -> Fn:
+    return c.value(o[key], f"{where}.{key}", getattr(o, "key_lines", {}).get(key, line))
+
+
+# -- dates ---------------------------------------------------------------------------------
+
+def _parse_date(text: str, formats: list[str] | None) -> date:
+    if formats:
+        for fmt in formats:
+            try:
+                return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a date only
+            except ValueError:
+                continue
+        raise ValueError(text)
+    return date.fromisoformat(text[:10]) if len(text) >= 10 and text[4] == "-" else \
+        date.fromisoformat(text)
+
+
+@TRANSFORMS.register("date")
+def t_date(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{date: $COL}`` or ``{date: {value, formats, min, max}}``: a FHIR ``date``."""
+    o = options(c, arg, where, line, {"value", "formats", "min", "max"}, {"value"})
+    if o is None:
+        return Const(None)
+    val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
+    formats = o.get("formats")
+    lo = _bound(c, o.get("min"), where, line)
+    hi = _bound(c, o.get("max"), where, line)
+
+    def run(s: Scope) -> str | None:
+        v = val(s)
+        if v is None:
+            return None
+        try:
+            d = _parse_date(str(v), formats)
+        except ValueError:
+            raise RowError("bad-date", "not a valid date", column=col, value=v, line=line) from None
+        if (lo and d < lo) or (hi and d > hi):
+            raise RowError("implausible-date", f"date outside {lo or '...'} to {hi or '...'}",
+                           column=col, value=v, line=line)
+        return d.isoformat()
+
+    return run
+
+
+def _bound(c: Compiler, value: Any, where: str, line: int) -> date | None:
+    if value is None:
+        return None
+    if value == "today":
+        return date.today() + timedelta(days=1)  # noqa: DTZ011 - a plausibility bound
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        c.problem(line, where, f"bound {value!r} is not a date (YYYY-MM-DD or 'today')")
+        return None
+
+
+@TRANSFORMS.register("datetime")
+def t_datetime(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{datetime: {value, tz, formats}}``: a FHIR ``dateTime`` with a time zone.
+
+    Values with an offset or ``Z`` keep their instant; naive values are read in ``tz`` (default:
+    the project's time zone). Date-only values stay dates: no time is invented.
+    """
+    o = options(c, arg, where, line, {"value", "tz", "formats"}, {"value"})
+    if o is None:
+        return Const(None)
+    val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
+    tz = c.context.zone(o.get("tz", "default"), c, where, line)
+    formats = o.get("formats")
+
+    def run(s: Scope) -> str | None:
+        v = val(s)
+        if v is None:
+            return None
+        try:
+            return _format_datetime(str(v), tz, formats)
+        except ValueError:
+            raise RowError("bad-datetime", "not a valid date-time", column=col, value=v,
+                           line=line) from None
+
+    return run
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _format_datetime(text: str, tz: Any, formats: list[str] | None) -> str:
+    if formats:
+        dt = None
+        for fmt in formats:
+            try:
+                dt = datetime.strptime(text, fmt)  # noqa: DTZ007 - zone applied below
+                break
+            except ValueError:
+                continue
+        if dt is None:
+            raise ValueError(text)
+    elif _DATE_ONLY.match(text):
+        return date.fromisoformat(text).isoformat()
+    else:
+        dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    out = dt.isoformat()
+    return out[:-6] + "Z" if out.endswith("+00:00") else out
+
+
+# -- numbers -------------------------------------------------------------------------------
+
+def _number(v: Any, integer: bool) -> int | float:
+    if isinstance(v, bool):
+        raise ValueError(v)
+    if isinstance(v, int | float):
+        num: int | float = v
+    else:
+        d = Decimal(str(v).strip())
+        if not d.is_finite():
+            raise ValueError(v)
+        num = int(d) if integer or (d == d.to_integral_value() and "." not in str(v)) else float(d)
+    if integer and num != int(num):
+        raise ValueError(v)
+    return int(num) if integer else num
+
+
+def _numeric(kind: str) -> Builder:
+    integer = kind == "integer"
+
+    def build(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+        o = options(c, arg, where, line, {"value", "min", "max"}, {"value"})
+        if o is None:
+            return Const(None)
+        val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
+        lo, hi = o.get("min"), o.get("max")
+
+        def run(s: Scope) -> int | float | None:
+            v = val(s)
+            if v is None:
+                return None
+            try:
+                num = _number(v, integer)
+            except (ValueError, InvalidOperation, ArithmeticError):
+                raise RowError(f"not-{'an-integer' if integer else 'a-number'}",
+                               f"not {'an integer' if integer else 'a number'}",
+                               column=col, value=v, line=line) from None
+            if (lo is not None and num < lo) or (hi is not None and num > hi):
+                raise RowError("out-of-range", f"outside {lo} to {hi}", column=col, value=v,
+                               line=line)
+            return num
+
+        return run
+
+    build.__doc__ = f"``{{{kind}: $COL}}`` or ``{{{kind}: {{value, min, max}}}}``."
+    return build
+
+
+TRANSFORMS.register("decimal", _numeric("decimal"))
+TRANSFORMS.register("integer", _numeric("integer"))
+
+
+@TRANSFORMS.register("boolean")
+def t_boolean(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{boolean: {value, true: [...], false: [...]}}``; other values quarantine the row."""
+    o = options(c, arg, where, line, {"value", "true", "false"}, {"value"})
+    if o is None:
+        return Const(None)
+    val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
+    yes = {str(x).lower() for x in o.get("true", ["true", "1", "yes", "y", "t"])}
+    no = {str(x).lower() for x in o.get("false", ["false", "0", "no", "n", "f"])}
+
+    def run(s: Scope) -> bool | None:
+        v = val(s)
+        if v is None:
+            return None
+        t = str(v).strip().lower()
+        if t in yes:
+            return True
+        if t in no:
+            return False
+        raise RowError("not-a-boolean", "not a yes/no value", column=col, value=v, line=line)
+
+    return run
+
+
+@TRANSFORMS.register("quantity")
+def t_quantity(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{quantity: {value, unit, convert_to, round, on_unknown_unit}}``: a UCUM Quantity."""
+    o = options(c, arg, where, line,
+                {"value", "unit", "convert_to", "round", "on_unknown_unit"}, {"value", "unit"},
+                shorthand=None)
+    if o is None:
+        return Const(None)
+    num = t_decimal_like(c, o, where, line)
+    unit, ucol = _sub(c, o, "unit", where, line), _column_of(o["unit"])
+    target, digits = o.get("convert_to"), o.get("round")
+    policy = o.get("on_unknown_unit", "quarantine")
+    if policy not in ("quarantine", "keep"):
+        c.problem(line, f"{where}.on_unknown_unit", "must be 'quarantine' or 'keep'")
+    if target is not None and target not in UCUM_UNITS:
+        c.problem(line, f"{where}.convert_to", f"{target!r} is not a UCUM unit emr-migrate knows")
+
+    def run(s: Scope) -> dict[str, Any] | None:
+        v, u = num(s), unit(s)
+        if v is None:
+            return None
+        if u is None:
+            return {"value": v}
+        u = str(u)
+        if target is not None and u != target:
+            v, u = _convert(v, u, target, ucol, line)
+        if digits is not None:
+            v = round(v, digits)
+        if u not in UCUM_UNITS:
+            if policy == "quarantine":
+                raise RowError("unknown-unit", "not a UCUM unit", column=ucol, value=u, line=line)
+            s.notes.append(RowError("unknown-unit", "unit kept as text", column=ucol, value=u,
+                                    line=line))
+            return {"value": v, "unit": u}
+        return {"value": v, "unit": UCUM_UNITS[u], "system": "http://unitsofmeasure.org",
+                "code": u}
+
+    return run
+
+
+def _convert(v: float, u: str, target: str, col: str | None, line: int) -> tuple[float, str]:
+    try:
+        return convert(v, u, target), target
+    except KeyError:
+        raise RowError("unknown-unit", f"cannot convert this unit to {target}", column=col,
+                       value=u, line=line) from None
+
+
+def t_decimal_like(c: Compiler, o: dict[str, Any], where: str, line: int) -> Fn:
+    """The numeric value of a quantity (shared so error codes match ``decimal``)."""
+    return TRANSFORMS.get("decimal")(c, {"value": o["value"]}, f"{where}.value", line)
+
+
+# -- text ----------------------------------------------------------------------------------
+
+@TRANSFORMS.register("concat")
+def t_concat(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{concat: [a, b]}`` or ``{concat: {parts: [...], sep: " "}}``; nulls are skipped."""
+    if isinstance(arg, list):
+        arg = {"parts": arg}
+    o = options(c, arg, where, line, {"parts", "sep"}, {"parts"}, shorthand=None)
+    if o is None or not isinstance(o["parts"], list):
+        return c.problem(line, where, "parts must be a list") if o else Const(None)
+    parts = [c.value(p, f"{where}.parts[{i}]", line) for i, p in enumerate(o["parts"])]
+    sep = str(o.get("sep", ""))
+
+    def run(s: Scope) -> str | None:
+        vals = [str(v) for v in (f(s) for f in parts) if v not in (None, "")]
+        return sep.join(vals) or None
+
+    return run
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w]*)\}")
+
+
+@TRANSFORMS.register("format")
+def t_format(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{format: "Blood pressure {DATE}"}``: text with ``{name}`` placeholders.
+
+    When any placeholder is null the whole value is null, so half-filled text never appears.
+    """
+    if not isinstance(arg, str):
+        return c.problem(line, where, "takes a text with {COLUMN} placeholders")
+    pieces: list[Fn] = []
+    pos = 0
+    for m in _PLACEHOLDER.finditer(arg):
+        pieces.append(Const(arg[pos:m.start()]))
+        pieces.append(c.ref_name(m.group(1), where, line))
+        pos = m.end()
+    pieces.append(Const(arg[pos:]))
+
+    def run(s: Scope) -> str | None:
+        out = []
+        for f in pieces:
+            v = f(s)
+            if v is None:
+                return None
+            out.append(str(v))
+        return "".join(out)
+
+    return run
+
+
+@TRANSFORMS.register("clean")
+def t_clean(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{clean: {value, case, collapse_spaces, strip_digits, pattern, on_mismatch}}``.
+
+    Trims text; ``collapse_spaces`` folds runs of blanks; ``strip_digits`` removes digits
+    (Synthea's name suffixes); ``case`` is lower, upper or title; ``pattern`` must match the
+    result, else the row is quarantined (``on_mismatch: quarantine``, the default) or the value
+    dropped with a warning (``on_mismatch: drop``).
+    """
+    o = options(c, arg, where, line,
+                {"value", "case", "collapse_spaces", "strip_digits", "pattern", "on_mismatch"},
+                {"value"})
+    if o is None:
+        return Const(None)
+    val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
+    case = o.get("case")
+    if case not in (None, "lower", "upper", "title"):
+        c.problem(line, f"{where}.case", "must be lower, upper or title")
+    rx = _regex(c, o.get("pattern"), where, line)
+    drop = o.get("on_mismatch", "quarantine") == "drop"
+    collapse, digits = bool(o.get("collapse_spaces", True)), bool(o.get("strip_digits", False))
+
+    def run(s: Scope) -> str | None:
+        v = val(s)
+        if v is None:
+            return None
+        t = str(v)
+        if digits:
+            t = re.sub(r"\d+", "", t)
+        t = " ".join(t.split()) if collapse else t.strip()
+        if case:
+            t = getattr(t, case)()
+        if rx is not None and not rx.fullmatch(t):
+            err = RowError("pattern-mismatch", "value does not match the expected pattern",
+                           column=col, value=v, line=line)
+            if not drop:
+                raise err
+            s.notes.append(err)
+            return None
+        return t or None
+
+    return run
+
+
+def _regex(c: Compiler, pattern: Any, where: str, line: int) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(str(pattern))
+    except re.error as exc:
+        c.problem(line, f"{where}.pattern", f"bad regular expression: {exc}")
+        return None
+
+
+@TRANSFORMS.register("split")
+def t_split(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{split: {value, sep}}``: a list of trimmed, non-empty parts (for ``$foreach``)."""
+    o = options(c, arg, where, line, {"value", "sep"}, {"value", "sep"}, shorthand=None)
+    if o is None:
+        return Const(None)
+    val, sep = _sub(c, o, "value", where, line), str(o["sep"])
+
+    def run(s: Scope) -> list[str] | None:
+        v = val(s)
+        if v is None:
+            return None
+        return [p.strip() for p in str(v).split(sep) if p.strip()] or None
+
+    return run
+
+
+@TRANSFORMS.register("part")
+def t_part(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{part: {value, sep, index}}``: one piece of a delimited text (``ICD10:E11.9`` -> ...)."""
+    o = options(c, arg, where, line, {"value", "sep", "index"}, {"value", "sep", "index"},
+                shorthand=None)
+    if o is None:
+        return Const(None)
+    val, sep, idx = _sub(c, o, "value", where, line), str(o["sep"]), int(o["index"])
+
+    def run(s: Scope) -> str | None:
+        v = val(s)
+        if v is None:
+            return None
+        pieces = str(v).split(sep)
+        try:
+            return pieces[idx].strip() or None
+        except IndexError:
+            return None
+
+    return run
+
+
+@TRANSFORMS.register("first_of")
+def t_first_of(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{first_of: [a, b, ...]}``: the first value that is present (``$when`` branches too)."""
+    if not isinstance(arg, list) or not arg:
+        return c.problem(line, where, "takes a non-empty list")
+    fns = [c.value(a, f"{where}[{i}]", getattr(a, "line", line)) for i, a in enumerate(arg)]
+
+    def run(s: Scope) -> Any:
+        for f in fns:
+            v = f(s)
+            if v is not None and v != "" and v != {} and v != []:
+                return v
+        return None
+
+    return run
+
+
+@TRANSFORMS.register("choose")
+def t_choose(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{choose: [{when: cond, value: x}, ..., {value: default}]}``: first branch that holds."""
+    if not isinstance(arg, list) or not arg:
+        return c.problem(line, where, "takes a list of {when, value} branches")
+    branches: list[tuple[Any, Fn]] = []
+    for i, b in enumerate(arg):
+        bwhere, bline = f"{where}[{i}]", getattr(b, "line", line)
+        if not isinstance(b, dict) or "value" not in b or set(b) - {"when", "value"}:
+            c.problem(bline, bwhere, "a branch is {when: condition, value: ...} (when optional)")
+            continue
+        cond = c.cond(b["when"], f"{bwhere}.when", bline) if "when" in b else None
+        branches.append((cond, c.value(b["value"], f"{bwhere}.value", bline)))
+
+    def run(s: Scope) -> Any:
+        for cond, val in branches:
+            if cond is None or cond(s):
+                return val(s)
+        return None
+
+    return run
+
+
+@TRANSFORMS.register("extract")
+def t_extract(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{extract: {value, pattern}}``: the first capture group of a regular expression."""
+    o = options(c, arg, where, line, {"value", "pattern"}, {"value", "pattern"}, shorthand=None)
+    if o is None:
+        return Const(None)
+    rx = _regex(c, o["pattern"], where, line)
+    val = _sub(c, o, "value", where, line)
+    if rx is not None and rx.groups < 1:
+        c.problem(line, f"{where}.pattern", "needs one capture group, e.g. '\\(01\\)(\\d+)'")
+
+    def run(s: Scope) -> str | None:
+        v = val(s)
+        if v is None or rx is None:
+            return None
+        m = rx.search(str(v))
+        return m.group(1) if m and m.groups() else None
+
+    return run
+
+
+@TRANSFORMS.register("xhtml")
+def t_xhtml(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{xhtml: $TEXT}``: a Narrative ``div`` holding the text, safely escaped."""
+    val = c.value(arg, where, line)
+
+    def run(s: Scope) -> str | None:
+        v = val(s)
+        if v is None:
+            return None
+        return f'<div xmlns="http://www.w3.org/1999/xhtml">{html.escape(str(v))}</div>'
+
+    return run
+
+
+@TRANSFORMS.register("literal")
+def t_literal(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{literal: ...}``: the value exactly as written, never read as a template."""
+    return Const(arg)
+
+
+@TRANSFORMS.register("row")
+def t_row(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{row: {where: {CODE: "8480-6"}, value: $VALUE}}``: read from one row of the group."""
+    if not c.group:
+        return c.problem(line, where, "'row' only works in an emit with 'per: group'")
+    o = options(c, arg, where, line, {"where", "value"}, {"where", "value"}, shorthand=None)
+    if o is None or not isinstance(o["where"], dict):
+        return c.problem(line, where, "'where' must map columns to values") if o else Const(None)
+    tests = [(str(k), str(v)) for k, v in o["where"].items()]
+    for k, _ in tests:
+        c.columns.setdefault(k, line)
+    val = _sub(c, o, "value", where, line)
+
+    def run(s: Scope) -> Any:
+        for r in s.rows or ():
+            if all(str(r.get(k)) == v for k, v in tests):
+                return val(s.at_row(r))
+        return None
+
+    return run
+
+
+from migrate.mappers import codes as _codes  # noqa: E402,F401 - registers translate, ref, identifier

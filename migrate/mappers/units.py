@@ -1,0 +1,46 @@
+"""UCUM units emr-migrate knows, with display text, and the conversions it can make."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# code -> human unit text (FHIR Quantity.unit). Extend with care: every code is valid UCUM.
+UCUM_UNITS: dict[str, str] = {
+    "1": "1", "%": "%", "/min": "/min", "/a": "/a", "/[HPF]": "/[HPF]", "/[LPF]": "/[LPF]",
+    "/uL": "/uL", "10*3/uL": "10*3/uL", "10*6/uL": "10*6/uL", "10*9/L": "10*9/L",
+    "10*12/L": "10*12/L", "a": "a", "mo": "mo", "wk": "wk", "d": "d", "h": "h", "min": "min",
+    "s": "s", "Cel": "Cel", "[degF]": "[degF]", "cm": "cm", "m": "m", "mm": "mm",
+    "[in_i]": "[in_i]", "[ft_i]": "[ft_i]", "kg": "kg", "g": "g", "mg": "mg", "ug": "ug",
+    "[lb_av]": "[lb_av]", "[oz_av]": "[oz_av]", "kg/m2": "kg/m2", "mm[Hg]": "mm[Hg]",
+    "g/dL": "g/dL", "g/L": "g/L", "mg/dL": "mg/dL", "mg/L": "mg/L", "mmol/L": "mmol/L",
+    "umol/L": "umol/L", "meq/L": "meq/L", "mol/L": "mol/L", "ng/mL": "ng/mL", "pg/mL": "pg/mL",
+    "ug/dL": "ug/dL", "ug/L": "ug/L", "U/L": "U/L", "[IU]/L": "[IU]/L", "m[IU]/L": "m[IU]/L",
+    "fL": "fL", "pg": "pg", "pH": "pH", "mL": "mL", "L": "L", "mL/min": "mL/min",
+    "mL/min/{1.73_m2}": "mL/min/{1.73_m2}", "mg/g": "mg/g", "g/(24.h)": "g/(24.h)",
+    "{score}": "{score}", "{nominal}": "{nominal}", "{copies}/mL": "{copies}/mL", "{#}": "{#}",
+    "{count}": "{count}", "{ratio}": "{ratio}", "{beats}/min": "{beats}/min",
+    "{breaths}/min": "{breaths}/min", "[pH]": "[pH]", "mosm/kg": "mosm/kg", "s{clot}": "s",
+    "{INR}": "{INR}", "[arb'U]/mL": "[arb'U]/mL", "kU/L": "kU/L", "mg/(24.h)": "mg/(24.h)",
+    "mm/h": "mm/h", "g/mol": "g/mol", "ms": "ms", "dB": "dB", "cm[H2O]": "cm[H2O]",
+}
+
+_LINEAR: dict[tuple[str, str], float] = {
+    ("[lb_av]", "kg"): 0.45359237, ("[oz_av]", "kg"): 0.028349523125, ("g", "kg"): 0.001,
+    ("kg", "g"): 1000.0, ("[lb_av]", "g"): 453.59237, ("[in_i]", "cm"): 2.54,
+    ("[ft_i]", "cm"): 30.48, ("m", "cm"): 100.0, ("mm", "cm"): 0.1, ("[in_i]", "m"): 0.0254,
+    ("kPa", "mm[Hg]"): 7.50061683,
+}
+
+_OTHER: dict[tuple[str, str], Callable[[float], float]] = {
+    ("[degF]", "Cel"): lambda f: (f - 32.0) * 5.0 / 9.0,
+    ("Cel", "[degF]"): lambda c: c * 9.0 / 5.0 + 32.0,
+}
+
+
+def convert(value: float, unit: str, target: str) -> float:
+    """Convert ``value`` from ``unit`` to ``target``; KeyError when no conversion is known."""
+    if unit == target:
+        return value
+    if (unit, target) in _LINEAR:
+        return value * _LINEAR[(unit, target)]
+    return _OTHER[(unit, target)](value)

@@ -1,0 +1,70 @@
+"""YAML reading that remembers the line of every mapping key, so problems can name file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from migrate.errors import MappingError, Problem
+
+
+class LineDict(dict):  # type: ignore[type-arg]
+    """A dict from YAML that knows the 1-based line of itself and of each of its keys."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        """The line of ``key`` (or of the mapping itself when the key is unknown)."""
+        return self.key_lines.get(key, self.line)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader (no Python objects, no code) that builds :class:`LineDict` mappings."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    out = LineDict()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in out:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[str(key)] = key_node.start_mark.line + 1
+    return out
+
+
+_LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping  # type: ignore[arg-type]
+)
+
+
+def _keep_strings(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    """Keep YAML 1.1 sexagesimals and dates as the strings the author wrote."""
+    return loader.construct_scalar(node)
+
+
+# Codes such as 8480-6 or dates such as 2021-01-01 must stay text, not become ints or dates.
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _keep_strings)  # type: ignore[arg-type]
+
+
+def read_yaml(path: Path) -> Any:
+    """Read one YAML file; a syntax error becomes a :class:`MappingError` with file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MappingError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from exc
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else None
+        msg = getattr(exc, "problem", None) or str(exc)
+        raise MappingError([Problem(str(path), line, "", f"YAML syntax: {msg}")]) from exc

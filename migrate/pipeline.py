@@ -1,0 +1,209 @@
+"""The pipeline spine: extract -> map -> validate -> load, with row accounting.
+
+Only this module knows the order of the stages. :func:`run_pipeline` returns a
+:class:`RunReport`; it prints nothing but progress bars (to stderr) and writes ``run.json`` and
+``quarantine.ndjson`` to the output folder.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from migrate.config import RunSettings
+from migrate.errors import ConfigError, ExtractError, MigrateError
+from migrate.extractors.base import Extractor, RejectedRow, open_extractor
+from migrate.loaders.base import Loader, open_loader
+from migrate.mappers.compiler import RowError
+from migrate.mappers.engine import EMITTED, FILTERED, QUARANTINED, MappingRunner, Unit
+from migrate.mappers.pack import CompiledMapping, MappingSettings, Pack, load_pack
+from migrate.report.model import RunReport, TableStats
+
+
+def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
+                 loader: Loader | None = None) -> RunReport:
+    """Migrate the source into the target as ``settings`` say; return what happened.
+
+    Raises :class:`MigrateError` subclasses for problems that stop the run before any data is
+    written (a pack that does not check, a missing column, an unreachable target).
+    """
+    started = time.perf_counter()
+    pack = load_pack(settings.mappings, MappingSettings(
+        settings.namespace, settings.source_system, settings.timezone))
+    with ExitStack() as stack:
+        ext = extractor or open_extractor(**_extractor_options(settings.source, pack))
+        stack.callback(ext.close)
+        check_columns(pack, ext)
+        load = loader or open_loader(settings.target)
+        load.open()
+        settings.output.mkdir(parents=True, exist_ok=True)
+        qfile = stack.enter_context((settings.output / "quarantine.ndjson").open("wb"))
+        report = RunReport(pack=pack.spec.name, source=_describe_source(settings.source),
+                           target=load.describe(),
+                           max_quarantine_rate=settings.max_quarantine_rate)
+        run = _Run(pack, ext, load, qfile, report, settings)
+        for mapping in pack.ordered_mappings():
+            run.mapping(mapping)
+        report.load = load.close().as_dict()
+        _write_load_failures(load, settings.output, report)
+    report.seconds = time.perf_counter() - started
+    report.outputs.update(run_json=str(settings.output / "run.json"),
+                          quarantine=str(settings.output / "quarantine.ndjson"))
+    (settings.output / "run.json").write_bytes(
+        orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
+    return report
+
+
+def _extractor_options(source: dict[str, Any], pack: Pack) -> dict[str, Any]:
+    opts = dict(source)
+    kind = opts.pop("type")
+    if kind == "csv" and pack.spec.files:
+        opts["files"] = {**pack.spec.files, **opts.get("files", {})}
+    return {"kind": kind, **opts}
+
+
+def _describe_source(source: dict[str, Any]) -> str:
+    from migrate.extractors.sql import redact
+
+    return redact(source["url"]) if "url" in source else str(source.get("path"))
+
+
+def check_columns(pack: Pack, ext: Extractor) -> None:
+    """Every column the pack reads must exist in the source: all gaps reported at once."""
+    problems: list[str] = []
+    for m in pack.ordered_mappings():
+        try:
+            have = set(_source_columns(ext, m))
+        except (ExtractError, ConfigError) as exc:
+            problems.append(f"{m.file}: mapping {m.name}: {exc}")
+            continue
+        needed = dict(m.columns)
+        for col in m.spec.key:
+            needed.setdefault(col, m.key_line)
+        for col, line in sorted(needed.items(), key=lambda kv: kv[1]):
+            if col not in have:
+                problems.append(f"{m.file}:{line}: column {col!r} is not in "
+                                f"{ext.describe(m.table)} (it has: {', '.join(sorted(have))})")
+    if problems:
+        raise ExtractError(f"the source does not fit the mapping pack ({len(problems)} "
+                           "problem(s)):\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _source_columns(ext: Extractor, m: CompiledMapping) -> list[str]:
+    if m.spec.query:
+        query_columns = getattr(ext, "query_columns", None)
+        if query_columns is None:
+            raise ConfigError(f"the {ext.name} source cannot run SQL queries")
+        return list(query_columns(m.spec.query))
+    return ext.columns(m.table)
+
+
+class _Run:
+    """State of one run: loader, quarantine file, counts, validator."""
+
+    def __init__(self, pack: Pack, ext: Extractor, loader: Loader, qfile: IO[bytes],
+                 report: RunReport, settings: RunSettings) -> None:
+        from migrate.validation.fhir import FhirValidator
+
+        self.pack, self.ext, self.loader, self.qfile = pack, ext, loader, qfile
+        self.report, self.settings = report, settings
+        self.validator = FhirValidator()
+
+    def mapping(self, m: CompiledMapping) -> None:
+        stats = TableStats(m.table, m.name, self.ext.describe(m.table))
+        self.report.tables.append(stats)
+        runner = MappingRunner(self.pack, m)
+        with self._progress(m) as bar:
+            for batch in self._batches(m):
+                stats.read += len(batch.rows) + len(batch.rejects)
+                for reject in batch.rejects:
+                    self._reject(m, stats, reject)
+                self._units(m, stats, runner.feed(batch.rows))
+                bar.update(len(batch.rows) + len(batch.rejects))
+            self._units(m, stats, runner.finish())
+
+    def _batches(self, m: CompiledMapping) -> Iterator[Any]:
+        return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query)
+
+    def _progress(self, m: CompiledMapping) -> Any:
+        from tqdm import tqdm
+
+        total = None
+        if self.settings.progress:
+            try:
+                total = self.ext.estimate_rows(m.table, m.spec.query)
+            except MigrateError:
+                total = None
+        return tqdm(total=total, desc=f"{m.table:<20.20}", unit=" rows", leave=True,
+                    disable=not self.settings.progress, dynamic_ncols=True)
+
+    def _units(self, m: CompiledMapping, stats: TableStats, units: list[Unit]) -> None:
+        out: list[dict[str, Any]] = []
+        for unit in units:
+            if unit.outcome == EMITTED:
+                self._validate(unit)
+            self._count_notes(m, unit)
+            if unit.outcome == EMITTED:
+                stats.emitted += unit.rows
+                out.extend(unit.resources)
+                for res in unit.resources:
+                    self.report.resources[res["resourceType"]] += 1
+            elif unit.outcome == FILTERED:
+                stats.filtered[unit.rule or "filtered"] += unit.rows
+            else:
+                stats.quarantined[unit.errors[0].code if unit.errors else "error"] += unit.rows
+                self._quarantine(m, unit)
+        self.loader.load(out)
+
+    def _validate(self, unit: Unit) -> None:
+        errors: list[RowError] = []
+        for res in unit.resources:
+            for issue in self.validator.validate(res):
+                if issue.severity == "error":
+                    errors.append(RowError("invalid-resource", f"{issue.path}: {issue.message}",
+                                           column=None, value=None))
+                else:
+                    self.report.warnings[f"{res['resourceType']}:{issue.code}"] += 1
+        if errors:
+            unit.quarantine(errors)
+
+    def _count_notes(self, m: CompiledMapping, unit: Unit) -> None:
+        for note in unit.notes:
+            self.report.warnings[f"{m.name}:{note.code}"] += 1
+            if note.code == "unmapped-code":
+                self.report.unmapped[(m.name, note.column or "", str(note.value))] += 1
+
+    def _quarantine(self, m: CompiledMapping, unit: Unit) -> None:
+        record = {
+            "table": m.table, "mapping": m.name, "source": self.ext.describe(m.table),
+            "rows": unit.keys,
+            "reasons": [{"code": e.code, "message": e.message, "column": e.column,
+                         "value": e.value, "rule": f"{m.file}:{e.line}" if e.line else m.file}
+                        for e in unit.errors],
+        }
+        self.qfile.write(orjson.dumps(record, default=str) + b"\n")
+
+    def _reject(self, m: CompiledMapping, stats: TableStats, reject: RejectedRow) -> None:
+        stats.quarantined["unparseable-row"] += 1
+        record = {"table": m.table, "mapping": m.name, "source": self.ext.describe(m.table),
+                  "rows": [{"line": reject.line}],
+                  "reasons": [{"code": "unparseable-row", "message": reject.message,
+                               "column": None, "value": reject.raw, "rule": None}]}
+        self.qfile.write(orjson.dumps(record) + b"\n")
+
+
+def _write_load_failures(loader: Loader, output: Path, report: RunReport) -> None:
+    failures = loader.summary.failures
+    if not failures:
+        return
+    path = output / "load_failures.ndjson"
+    with path.open("wb") as fh:
+        for f in failures:
+            fh.write(orjson.dumps({"resourceType": f.resource_type, "id": f.id,
+                                   "status": f.status, "outcome": f.outcome}) + b"\n")
+    report.outputs["load_failures"] = str(path)

@@ -1,0 +1,1 @@
+"""Test harnesses that start real external services for integration tests."""
