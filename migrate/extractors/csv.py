@@ -44,7 +44,7 @@ class CsvExtractor(Extractor):
         except FileNotFoundError:
             raise ExtractError(f"table {table!r}: file {str(path)!r} not found") from None
         except UnicodeDecodeError as exc:
-            raise ExtractError(f"{path}: header is not {self.encoding} text ({exc.reason}); "
+            raise ExtractError(f"{path}: not {self.encoding} text ({exc.reason}); "
                                "set the source encoding (e.g. cp1252)") from None
         if not header:
             raise ExtractError(f"{path}: the file is empty (no header line)")
@@ -68,7 +68,7 @@ class CsvExtractor(Extractor):
         rejects: list[RejectedRow] = []
 
         def on_invalid(row: pacsv.InvalidRow) -> str:
-            line = row.number + 1 if row.number is not None else None  # 1-based, header = 1
+            line = row.number  # pyarrow counts file lines from 1, header included
             rejects.append(RejectedRow(line, f"expected {row.expected_columns} fields, found "
                                              f"{row.actual_columns}", row.text))
             return "skip"

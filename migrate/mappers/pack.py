@@ -155,6 +155,7 @@ class PackContext:
                  targets: dict[tuple[str, str | None], RefTarget]) -> None:
         self.root, self.settings, self.maps, self.targets = root, settings, maps, targets
         self.refs: set[str] = set()
+        self.broken: set[str] = set()  # mappings whose file did not check
         ns, system = settings.namespace, settings.source_system
 
         @lru_cache(maxsize=200_000)
@@ -188,6 +189,8 @@ class PackContext:
         if (mapping, emit) in self.targets:
             return self.targets[(mapping, emit)]
         known = sorted({m for m, _ in self.targets})
+        if mapping in self.broken:
+            return None
         if mapping not in known:
             c.problem(line, where, f"no mapping {mapping!r} in the pack (known: {', '.join(known)})")
         else:
@@ -204,12 +207,14 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
     if not root.is_dir():
         raise MappingError([Problem(str(root), None, "", "no such mapping pack folder")])
     pack_spec = _read_pack_spec(root, problems)
-    specs = _read_specs(root, problems)
+    broken: set[str] = set()
+    specs = _read_specs(root, problems, broken)
     maps = read_concept_maps(root / "concept_maps", problems)
     targets = _ref_targets(specs, problems)
     mappings: list[CompiledMapping] = []
     depends: dict[str, set[str]] = {}
     ctx = PackContext(root, settings, maps, targets)
+    ctx.broken = broken
     for file, data, spec in specs:
         ctx.refs = set()
         mappings.append(_compile(file, data, spec, ctx, pack_spec, problems))
@@ -236,8 +241,12 @@ def _read_pack_spec(root: Path, problems: list[Problem]) -> PackSpec:
     return spec or PackSpec(name="pack")
 
 
-def _read_specs(root: Path, problems: list[Problem]) -> list[tuple[str, Any, MappingSpec]]:
-    """Each mapping file as (path, raw YAML with line numbers, checked model)."""
+def _read_specs(root: Path, problems: list[Problem],
+                broken: set[str]) -> list[tuple[str, Any, MappingSpec]]:
+    """Each mapping file as (path, raw YAML with line numbers, checked model).
+
+    Names of mapping files that do not check are added to ``broken``.
+    """
     out: list[tuple[str, Any, MappingSpec]] = []
     seen: dict[str, str] = {}
     for path in sorted(root.glob("*.yaml")):
@@ -251,6 +260,8 @@ def _read_specs(root: Path, problems: list[Problem]) -> list[tuple[str, Any, Map
         spec, errs = parse_model(MappingSpec, data, str(path))
         problems.extend(errs)
         if spec is None:
+            if isinstance(data, dict) and isinstance(data.get("mapping"), str):
+                broken.add(data["mapping"])  # refs to it are not reported again
             continue
         if spec.mapping in seen:
             problems.append(Problem(str(path), data.line_of("mapping"), "mapping",

@@ -8,6 +8,9 @@ Keys of `ELEMENT_BINDINGS` and `CODEABLE_CONCEPT_BINDINGS` are element paths as 
 specification, rooted at a resource or a datatype ("Patient.link.type", "Address.use"). A
 datatype binding applies wherever the datatype occurs, including inside extensions and
 contained resources; the Quantity binding also covers its profiles (Age, Duration, ...).
+
+Left out on purpose: ImagingStudy.series.modality (extensible in R4) and required bindings to
+large external code systems (Attachment.contentType, Money.currency, languages).
 """
 
 from __future__ import annotations

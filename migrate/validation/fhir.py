@@ -93,7 +93,8 @@ class FhirValidator:
                 candidate = None
             if candidate is not None and candidate.has_resource_base():
                 cls = candidate
-        self._classes[resource_type] = cls
+        if cls is not None or len(self._classes) < 1000:  # bad data must not grow it forever
+            self._classes[resource_type] = cls
         return cls
 
     def validate(self, resource: dict[str, Any]) -> list[ResourceIssue]:

@@ -1,0 +1,129 @@
+"""The command line: help that teaches, exit codes as documented, no patient data printed."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from migrate.cli import cli
+from tests.conftest import TEST_NAMESPACE
+from tests.test_pipeline import PATIENT_YAML, VITALS_YAML, write
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    code, out, _ = invoke(command, "--help")
+    assert code == 0
+    assert "Example:" in out
+    assert f"emr-migrate {command}" in out
+
+
+def test_top_level_help_lists_exit_codes() -> None:
+    code, out, _ = invoke("--help")
+    assert code == 0
+    assert "Exit codes: 0 success, 1 data errors over the threshold, 2 usage or" in out
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    write(tmp_path / "pack", {"patient.yaml": PATIENT_YAML, "vitals.yaml": VITALS_YAML})
+    write(tmp_path / "src", {
+        "people.csv": "pid,last,sex,dob\n1,Smithfield,F,1970-01-02\n2,Jonesbury,M,1971-03-04\n",
+        "vitals.csv": "vid,pid,status,kg,active\n10,1,final,70.5,1\n"})
+    cfg = tmp_path / "migration.yaml"
+    cfg.write_text(f"version: 1\nmappings: pack\nsource: src\ntarget: ndjson:out/nd\n"
+                   f"output: out\nidentity:\n  namespace: {TEST_NAMESPACE}\n", encoding="utf-8")
+    return cfg
+
+
+def test_run_succeeds_with_exit_0_and_prints_no_patient_values(project: Path) -> None:
+    code, out, err = invoke("run", "-c", str(project), "--no-progress")
+    assert code == 0, err
+    assert "status: ok" in out
+    assert "people" in out
+    for phi in ("Smithfield", "Jonesbury", "1970-01-02", "1971-03-04"):
+        assert phi not in out + err
+    run = orjson.loads((project.parent / "out" / "run.json").read_bytes())
+    assert run["resources"] == {"Observation": 1, "Patient": 2}
+
+
+def test_flags_override_the_project_file(project: Path, tmp_path: Path) -> None:
+    code, _, err = invoke("run", "-c", str(project), "--no-progress",
+                          "--target", f"bundles:{tmp_path / 'b'}", "--bundle-size", "1")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "bundle-000001.json", "bundle-000002.json", "bundle-000003.json"]
+
+
+def test_data_errors_over_the_threshold_exit_1(project: Path) -> None:
+    people = project.parent / "src" / "people.csv"
+    people.write_text(people.read_text() + "3,Brownstone,M,not-a-date\n")
+    code, out, err = invoke("run", "-c", str(project), "--no-progress")
+    assert code == 1
+    assert "status: data-errors" in out
+    assert "Brownstone" not in out + err
+    assert "not-a-date" not in out + err
+    code, _, _ = invoke("run", "-c", str(project), "--no-progress", "--max-quarantine-rate", "0.5")
+    assert code == 0
+
+
+def test_a_broken_pack_exits_2_and_lists_every_problem(project: Path) -> None:
+    pack = project.parent / "pack"
+    (pack / "patient.yaml").write_text(PATIENT_YAML.replace("birthDate", "birthdate")
+                                       .replace("key: [pid]", "key: [pid]\nkeys: [x]"))
+    code, _, err = invoke("run", "-c", str(project), "--no-progress")
+    assert code == 2
+    assert err == (
+        "Error: the mapping pack has 1 problem(s):\n"
+        f"  {pack / 'patient.yaml'}:4: keys: unknown key (check the spelling; see "
+        "docs/mapping-spec.md)\n")
+    (pack / "patient.yaml").write_text(PATIENT_YAML.replace("birthDate", "birthdate"))
+    code, _, err = invoke("check", str(pack))
+    assert code == 2
+    assert err == (
+        "Error: the mapping pack has 1 problem(s):\n"
+        f"  {pack / 'patient.yaml'}:10: emit[0].template.birthdate: Patient has no element "
+        "'birthdate' (did you mean 'birthDate'?)\n")
+
+
+def test_missing_settings_exit_2_with_what_to_do(tmp_path: Path) -> None:
+    code, _, err = invoke("run", "--mappings", str(tmp_path))
+    assert code == 2
+    assert err == ("Error: missing setting(s): --source, --namespace (identity.namespace). "
+                   "Give them as flags or in a project file (-c migration.yaml); "
+                   "`emr-migrate init` writes one.\n")
+
+
+def test_bad_target_exits_2(project: Path) -> None:
+    code, _, err = invoke("run", "-c", str(project), "--target", "ftp://x")
+    assert code == 2
+    assert "target 'ftp://x' is not ndjson:DIR, bundles:DIR or an http(s):// FHIR base URL" in err
+
+
+def test_unreachable_server_exits_4(project: Path) -> None:
+    code, _, err = invoke("run", "-c", str(project), "--no-progress",
+                          "--target", "http://127.0.0.1:9/fhir")
+    assert code == 4
+    assert err == "Error: cannot reach FHIR server http://127.0.0.1:9/fhir: ConnectError\n"
+
+
+def test_init_writes_a_project_with_a_fresh_namespace(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    code, out, _ = invoke("init", str(path))
+    assert code == 0
+    assert out == f"wrote {path}\n"
+    text = path.read_text()
+    line = next(x for x in text.splitlines() if "namespace:" in x)
+    assert uuid.UUID(line.split()[1]).version == 4
+    code, _, err = invoke("init", str(path))
+    assert code == 2
+    assert "exists; not overwriting it" in err
