@@ -20,7 +20,7 @@ from migrate.errors import ConfigError, ExtractError, MigrateError
 from migrate.extractors.base import Extractor, RejectedRow, open_extractor
 from migrate.loaders.base import Loader, open_loader
 from migrate.mappers.compiler import RowError
-from migrate.mappers.engine import EMITTED, FILTERED, QUARANTINED, MappingRunner, Unit
+from migrate.mappers.engine import EMITTED, FILTERED, MappingRunner, Unit
 from migrate.mappers.pack import CompiledMapping, MappingSettings, Pack, load_pack
 from migrate.report.model import RunReport, TableStats
 

@@ -22,7 +22,8 @@ emit:
     template:
       identifier: [{identifier: {system: urn:mini, value: $pid}}]
       name: [{family: $last}]
-      gender: {translate: {values: {M: male, F: female}, from: $sex, on_unmapped: quarantine, as: code}}
+      gender:
+        translate: {values: {M: male, F: female}, from: $sex, on_unmapped: quarantine, as: code}
       birthDate: {date: $dob}
 """
 VITALS_YAML = """\

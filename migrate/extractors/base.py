@@ -59,7 +59,7 @@ class Extractor(ABC):
         """A row count for progress bars, if cheap to get. Override when it is."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a hook with a default
         """Release connections and files. Override when the extractor holds any."""
 
 

@@ -60,7 +60,7 @@ class Loader(ABC):
     def describe(self) -> str:
         """The target, for messages (no secrets)."""
 
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: B027 - a hook with a default
         """Prepare the target (create folders, check the server). Override when needed."""
 
     @final

@@ -7,7 +7,13 @@ from typing import Any
 
 import orjson
 
-from migrate.loaders.base import DEFAULT_BUNDLE_SIZE, LOADERS, Loader, LoadSummary, transaction_entry
+from migrate.loaders.base import (
+    DEFAULT_BUNDLE_SIZE,
+    LOADERS,
+    Loader,
+    LoadSummary,
+    transaction_entry,
+)
 
 
 @LOADERS.register("bundles")

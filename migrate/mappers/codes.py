@@ -63,8 +63,9 @@ def _lookup(c: Compiler, o: dict[str, Any], where: str, line: int) -> Any:
     if "map" in o:
         cmap = c.context.concept_map(str(o["map"]))
         if cmap is None:
+            known = ", ".join(c.context.concept_map_names()) or "none"
             c.problem(line, f"{where}.map", f"no concept map {o['map']!r} in the pack's "
-                      f"concept_maps/ (known: {', '.join(c.context.concept_map_names()) or 'none'})")
+                      f"concept_maps/ (known: {known})")
         return cmap
     values = o["values"]
     if not isinstance(values, dict):
@@ -90,7 +91,8 @@ def _unmapped(c: Compiler, policy: Any, where: str, line: int, o: dict[str, Any]
             out = {"system": system, "code": code, "display": display(s)}
             return {k: v for k, v in out.items() if v}
         return keep
-    if isinstance(policy, dict) and "code" in policy and set(policy) <= {"code", "system", "display"}:
+    fixed_keys = {"code", "system", "display"}
+    if isinstance(policy, dict) and "code" in policy and set(policy) <= fixed_keys:
         fixed = {k: str(v) for k, v in policy.items()}
 
         def fixed_code(s: Scope, code: str, col: str | None, label: str, *_: Any) -> Any:

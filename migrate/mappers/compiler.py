@@ -27,7 +27,8 @@ class RowError(Exception):
         line: int | None = None,
     ) -> None:
         super().__init__(message)
-        self.code, self.message, self.column, self.value, self.line = code, message, column, value, line
+        self.code, self.message, self.column = code, message, column
+        self.value, self.line = value, line
 
 
 class Scope:

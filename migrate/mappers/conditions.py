@@ -146,5 +146,6 @@ def _not(c: Compiler, arg: Any, where: str, line: int) -> Cond:
 
 _BUILDERS: dict[str, Callable[[Compiler, Any, str, int], Cond]] = {
     "present": _present, "absent": _absent, "equals": _equals, "not_equals": _not_equals,
-    "in": _in, "not_in": _not_in, "matches": _matches, "in_map": _in_map, "all": _all, "any": _any, "not": _not,
+    "in": _in, "not_in": _not_in, "matches": _matches, "in_map": _in_map,
+    "all": _all, "any": _any, "not": _not,
 }

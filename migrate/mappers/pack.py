@@ -192,7 +192,8 @@ class PackContext:
         if mapping in self.broken:
             return None
         if mapping not in known:
-            c.problem(line, where, f"no mapping {mapping!r} in the pack (known: {', '.join(known)})")
+            c.problem(line, where,
+                      f"no mapping {mapping!r} in the pack (known: {', '.join(known)})")
         else:
             emits = sorted(e for m, e in self.targets if m == mapping and e)
             c.problem(line, where, f"{mapping} emits several resources; name one with "

@@ -79,7 +79,8 @@ def _read_rows(
     for line, row in enumerate(reader, start=2):
         src, code = (row.get("source_code") or "").strip(), (row.get("target_code") or "").strip()
         if not src or not code:
-            problems.append(Problem(str(path), line, "row", "source_code and target_code are required"))
+            problems.append(
+                Problem(str(path), line, "row", "source_code and target_code are required"))
             continue
         if src in entries:
             problems.append(Problem(str(path), line, "row", f"source code {src!r} appears twice"))

@@ -163,7 +163,7 @@ def _format_datetime(text: str, tz: Any, formats: list[str] | None) -> str:
 
 def _number(v: Any, integer: bool) -> int | float:
     if isinstance(v, bool):
-        raise ValueError(v)
+        raise ValueError(v)  # noqa: TRY004 - callers turn ValueError into a RowError
     if isinstance(v, int | float):
         num: int | float = v
     else:
