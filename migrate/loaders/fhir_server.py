@@ -43,7 +43,8 @@ class FhirServerLoader(Loader):
 
     def __init__(self, url: str, bundle_size: int = DEFAULT_BUNDLE_SIZE, timeout: float = 60.0,
                  verify: bool = True, ca_bundle: str | None = None,
-                 token_env: str = "MIGRATE_FHIR_TOKEN",  # noqa: S107 - a variable name max_retries: int = 6,
+                 token_env: str = "MIGRATE_FHIR_TOKEN",  # noqa: S107 - a variable name
+                 max_retries: int = 6,
                  client: httpx.Client | None = None) -> None:
         self.url, self.bundle_size, self.max_retries = url.rstrip("/"), bundle_size, max_retries
         super().__init__()
