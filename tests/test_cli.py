@@ -91,7 +91,7 @@ def test_a_broken_pack_exits_2_and_lists_every_problem(project: Path) -> None:
     assert code == 2
     assert err == (
         "Error: the mapping pack has 1 problem(s):\n"
-        f"  {pack / 'patient.yaml'}:10: emit[0].template.birthdate: Patient has no element "
+        f"  {pack / 'patient.yaml'}:11: emit[0].template.birthdate: Patient has no element "
         "'birthdate' (did you mean 'birthDate'?)\n")
 
 

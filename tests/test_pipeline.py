@@ -93,7 +93,7 @@ def test_quarantine_names_table_row_key_column_and_problem(mini: dict[str, Path]
     bad_date = records[("people", "{'pid': '2'}")]
     assert bad_date["reasons"] == [{
         "code": "bad-date", "message": "not a valid date", "column": "dob",
-        "value": "1970-13-40", "rule": f"{mini['pack'] / 'patient.yaml'}:10"}]
+        "value": "1970-13-40", "rule": f"{mini['pack'] / 'patient.yaml'}:11"}]
     unknown = records[("people", "{'pid': '3'}")]["reasons"][0]
     assert (unknown["code"], unknown["column"], unknown["value"]) == ("unmapped-code", "sex", "X")
     assert unknown["message"] == "code not in inline values"
@@ -119,7 +119,7 @@ def test_a_missing_column_stops_before_any_data_is_read(mini: dict[str, Path]) -
         run(mini)
     assert str(err.value) == (
         "the source does not fit the mapping pack (1 problem(s)):\n"
-        f"  {mini['pack'] / 'patient.yaml'}:10: column 'dob' is not in "
+        f"  {mini['pack'] / 'patient.yaml'}:11: column 'dob' is not in "
         f"{mini['src'] / 'people.csv'} (it has: last, pid, sex)")
     assert not (mini["out"] / "nd").exists()
 
