@@ -473,6 +473,7 @@ class Episode:
     text_labs: tuple[tuple[str, str, str], ...] = ()
     vitals: tuple[Lab, ...] = ()
     followup: bool = False
+    supplies: tuple[tuple[Code, int], ...] = ()
 
 
 AMOXICILLIN = Med("308192", "Amoxicillin 500 MG Oral Tablet", 2908)
@@ -531,7 +532,9 @@ EPISODES: tuple[Episode, ...] = (
             careplan=("736376001", "Infectious disease care plan (record artifact)"),
             text_labs=(("94531-1", "SARS-CoV-2 RNA Pnl Resp NAA+probe",
                         "Detected (qualifier value)"),),
-            vitals=(TEMPERATURE, OXYGEN_SATURATION)),
+            vitals=(TEMPERATURE, OXYGEN_SATURATION),
+            supplies=((("409534002", "Disposable air-purifying respirator (physical object)"), 2),
+                      (("261352009", "Face mask (physical object)"), 2))),
     Episode("appendicitis", (("74400008", "Appendicitis (disorder)"),), "inpatient",
             SURGICAL_ADMISSION, (3, 10), 0.08, ages=(5, 80),
             same_day=(("428251008", "History of appendectomy"),),
@@ -705,6 +708,7 @@ ALLERGENS: tuple[Allergen, ...] = (
 ANTIHISTAMINE = Med("477045", "Chlorpheniramine Maleate 2 MG/ML Oral Solution", 11374, False)
 EPINEPHRINE = Med("1870230", "NDA020800 0.3 ML Epinephrine 1 MG/ML Auto-Injector", 13942, False)
 SELF_CARE: Code = ("384758001", "Self-care interventions (procedure)")
+WHEELCHAIR: Code = ("228869008", "Manual wheelchair (physical object)")
 
 
 @dataclass(frozen=True)
@@ -960,10 +964,10 @@ def _age_years(rng: random.Random) -> float:
     return max(0.05, rng.uniform(*band))
 
 
-def _death(rng: random.Random, birth: datetime, start: datetime) -> datetime | None:
-    """About one patient in twelve dies within the window, older ones more often."""
+def _death(rng: random.Random, birth: datetime, start: datetime, due: bool) -> datetime | None:
+    """A death within the window when one is ``due``, for adults, older ones more likely."""
     age = years_between(birth, REFERENCE_DATE)
-    if rng.random() >= (0.11 if age >= 30 else 0.02):
+    if not due or age < 25 or rng.random() >= age / 80:
         return None
     first = max(start, birth + timedelta(days=400))
     span = (REFERENCE_DATE - timedelta(days=30) - first).days
@@ -980,8 +984,11 @@ def _marital(rng: random.Random, age: float) -> str:
     return rng.choices(("M", "S", "D", "W", ""), weights=(50, 28, 10, widowed, 4))[0]
 
 
-def make_patient(rng: random.Random, start: datetime) -> Patient:
-    """Draw a patient's demographics; ``start`` is the first day of the history window."""
+def make_patient(rng: random.Random, start: datetime, death_due: bool = False) -> Patient:
+    """Draw a patient's demographics; ``start`` is the first day of the history window.
+
+    ``death_due`` says a death is owed to keep the practice at about one in twelve deceased.
+    """
     age = _age_years(rng)
     clock = timedelta(seconds=rng.randrange(86400))
     birth = (
@@ -996,7 +1003,7 @@ def make_patient(rng: random.Random, start: datetime) -> Patient:
     patient = Patient(
         id=new_id(rng),
         birth=birth,
-        death=_death(rng, birth, start),
+        death=_death(rng, birth, start, death_due),
         gender=gender,
         first=first,
         last=last,
@@ -1139,7 +1146,7 @@ def coverage_rows(rng: random.Random, p: Patient, periods: Sequence[Coverage]) -
             )
         )
         cov.payer.add("member_months", months_between(cov.start, cov.end))
-    for payer in {id(c.payer): c.payer for c in periods}.values():
+    for payer in {c.payer.plan.name: c.payer for c in periods}.values():
         payer.qols.append(p.qols)
     return rows
 
@@ -1406,11 +1413,8 @@ class HistoryBuilder:
         reason: Code | None = None,
     ) -> Encounter:
         """Start an encounter at the right organization with a provider of that organization."""
-        org = (
-            self.hospital
-            if enc_class in ("emergency", "urgentcare", "inpatient")
-            else (self.clinic)
-        )
+        hospital = enc_class in ("emergency", "urgentcare", "inpatient")
+        org = self.hospital if hospital else self.clinic
         provider = org.providers[0 if self.rng.random() < 0.85 else 1]
         enc = Encounter(
             new_id(self.rng),
@@ -1807,7 +1811,7 @@ class HistoryBuilder:
         """Record an allergy or intolerance with zero to two graded reactions."""
         if not enc.first_time("allergies", allergen.code):
             return
-        reactions = {}
+        reactions: dict[str, str] = {}
         picked = [r for r in allergen.reactions if self.rng.random() < 0.35][:2]
         for i, key in enumerate(picked, 1):
             severe = "SEVERE" if key == "anaphylaxis" else self.rng.choice(("MILD", "MODERATE"))
@@ -1860,6 +1864,8 @@ class HistoryBuilder:
         for chronic in (a.chronic for a in active):
             for code, quantity in chronic.supplies:
                 self.supply(enc, code, quantity)
+        if age >= 70 and self.rng.random() < 0.08:
+            self.device(enc, WHEELCHAIR, enc.start + timedelta(days=self.rng.randint(30, 180)))
         self._close(enc, timedelta(minutes=15))
 
     def _diagnose(self, enc: Encounter, new: Sequence[ActiveChronic]) -> None:
@@ -2067,8 +2073,8 @@ class HistoryBuilder:
             self.condition(enc, code, resolved)
         for lab in ep.vitals:
             self.measure(enc, lab)
-        for code, desc, value in ep.text_labs:
-            self.observation(enc, enc.start, "laboratory", code, desc, value, kind="text")
+        for loinc, desc, value in ep.text_labs:
+            self.observation(enc, enc.start, "laboratory", loinc, desc, value, kind="text")
         if ep.imaging and (ep.key != "bronchitis" or self.rng.random() < 0.3):
             self.imaging(enc, ep.imaging, None)
         for code in ep.procedures:
@@ -2077,6 +2083,8 @@ class HistoryBuilder:
             self.medication(enc, med, visit.when + timedelta(days=self.rng.randint(7, 14)), main)
         if ep.careplan:
             self.careplan(enc, ep.careplan, resolved, main)
+        for code, quantity in ep.supplies:
+            self.supply(enc, code, quantity)
         self._close(enc, self._duration(ep.enc_class))
 
     def _duration(self, enc_class: str) -> timedelta:
@@ -2243,11 +2251,14 @@ def generate(
     practice = make_practice(master, n_patients)
     start = REFERENCE_DATE - timedelta(days=round(years * 365.25))
     counters = {"charge": 0}
+    deaths_owed = 0.5  # about one patient in twelve dies; deaths are spread evenly
     began = time.monotonic()
     with CsvSink(out) as sink:
         for number in range(1, n_patients + 1):
             rng = random.Random(master.getrandbits(64))
-            patient = make_patient(rng, start)
+            deaths_owed += 1 / 12
+            patient = make_patient(rng, start, death_due=deaths_owed >= 1)
+            deaths_owed -= 1 if patient.death else 0
             rows = HistoryBuilder(rng, practice, patient, start, counters).build()
             for table, table_rows in rows.items():
                 sink.write(table, table_rows)

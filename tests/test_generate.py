@@ -204,7 +204,7 @@ def test_vital_signs_share_the_wellness_timestamp(tables: dict[str, Table]) -> N
     encounters = {e["Id"]: e for e in tables["encounters"]}
     units = {"8302-2": "cm", "29463-7": "kg", "39156-5": "kg/m2", "8867-4": "/min"}
     units |= {"9279-1": "/min", "72514-3": "{score}"}
-    seen = Counter()
+    seen: Counter[str] = Counter()
     for row in tables["observations"]:
         if row["CODE"] in units:
             seen[row["CODE"]] += 1

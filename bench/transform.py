@@ -1,0 +1,105 @@
+"""Benchmark: Synthea CSV -> validated NDJSON with the Synthea pack, in one process.
+
+Generates a practice of N patients with the project's own generator (cached under
+--data-dir), runs the full pipeline (extract, map, validate, write) to an NDJSON folder, and
+reports resources per second per core (resources / CPU seconds of this process), wall time and
+peak memory (max RSS). In the same run it measures a floor: reading the same CSVs with pandas and
+writing the same number of resources with orjson, and reports our speed as a share of it.
+
+    python bench/transform.py --patients 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def ensure_data(patients: int, seed: int, data_dir: Path) -> Path:
+    """The generated practice, made once and reused."""
+    folder = data_dir / f"synthea-{patients}p-seed{seed}"
+    if (folder / "observations.csv").exists():
+        return folder
+    # A separate process, so the generator's memory does not count in our peak.
+    subprocess.run([sys.executable, str(REPO / "sample_data" / "generate.py"), "--patients",
+                    str(patients), "--seed", str(seed), "--out", str(folder)], check=True)
+    return folder
+
+
+def run_ours(source: Path, out: Path) -> dict[str, float]:
+    """The real pipeline; CPU and wall time of the run alone (pack loading included)."""
+    from migrate.config import RunSettings
+    from migrate.pipeline import run_pipeline
+
+    settings = RunSettings(
+        mappings=REPO / "mappings" / "synthea", source={"type": "csv", "path": str(source)},
+        target={"type": "ndjson", "path": str(out / "ndjson")}, output=out,
+        namespace=uuid.UUID("6f2d3c1e-8b4a-4f0e-9d2c-1a7b5e3f9c08"),
+        source_system="urn:emr-migrate:bench", progress=False, chunk_size=5000)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    report = run_pipeline(settings)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    total = sum(report.resources.values())
+    return {"resources": total, "rows": report.read, "quarantined": report.quarantined,
+            "cpu_s": cpu, "wall_s": wall, "per_core": total / cpu}
+
+
+def run_floor(source: Path, tables: list[str], resources: int, out: Path) -> dict[str, float]:
+    """pandas read of the same CSVs + orjson write of ``resources`` plain dicts."""
+    import orjson
+    import pandas as pd
+
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    frames = [pd.read_csv(source / f"{t}.csv", dtype=str, engine="pyarrow") for t in tables]
+    rows = (r for f in frames for r in f.to_dict("records"))
+    with (out / "floor.ndjson").open("wb") as fh:
+        for i in range(resources):
+            row = next(rows, None)
+            if row is None:
+                rows = (r for f in frames for r in f.to_dict("records"))
+                row = next(rows)
+            fh.write(orjson.dumps({"resourceType": "Basic", "id": str(i), **row}) + b"\n")
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return {"cpu_s": cpu, "wall_s": wall, "per_core": resources / cpu}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "emr-bench")
+    args = parser.parse_args()
+    source = ensure_data(args.patients, args.seed, args.data_dir)
+    from migrate.mappers.pack import load_pack
+
+    tables = load_pack(REPO / "mappings" / "synthea").tables()
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = run_ours(source, Path(tmp))
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the floor
+        floor = run_floor(source, tables, int(ours["resources"]), Path(tmp))
+    result = {
+        "benchmark": "transform", "patients": args.patients, "machine": platform.machine(),
+        "python": platform.python_version(), "cores_used": 1, **{k: round(v, 2) for k, v in
+                                                                  ours.items()},
+        "peak_rss_mb": round(peak_mb, 1), "floor_per_core": round(floor["per_core"]),
+        "share_of_floor": round(ours["per_core"] / floor["per_core"], 4),
+    }
+    print(json.dumps(result, indent=2))
+    print(f"\n{args.patients} patients: {ours['resources']:.0f} resources, "
+          f"{ours['per_core']:.0f} validated resources/s per core, wall {ours['wall_s']:.1f}s, "
+          f"peak RSS {peak_mb:.0f} MB; floor (pandas + orjson) {floor['per_core']:.0f}/s",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
