@@ -48,11 +48,11 @@ class FhirServerLoader(Loader):
                  client: httpx.Client | None = None) -> None:
         self.url, self.bundle_size, self.max_retries = url.rstrip("/"), bundle_size, max_retries
         super().__init__()
-        headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, "Prefer": "return=minimal"}
+        self.headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON,
+                        "Prefer": "return=minimal"}
         if token := os.environ.get(token_env):
-            headers["Authorization"] = f"Bearer {token}"
-        self.client = client or httpx.Client(
-            timeout=timeout, verify=ca_bundle or verify, headers=headers)
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.client = client or httpx.Client(timeout=timeout, verify=ca_bundle or verify)
         self._entries: list[dict[str, Any]] = []
 
     def describe(self) -> str:
@@ -62,7 +62,7 @@ class FhirServerLoader(Loader):
     def open(self) -> None:
         """Check that the server answers as a FHIR server before sending anything."""
         try:
-            resp = self.client.get(f"{self.url}/metadata")
+            resp = self.client.get(f"{self.url}/metadata", headers=self.headers)
         except httpx.HTTPError as exc:
             raise LoadError(f"cannot reach FHIR server {self.url}: {type(exc).__name__}") from None
         if resp.status_code != 200 or b"CapabilityStatement" not in resp.content[:4096]:
@@ -101,11 +101,12 @@ class FhirServerLoader(Loader):
         for attempt in range(self.max_retries + 1):
             self.summary.requests += 1
             try:
-                resp = self.client.post(self.url, content=body)
+                resp = self.client.post(self.url, content=body, headers=self.headers)
             except httpx.TransportError as exc:
                 if attempt == self.max_retries:
                     raise TransientLoadError(f"{self.url}: {type(exc).__name__} after "
                                              f"{attempt + 1} attempts") from None
+                self.summary.retries += 1
                 self._wait(attempt, None)
                 continue
             if resp.status_code not in RETRY_STATUS:
@@ -113,11 +114,11 @@ class FhirServerLoader(Loader):
             if attempt == self.max_retries:
                 raise TransientLoadError(f"{self.url} answered {resp.status_code} after "
                                          f"{attempt + 1} attempts; try again later")
+            self.summary.retries += 1
             self._wait(attempt, resp.headers.get("Retry-After"))
         raise AssertionError("unreachable")
 
     def _wait(self, attempt: int, retry_after: str | None) -> None:
-        self.summary.retries += 1
         delay = min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
         if retry_after and retry_after.strip().isdigit():
             delay = max(delay, float(retry_after))

@@ -95,10 +95,38 @@ def parse_model(model: type[BaseModel], data: Any, file: str) -> tuple[Any, list
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, [_problem(file, data, err) for err in exc.errors()]
+        problems = [_problem(file, data, err, model) for err in exc.errors()]
+        return None, sorted(problems, key=lambda p: (p.line or 0, p.where))
 
 
-def _problem(file: str, data: Any, err: Any) -> Problem:
+def _allowed_keys(model: type[BaseModel], loc: list[Any]) -> list[str]:
+    """The keys valid at ``loc`` (best effort: walks nested models and lists of models)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        current = _model_in(fields[part].annotation)
+        if current is None:
+            return []
+    return sorted(getattr(current, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> Any:
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _problem(file: str, data: Any, err: Any, model: type[BaseModel]) -> Problem:
     loc = [str(p) for p in err["loc"]]
     line, node = getattr(data, "line", None), data
     for part in err["loc"]:
@@ -113,7 +141,8 @@ def _problem(file: str, data: Any, err: Any) -> Problem:
             break
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        msg = "unknown key (check the spelling; see docs/mapping-spec.md)"
+        valid = _allowed_keys(model, list(err["loc"])[:-1])
+        msg = "unknown key" + (f"; valid keys: {', '.join(valid)}" if valid else "")
     elif err["type"] == "missing":
         msg = "required key is missing"
     return Problem(file, line, ".".join(loc), msg)
