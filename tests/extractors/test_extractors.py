@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,10 +40,10 @@ def test_every_registered_extractor_has_a_contract_test() -> None:
 
 
 @pytest.fixture(params=sorted(FACTORIES))
-def extractor(request: pytest.FixtureRequest, tmp_path: Path) -> Extractor:
+def extractor(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Extractor]:
     ext = FACTORIES[request.param](tmp_path / "src")
-    request.addfinalizer(ext.close)
-    return ext
+    yield ext
+    ext.close()
 
 
 def test_contract_columns(extractor: Extractor) -> None:
