@@ -169,14 +169,13 @@ def init(path: Path, mappings: str, source: str, source_system: str) -> None:
 
 
 def main() -> None:
-    """Console entry point: usage errors exit 2, as documented."""
+    """Console entry point; exit codes as documented (click's usage errors exit 2)."""
     try:
-        cli.main(standalone_mode=False, prog_name="emr-migrate")
+        rv = cli.main(standalone_mode=False, prog_name="emr-migrate")
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    sys.exit(rv if isinstance(rv, int) else EXIT_OK)

@@ -65,7 +65,7 @@ class RunSettings(BaseModel):
     output: Path
     namespace: uuid.UUID
     source_system: str
-    timezone: str = "UTC"
+    timezone: str | None = None  # None: the pack's default, else UTC
     chunk_size: int = 5000
     max_quarantine_rate: float = 0.01
     progress: bool = True
@@ -172,7 +172,7 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
         mappings=_resolve(mappings, mbase), source=parse_source(source, sbase), target=tgt,
         output=_resolve(output or DEFAULT_OUTPUT, obase if output else cwd), namespace=ns,
         source_system=system or f"urn:uuid:{ns}",
-        timezone=flags.get("timezone") or p.timezone or "UTC",
+        timezone=flags.get("timezone") or p.timezone,
         chunk_size=flags.get("chunk_size") or p.chunk_size or 5000,
         max_quarantine_rate=_first(flags.get("max_quarantine_rate"),
                                    p.thresholds.max_quarantine_rate),

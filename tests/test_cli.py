@@ -128,3 +128,22 @@ def test_init_writes_a_project_with_a_fresh_namespace(tmp_path: Path) -> None:
     code, _, err = invoke("init", str(path))
     assert code == 2
     assert "exists; not overwriting it" in err
+
+
+def test_the_installed_command_exits_with_the_documented_codes(project: Path,
+                                                                tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "migrate", *args], capture_output=True,
+                              text=True, cwd=tmp_path, check=False)
+
+    assert run("check", str(tmp_path / "nowhere")).returncode == 2
+    assert run("run", "--bogus-flag").returncode == 2
+    ok = run("run", "-c", str(project), "--no-progress")
+    assert ok.returncode == 0, ok.stderr
+    people = project.parent / "src" / "people.csv"
+    people.write_text(people.read_text() + "3,Brownstone,M,not-a-date\n")
+    assert run("run", "-c", str(project), "--no-progress").returncode == 1
+    assert run("run", "-c", str(project), "--target", "http://127.0.0.1:9/fhir").returncode == 4

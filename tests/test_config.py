@@ -44,7 +44,7 @@ def test_paths_are_read_from_the_project_folder_and_flags_win(tmp_path: Path,
     assert s.target == {"type": "bundles", "path": str(tmp_path / "b"), "bundle_size": 7}
     assert s.namespace == uuid.UUID(NS)
     assert s.source_system == f"urn:uuid:{NS}"
-    assert (s.chunk_size, s.timezone, s.max_quarantine_rate) == (10, "UTC", 0.01)
+    assert (s.chunk_size, s.timezone, s.max_quarantine_rate) == (10, None, 0.01)
     s = build_settings(read_project(path), tmp_path, source="sqlite:///db.sqlite", chunk_size=5,
                        target="ndjson:nd", max_quarantine_rate=0.0)
     assert s.source == {"type": "sql", "url": f"sqlite:///{tmp_path.parent / 'db.sqlite'}"}

@@ -175,7 +175,8 @@ def t_identifier(c: Compiler, arg: Any, where: str, line: int) -> Fn:
             out["use"] = use
         if ident_type:
             out["type"] = ident_type
-        out["system"] = system(s)
+        if (sys_value := system(s)) is not None:
+            out["system"] = sys_value
         out["value"] = str(v)
         return out
 

@@ -34,23 +34,25 @@ class RowError(Exception):
 class Scope:
     """What a template sees: the current row, named values (let and loop variables), the group."""
 
-    __slots__ = ("notes", "row", "rows", "vars")
+    __slots__ = ("errors", "notes", "row", "rows", "vars")
 
     def __init__(
         self, row: dict[str, Any], vars: dict[str, Any], rows: list[dict[str, Any]] | None,
-        notes: list[RowError] | None = None,
+        notes: list[RowError] | None = None, errors: list[RowError] | None = None,
     ) -> None:
         self.row, self.vars, self.rows = row, vars, rows
         # Warnings that do not stop the row (an unmapped code kept as is, ...).
         self.notes: list[RowError] = [] if notes is None else notes
+        # Errors that quarantine the row; collected so that all of them are reported.
+        self.errors: list[RowError] = [] if errors is None else errors
 
     def child(self, **bound: Any) -> Scope:
-        """A scope with more variables bound (for loops); warnings are shared."""
-        return Scope(self.row, {**self.vars, **bound}, self.rows, self.notes)
+        """A scope with more variables bound (for loops); warnings and errors are shared."""
+        return Scope(self.row, {**self.vars, **bound}, self.rows, self.notes, self.errors)
 
     def at_row(self, row: dict[str, Any]) -> Scope:
         """The same scope looking at another row of the group."""
-        return Scope(row, self.vars, self.rows, self.notes)
+        return Scope(row, self.vars, self.rows, self.notes, self.errors)
 
 
 class Const:
@@ -122,9 +124,9 @@ class Compiler:
 
         line = getattr(node, "line", line)
         keys = [k for k in node if k != "$when"]
-        if len(keys) == 1 and keys[0] in TRANSFORMS:
+        if len(keys) == 1 and keys[0] in TRANSFORMS and not _is_element(model, keys[0]):
             key = keys[0]
-            fn = TRANSFORMS.get(key)(self, node[key], f"{where}.{key}", line)
+            fn = _collecting(TRANSFORMS.get(key)(self, node[key], f"{where}.{key}", line))
             if "$when" not in node:
                 return fn
             cond = self.cond(node["$when"], f"{where}.$when", line)
@@ -164,7 +166,7 @@ class Compiler:
             )
             return None
         is_list, child = shape
-        if is_list and isinstance(sub, dict) and not _is_transform(sub):
+        if is_list and isinstance(sub, dict) and not _is_transform(sub, child):
             self.problem(line, where, f"{model}.{key} repeats; write it as a YAML list")
         if not is_list and isinstance(sub, list):
             self.problem(line, where, f"{model}.{key} does not repeat; give one value, not a list")
@@ -227,6 +229,8 @@ class Compiler:
 
     def each_row(self, item: dict[str, Any], where: str, line: int, model: str | None) -> Fn:
         """``{$each_row: true, ...template}``: one item per row of the group, read at that row."""
+        if item["$each_row"] is not True:
+            return self.problem(line, f"{where}.$each_row", "write '$each_row: true'")
         body = {k: v for k, v in item.items() if k != "$each_row"}
         if hasattr(item, "key_lines"):
             body = _with_lines(body, item)
@@ -247,11 +251,37 @@ class Compiler:
         return compile_condition(self, node, where, getattr(node, "line", line))
 
 
-def _is_transform(node: dict[str, Any]) -> bool:
+def _is_transform(node: dict[str, Any], model: str | None = None) -> bool:
     from migrate.mappers.transforms import TRANSFORMS
 
     keys = [k for k in node if k != "$when"]
-    return len(keys) == 1 and keys[0] in TRANSFORMS
+    return len(keys) == 1 and keys[0] in TRANSFORMS and not _is_element(model, keys[0])
+
+
+def _is_element(model: str | None, key: str) -> bool:
+    """True when the FHIR type expected here has an element named like a transform.
+
+    ``suppliedItem: {quantity: ...}`` and ``subject: {identifier: ...}`` name FHIR elements;
+    ``valueQuantity: {quantity: ...}`` (Quantity has no ``quantity``) is the transform.
+    """
+    cls = fhirmodel.model_class(model) if model else None
+    return cls is not None and fhirmodel.element(cls, key) is not None
+
+
+def _collecting(fn: Fn) -> Fn:
+    """Record a failing transform's error on the scope and go on, so every problem of a row
+    is reported, not only the first."""
+    if isinstance(fn, Const):
+        return fn
+
+    def run(s: Scope) -> Any:
+        try:
+            return fn(s)
+        except RowError as exc:
+            s.errors.append(exc)
+            return None
+
+    return run
 
 
 def _with_lines(body: dict[str, Any], src: Any) -> Any:

@@ -36,8 +36,18 @@ class Unit:
         return len(self.keys)
 
     def quarantine(self, errors: list[RowError]) -> None:
-        """Turn this unit into a quarantined one (its resources are dropped)."""
-        self.outcome, self.resources, self.errors = QUARANTINED, [], errors
+        """Turn this unit into a quarantined one (its resources are dropped).
+
+        The same problem met twice (one column read by two elements) is reported once.
+        """
+        seen: set[tuple[str, str | None, str]] = set()
+        unique = []
+        for e in errors:
+            sig = (e.code, e.column, str(e.value))
+            if sig not in seen:
+                seen.add(sig)
+                unique.append(e)
+        self.outcome, self.resources, self.errors = QUARANTINED, [], unique
 
 
 class MappingRunner:
@@ -57,6 +67,7 @@ class MappingRunner:
         self.group = mapping.spec.group
         self.groups: dict[tuple[Any, ...], list[tuple[Row, tuple[Any, ...]]]] = {}
         self.last_group: tuple[Any, ...] | None = None
+        self.done_groups: set[int] = set()
 
     # -- public ----------------------------------------------------------------------------
     def feed(self, rows: Iterable[Row]) -> list[Unit]:
@@ -70,9 +81,14 @@ class MappingRunner:
                 continue
             scope = Scope(row, {}, None)
             rule = self._filtered(scope)
+            grouped = rule is None and self.group is not None and self._grouped(scope)
+            if scope.errors:  # a condition over a transform that failed
+                out.append(Unit(self.m.name, [self._key_dict(key)], QUARANTINED,
+                                errors=scope.errors))
+                continue
             if rule is not None:
                 out.append(Unit(self.m.name, [self._key_dict(key)], FILTERED, rule=rule))
-            elif self.group is not None and self._grouped(scope):
+            elif grouped:
                 out.extend(self._add_to_group(row, key))
             else:
                 out.append(self._run_rows([(row, key)], grouped=False))
@@ -105,7 +121,7 @@ class MappingRunner:
             err = RowError("missing-key", "key column is empty", column=missing[0], value=None,
                            line=self.m.key_line)
             return key, Unit(self.m.name, [self._key_dict(key)], QUARANTINED, errors=[err])
-        h = hash(key)
+        h = hash(tuple(map(str, key)))  # as text: hash(-1) == hash(-2) for ints
         n = self.seen.get(h, 0) + 1
         self.seen[h] = n
         if n == 1:
@@ -117,13 +133,9 @@ class MappingRunner:
         return key, Unit(self.m.name, [self._key_dict(key)], QUARANTINED, errors=[err])
 
     def _filtered(self, scope: Scope) -> str | None:
-        for name, cond, line in self.m.filters:
-            try:
-                if cond(scope):
-                    return name
-            except RowError as exc:  # a condition over a transform that failed
-                exc.line = exc.line or line
-                raise
+        for name, cond, _line in self.m.filters:
+            if cond(scope):
+                return name
         return None
 
     def _grouped(self, scope: Scope) -> bool:
@@ -148,29 +160,47 @@ class MappingRunner:
     def _run_rows(self, members: list[tuple[Row, tuple[Any, ...]]], grouped: bool = True) -> Unit:
         keys = [self._key_dict(k[: len(self.key_cols)]) for _, k in members]
         unit = Unit(self.m.name, keys, EMITTED)
-        group_rows = [r for r, _ in members] if grouped else None
         notes: list[RowError] = []
+        errors: list[RowError] = []
         try:
             for row, key in members:
-                scope = self._scope(row, group_rows, notes)
+                scope = self._scope(row, None, notes, errors)
                 for emit in self.m.emits:
                     if emit.per == "row":
                         self._emit(emit, scope, key, unit.resources)
-            if group_rows is not None:
-                scope = self._scope(members[0][0], group_rows, notes)
+            if grouped:
+                group_rows = [r for r, _ in members]
+                scope = self._scope(members[0][0], group_rows, notes, errors)
                 for emit in self.m.emits:
                     if emit.per == "group":
                         self._emit(emit, scope, members[0][1], unit.resources)
         except RowError as exc:
-            unit.quarantine([exc])
+            errors.append(exc)
+        if grouped and not errors and self._group_seen(members):
+            errors.append(RowError(
+                "split-group", "rows of this group were not together in the source (it would "
+                "become two resources with one id); remove 'sorted' or sort the source",
+                line=self.m.key_line))
+        if errors:
+            unit.quarantine(errors)
             return unit
         unit.notes = notes
         if not unit.resources:
             unit.outcome, unit.rule = FILTERED, "no-emit-matched"
         return unit
 
-    def _scope(self, row: Row, rows: list[Row] | None, notes: list[RowError]) -> Scope:
-        scope = Scope(row, {}, rows, notes)
+    def _group_seen(self, members: list[tuple[Row, tuple[Any, ...]]]) -> bool:
+        """True when a group with these group values was already mapped earlier."""
+        assert self.group is not None
+        h = hash(tuple(str(members[0][0].get(c)) for c in self.group.by))
+        if h in self.done_groups:
+            return True
+        self.done_groups.add(h)
+        return False
+
+    def _scope(self, row: Row, rows: list[Row] | None, notes: list[RowError],
+               errors: list[RowError]) -> Scope:
+        scope = Scope(row, {}, rows, notes, errors)
         for name, fn in self.m.lets:
             scope.vars[name] = fn(scope)
         return scope
@@ -179,8 +209,12 @@ class MappingRunner:
               out: list[dict[str, Any]]) -> None:
         if emit.when is not None and not emit.when(scope):
             return
-        id_key = tuple(f(scope) for f in emit.key) if emit.key is not None else key
-        if emit.key is not None and any(k is None for k in id_key):
+        if emit.key is not None:
+            # A numbered duplicate (duplicate_keys: number) keeps its number in every emit.
+            id_key = (*(f(scope) for f in emit.key), *key[len(self.key_cols):])
+        else:
+            id_key = key
+        if emit.key is not None and any(k is None for k in id_key[:len(emit.key)]):
             raise RowError("missing-key", f"a key part of emit {emit.name!r} is empty",
                            line=emit.line)
         body = emit.template(scope) or {}
@@ -188,6 +222,10 @@ class MappingRunner:
                                "id": self.make_id(emit.resource, emit.entity, id_key)}
         if emit.profile:
             res["meta"] = {"profile": emit.profile}
+            if "meta" in body:  # the template's meta adds to the emit's profile
+                meta = dict(body["meta"])
+                meta["profile"] = [*emit.profile, *meta.get("profile", ())]
+                body = {**body, "meta": meta}
         res.update(body)
         out.append(res)
 

@@ -6,6 +6,7 @@ with CSV concept maps. :func:`load_pack` reports every problem of every file at 
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,7 +32,7 @@ class MappingSettings:
 
     namespace: uuid.UUID = CHECK_NAMESPACE
     source_system: str = "urn:emr-migrate:check"
-    timezone: str = "UTC"
+    timezone: str | None = None  # None: the pack's default (pack.yaml), else UTC
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ class PackContext:
         self.root, self.settings, self.maps, self.targets = root, settings, maps, targets
         self.refs: set[str] = set()
         self.broken: set[str] = set()  # mappings whose file did not check
+        self.default_timezone: str | None = None  # pack.yaml's timezone
         ns, system = settings.namespace, settings.source_system
 
         @lru_cache(maxsize=200_000)
@@ -174,7 +176,8 @@ class PackContext:
 
     def zone(self, name: Any, c: Compiler, where: str, line: int) -> Any:
         """A time zone by IANA name; ``default`` is the project's zone."""
-        zone_name = self.settings.timezone if name in (None, "default") else str(name)
+        default = self.settings.timezone or self.default_timezone or "UTC"
+        zone_name = default if name in (None, "default") else str(name)
         try:
             return ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
@@ -191,11 +194,14 @@ class PackContext:
         known = sorted({m for m, _ in self.targets})
         if mapping in self.broken:
             return None
-        if mapping not in known:
+        emits = sorted(e for m, e in self.targets if m == mapping and e)
+        if mapping in known and emit is not None:
+            c.problem(line, where, f"{mapping} has no emit {emit!r} (its emits: "
+                      f"{', '.join(emits)})")
+        elif mapping not in known:
             c.problem(line, where,
                       f"no mapping {mapping!r} in the pack (known: {', '.join(known)})")
         else:
-            emits = sorted(e for m, e in self.targets if m == mapping and e)
             c.problem(line, where, f"{mapping} emits several resources; name one with "
                       f"'emit:' ({', '.join(emits)})")
         return None
@@ -216,6 +222,7 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
     depends: dict[str, set[str]] = {}
     ctx = PackContext(root, settings, maps, targets)
     ctx.broken = broken
+    ctx.default_timezone = pack_spec.timezone
     for file, data, spec in specs:
         ctx.refs = set()
         mappings.append(_compile(file, data, spec, ctx, pack_spec, problems))
@@ -231,7 +238,8 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
 def _read_pack_spec(root: Path, problems: list[Problem]) -> PackSpec:
     path = root / "pack.yaml"
     if not path.exists():
-        return PackSpec(name=root.name.lower().replace(" ", "-") or "pack")
+        name = re.sub(r"[^a-z0-9_.\-]+", "-", root.name.lower()).strip("-.") or "pack"
+        return PackSpec(name=name)
     try:
         data = read_yaml(path)
     except MappingError as exc:
@@ -250,8 +258,8 @@ def _read_specs(root: Path, problems: list[Problem],
     """
     out: list[tuple[str, Any, MappingSpec]] = []
     seen: dict[str, str] = {}
-    for path in sorted(root.glob("*.yaml")):
-        if path.name == "pack.yaml":
+    for path in sorted([*root.glob("*.yaml"), *root.glob("*.yml")]):
+        if path.name in ("pack.yaml", "pack.yml"):
             continue
         try:
             data = read_yaml(path)
@@ -293,7 +301,7 @@ def _emit_name(emit: EmitSpec) -> str:
 def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: PackSpec,
              problems: list[Problem]) -> CompiledMapping:
     c = Compiler(file, ctx)
-    lets = _compile_lets(c, spec, data)
+    # Filters and group conditions run before let values exist: they read columns only.
     filters = [(f.name, c.cond(f.when, f"filter[{i}].when", _line(data, "filter", i)),
                 _line(data, "filter", i)) for i, f in enumerate(spec.filter)]
     group_when = None
@@ -304,7 +312,14 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
     elif spec.group:
         for col in spec.group.by:
             c.columns.setdefault(col, _line(data, "group"))
+    lets = _compile_lets(c, spec, data)
     emits = [_compile_emit(c, spec, e, i, data) for i, e in enumerate(spec.emit)]
+    seen: dict[str, int] = {}
+    for e in emits:
+        if e.name in seen:
+            c.problem(e.line, f"emit {e.name}", f"emit name {e.name!r} is used twice in this "
+                      "mapping; give each emit its own 'name'")
+        seen.setdefault(e.name, e.line)
     problems.extend(c.problems)
     nulls = frozenset(pack.null_tokens) | frozenset(spec.null_tokens or ())
     return CompiledMapping(spec, file, getattr(data, "line", 1), c.columns, lets, filters,

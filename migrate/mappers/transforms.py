@@ -28,6 +28,8 @@ def options(
     shorthand: str | None = "value",
 ) -> dict[str, Any] | None:
     """Check a transform's options: unknown and missing keys are problems (all reported)."""
+    if isinstance(arg, dict) and any(isinstance(k, bool) for k in arg):
+        arg = _bool_keys_as_text(arg)
     if not isinstance(arg, dict) or (shorthand and _looks_like_value(arg)):
         if shorthand is None:
             c.problem(line, where, f"takes options {sorted(allowed)}")
@@ -41,6 +43,16 @@ def options(
     for k in missing:
         c.problem(line, where, f"option {k!r} is required")
     return None if unknown or missing else arg
+
+
+def _bool_keys_as_text(arg: dict[Any, Any]) -> dict[str, Any]:
+    """YAML reads an unquoted ``true:`` key as a boolean; options mean the word."""
+    from migrate.mappers.yamlio import LineDict
+
+    out = LineDict({str(k).lower() if isinstance(k, bool) else k: v for k, v in arg.items()})
+    out.line = getattr(arg, "line", 0)
+    out.key_lines = {str(k).lower(): n for k, n in getattr(arg, "key_lines", {}).items()}
+    return out
 
 
 def _looks_like_value(arg: dict[str, Any]) -> bool:
@@ -136,19 +148,22 @@ def t_datetime(c: Compiler, arg: Any, where: str, line: int) -> Fn:
 
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_DIRECTIVES = re.compile(r"%[HIMSfpXcTRrz]")
 
 
 def _format_datetime(text: str, tz: Any, formats: list[str] | None) -> str:
     if formats:
-        dt = None
+        dt, used = None, ""
         for fmt in formats:
             try:
-                dt = datetime.strptime(text, fmt)  # noqa: DTZ007 - zone applied below
+                dt, used = datetime.strptime(text, fmt), fmt  # noqa: DTZ007 - zone applied below
                 break
             except ValueError:
                 continue
         if dt is None:
             raise ValueError(text)
+        if not _TIME_DIRECTIVES.search(used):
+            return dt.date().isoformat()  # a date-only format: no time is invented
     elif _DATE_ONLY.match(text):
         return date.fromisoformat(text).isoformat()
     else:
@@ -170,7 +185,11 @@ def _number(v: Any, integer: bool) -> int | float:
         d = Decimal(str(v).strip())
         if not d.is_finite():
             raise ValueError(v)
-        num = int(d) if integer or (d == d.to_integral_value() and "." not in str(v)) else float(d)
+        if integer:
+            if d != d.to_integral_value():
+                raise ValueError(v)
+            return int(d)
+        num = int(d) if d == d.to_integral_value() and "." not in str(v) else float(d)
     if integer and num != int(num):
         raise ValueError(v)
     return int(num) if integer else num
@@ -185,6 +204,13 @@ def _numeric(kind: str) -> Builder:
             return Const(None)
         val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
         lo, hi = o.get("min"), o.get("max")
+        for name, bound in (("min", lo), ("max", hi)):
+            if bound is not None and not isinstance(bound, int | float):
+                c.problem(line, f"{where}.{name}", "must be a number")
+                lo, hi = None, None
+        span = f"{'at least ' + str(lo) if lo is not None else ''}" \
+               f"{' and ' if lo is not None and hi is not None else ''}" \
+               f"{'at most ' + str(hi) if hi is not None else ''}"
 
         def run(s: Scope) -> int | float | None:
             v = val(s)
@@ -197,7 +223,7 @@ def _numeric(kind: str) -> Builder:
                                f"not {'an integer' if integer else 'a number'}",
                                column=col, value=v, line=line) from None
             if (lo is not None and num < lo) or (hi is not None and num > hi):
-                raise RowError("out-of-range", f"outside {lo} to {hi}", column=col, value=v,
+                raise RowError("out-of-range", f"must be {span}", column=col, value=v,
                                line=line)
             return num
 
@@ -246,6 +272,9 @@ def t_quantity(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     num = t_decimal_like(c, o, where, line)
     unit, ucol = _sub(c, o, "unit", where, line), _column_of(o["unit"])
     target, digits = o.get("convert_to"), o.get("round")
+    if digits is not None and (not isinstance(digits, int) or isinstance(digits, bool)):
+        c.problem(line, f"{where}.round", "must be a whole number of decimal places")
+        digits = None
     policy = o.get("on_unknown_unit", "quarantine")
     if policy not in ("quarantine", "keep"):
         c.problem(line, f"{where}.on_unknown_unit", "must be 'quarantine' or 'keep'")
@@ -400,6 +429,8 @@ def t_split(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     if o is None:
         return Const(None)
     val, sep = _sub(c, o, "value", where, line), str(o["sep"])
+    if not sep:
+        return c.problem(line, f"{where}.sep", "must not be empty")
 
     def run(s: Scope) -> list[str] | None:
         v = val(s)
@@ -417,7 +448,11 @@ def t_part(c: Compiler, arg: Any, where: str, line: int) -> Fn:
                 shorthand=None)
     if o is None:
         return Const(None)
-    val, sep, idx = _sub(c, o, "value", where, line), str(o["sep"]), int(o["index"])
+    if not str(o["sep"]):
+        return c.problem(line, f"{where}.sep", "must not be empty")
+    if not isinstance(o["index"], int) or isinstance(o["index"], bool):
+        return c.problem(line, f"{where}.index", "must be a whole number (0 first, -1 last)")
+    val, sep, idx = _sub(c, o, "value", where, line), str(o["sep"]), o["index"]
 
     def run(s: Scope) -> str | None:
         v = val(s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,25 @@ def _keep_strings(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
 
 # Codes such as 8480-6 or dates such as 2021-01-01 must stay text, not become ints or dates.
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _keep_strings)  # type: ignore[arg-type]
+
+# YAML 1.1 reads 10:30 as the base-60 number 630; mapping authors mean the text. Re-register
+# the int and float resolvers without their sexagesimal forms.
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"""^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$""",
+               re.X),
+    list("-+0123456789"))
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                  |\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""",
+               re.X),
+    list("-+0123456789."))
 
 
 def read_yaml(path: Path) -> Any:
