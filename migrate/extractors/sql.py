@@ -1,8 +1,19 @@
-"""Read tables or declared queries from any database SQLAlchemy can reach, streamed."""
+"""Read tables or declared queries from any database SQLAlchemy can reach, streamed.
+
+Sessions are read-only where the database supports it (MySQL/MariaDB, PostgreSQL, SQLite), rows
+stream through a server-side cursor, and every value is handed to the mappings as text, the way
+a CSV export would give it: dates and datetimes in ISO form (naive datetimes stay naive; the
+pack's time zone applies), DECIMAL exactly as stored, 16-byte binary UUIDs as UUID text, other
+binary as UTF-8 (or hex when it is not text). MySQL zero dates arrive as ``0000-00-00`` (or
+``0000-00-00 00:00:00``); packs list them as null tokens.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from migrate.errors import ExtractError
@@ -37,6 +48,7 @@ class SqlExtractor(Extractor):
         self.url = redact(url) if url else str(engine.url)
         try:
             self.engine = engine or sa.create_engine(url)
+            _make_read_only(self.engine)
             self._inspector = sa.inspect(self.engine)
         except Exception as exc:  # noqa: BLE001 - driver errors vary; report them uniformly
             raise ExtractError(f"cannot open database {self.url}: {type(exc).__name__}: "
@@ -85,8 +97,55 @@ class SqlExtractor(Extractor):
             result = conn.execute(sql)
             keys = list(result.keys())
             for part in result.partitions(chunk_size):
-                yield Batch([dict(zip(keys, r, strict=True)) for r in part])
+                yield Batch([{k: _text(v) for k, v in zip(keys, r, strict=True)} for r in part])
 
     def close(self) -> None:
         """Dispose of the connection pool."""
         self.engine.dispose()
+
+
+def _make_read_only(engine: Any) -> None:
+    """Every connection of the engine runs read-only (a migration never writes its source)."""
+    from sqlalchemy import event
+
+    name = engine.dialect.name
+    statements = {
+        "mysql": "SET SESSION TRANSACTION READ ONLY",
+        "mariadb": "SET SESSION TRANSACTION READ ONLY",
+        "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+        "sqlite": "PRAGMA query_only = ON",
+    }
+    sql = statements.get(name)
+    if sql is None:
+        return
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(sql)
+        cur.close()
+
+
+def _text(value: Any) -> Any:
+    """A database value as the text a CSV export would hold (None stays None)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        raw = bytes(value)
+        if len(raw) == 16:
+            return str(uuid.UUID(bytes=raw))
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.hex()
+    return str(value)

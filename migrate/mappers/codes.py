@@ -31,7 +31,8 @@ def t_translate(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     shape = o.get("as", "coding")
     if shape not in _AS:
         c.problem(line, f"{where}.as", f"must be one of {', '.join(_AS)}")
-    system = o.get("system") or getattr(lookup, "source_system", None)
+    system = _sub(c, o, "system", where, line) if "system" in o else \
+        Const(getattr(lookup, "source_system", None))
     display = _sub(c, o, "display", where, line) if "display" in o else Const(None)
     text = _sub(c, o, "text", where, line) if "text" in o else Const(None)
     unmapped = _unmapped(c, o.get("on_unmapped"), f"{where}.on_unmapped", line, o)
@@ -48,7 +49,7 @@ def t_translate(c: Compiler, arg: Any, where: str, line: int) -> Fn:
             if "display" not in coding and (d := display(s)):
                 coding["display"] = d
         else:
-            coding = unmapped(s, code, col, label, system, display)
+            coding = unmapped(s, code, col, label, system(s), display)
         return _shape(shape, coding, text(s))
 
     return run

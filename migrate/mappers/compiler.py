@@ -115,6 +115,8 @@ class Compiler:
             return self.problem(line, where, f"bad name '${name}'")
         if name in self.var_names:
             return lambda s: s.vars.get(name)
+        if name == "_source_system":  # built in: the project's source system URI
+            return Const(self.context.settings.source_system)
         self.columns.setdefault(name, line)
         return lambda s: s.row.get(name)
 

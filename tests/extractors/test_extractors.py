@@ -116,3 +116,33 @@ def test_unknown_extractor_lists_the_valid_names() -> None:
     with pytest.raises(UnknownPluginError) as err:
         open_extractor("excel", path=".")
     assert str(err.value) == "unknown extractor 'excel'; valid names: csv, sql"
+
+
+def test_sql_session_is_read_only(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    ext = make_sql(tmp_path / "src")
+    with ext.engine.connect() as conn, pytest.raises(sa.exc.OperationalError, match="readonly"):
+        conn.execute(sa.text("INSERT INTO people VALUES ('9', 'Eve', '1')"))
+    assert ext.estimate_rows("people") == 4
+
+
+def test_sql_values_arrive_as_the_text_a_csv_export_would_hold(tmp_path: Path) -> None:
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    from migrate.extractors.sql import _text
+
+    raw = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    assert _text(raw.bytes) == str(raw)
+    assert _text(b"plain") == "plain"
+    assert _text(b"\xff\xfe") == "fffe"
+    assert _text(Decimal("170.500000")) == "170.500000"
+    assert _text(Decimal("0E-6")) == "0.000000"
+    assert _text(dt.datetime(2021, 3, 4, 10, 15)) == "2021-03-04T10:15:00"
+    assert _text(dt.date(2021, 3, 4)) == "2021-03-04"
+    assert _text(7) == "7"
+    assert _text(True) == "1"
+    assert _text("0000-00-00") == "0000-00-00"
+    assert _text(None) is None
