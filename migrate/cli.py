@@ -1,7 +1,7 @@
 """``emr-migrate``: a thin command line over the library (only this module imports click).
 
 Exit codes: 0 success; 1 data errors over the threshold; 2 usage or configuration error;
-4 the target refused data or could not be reached.
+3 `validate` says NO-GO; 4 the target refused data or could not be reached.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       emr-migrate run -c sample_data/migration.yaml
 
     Exit codes: 0 success, 1 data errors over the threshold, 2 usage or configuration error,
-    4 the target refused data or could not be reached.
+    3 `validate` says NO-GO, 4 the target refused data or could not be reached.
     """
     ctx.obj = {"debug": debug}
 
@@ -166,6 +166,251 @@ def init(path: Path, mappings: str, source: str, source_system: str) -> None:
         "thresholds:\n"
         "  max_quarantine_rate: 0.01\n", encoding="utf-8")
     click.echo(f"wrote {path}")
+
+
+@cli.command(context_settings=CONTEXT)
+@run_options
+@click.option("--state", "state_url", help="State store: an SQLAlchemy URL (default: an SQLite "
+              "file OUT/state.sqlite; a PostgreSQL URL for team runs).")
+@click.option("--force", is_flag=True, help="Overwrite resources edited on the target since our "
+              "last write (conflicts). Without it they are reported and left alone.")
+@click.option("--confirm-deletes", is_flag=True,
+              help="Allow a sync that removes more than --max-delete-share of a type.")
+@click.option("--max-delete-share", type=click.FloatRange(0, 1), default=0.02,
+              show_default=True, help="Circuit breaker: largest share of a type one sync may "
+              "delete or retire.")
+def sync(config: Path | None, state_url: str | None, force: bool, confirm_deletes: bool,
+         max_delete_share: float, **flags: Any) -> None:
+    """Bring the target up to date, sending only what changed since the last sync.
+
+    The first sync is the full load. Later ones compare each resource with what the state store
+    says was last written: new rows are created, changed rows updated (with If-Match, so edits
+    made in the new EHR are never overwritten silently: they are reported as conflicts),
+    unchanged rows send nothing, and rows gone from the source follow their mapping's delete
+    policy. Killed mid-way (even with SIGKILL), the same command finishes the work.
+
+    Exit codes: 0 in sync; 1 data errors over the threshold; 2 usage error; 4 target refused
+    data (dead letters) or unreachable; 5 deletes stopped by the circuit breaker; 6 conflicts
+    left for review.
+
+    \b
+    Example:
+      emr-migrate sync -c migration.yaml --target https://ehr.example.org/fhir
+      emr-migrate status -c migration.yaml
+    """
+    from migrate.sync import run_sync
+
+    result = run_sync(_settings(config, **flags), state_url=state_url, force=force,
+                      confirm_deletes=confirm_deletes, max_delete_share=max_delete_share)
+    plan = ", ".join(f"{k} {v}" for k, v in sorted(result.plan.items())) or "nothing to do"
+    click.echo(f"sync run {result.run_id}: {plan}")
+    click.echo("writes: " + ", ".join(f"{k} {v}" for k, v in result.writes.items() if v))
+    click.echo("state: " + ", ".join(f"{k} {v}" for k, v in result.state.items()))
+    click.echo(f"status: {result.status}")
+    codes = {"ok": EXIT_OK, "data-errors": EXIT_DATA_ERRORS, "load-errors": EXIT_LOAD_FAILED,
+             "dead-letters": EXIT_LOAD_FAILED, "conflicts": 6}
+    sys.exit(codes.get(result.status, EXIT_DATA_ERRORS))
+
+
+@cli.command(context_settings=CONTEXT)
+@run_options
+@click.option("--state", "state_url", help="State store URL (default OUT/state.sqlite).")
+def status(config: Path | None, state_url: str | None, **flags: Any) -> None:
+    """Show the last sync runs, pending writes, dead letters and conflicts.
+
+    \b
+    Example:
+      emr-migrate status -c migration.yaml
+    """
+    from migrate.state import StateStore
+    from migrate.sync.run import default_state_url
+
+    flags.setdefault("namespace", None)
+    settings = _settings(config, **flags)
+    store = StateStore(state_url or default_state_url(settings))
+    for run in store.runs():
+        click.echo(f"run {run['run_id']:>4} {run['kind']:<6} {run['status']:<8} "
+                   f"{run['counts'] or ''}")
+    counts = store.counts()
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    for c in store.conflicts():
+        click.echo(f"conflict: {c['rtype']}/{c['rid']} we last wrote version "
+                   f"{c['expected_version']}, the target has {c['actual_version']}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--replay", "replay_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Dead-letter file to send again (OUT/dead_letters.ndjson, fixed by hand).")
+@click.option("--target", help="FHIR base URL or a target name of the project file (default: "
+              "the project's target).")
+@click.option("-c", "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              help="Project file: its target profile (mode, auth, TLS, limits) is used.")
+@click.option("--out", "output", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the dead letters still refused (default: the project's output, "
+              "else out).")
+def load(replay_file: Path, target: str | None, config: Path | None,
+         output: Path | None) -> None:
+    """Send the resources of a dead-letter file to the target again.
+
+    Each line's `resource` is sent as the target profile says; the ones refused again are
+    written to OUT/dead_letters.ndjson with the server's new answer (the file replayed may be
+    that same file: it is read first). Exit code 0 when all loaded, 4 when some were refused.
+
+    \b
+    Example:
+      emr-migrate load --replay out/dead_letters.ndjson --target https://ehr.example.org/fhir
+      emr-migrate load --replay fixed.ndjson -c migration.yaml
+    """
+    from migrate.config import build_target, read_project
+    from migrate.loaders.deadletter import replay_dead_letters
+
+    project = read_project(config) if config else None
+    base = config.resolve().parent if config else Path.cwd()
+    out = output or (base / project.output if project and project.output else Path("out"))
+    result = replay_dead_letters(replay_file, build_target(project, base, target), out)
+    click.echo(f"replayed {result.replayed} from {replay_file}: loaded {result.written}, "
+               f"refused {result.refused}"
+               + (f" (see {result.dead_letters})" if result.dead_letters else ""))
+    sys.exit(EXIT_LOAD_FAILED if result.refused else EXIT_OK)
+
+
+@cli.command(context_settings=CONTEXT)
+@run_options
+@click.option("--sample", type=click.IntRange(0), default=20, show_default=True,
+              help="Resources per type read back and compared field by field.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
+@click.option("--from-ndjson", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Take the expected resources from an NDJSON output folder instead of "
+              "running the pack over the source.")
+@click.option("--ignore-extra", is_flag=True,
+              help="Resources on the target that the source does not have are not a difference "
+              "(an EHR that held data before the migration).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def reconcile(config: Path | None, sample: int, seed: int, from_ndjson: Path | None,
+              ignore_extra: bool, fmt: str, **flags: Any) -> None:
+    """Prove the FHIR target holds exactly what the source says it should.
+
+    Per resource type: the count on the server, the exact id set (missing and extra ids) and a
+    sample read back and compared field by field with what the mappings produce (server-set
+    meta ignored). Writes OUT/reconcile.json. Exit code 0 when all match, 3 on any difference.
+
+    \b
+    Example:
+      emr-migrate reconcile -c migration.yaml --target https://ehr.example.org/fhir
+      emr-migrate reconcile -c migration.yaml --from-ndjson out/ndjson --sample 100
+    """
+    import orjson
+
+    from migrate.reconcile import EXIT_RECONCILE_MISMATCH, render_reconcile
+    from migrate.reconcile import reconcile as run_reconcile
+
+    report = run_reconcile(_settings(config, **flags), sample=sample, seed=seed,
+                           from_ndjson=from_ndjson, ignore_extra=ignore_extra)
+    click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode()
+               if fmt == "json" else render_reconcile(report))
+    sys.exit(EXIT_OK if report.ok else EXIT_RECONCILE_MISMATCH)
+
+
+def _validate_setup(config: Path | None, report_dir: Path | None, expectations: Path | None,
+                    show_values: bool, flags: dict[str, Any]) -> tuple[Any, Any]:
+    """Run settings and dry-run options from the project file and flags."""
+    from migrate.config import build_settings, read_project
+    from migrate.validation.dryrun import ValidateOptions, thresholds_from
+
+    project = read_project(config) if config else None
+    base = config.resolve().parent if config else Path.cwd()
+    flags["progress"] = not flags.pop("no_progress", False)
+    settings = build_settings(project, base, **flags)
+    vcfg = project.validate_ if project else None
+    if expectations is None and vcfg and vcfg.expectations:
+        expectations = (base / vcfg.expectations).resolve()
+    return settings, ValidateOptions(report_dir or settings.output / "validate",
+                                      thresholds_from(vcfg, settings), expectations, show_values)
+
+
+@cli.command(context_settings=CONTEXT)
+@run_options
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for report.html, report.json and terminology_gaps.csv "
+              "(default: OUT/validate, i.e. out/validate).")
+@click.option("--expectations", type=click.Path(exists=True, path_type=Path),
+              help="Source expectations, a YAML file or folder (default: the pack's "
+              "expectations/ folder, or validate.expectations in the project file).")
+@click.option("--show-values", is_flag=True,
+              help="Show row keys and raw values in the reports (they may contain PHI).")
+def validate(config: Path | None, report_dir: Path | None, expectations: Path | None,
+             show_values: bool, **flags: Any) -> None:
+    """Dry run before cutover: check everything, load nothing, say GO or NO-GO.
+
+    Runs the migration exactly as `run` would (same options; --target is ignored), checks
+    the source against the pack's expectations (great-expectations), the output for dangling
+    references and missing US Core elements, lists terminology gaps, data no mapping reads
+    and the quarantine by cause, and writes REPORT_DIR/report.html and report.json.
+    Thresholds come from the project file's `validate:` section.
+
+    Exit codes: 0 GO, 3 NO-GO, 2 usage or configuration error.
+
+    \b
+    Example:
+      emr-migrate validate -c sample_data/migration.yaml
+      emr-migrate validate -c migration.yaml --report-dir out/dry-run-2 --no-progress
+    """
+    from migrate.errors import EXIT_VALIDATION_FAILED
+    from migrate.report.validate_model import GO
+    from migrate.report.validate_text import render_validate_text
+    from migrate.validation.dryrun import validate_migration
+
+    settings, options = _validate_setup(config, report_dir, expectations, show_values, flags)
+    report = validate_migration(settings, options)
+    click.echo(render_validate_text(report))
+    sys.exit(EXIT_OK if report.verdict == GO else EXIT_VALIDATION_FAILED)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("-c", "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              help="Project file; its source (and pack file names) are used.")
+@click.option("--source", help="CSV export folder, or an SQLAlchemy URL.")
+@click.option("--table", "tables", multiple=True, help="Profile only this table (repeatable).")
+@click.option("--min-count", type=click.IntRange(1), default=5, show_default=True,
+              help="Top values seen fewer times than this are not shown (privacy).")
+@click.option("--write-suite", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a starter expectations file (YAML) from the profile.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="How to print the profile on stdout.")
+def profile(config: Path | None, source: str | None, tables: tuple[str, ...], min_count: int,
+            write_suite: Path | None, fmt: str) -> None:
+    """Profile a source: per column its type, null share, distinct values, top values, range.
+
+    Values seen fewer than --min-count times are never listed. With --write-suite, also
+    write a starter expectations file to review and put in the pack's expectations/ folder.
+
+    \b
+    Example:
+      emr-migrate profile --source sample_data/synthea
+      emr-migrate profile -c migration.yaml --write-suite mappings/mine/expectations/source.yaml
+    """
+    import orjson
+
+    from migrate.config import parse_source, read_project
+    from migrate.errors import ConfigError
+    from migrate.report.profile import profile_source, render_profile
+    from migrate.validation.starter import write_suite as write_starter
+
+    project = read_project(config) if config else None
+    base = config.resolve().parent if config and not source else Path.cwd()
+    value = source or (project.source if project else None)
+    if not value:
+        raise ConfigError("missing setting: --source (or a project file with a source)")
+    profiles = profile_source(parse_source(value, base), list(tables) or None)
+    if write_suite:
+        write_starter(profiles, write_suite, min_count, str(value))
+    click.echo(orjson.dumps([{"table": p.table, "rows": p.rows, "rejected": p.rejected,
+                              "error": p.error, "columns": [c.as_dict(min_count)
+                                                            for c in p.columns]}
+                             for p in profiles], option=orjson.OPT_INDENT_2).decode()
+               if fmt == "json" else render_profile(profiles, min_count))
 
 
 def main() -> None:

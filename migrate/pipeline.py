@@ -19,6 +19,7 @@ from migrate.config import RunSettings
 from migrate.errors import ConfigError, ExtractError, MigrateError
 from migrate.extractors.base import Extractor, RejectedRow, open_extractor
 from migrate.loaders.base import Loader, open_loader
+from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
 from migrate.mappers.compiler import RowError
 from migrate.mappers.engine import EMITTED, FILTERED, MappingRunner, Unit
 from migrate.mappers.pack import CompiledMapping, MappingSettings, Pack, load_pack
@@ -26,15 +27,17 @@ from migrate.report.model import RunReport, TableStats
 
 
 def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
-                 loader: Loader | None = None) -> RunReport:
+                 loader: Loader | None = None, pack: Pack | None = None) -> RunReport:
     """Migrate the source into the target as ``settings`` say; return what happened.
+
+    ``pack`` is the compiled pack when the caller has loaded it already (with the settings'
+    identity); `emr-migrate validate` passes one whose emits it counts.
 
     Raises :class:`MigrateError` subclasses for problems that stop the run before any data is
     written (a pack that does not check, a missing column, an unreachable target).
     """
     started = time.perf_counter()
-    pack = load_pack(settings.mappings, MappingSettings(
-        settings.namespace, settings.source_system, settings.timezone))
+    pack = pack or load_pack(settings.mappings, pack_settings(settings))
     with ExitStack() as stack:
         ext = extractor or open_extractor(**_extractor_options(settings.source, pack))
         stack.callback(ext.close)
@@ -42,6 +45,9 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
         load = loader or open_loader(settings.target)
         load.open()
         settings.output.mkdir(parents=True, exist_ok=True)
+        dead = _dead_letters(load, settings.output)
+        stack.callback(dead.close)
+        load.plan_order(pack.depends)
         qfile = stack.enter_context((settings.output / "quarantine.ndjson").open("wb"))
         report = RunReport(pack=pack.spec.name, source=_describe_source(settings.source),
                            target=load.describe(),
@@ -50,13 +56,18 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
         for mapping in pack.ordered_mappings():
             run.mapping(mapping)
         report.load = load.close().as_dict()
-        _write_load_failures(load, settings.output, report)
+        _write_load_failures(load, settings.output, report, dead)
     report.seconds = time.perf_counter() - started
     report.outputs.update(run_json=str(settings.output / "run.json"),
                           quarantine=str(settings.output / "quarantine.ndjson"))
     (settings.output / "run.json").write_bytes(
         orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
     return report
+
+
+def pack_settings(settings: RunSettings) -> MappingSettings:
+    """The identity and time zone a run compiles its pack with."""
+    return MappingSettings(settings.namespace, settings.source_system, settings.timezone)
 
 
 def _extractor_options(source: dict[str, Any], pack: Pack) -> dict[str, Any]:
@@ -117,7 +128,8 @@ class _Run:
     def mapping(self, m: CompiledMapping) -> None:
         stats = TableStats(m.table, m.name, self.ext.describe(m.table))
         self.report.tables.append(stats)
-        runner = MappingRunner(self.pack, m)
+        runner = MappingRunner(self.pack, m,
+                               hash_rows=bool(getattr(self.loader, "wants_row_hashes", False)))
         with self._progress(m) as bar:
             for batch in self._batches(m):
                 stats.read += len(batch.rows) + len(batch.rejects)
@@ -128,6 +140,12 @@ class _Run:
             self._units(m, stats, runner.finish())
 
     def _batches(self, m: CompiledMapping) -> Iterator[Any]:
+        # A loader that syncs incrementally may ask for changed rows only (a watermark).
+        since_of = getattr(self.loader, "extract_since", None)
+        since = since_of(m) if since_of else None
+        if since is not None:
+            return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query,
+                                         since=since)
         return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query)
 
     def _progress(self, m: CompiledMapping) -> Any:
@@ -144,6 +162,7 @@ class _Run:
 
     def _units(self, m: CompiledMapping, stats: TableStats, units: list[Unit]) -> None:
         out: list[dict[str, Any]] = []
+        sources: list[dict[str, Any] | None] = []
         for unit in units:
             if unit.outcome == EMITTED:
                 self._validate(unit)
@@ -151,6 +170,8 @@ class _Run:
             if unit.outcome == EMITTED:
                 stats.emitted += unit.rows
                 out.extend(unit.resources)
+                src = {"table": m.table, "mapping": m.name, "rows": unit.keys}
+                sources.extend([src] * len(unit.resources))
                 for res in unit.resources:
                     self.report.resources[res["resourceType"]] += 1
             elif unit.outcome == FILTERED:
@@ -158,7 +179,10 @@ class _Run:
             else:
                 stats.quarantined[unit.errors[0].code if unit.errors else "error"] += unit.rows
                 self._quarantine(m, unit)
-        self.loader.load(out)
+        observe = getattr(self.loader, "observe_units", None)
+        if observe is not None:  # loaders that track source rows (sync) see every outcome
+            observe(m, units)
+        self.loader.load(out, sources)
 
     def _validate(self, unit: Unit) -> None:
         errors: list[RowError] = []
@@ -197,7 +221,19 @@ class _Run:
         self.qfile.write(orjson.dumps(record) + b"\n")
 
 
-def _write_load_failures(loader: Loader, output: Path, report: RunReport) -> None:
+def _dead_letters(loader: Loader, output: Path) -> DeadLetterWriter:
+    """Refused resources go to OUT/dead_letters.ndjson (that of an earlier run is removed)."""
+    path = output / DEAD_LETTERS_FILE
+    path.unlink(missing_ok=True)
+    loader.dead_letters = DeadLetterWriter(path)
+    return loader.dead_letters
+
+
+def _write_load_failures(loader: Loader, output: Path, report: RunReport,
+                         dead: DeadLetterWriter) -> None:
+    if dead.count:
+        report.outputs["dead_letters"] = str(dead.path)
+        return
     failures = loader.summary.failures
     if not failures:
         return

@@ -48,8 +48,13 @@ class Extractor(ABC):
 
     @abstractmethod
     def iter_batches(self, table: str, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                     query: str | None = None) -> Iterator[Batch]:
-        """Yield the table (or the declared query's rows) in chunks of at most chunk_size."""
+                     query: str | None = None,
+                     since: tuple[str, str] | None = None) -> Iterator[Batch]:
+        """Yield the table (or the declared query's rows) in chunks of at most chunk_size.
+
+        ``since`` is ``(column, value)``: only rows whose column is at or after the value (as
+        ISO text) are wanted, for incremental re-syncs.
+        """
 
     @abstractmethod
     def describe(self, table: str) -> str:

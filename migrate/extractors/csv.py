@@ -59,8 +59,19 @@ class CsvExtractor(Extractor):
         return max(count - 1, 0)
 
     def iter_batches(self, table: str, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                     query: str | None = None) -> Iterator[Batch]:
-        """Stream the file in record batches; every column is text."""
+                     query: str | None = None,
+                     since: tuple[str, str] | None = None) -> Iterator[Batch]:
+        """Stream the file in record batches; every column is text.
+
+        A file has no index: with ``since`` every row is read and older ones are skipped.
+        """
+        for batch in self._iter_batches(table, chunk_size):
+            if since is not None:
+                col, value = since
+                batch.rows = [r for r in batch.rows if (r.get(col) or "") >= value]
+            yield batch
+
+    def _iter_batches(self, table: str, chunk_size: int) -> Iterator[Batch]:
         import pyarrow as pa
         from pyarrow import csv as pacsv
 

@@ -87,14 +87,23 @@ class SqlExtractor(Extractor):
         return self.engine.dialect.identifier_preparer.quote(table)
 
     def iter_batches(self, table: str, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                     query: str | None = None) -> Iterator[Batch]:
+                     query: str | None = None,
+                     since: tuple[str, str] | None = None) -> Iterator[Batch]:
         """Stream rows with a server-side cursor, ``chunk_size`` at a time."""
         import sqlalchemy as sa
 
-        sql = sa.text(query) if query else sa.select(sa.table(table, *[
-            sa.column(c) for c in self.columns(table)]))
+        params: dict[str, Any] = {}
+        if since is not None:
+            col = self.engine.dialect.identifier_preparer.quote(since[0])
+            inner = query or f"SELECT * FROM {self._quote(table)}"
+            sql: Any = sa.text(f"SELECT * FROM ({inner}) AS q WHERE q.{col} >= :since")
+            params["since"] = since[1].replace("T", " ")
+        elif query:
+            sql = sa.text(query)
+        else:
+            sql = sa.select(sa.table(table, *[sa.column(c) for c in self.columns(table)]))
         with self.engine.connect().execution_options(stream_results=True) as conn:
-            result = conn.execute(sql)
+            result = conn.execute(sql, params)
             keys = list(result.keys())
             for part in result.partitions(chunk_size):
                 yield Batch([{k: _text(v) for k, v in zip(keys, r, strict=True)} for r in part])

@@ -11,7 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from migrate.mappers.compiler import RowError, Scope
+from migrate.mappers.ids import digest
 from migrate.mappers.pack import CompiledEmit, CompiledMapping, Pack
 
 EMITTED, FILTERED, QUARANTINED = "emitted", "filtered", "quarantined"
@@ -29,6 +32,8 @@ class Unit:
     errors: list[RowError] = field(default_factory=list)
     notes: list[RowError] = field(default_factory=list)
     rule: str | None = None
+    row_hash: str | None = None
+    source_rows: list[dict[str, Any]] | None = None  # kept only when row hashes are asked for
 
     @property
     def rows(self) -> int:
@@ -57,8 +62,9 @@ class MappingRunner:
     the last chunk to flush groups that never reached their size.
     """
 
-    def __init__(self, pack: Pack, mapping: CompiledMapping) -> None:
+    def __init__(self, pack: Pack, mapping: CompiledMapping, hash_rows: bool = False) -> None:
         self.m = mapping
+        self.hash_rows = hash_rows
         self.key_cols = list(mapping.spec.key)
         self.required_key = [c for c in self.key_cols if c not in mapping.spec.nullable_key]
         self.nulls = mapping.null_tokens
@@ -160,6 +166,10 @@ class MappingRunner:
     def _run_rows(self, members: list[tuple[Row, tuple[Any, ...]]], grouped: bool = True) -> Unit:
         keys = [self._key_dict(k[: len(self.key_cols)]) for _, k in members]
         unit = Unit(self.m.name, keys, EMITTED)
+        if self.hash_rows:
+            unit.source_rows = [r for r, _ in members]
+            unit.row_hash = digest(orjson.dumps(unit.source_rows, default=str,
+                                                option=orjson.OPT_SORT_KEYS))
         notes: list[RowError] = []
         errors: list[RowError] = []
         try:

@@ -8,6 +8,7 @@ back into an MRN without the namespace.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 
@@ -29,3 +30,8 @@ def resource_id(
 ) -> str:
     """The deterministic id of one resource."""
     return str(uuid.uuid5(namespace, id_seed(source_system, resource_type, entity, key)))
+
+
+def digest(data: bytes) -> str:
+    """A short, stable content hash (hex), for row and resource fingerprints."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -48,6 +48,20 @@ class EmitSpec(BaseModel):
     template: dict[str, Any] = Field(description="The resource body, as a template.")
 
 
+class SyncSpec(BaseModel):
+    """How re-syncs find changes in this mapping's table, and what a deleted row does."""
+
+    model_config = _STRICT
+    changes: Literal["snapshot", "watermark"] = Field(
+        "snapshot", description="snapshot: read all rows and compare hashes; watermark: read "
+        "rows whose change column is at or after the last synced value (minus the lag).")
+    column: str | None = Field(None, description="The change column (watermark mode).")
+    lag: int = Field(0, ge=0, description="Seconds re-read before the watermark (late commits).")
+    on_delete: Literal["delete", "inactivate", "report"] = Field(
+        "delete", description="A row gone from the source: delete its resources on the target, "
+        "mark them inactive / entered-in-error, or only report it.")
+
+
 class MappingSpec(BaseModel):
     """One mapping file: a source table and the resources its rows become."""
 
@@ -68,6 +82,7 @@ class MappingSpec(BaseModel):
     group: GroupSpec | None = None
     let: dict[str, Any] = Field(default_factory=dict, description="Named values per row.")
     emit: list[EmitSpec] = Field(min_length=1)
+    sync: SyncSpec = Field(default_factory=SyncSpec)
 
     @field_validator("let")
     @classmethod

@@ -1,0 +1,284 @@
+"""The state store: what was sent where, so re-syncs are incremental and loads resumable.
+
+An SQLAlchemy database (an SQLite file by default; a PostgreSQL URL works too) with a versioned
+schema. It holds keys and hashes, never patient values, except the payloads of writes in flight
+(the outbox) and of dead letters and conflicts, which the consultant needs to act on.
+
+Tables:
+    meta         schema version, id-namespace fingerprint
+    runs         one row per sync run: kind, status, times, counts
+    source_rows  per mapping and row key: content hash, last run that saw it
+    resources    per resource id: the row that made it, content hash and server version last
+                 written, status (live, deleted, conflict)
+    watermarks   per mapping: committed and pending values of its change column
+    outbox       writes planned but not yet acknowledged by the target (resume point)
+    dead_letters writes the target refused, with its OperationOutcome
+    conflicts    updates not applied because the target changed since our last write
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from migrate.errors import ConfigError
+from migrate.mappers.ids import digest
+
+SCHEMA_VERSION = 1
+_md = sa.MetaData()
+
+META = sa.Table("meta", _md, sa.Column("key", sa.String(64), primary_key=True),
+                sa.Column("value", sa.Text, nullable=False))
+RUNS = sa.Table(
+    "runs", _md, sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started", sa.Float, nullable=False), sa.Column("finished", sa.Float),
+    sa.Column("target", sa.Text), sa.Column("counts", sa.Text))
+SOURCE_ROWS = sa.Table(
+    "source_rows", _md, sa.Column("mapping", sa.String(128), primary_key=True),
+    sa.Column("key_hash", sa.String(32), primary_key=True),
+    sa.Column("row_hash", sa.String(32), nullable=False),
+    sa.Column("last_run", sa.Integer, nullable=False))
+RESOURCES = sa.Table(
+    "resources", _md, sa.Column("rtype", sa.String(64), primary_key=True),
+    sa.Column("rid", sa.String(64), primary_key=True),
+    sa.Column("mapping", sa.String(128), nullable=False),
+    sa.Column("key_hash", sa.String(32), nullable=False),
+    sa.Column("content_hash", sa.String(32)),
+    sa.Column("version", sa.String(64)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("last_run", sa.Integer, nullable=False),
+    sa.Index("ix_resources_row", "mapping", "key_hash"))
+WATERMARKS = sa.Table(
+    "watermarks", _md, sa.Column("mapping", sa.String(128), primary_key=True),
+    sa.Column("column", sa.String(128), nullable=False), sa.Column("committed", sa.Text),
+    sa.Column("pending", sa.Text), sa.Column("pending_run", sa.Integer))
+OUTBOX = sa.Table(
+    "outbox", _md, sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("rtype", sa.String(64), nullable=False),
+    sa.Column("rid", sa.String(64), nullable=False),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("if_match", sa.String(64)), sa.Column("payload", sa.LargeBinary),
+    sa.Column("content_hash", sa.String(32)),
+    sa.Column("mapping", sa.String(128)), sa.Column("key_hash", sa.String(32)),
+    sa.Column("state", sa.String(16), nullable=False))
+DEAD_LETTERS = sa.Table(
+    "dead_letters", _md, sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer), sa.Column("rtype", sa.String(64)),
+    sa.Column("rid", sa.String(64)), sa.Column("status", sa.Integer),
+    sa.Column("outcome", sa.Text), sa.Column("payload", sa.LargeBinary),
+    sa.Column("created", sa.Float))
+CONFLICTS = sa.Table(
+    "conflicts", _md, sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer), sa.Column("rtype", sa.String(64)),
+    sa.Column("rid", sa.String(64)), sa.Column("expected_version", sa.String(64)),
+    sa.Column("actual_version", sa.String(64)), sa.Column("ours", sa.LargeBinary),
+    sa.Column("theirs", sa.LargeBinary), sa.Column("resolved", sa.Boolean, default=False),
+    sa.Column("created", sa.Float))
+
+
+def content_hash(resource: dict[str, Any]) -> str:
+    """Canonical hash of a resource: sorted keys, without server-managed ``meta`` members."""
+    meta = resource.get("meta")
+    if meta:
+        kept = {k: v for k, v in meta.items() if k not in ("versionId", "lastUpdated", "source")}
+        resource = {**resource, "meta": kept} if kept else {
+            k: v for k, v in resource.items() if k != "meta"}
+    return digest(orjson.dumps(resource, option=orjson.OPT_SORT_KEYS))
+
+
+@dataclass
+class StoredResource:
+    """What the state store knows of one resource."""
+
+    rtype: str
+    rid: str
+    mapping: str
+    key_hash: str
+    content_hash: str | None
+    version: str | None
+    status: str
+
+
+class StateStore:
+    """The state of one migration (one id namespace, one target)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = sa.create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        _md.create_all(self.engine)
+        with self.engine.begin() as conn:
+            version = conn.execute(sa.select(META.c.value).where(META.c.key == "schema")).scalar()
+            if version is None:
+                conn.execute(META.insert().values(key="schema", value=str(SCHEMA_VERSION)))
+            elif int(version) != SCHEMA_VERSION:
+                raise ConfigError(f"state store {url} has schema version {version}; this "
+                                  f"emr-migrate needs {SCHEMA_VERSION}")
+
+    # -- identity ------------------------------------------------------------------------------
+    def check_identity(self, fingerprint: str) -> None:
+        """Refuse to run when the id namespace differs from the one this state was made with."""
+        with self.engine.begin() as conn:
+            known = conn.execute(sa.select(META.c.value).where(META.c.key == "identity")).scalar()
+            if known is None:
+                conn.execute(META.insert().values(key="identity", value=fingerprint))
+            elif known != fingerprint:
+                raise ConfigError(
+                    "the id namespace or source system differs from the one this state store was "
+                    "made with: re-running would create new resources instead of updating. Use "
+                    "the original identity settings, or a new state store for a new migration.")
+
+    # -- runs ------------------------------------------------------------------------------------
+    def start_run(self, kind: str, target: str) -> int:
+        """Record a run; returns its id."""
+        with self.engine.begin() as conn:
+            res = conn.execute(RUNS.insert().values(kind=kind, status="running",
+                                                    started=time.time(), target=target))
+            return int(res.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, status: str, counts: dict[str, Any]) -> None:
+        """Close a run with its outcome and counts."""
+        with self.engine.begin() as conn:
+            conn.execute(RUNS.update().where(RUNS.c.run_id == run_id).values(
+                status=status, finished=time.time(), counts=orjson.dumps(counts).decode()))
+
+    def runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The last runs, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(RUNS).order_by(RUNS.c.run_id.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+    # -- resources and rows ----------------------------------------------------------------
+    def resources_of(self, mapping: str | None = None,
+                     status: str | None = "live") -> Iterator[StoredResource]:
+        """Known resources, optionally of one mapping and status."""
+        q = sa.select(RESOURCES)
+        if mapping is not None:
+            q = q.where(RESOURCES.c.mapping == mapping)
+        if status is not None:
+            q = q.where(RESOURCES.c.status == status)
+        with self.engine.connect() as conn:
+            for r in conn.execute(q):
+                yield StoredResource(r.rtype, r.rid, r.mapping, r.key_hash, r.content_hash,
+                                     r.version, r.status)
+
+    def lookup(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredResource]:
+        """Stored state of the given (type, id) pairs."""
+        keys = list(keys)
+        out: dict[tuple[str, str], StoredResource] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), 500):
+                part = keys[i:i + 500]
+                cond = sa.tuple_(RESOURCES.c.rtype, RESOURCES.c.rid).in_(part)
+                for r in conn.execute(sa.select(RESOURCES).where(cond)):
+                    out[(r.rtype, r.rid)] = StoredResource(
+                        r.rtype, r.rid, r.mapping, r.key_hash, r.content_hash, r.version,
+                        r.status)
+        return out
+
+    def touch(self, run_id: int, seen: list[tuple[str, str, str, str]],
+              rows: list[tuple[str, str, str]]) -> None:
+        """Mark resources (type, id, mapping, key_hash) and rows (mapping, key, hash) as seen."""
+        with self.engine.begin() as conn:
+            if seen:
+                for rtype, rid, mapping, key_hash in seen:
+                    conn.execute(
+                        RESOURCES.update()
+                        .where(RESOURCES.c.rtype == rtype, RESOURCES.c.rid == rid)
+                        .values(last_run=run_id, mapping=mapping, key_hash=key_hash))
+            for mapping, key_hash, row_hash in rows:
+                _upsert(conn, SOURCE_ROWS, {"mapping": mapping, "key_hash": key_hash},
+                        {"row_hash": row_hash, "last_run": run_id})
+
+    def record_write(self, conn: Any, rtype: str, rid: str, mapping: str, key_hash: str,
+                     chash: str | None, version: str | None, status: str, run_id: int) -> None:
+        """Record an acknowledged write (inside the caller's transaction)."""
+        _upsert(conn, RESOURCES, {"rtype": rtype, "rid": rid},
+                {"mapping": mapping, "key_hash": key_hash, "content_hash": chash,
+                 "version": version, "status": status, "last_run": run_id})
+
+    # -- watermarks ----------------------------------------------------------------------------
+    def watermark(self, mapping: str) -> str | None:
+        """The committed watermark of a mapping."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(WATERMARKS.c.committed)
+                                .where(WATERMARKS.c.mapping == mapping)).scalar()
+
+    def set_pending_watermark(self, mapping: str, column: str, value: str | None,
+                              run_id: int) -> None:
+        """Remember the watermark a run reached; committed only once its writes are acked."""
+        with self.engine.begin() as conn:
+            _upsert(conn, WATERMARKS, {"mapping": mapping},
+                    {"column": column, "pending": value, "pending_run": run_id})
+
+    def commit_watermarks(self, run_id: int) -> None:
+        """Promote the pending watermarks of a run whose writes are all acknowledged."""
+        with self.engine.begin() as conn:
+            conn.execute(WATERMARKS.update().where(WATERMARKS.c.pending_run == run_id,
+                                                   WATERMARKS.c.pending.is_not(None))
+                         .values(committed=WATERMARKS.c.pending, pending=None))
+
+    # -- outbox, dead letters, conflicts -------------------------------------------------------
+    def enqueue(self, run_id: int, writes: list[dict[str, Any]]) -> None:
+        """Persist planned writes before any is sent (the resume point)."""
+        if writes:
+            with self.engine.begin() as conn:
+                conn.execute(OUTBOX.insert(), [{**w, "run_id": run_id, "state": "pending"}
+                                               for w in writes])
+
+    def pending(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Writes not yet acknowledged, oldest first."""
+        q = sa.select(OUTBOX).where(OUTBOX.c.state == "pending").order_by(OUTBOX.c.seq)
+        if limit:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def counts(self) -> dict[str, int]:
+        """Pending writes, open dead letters and unresolved conflicts."""
+        with self.engine.connect() as conn:
+            def n(q: Any) -> int:
+                return int(conn.execute(q).scalar() or 0)
+            return {
+                "pending_writes": n(sa.select(sa.func.count()).select_from(OUTBOX)
+                                    .where(OUTBOX.c.state == "pending")),
+                "dead_letters": n(sa.select(sa.func.count()).select_from(DEAD_LETTERS)),
+                "conflicts": n(sa.select(sa.func.count()).select_from(CONFLICTS)
+                               .where(CONFLICTS.c.resolved.is_(False))),
+                "resources_live": n(sa.select(sa.func.count()).select_from(RESOURCES)
+                                    .where(RESOURCES.c.status == "live")),
+            }
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Unresolved conflicts."""
+        with self.engine.connect() as conn:
+            q = sa.select(CONFLICTS).where(CONFLICTS.c.resolved.is_(False))
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Every dead letter."""
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.select(DEAD_LETTERS))]
+
+
+def _upsert(conn: Any, table: sa.Table, key: dict[str, Any], values: dict[str, Any]) -> None:
+    cond = [table.c[k] == v for k, v in key.items()]
+    res = conn.execute(table.update().where(*cond).values(**values))
+    if res.rowcount == 0:
+        conn.execute(table.insert().values(**key, **values))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()

@@ -1,0 +1,252 @@
+"""The sync loader: compares what the mappings emit with the state store and plans writes.
+
+It plugs into the ordinary pipeline as its loader. For every emitted resource it decides:
+new (PUT), changed (PUT with If-Match), unchanged (nothing is sent), or in conflict (left
+alone unless forced). After the last table it works out what disappeared from the source and
+applies each mapping's delete policy, behind a circuit breaker.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from migrate.errors import MigrateError
+from migrate.loaders.base import Loader, LoadSummary
+from migrate.mappers.engine import EMITTED, QUARANTINED, Unit
+from migrate.mappers.pack import CompiledMapping
+from migrate.state import RESOURCES, SOURCE_ROWS, StateStore, StoredResource, content_hash, digest
+from migrate.sync.writer import OutboxWriter
+
+FLUSH_EVERY = 2000
+EXIT_SYNC_ABORTED = 5
+
+
+class DeleteCircuitOpen(MigrateError):
+    """A sync would delete more of a resource type than the project allows."""
+
+    exit_code = EXIT_SYNC_ABORTED
+
+
+def key_hash(keys: dict[str, Any]) -> str:
+    """Stable hash of a row key."""
+    return digest(orjson.dumps(keys, option=orjson.OPT_SORT_KEYS, default=str))
+
+
+class SyncLoader(Loader):
+    """Plans and sends the writes of one sync run."""
+
+    name = "sync"
+    wants_row_hashes = True
+
+    def __init__(self, store: StateStore, run_id: int, writer: OutboxWriter, *,
+                 force: bool = False, confirm_deletes: bool = False,
+                 max_delete_share: float = 0.02) -> None:
+        self.store, self.run_id, self.writer = store, run_id, writer
+        self.force, self.confirm_deletes = force, confirm_deletes
+        self.max_delete_share = max_delete_share
+        super().__init__()
+        self.plan: Counter[str] = Counter()
+        self.mappings: dict[str, CompiledMapping] = {}
+        self._pending: list[tuple[dict[str, Any], str, str]] = []
+        self._rows: list[tuple[str, str, str]] = []
+        self._kept_rows: list[tuple[str, str]] = []
+        self._marks: dict[str, str] = {}
+
+    def describe(self) -> str:
+        """The target URL."""
+        return getattr(self, "writer", None) and self.writer.url or "sync"
+
+    # -- pipeline hooks ------------------------------------------------------------------------
+    def extract_since(self, m: CompiledMapping) -> tuple[str, str] | None:
+        """Changed rows only, for mappings that declare a watermark."""
+        sync = m.spec.sync
+        if sync.changes != "watermark" or not sync.column:
+            return None
+        committed = self.store.watermark(m.name)
+        if committed is None:
+            return None
+        return sync.column, _minus(committed, sync.lag)
+
+    def observe_units(self, m: CompiledMapping, units: list[Unit]) -> None:
+        """Every unit of a mapping, whatever its outcome."""
+        self.mappings[m.name] = m
+        column = m.spec.sync.column if m.spec.sync.changes == "watermark" else None
+        for unit in units:
+            khash = key_hash(unit.keys[0])
+            if column and unit.source_rows:
+                self._mark(m.name, column, unit.source_rows)
+            if unit.outcome == EMITTED:
+                self._rows.append((m.name, khash, unit.row_hash or ""))
+                self._pending.extend((res, m.name, khash) for res in unit.resources)
+            elif unit.outcome == QUARANTINED:
+                # A row that fails today keeps what it made before: no delete from bad data.
+                self._kept_rows.append((m.name, khash))
+        if len(self._pending) >= FLUSH_EVERY:
+            self._flush()
+
+    def _send(self, resources: list[dict[str, Any]]) -> None:
+        """Resources arrive through observe_units; nothing to do here."""
+
+    def close(self) -> LoadSummary:
+        """Plan and send the rest, then deletes; commit watermarks once all is acknowledged."""
+        self._flush()
+        self._deletes()
+        self.writer.drain()
+        for name, value in self._marks.items():
+            self.store.set_pending_watermark(name, self.mappings[name].spec.sync.column or "",
+                                             value, self.run_id)
+        if not self.store.pending():
+            self.store.commit_watermarks(self.run_id)
+        for k, v in self.writer.counts.items():
+            self.summary.written[k] = v
+        return super().close()
+
+    # -- planning ----------------------------------------------------------------------------
+    def _mark(self, mapping: str, column: str, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            value = row.get(column)
+            if value and value > self._marks.get(mapping, ""):
+                self._marks[mapping] = value
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        stored = self.store.lookup((r["resourceType"], r["id"]) for r, _, _ in pending)
+        writes: list[dict[str, Any]] = []
+        seen: list[tuple[str, str, str, str]] = []
+        for res, mapping, khash in pending:
+            key = (res["resourceType"], res["id"])
+            old = stored.get(key)
+            if old is not None:
+                seen.append((*key, mapping, khash))
+            write = self._plan(res, mapping, khash, old)
+            if write is not None:
+                writes.append(write)
+        self.store.touch(self.run_id, seen, self._rows)
+        self._touch_rows(self._kept_rows)
+        self._rows, self._kept_rows = [], []
+        self.store.enqueue(self.run_id, writes)
+        self.writer.drain()
+
+    def _plan(self, res: dict[str, Any], mapping: str, khash: str,
+              old: StoredResource | None) -> dict[str, Any] | None:
+        chash = content_hash(res)
+        if old is not None and old.status == "live" and old.content_hash == chash:
+            self.plan["unchanged"] += 1
+            return None
+        if old is not None and old.status == "conflict" and not self.force:
+            self.plan["conflict-kept"] += 1
+            return None
+        live = old is not None and old.status in ("live", "conflict")
+        self.plan["update" if live else "create"] += 1
+        return {"rtype": res["resourceType"], "rid": res["id"], "method": "PUT",
+                "if_match": old.version if live and old else None,
+                "payload": orjson.dumps(res), "content_hash": chash, "mapping": mapping,
+                "key_hash": khash}
+
+    def _touch_rows(self, rows: list[tuple[str, str]]) -> None:
+        if not rows:
+            return
+        with self.store.engine.begin() as conn:
+            for mapping, khash in rows:
+                conn.execute(RESOURCES.update().where(
+                    RESOURCES.c.mapping == mapping, RESOURCES.c.key_hash == khash)
+                    .values(last_run=self.run_id))
+
+    # -- deletes -------------------------------------------------------------------------------
+    def _deletes(self) -> None:
+        gone = self._gone()
+        self._circuit_breaker(gone)
+        writes = []
+        for res, policy in gone:
+            self.plan[f"gone-{policy}"] += 1
+            if policy == "report":
+                continue
+            write = self._delete_write(res, policy)
+            if write is not None:
+                writes.append(write)
+        self.store.enqueue(self.run_id, writes)
+
+    def _gone(self) -> list[tuple[StoredResource, str]]:
+        """Live resources the source no longer gives, with their mapping's delete policy."""
+        out: list[tuple[StoredResource, str]] = []
+        with self.store.engine.connect() as conn:
+            for name, m in self.mappings.items():
+                q = sa.select(RESOURCES).where(RESOURCES.c.mapping == name,
+                                               RESOURCES.c.status == "live",
+                                               RESOURCES.c.last_run < self.run_id)
+                if m.spec.sync.changes == "watermark":
+                    # Only rows re-read this run can tell what they no longer make.
+                    seen = sa.select(SOURCE_ROWS.c.key_hash).where(
+                        SOURCE_ROWS.c.mapping == name, SOURCE_ROWS.c.last_run == self.run_id)
+                    q = q.where(RESOURCES.c.key_hash.in_(seen))
+                for r in conn.execute(q):
+                    out.append((StoredResource(r.rtype, r.rid, r.mapping, r.key_hash,
+                                               r.content_hash, r.version, r.status),
+                                m.spec.sync.on_delete))
+        return out
+
+    def _circuit_breaker(self, gone: list[tuple[StoredResource, str]]) -> None:
+        doomed = Counter(r.rtype for r, policy in gone if policy != "report")
+        if not doomed or self.confirm_deletes:
+            return
+        with self.store.engine.connect() as conn:
+            live = dict(conn.execute(sa.select(RESOURCES.c.rtype, sa.func.count())
+                                     .where(RESOURCES.c.status == "live")
+                                     .group_by(RESOURCES.c.rtype)).all())
+        over = {t: (n, live.get(t, n)) for t, n in doomed.items()
+                if n / max(live.get(t, n), 1) > self.max_delete_share}
+        if over:
+            detail = ", ".join(f"{t}: {n} of {total}" for t, (n, total) in sorted(over.items()))
+            raise DeleteCircuitOpen(
+                f"this sync would delete or retire more than {self.max_delete_share:.0%} of "
+                f"{detail}; nothing was deleted. Check the source export is complete, then "
+                "re-run with --confirm-deletes (or raise sync.max_delete_share).")
+
+    def _delete_write(self, res: StoredResource, policy: str) -> dict[str, Any] | None:
+        base = {"rtype": res.rtype, "rid": res.rid, "mapping": res.mapping,
+                "key_hash": res.key_hash, "if_match": res.version}
+        if policy == "delete":
+            return {**base, "method": "DELETE", "payload": None, "content_hash": None}
+        current = self.writer._read(res.rtype, res.rid)
+        if current is None:
+            return None
+        retired = _retire(current)
+        retired.pop("meta", None)
+        return {**base, "method": "PUT", "payload": orjson.dumps(retired),
+                "content_hash": content_hash(retired)}
+
+
+def _retire(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource marked inactive (``active: false``) or ``entered-in-error``."""
+    out = dict(resource)
+    if "active" in out or out["resourceType"] in ("Patient", "Practitioner", "Organization"):
+        out["active"] = False
+    elif out["resourceType"] == "Location":
+        out["status"] = "inactive"
+    elif out["resourceType"] in ("Condition", "AllergyIntolerance"):
+        out["verificationStatus"] = {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/"
+                      + ("condition-ver-status" if out["resourceType"] == "Condition"
+                         else "allergyintolerance-verification"),
+            "code": "entered-in-error"}]}
+        out.pop("clinicalStatus", None)
+    else:
+        out["status"] = "entered-in-error"
+    return out
+
+
+def _minus(value: str, seconds: int) -> str:
+    """An ISO date-time text moved back by the lag (same style as stored)."""
+    if not seconds:
+        return value
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    out = (moment - timedelta(seconds=seconds)).isoformat()
+    return out if "T" in value else out.replace("T", " ")

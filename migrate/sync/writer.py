@@ -1,0 +1,179 @@
+"""Send the state store's outbox to a FHIR server as batch bundles, safely.
+
+Updates carry ``If-Match`` with the version we last wrote. A 412 means the target moved on: if
+what the target now holds is exactly what we meant to write (our own earlier write whose
+acknowledgement was lost to a crash), it is acknowledged; otherwise the update is not applied
+and goes to the conflicts table with both versions, unless ``force`` is set. Every answer is
+recorded in the same database transaction that marks the outbox entry done, so a process killed
+at any point resumes by re-sending what is still pending.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from migrate.errors import LoadError, TransientLoadError
+from migrate.state import CONFLICTS, DEAD_LETTERS, OUTBOX, StateStore, content_hash
+
+RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+FHIR_JSON = "application/fhir+json"
+_VERSION = re.compile(r'W/"([^"]+)"')
+
+
+def version_of(etag: str | None) -> str | None:
+    """``W/"3"`` -> ``3``."""
+    if not etag:
+        return None
+    m = _VERSION.search(etag)
+    return m.group(1) if m else etag.strip('"')
+
+
+class OutboxWriter:
+    """Sends pending writes in batch bundles and records every outcome."""
+
+    def __init__(self, store: StateStore, run_id: int, url: str, *, bundle_size: int = 200,
+                 force: bool = False, client: httpx.Client | None = None,
+                 headers: dict[str, str] | None = None, max_retries: int = 6) -> None:
+        self.store, self.run_id, self.url = store, run_id, url.rstrip("/")
+        self.bundle_size, self.force, self.max_retries = bundle_size, force, max_retries
+        self.client = client or httpx.Client(timeout=60.0)
+        self.headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, **(headers or {})}
+        token = os.environ.get("MIGRATE_FHIR_TOKEN")
+        if token:
+            self.headers.setdefault("Authorization", f"Bearer {token}")
+        self.counts = {"bundles": 0, "created": 0, "updated": 0, "deleted": 0,
+                       "acknowledged": 0, "conflicts": 0, "dead_letters": 0, "overwritten": 0}
+        self._sent = 0
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.client.close()
+
+    def drain(self) -> None:
+        """Send every pending write."""
+        while batch := self.store.pending(limit=self.bundle_size):
+            self._send(batch)
+
+    def _send(self, batch: list[dict[str, Any]]) -> None:
+        entries = [self._entry(w) for w in batch]
+        bundle = {"resourceType": "Bundle", "type": "batch", "entry": entries}
+        _fault("before-send", self._sent + 1)
+        resp = self._post(bundle)
+        self._sent += 1
+        self.counts["bundles"] += 1
+        _fault("after-send", self._sent)
+        answers = resp.json().get("entry", [])
+        if len(answers) != len(batch):
+            raise LoadError(f"{self.url} answered a batch of {len(batch)} with "
+                            f"{len(answers)} entries")
+        with self.store.engine.begin() as conn:
+            for write, answer in zip(batch, answers, strict=True):
+                self._record(conn, write, answer.get("response", {}))
+
+    def _entry(self, w: dict[str, Any]) -> dict[str, Any]:
+        request: dict[str, Any] = {"method": w["method"], "url": f"{w['rtype']}/{w['rid']}"}
+        if w["if_match"] and not self.force:
+            request["ifMatch"] = f'W/"{w["if_match"]}"'
+        entry: dict[str, Any] = {"fullUrl": f"{self.url}/{w['rtype']}/{w['rid']}",
+                                 "request": request}
+        if w["payload"]:
+            entry["resource"] = orjson.loads(w["payload"])
+        return entry
+
+    def _record(self, conn: Any, w: dict[str, Any], response: dict[str, Any]) -> None:
+        status = int(str(response.get("status", "0")).split()[0] or 0)
+        version = version_of(response.get("etag"))
+        done = OUTBOX.update().where(OUTBOX.c.seq == w["seq"])
+        if w["method"] == "DELETE" and (status < 300 or status in (404, 410)):
+            self.store.record_write(conn, w["rtype"], w["rid"], w["mapping"], w["key_hash"],
+                                    None, version, "deleted", self.run_id)
+            conn.execute(done.values(state="acked"))
+            self.counts["deleted"] += 1
+        elif status < 300:
+            self.store.record_write(conn, w["rtype"], w["rid"], w["mapping"], w["key_hash"],
+                                    w["content_hash"], version, "live", self.run_id)
+            conn.execute(done.values(state="acked"))
+            self.counts["created" if status == 201 else "updated"] += 1
+        elif status == 412:
+            self._precondition_failed(conn, w, done)
+        else:
+            conn.execute(DEAD_LETTERS.insert().values(
+                run_id=self.run_id, rtype=w["rtype"], rid=w["rid"], status=status,
+                outcome=orjson.dumps(response.get("outcome")).decode(), payload=w["payload"],
+                created=time.time()))
+            conn.execute(done.values(state="dead"))
+            self.counts["dead_letters"] += 1
+
+    def _precondition_failed(self, conn: Any, w: dict[str, Any], done: Any) -> None:
+        """The target changed since our last write: our own lost ack, or a real conflict."""
+        current = self._read(w["rtype"], w["rid"])
+        if current is not None and w["payload"] and \
+                content_hash(current) == content_hash(orjson.loads(w["payload"])):
+            version = (current.get("meta") or {}).get("versionId")
+            self.store.record_write(conn, w["rtype"], w["rid"], w["mapping"], w["key_hash"],
+                                    w["content_hash"], version, "live", self.run_id)
+            conn.execute(done.values(state="acked"))
+            self.counts["acknowledged"] += 1
+            return
+        actual = (current or {}).get("meta", {}).get("versionId")
+        conn.execute(CONFLICTS.insert().values(
+            run_id=self.run_id, rtype=w["rtype"], rid=w["rid"], expected_version=w["if_match"],
+            actual_version=actual, ours=w["payload"],
+            theirs=orjson.dumps(current) if current is not None else None, resolved=False,
+            created=time.time()))
+        conn.execute(done.values(state="conflict"))
+        self.store.record_write(conn, w["rtype"], w["rid"], w["mapping"], w["key_hash"],
+                                None, w["if_match"], "conflict", self.run_id)
+        self.counts["conflicts"] += 1
+
+    def _read(self, rtype: str, rid: str) -> dict[str, Any] | None:
+        resp = self._request("GET", f"{self.url}/{rtype}/{rid}", None)
+        return resp.json() if resp.status_code == 200 else None
+
+    def _post(self, bundle: dict[str, Any]) -> httpx.Response:
+        resp = self._request("POST", self.url, orjson.dumps(bundle))
+        if resp.status_code >= 300:
+            raise LoadError(f"{self.url} refused a batch bundle with {resp.status_code}: "
+                            f"{resp.text[:300]}")
+        return resp
+
+    def _request(self, method: str, url: str, body: bytes | None) -> httpx.Response:
+        for attempt in range(self.max_retries + 1):
+            try:
+                resp = self.client.request(method, url, content=body, headers=self.headers)
+            except httpx.TransportError as exc:
+                if attempt == self.max_retries:
+                    raise TransientLoadError(f"{url}: {type(exc).__name__} after "
+                                             f"{attempt + 1} attempts") from None
+                _sleep(attempt, None)
+                continue
+            if resp.status_code not in RETRY_STATUS:
+                return resp
+            if attempt == self.max_retries:
+                raise TransientLoadError(f"{url} answered {resp.status_code} after "
+                                         f"{attempt + 1} attempts; try again later")
+            _sleep(attempt, resp.headers.get("Retry-After"))
+        raise AssertionError("unreachable")
+
+
+def _sleep(attempt: int, retry_after: str | None) -> None:
+    delay = min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
+    if retry_after and retry_after.strip().isdigit():
+        delay = max(delay, float(retry_after))
+    time.sleep(delay)
+
+
+def _fault(point: str, n: int) -> None:
+    """Crash test hook: ``MIGRATE_FAULT=after-send:3`` kills this process with SIGKILL right
+    after the 3rd bundle's answer arrives and before it is recorded."""
+    spec = os.environ.get("MIGRATE_FAULT")
+    if spec and spec == f"{point}:{n}":
+        os.kill(os.getpid(), signal.SIGKILL)
