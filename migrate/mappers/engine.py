@@ -107,12 +107,12 @@ class MappingRunner:
 
     # -- rows ------------------------------------------------------------------------------
     def _normalize(self, raw: Row) -> Row:
-        nulls = self.nulls
+        nulls, per_column = self.nulls, self.m.column_nulls
         out: Row = {}
         for k, v in raw.items():
             if isinstance(v, str):
                 v = v.strip()
-                out[k] = None if v in nulls else v
+                out[k] = None if v in (per_column.get(k, nulls) if per_column else nulls) else v
             else:
                 out[k] = v
         return out

@@ -73,6 +73,7 @@ class CompiledMapping:
     emits: list[CompiledEmit]
     null_tokens: frozenset[str]
     key_line: int = 1
+    column_nulls: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -321,9 +322,14 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
                       "mapping; give each emit its own 'name'")
         seen.setdefault(e.name, e.line)
     problems.extend(c.problems)
-    nulls = frozenset(pack.null_tokens) | frozenset(spec.null_tokens or ())
+    nulls = frozenset(pack.null_tokens)
+    column_nulls: dict[str, frozenset[str]] = {}
+    if isinstance(spec.null_tokens, dict):
+        column_nulls = {col: nulls | frozenset(v) for col, v in spec.null_tokens.items()}
+    elif spec.null_tokens:
+        nulls |= frozenset(spec.null_tokens)
     return CompiledMapping(spec, file, getattr(data, "line", 1), c.columns, lets, filters,
-                           group_when, emits, nulls, _line(data, "key"))
+                           group_when, emits, nulls, _line(data, "key"), column_nulls)
 
 
 def _line(data: Any, key: str, index: int | None = None) -> int:

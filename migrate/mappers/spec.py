@@ -77,7 +77,9 @@ class MappingSpec(BaseModel):
     duplicate_keys: Literal["quarantine", "number"] = Field(
         "quarantine", description="Second row with a key seen before: quarantine it, or number it."
     )
-    null_tokens: list[str] | None = Field(None, description="Extra values read as null.")
+    null_tokens: list[str] | dict[str, list[str]] | None = Field(
+        None, description="Extra values read as null: a list for every column, or a mapping "
+        "of column to list (e.g. OpenEMR's 0.00 for 'not measured' in measurement columns).")
     filter: list[FilterSpec] = Field(default_factory=list)
     group: GroupSpec | None = None
     let: dict[str, Any] = Field(default_factory=dict, description="Named values per row.")

@@ -14,7 +14,7 @@ UCUM_UNITS: dict[str, str] = {
     "[lb_av]": "[lb_av]", "[oz_av]": "[oz_av]", "kg/m2": "kg/m2", "mm[Hg]": "mm[Hg]",
     "g/dL": "g/dL", "g/L": "g/L", "mg/dL": "mg/dL", "mg/L": "mg/L", "mmol/L": "mmol/L",
     "umol/L": "umol/L", "meq/L": "meq/L", "mol/L": "mol/L", "ng/mL": "ng/mL", "pg/mL": "pg/mL",
-    "ug/dL": "ug/dL", "ug/L": "ug/L", "U/L": "U/L", "[IU]/L": "[IU]/L", "m[IU]/L": "m[IU]/L",
+    "ug/dL": "ug/dL", "ug/L": "ug/L", "U/L": "U/L", "[IU]/L": "[IU]/L", "m[IU]/L": "m[IU]/L", "m[IU]/mL": "m[IU]/mL",
     "fL": "fL", "pg": "pg", "pH": "pH", "mL": "mL", "L": "L", "mL/min": "mL/min",
     "mL/min/{1.73_m2}": "mL/min/{1.73_m2}", "mg/g": "mg/g", "g/(24.h)": "g/(24.h)",
     "{score}": "{score}", "{nominal}": "{nominal}", "{copies}/mL": "{copies}/mL", "{#}": "{#}",

@@ -33,7 +33,8 @@ def generate(patients: int, seed: int, out: Path) -> None:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("generate", REPO / "sample_data" / "generate.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("generate", module)  # dataclasses need the module registered
     spec.loader.exec_module(module)
