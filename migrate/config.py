@@ -39,6 +39,25 @@ class ThresholdConfig(BaseModel):
                                        description="Largest share of rows quarantined.")
 
 
+class ValidateConfig(BaseModel):
+    """``validate:``: when `emr-migrate validate` says NO-GO (exit code 3)."""
+
+    model_config = _STRICT
+    max_quarantine_rate: float | None = Field(
+        None, ge=0, le=1, description="Largest share of rows quarantined (default: "
+        "thresholds.max_quarantine_rate).")
+    max_unmapped_code_rate: float = Field(
+        0.01, ge=0, le=1, description="Largest share of rows whose code fell to an "
+        "unmapped-code policy (uses per rows read).")
+    max_dangling_references: int = Field(
+        0, ge=0, description="Most references to resources the output does not contain.")
+    fail_on_critical_expectations: bool = Field(
+        True, description="A failed critical source expectation means NO-GO.")
+    expectations: str | None = Field(
+        None, description="Source expectations: a YAML file or folder (default: the pack's "
+        "expectations/ folder).")
+
+
 class ProjectConfig(BaseModel):
     """``migration.yaml``. Relative paths are read from the file's folder."""
 
@@ -47,12 +66,15 @@ class ProjectConfig(BaseModel):
     mappings: str | None = Field(None, description="Mapping pack folder.")
     source: str | dict[str, Any] | None = Field(None, description="CSV folder or SQL URL.")
     target: str | dict[str, Any] | None = Field(None, description="ndjson:DIR, bundles:DIR or URL.")
+    targets: dict[str, dict[str, Any]] | None = Field(
+        None, description="Named target profiles; `--target NAME` picks one.")
     output: str | None = Field(None, description="Folder for run.json and quarantine.ndjson.")
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     timezone: str | None = Field(None, description="Zone of naive source datetimes.")
     chunk_size: int | None = Field(None, ge=1)
     bundle_size: int | None = Field(None, ge=1)
     thresholds: ThresholdConfig = Field(default_factory=ThresholdConfig)
+    validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
 
 
 class RunSettings(BaseModel):
@@ -79,10 +101,25 @@ def read_project(path: Path) -> ProjectConfig:
         raise ConfigError(str(exc)) from None
     data = _expand_env(data, str(path))
     cfg, problems = parse_model(ProjectConfig, data, str(path))
+    problems = sorted([*problems, *_target_problems(data, str(path))],
+                      key=lambda p: (p.line or 0, p.where))
     if problems:
         lines = "\n".join(f"  {p}" for p in problems)
         raise ConfigError(f"project file has {len(problems)} problem(s):\n{lines}")
     return cfg
+
+
+def _target_problems(data: Any, file: str) -> list[Any]:
+    """Every problem of the fhir-server target profiles (``target``, ``targets.NAME``)."""
+    from migrate.loaders.fhir_server import target_problems
+
+    if not isinstance(data, dict):
+        return []
+    found = target_problems(data.get("target"), file, "target")
+    named = data.get("targets")
+    for name, node in named.items() if isinstance(named, dict) else ():
+        found += target_problems(node, file, f"targets.{name}")
+    return found
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -133,6 +170,11 @@ def parse_target_setting(value: str | dict[str, Any], base: Path) -> dict[str, A
         raise ConfigError("target: 'type' is required (ndjson, bundles or fhir-server)")
     if "path" in opts:
         opts["path"] = str(_resolve(opts["path"], base))
+    if opts.get("ca_bundle"):
+        opts["ca_bundle"] = str(_resolve(opts["ca_bundle"], base))
+    auth = opts.get("auth")
+    if isinstance(auth, dict) and auth.get("key_file"):
+        opts["auth"] = {**auth, "key_file": str(_resolve(auth["key_file"], base))}
     return opts
 
 
@@ -152,6 +194,7 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
     mappings, mbase = pick("mappings", p.mappings)
     source, sbase = pick("source", p.source)
     target, tbase = pick("target", p.target)
+    target, tbase = _named_target(p, target, tbase, base)
     output, obase = pick("output", p.output)
     namespace = flags.get("namespace") or p.identity.namespace
     system = flags.get("source_system") or p.identity.source_system
@@ -168,6 +211,8 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
     tgt = parse_target_setting(target or DEFAULT_TARGET, tbase if target else cwd)
     if bundle_size and tgt["type"] in ("bundles", "fhir-server"):
         tgt.setdefault("bundle_size", bundle_size)
+        if flags.get("bundle_size"):
+            tgt["bundle_size"] = flags["bundle_size"]
     return RunSettings(
         mappings=_resolve(mappings, mbase), source=parse_source(source, sbase), target=tgt,
         output=_resolve(output or DEFAULT_OUTPUT, obase if output else cwd), namespace=ns,
@@ -178,6 +223,27 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
                                    p.thresholds.max_quarantine_rate),
         progress=flags.get("progress", True),
     )
+
+
+def build_target(project: ProjectConfig | None, base: Path, target: str | None) -> dict[str, Any]:
+    """Loader options of ``--target`` (a URL, NAME or ndjson:DIR) over the project's target."""
+    p = project or ProjectConfig()
+    value, tbase = (target, Path.cwd()) if target else (p.target, base)
+    value, tbase = _named_target(p, value, tbase, base)
+    if not value:
+        raise ConfigError("no target: give --target URL or set target in the project file")
+    return parse_target_setting(value, tbase)
+
+
+def _named_target(p: ProjectConfig, target: Any, tbase: Path, base: Path) -> tuple[Any, Path]:
+    """``--target NAME`` picks ``targets.NAME``; ``--target URL`` keeps the profile's settings."""
+    if isinstance(target, str) and p.targets and target in p.targets:
+        return p.targets[target], base
+    profile = p.target
+    if (isinstance(target, str) and target.startswith(("http://", "https://"))
+            and isinstance(profile, dict) and profile.get("type") == "fhir-server"):
+        return {**profile, "url": target.rstrip("/")}, base
+    return target, tbase
 
 
 def _first(*values: Any) -> Any:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 EXIT_OK = 0
 EXIT_DATA_ERRORS = 1
 EXIT_USAGE = 2
+EXIT_VALIDATION_FAILED = 3  # `emr-migrate validate` says NO-GO
 EXIT_LOAD_FAILED = 4
 
 

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 from migrate.errors import ConfigError
 from migrate.registry import Registry
+
+if TYPE_CHECKING:
+    from migrate.loaders.deadletter import DeadLetterWriter
 
 DEFAULT_BUNDLE_SIZE = 200
 
@@ -55,6 +59,7 @@ class Loader(ABC):
 
     def __init__(self) -> None:
         self.summary = LoadSummary(self.describe())
+        self.dead_letters: DeadLetterWriter | None = None  # set by the pipeline, if it wants
 
     @abstractmethod
     def describe(self) -> str:
@@ -64,10 +69,33 @@ class Loader(ABC):
         """Prepare the target (create folders, check the server). Override when needed."""
 
     @final
-    def load(self, resources: list[dict[str, Any]]) -> None:
-        """Write resources, in the order given."""
+    def load(self, resources: list[dict[str, Any]],
+             sources: list[dict[str, Any] | None] | None = None) -> None:
+        """Write resources, in the order given.
+
+        ``sources``, when given, runs parallel to ``resources``: where each one came from
+        (``{"table", "mapping", "rows"}``), for loaders that report refused resources.
+        """
         if resources:
-            self._send(resources)
+            if sources is None:
+                self._send(resources)
+            else:
+                self._send_traced(resources, sources)
+
+    def _send_traced(self, resources: list[dict[str, Any]],
+                     sources: list[dict[str, Any] | None]) -> None:
+        """``_send`` with the source of each resource. Override to keep them (dead letters)."""
+        self._send(resources)
+
+    def plan_order(self, depends: Mapping[str, set[str]]) -> None:  # noqa: B027 - a hook
+        """The pack's mapping dependencies (mapping -> mappings its references point at).
+
+        Loaders that write concurrently use them to keep referenced resources ahead of the
+        resources that refer to them. Override when needed.
+        """
+
+    def barrier(self) -> None:  # noqa: B027 - a hook with a default
+        """Return once everything given so far is written. Override in concurrent loaders."""
 
     @abstractmethod
     def _send(self, resources: list[dict[str, Any]]) -> None:
@@ -96,7 +124,8 @@ def open_loader(options: dict[str, Any]) -> Loader:
     """Instantiate the loader named by ``options['type']`` with the other options."""
     import migrate.loaders.bundles
     import migrate.loaders.fhir_server
-    import migrate.loaders.ndjson  # noqa: F401 - these register the built-in loaders
+    import migrate.loaders.ndjson
+    import migrate.loaders.null  # noqa: F401 - these register the built-in loaders
 
     opts = dict(options)
     return LOADERS.get(opts.pop("type"))(**opts)

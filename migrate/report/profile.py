@@ -1,0 +1,210 @@
+"""Profile a source (`emr-migrate profile`): per column its type, null share, distinct count,
+top values and range, streamed chunk by chunk.
+
+Privacy: a value is listed among the top values only when it was seen at least ``min_count``
+times (default 5), so rare values (a name, an MRN) never appear. Ranges (min and max of numbers
+and dates) are single values and are shown: the profile is for the consultant, who can read
+the source anyway; do not hand it to others when ranges are sensitive (dates of birth).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from migrate.errors import MigrateError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from migrate.extractors.base import Extractor
+
+DEFAULT_MIN_COUNT = 5
+MAX_DISTINCT = 100_000  # distinct values tracked per column; beyond it counts are a floor
+TOP_VALUES = 10
+# Value shapes, tried in order; a date or datetime shape also gives its strftime format.
+SHAPES: list[tuple[str, str, str | None]] = [
+    ("integer", r"[+-]?\d{1,18}", None),
+    ("decimal", r"[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?", None),
+    ("date", r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"),
+    ("date", r"\d{2}/\d{2}/\d{4}", "%m/%d/%Y"),
+    ("datetime", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "%Y-%m-%dT%H:%M:%SZ"),
+    ("datetime", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", "%Y-%m-%dT%H:%M:%S"),
+    ("datetime", r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "%Y-%m-%d %H:%M:%S"),
+    ("uuid", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+     None),
+]
+_COMPILED = [(kind, re.compile(rx), fmt) for kind, rx, fmt in SHAPES]
+
+
+@dataclass
+class ColumnProfile:
+    """What one column holds."""
+
+    name: str
+    rows: int = 0
+    nulls: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    capped: bool = False
+    shapes: Counter[tuple[str, str | None]] = field(default_factory=Counter)
+    low: float | str | None = None
+    high: float | str | None = None
+
+    @property
+    def kind(self) -> str:
+        """The shape of at least 95% of the values, else ``text`` (or ``empty``)."""
+        filled = self.rows - self.nulls
+        if not filled:
+            return "empty"
+        ints, decs = self.shapes[("integer", None)], self.shapes[("decimal", None)]
+        if ints >= 0.95 * filled:
+            return "integer"
+        if ints + decs >= 0.95 * filled:
+            return "decimal"
+        (kind, _fmt), n = self.shapes.most_common(1)[0] if self.shapes else (("text", None), 0)
+        return kind if n >= 0.95 * filled else "text"
+
+    @property
+    def date_format(self) -> str | None:
+        """The strftime format of a date or datetime column."""
+        formats = [(n, f) for (k, f), n in self.shapes.items() if k == self.kind and f]
+        return max(formats)[1] if formats else None
+
+    def top(self, min_count: int) -> list[tuple[str, int]]:
+        """The most frequent values seen at least ``min_count`` times."""
+        frequent = sorted(((v, n) for v, n in self.counts.items() if n >= min_count),
+                          key=lambda vn: (-vn[1], vn[0]))
+        return frequent[:TOP_VALUES]
+
+    def as_dict(self, min_count: int) -> dict[str, Any]:
+        """JSON-ready, with the privacy rule applied to top values."""
+        distinct = len(self.counts)
+        return {"name": self.name, "type": self.kind, "format": self.date_format,
+                "nulls": self.nulls, "null_share": round(self.nulls / self.rows, 4)
+                if self.rows else 0.0, "distinct": distinct, "distinct_is_floor": self.capped,
+                "top_values": [{"value": v, "count": n} for v, n in self.top(min_count)],
+                "min": self.low, "max": self.high}
+
+
+@dataclass
+class TableProfile:
+    """What one table holds."""
+
+    table: str
+    rows: int = 0
+    rejected: int = 0
+    columns: list[ColumnProfile] = field(default_factory=list)
+    error: str | None = None
+
+    def column(self, name: str) -> ColumnProfile | None:
+        """One column's profile by name."""
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def profile_table(ext: Extractor, table: str, nulls: frozenset[str] = frozenset({""}),
+                  chunk_size: int = 5000) -> TableProfile:
+    """Profile one table in one streaming pass."""
+    import pandas as pd
+
+    try:
+        names = ext.columns(table)
+    except MigrateError as exc:
+        return TableProfile(table, error=str(exc))
+    prof = TableProfile(table, columns=[ColumnProfile(n) for n in names])
+    try:
+        for batch in ext.iter_batches(table, chunk_size):
+            prof.rejected += len(batch.rejects)
+            if not batch.rows:
+                continue
+            frame = pd.DataFrame(batch.rows, columns=names, dtype="object")
+            prof.rows += len(frame)
+            for col in prof.columns:
+                _add(col, frame[col.name], nulls)
+    except MigrateError as exc:
+        prof.error = str(exc)
+    return prof
+
+
+def _add(col: ColumnProfile, values: pd.Series, nulls: frozenset[str]) -> None:
+    col.rows += len(values)
+    text = values.astype("string").str.strip()
+    text = text[text.notna() & ~text.isin(list(nulls))]
+    col.nulls += len(values) - len(text)
+    if text.empty:
+        return
+    for value, n in text.value_counts().items():
+        if value in col.counts or len(col.counts) < MAX_DISTINCT:
+            col.counts[str(value)] += int(n)
+        else:
+            col.capped = True
+    _shapes(col, text)
+
+
+def _shapes(col: ColumnProfile, text: pd.Series) -> None:
+    import pandas as pd
+
+    left = text
+    for kind, rx, fmt in _COMPILED:
+        hit = left.str.fullmatch(rx.pattern).fillna(False).astype(bool)
+        n = int(hit.sum())
+        if n:
+            col.shapes[(kind, fmt)] += n
+            matched = left[hit]
+            if kind in ("integer", "decimal"):
+                nums = pd.to_numeric(matched, errors="coerce")
+                _range(col, float(nums.min()), float(nums.max()))
+            elif kind in ("date", "datetime") and fmt and fmt.startswith("%Y"):
+                _range(col, str(matched.min()), str(matched.max()))
+            left = left[~hit]
+        if left.empty:
+            return
+
+
+def _range(col: ColumnProfile, low: Any, high: Any) -> None:
+    if col.low is None or type(col.low) is not type(low):
+        col.low, col.high = low, high
+        return
+    col.low, col.high = min(col.low, low), max(col.high, high)  # type: ignore[type-var]
+
+
+def render_profile(profiles: list[TableProfile], min_count: int) -> str:
+    """A text summary for people: one block per table, one line per column."""
+    lines: list[str] = []
+    for p in profiles:
+        head = f"{p.table}: {p.rows} rows" + (f", {p.rejected} unparseable" if p.rejected else "")
+        lines.append(head + (f"  ERROR: {p.error}" if p.error else ""))
+        for c in p.columns:
+            d = c.as_dict(min_count)
+            top = ", ".join(f"{t['value']} ({t['count']})" for t in d["top_values"][:4])
+            rng = f" range {d['min']} .. {d['max']}" if d["min"] is not None else ""
+            lines.append(f"  {c.name:<24.24} {d['type']:<9} null {d['null_share']:>6.1%} "
+                         f"distinct {d['distinct']:>6}{'+' if c.capped else ' '}{rng}"
+                         + (f"  top: {top}" if top else ""))
+        lines.append("")
+    lines.append(f"(top values seen fewer than {min_count} times are not shown)")
+    return "\n".join(lines)
+
+
+def profile_source(source: dict[str, Any], tables: list[str] | None = None,
+                   files: dict[str, str] | None = None,
+                   nulls: frozenset[str] = frozenset({""})) -> list[TableProfile]:
+    """Profile the given tables of a source (all of its tables when none are named).
+
+    ``source`` is a source setting as `migrate.config.parse_source` gives it; ``files`` maps
+    table names to CSV file names (a pack's ``files:``).
+    """
+    from migrate.extractors.base import open_extractor
+    from migrate.validation.coverage import source_tables
+
+    opts = dict(source)
+    kind = opts.pop("type")
+    if kind == "csv" and files:
+        opts["files"] = {**files, **opts.get("files", {})}
+    ext = open_extractor(kind, **opts)
+    try:
+        names = list(tables) if tables else source_tables(ext, opts.get("files"))
+        return [profile_table(ext, t, nulls) for t in names]
+    finally:
+        ext.close()

@@ -1,0 +1,114 @@
+"""Coverage of a dry run: data no mapping reads, and mapping rules that never fired.
+
+* Unused columns: columns of a table the pack reads that no mapping of that table reads, with
+  their non-null counts (data that would be left behind).
+* Unused tables: tables (CSV files, database tables) of the source that no mapping reads.
+* Rules never fired: emits that produced no resource (counted by wrapping each emit's
+  template, see :class:`EmitCounter`) and declared filters that filtered no row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from migrate.mappers.pack import Pack
+
+if TYPE_CHECKING:
+    from migrate.extractors.base import Extractor
+    from migrate.report.model import RunReport
+    from migrate.validation.frames import TableScan
+
+
+class EmitCounter:
+    """Counts, per (mapping, emit), how often the emit's template ran (a resource was built).
+
+    Wraps the templates of ``pack`` in place: build it before the pack is run.
+    """
+
+    def __init__(self, pack: Pack) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+        for m in pack.mappings:
+            for emit in m.emits:
+                emit.template = self._wrap(emit.template, (m.name, emit.name))
+
+    def _wrap(self, template: Any, key: tuple[str, str]) -> Any:
+        counts = self.counts
+
+        def counted(scope: Any) -> Any:
+            counts[key] += 1
+            return template(scope)
+
+        return counted
+
+
+def rules_never_fired(pack: Pack, emits: EmitCounter, report: RunReport) -> list[dict[str, Any]]:
+    """Emits that built nothing and filters that filtered nothing, in load order."""
+    filtered: dict[str, Counter[str]] = {}
+    for t in report.tables:
+        filtered.setdefault(t.mapping, Counter()).update(t.filtered)
+    out: list[dict[str, Any]] = []
+    for m in pack.ordered_mappings():
+        for e in m.emits:
+            if not emits.counts[(m.name, e.name)]:
+                out.append({"mapping": m.name, "kind": "emit", "name": e.name,
+                            "resource_type": e.resource, "rule": f"{m.file}:{e.line}"})
+        for name, _cond, line in m.filters:
+            if not filtered.get(m.name, Counter())[name]:
+                out.append({"mapping": m.name, "kind": "filter", "name": name,
+                            "resource_type": None, "rule": f"{m.file}:{line}"})
+    return out
+
+
+def unused_columns(pack: Pack, scans: dict[str, TableScan]) -> list[dict[str, Any]]:
+    """Columns of tables the pack reads that no mapping reads, with their non-null counts.
+
+    Tables read only through a declared SQL ``query`` are skipped (their columns are the
+    query's). Columns that hold no value at all are listed with ``non_null: 0``.
+    """
+    out: list[dict[str, Any]] = []
+    for table in _direct_tables(pack):
+        scan = scans.get(table)
+        if scan is None or scan.error:
+            continue
+        read = set(pack.columns_for(table))
+        for col in scan.columns:
+            if col not in read:
+                out.append({"table": table, "column": col, "non_null": scan.non_null[col],
+                            "rows": scan.rows})
+    return out
+
+
+def _direct_tables(pack: Pack) -> list[str]:
+    return [t for t in pack.tables()
+            if any(m.table == t and not m.spec.query for m in pack.mappings)]
+
+
+def unused_tables(pack: Pack, source_tables: list[str],
+                  scans: dict[str, TableScan]) -> list[dict[str, Any]]:
+    """Source tables no mapping reads (a table named in a declared query counts as read)."""
+    queries = " ".join(m.spec.query or "" for m in pack.mappings)
+    read = set(pack.tables())
+    out = []
+    for table in source_tables:
+        if table in read or re.search(rf"\b{re.escape(table)}\b", queries):
+            continue
+        scan = scans.get(table)
+        out.append({"table": table, "rows": scan.rows if scan else None,
+                    "columns": len(scan.columns) if scan else None})
+    return out
+
+
+def source_tables(ext: Extractor, files: dict[str, str] | None = None) -> list[str]:
+    """The tables a source holds: CSV files of the folder, or the database's tables."""
+    root = getattr(ext, "root", None)
+    if root is not None:
+        by_file = {name: table for table, name in (files or {}).items()}
+        return sorted(by_file.get(p.name, p.stem) for p in root.glob("*.csv"))
+    engine = getattr(ext, "engine", None)
+    if engine is not None:
+        import sqlalchemy as sa
+
+        return sorted(sa.inspect(engine).get_table_names())
+    return []
