@@ -21,7 +21,7 @@ from migrate.extractors.base import Extractor, RejectedRow, open_extractor
 from migrate.loaders.base import Loader, open_loader
 from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
 from migrate.mappers.compiler import RowError
-from migrate.mappers.engine import EMITTED, FILTERED, MappingRunner, Unit
+from migrate.mappers.engine import EMITTED, FILTERED, UNCHANGED, MappingRunner, Unit
 from migrate.mappers.pack import CompiledMapping, MappingSettings, Pack, load_pack
 from migrate.report.model import RunReport, TableStats
 
@@ -129,7 +129,8 @@ class _Run:
         stats = TableStats(m.table, m.name, self.ext.describe(m.table))
         self.report.tables.append(stats)
         runner = MappingRunner(self.pack, m,
-                               hash_rows=bool(getattr(self.loader, "wants_row_hashes", False)))
+                               hash_rows=bool(getattr(self.loader, "wants_row_hashes", False)),
+                               skip_unchanged=getattr(self.loader, "unchanged_rows", None))
         with self._progress(m) as bar:
             for batch in self._batches(m):
                 stats.read += len(batch.rows) + len(batch.rejects)
@@ -174,6 +175,9 @@ class _Run:
                 sources.extend([src] * len(unit.resources))
                 for res in unit.resources:
                     self.report.resources[res["resourceType"]] += 1
+            elif unit.outcome == UNCHANGED:
+                stats.emitted += unit.rows
+                stats.unchanged += unit.rows
             elif unit.outcome == FILTERED:
                 stats.filtered[unit.rule or "filtered"] += unit.rows
             else:

@@ -28,7 +28,7 @@ def test_unknown_keys_are_all_reported_with_lines(tmp_path: Path) -> None:
     assert str(err.value) == (
         "project file has 2 problem(s):\n"
         f"  {path}:2: mapings: unknown key; valid keys: bundle_size, chunk_size, identity, "
-        "mappings, output, source, target, thresholds, timezone, version\n"
+        "mappings, output, source, target, targets, thresholds, timezone, validate, version\n"
         f"  {path}:5: identity.sourcesystem: unknown key; valid keys: namespace, source_system")
 
 

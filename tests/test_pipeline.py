@@ -77,7 +77,8 @@ def test_every_row_ends_emitted_filtered_or_quarantined(mini: dict[str, Path]) -
     stats = {t.table: t.as_dict() for t in report.tables}
     assert stats["people"] == {
         "table": "people", "mapping": "mini.patient", "source": str(mini["src"] / "people.csv"),
-        "read": 4, "emitted": 1, "filtered": 0, "quarantined": 3, "filtered_by_rule": {},
+        "read": 4, "emitted": 1, "unchanged": 0, "filtered": 0, "quarantined": 3,
+        "filtered_by_rule": {},
         "quarantined_by_cause": {"bad-date": 1, "unmapped-code": 1, "unparseable-row": 1},
         "balanced": True}
     assert stats["vitals"]["read"] == 4

@@ -164,7 +164,8 @@ class _OAuthAuth(TargetAuth):
     def _request_token(self, url: str, data: dict[str, str],
                        basic: tuple[str, str] | None = None) -> _Token:
         try:
-            resp = self.http.post(url, data=data, auth=basic,
+            resp = self.http.post(url, data=data,
+                                  auth=basic or httpx.USE_CLIENT_DEFAULT,
                                   headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
             raise LoadError(f"token endpoint {url} could not be reached: "

@@ -97,7 +97,11 @@ def open_client(cfg: FhirServerTarget, client: httpx.Client | None = None
         if cfg.ca_bundle:
             import ssl
 
-            verify = ssl.create_default_context(cafile=cfg.ca_bundle)
+            try:
+                verify = ssl.create_default_context(cafile=cfg.ca_bundle)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"target ca_bundle {cfg.ca_bundle!r} is not a readable PEM "
+                                  f"file of CA certificates ({type(exc).__name__})") from None
         client = httpx.Client(
             timeout=httpx.Timeout(cfg.timeout, connect=min(10.0, cfg.timeout)),
             verify=verify, limits=httpx.Limits(max_connections=cfg.concurrency + 2))
@@ -105,6 +109,11 @@ def open_client(cfg: FhirServerTarget, client: httpx.Client | None = None
     if auth_cfg is None and cfg.token_env in os.environ:
         auth_cfg = BearerAuthConfig(type="bearer", token_env=cfg.token_env)
     return client, make_auth(auth_cfg, client, cfg.url)
+
+
+def auth_arg(auth: TargetAuth | None) -> httpx.Auth | httpx._client.UseClientDefault:
+    """``auth=`` for an httpx call: the flow, or the client's default (none)."""
+    return auth if auth is not None else httpx.USE_CLIENT_DEFAULT
 
 
 @LOADERS.register("fhir-server")
@@ -145,7 +154,8 @@ class FhirServerLoader(Loader):
     def open(self) -> None:
         """Check that the server answers as a FHIR server before sending anything."""
         try:
-            resp = self.client.get(f"{self.url}/metadata", headers=HEADERS, auth=self.auth)
+            resp = self.client.get(f"{self.url}/metadata", headers=HEADERS,
+                                   auth=auth_arg(self.auth))
         except httpx.HTTPError as exc:
             raise LoadError(f"cannot reach FHIR server {self.url}: {type(exc).__name__}") from None
         if resp.status_code in (401, 403):
@@ -306,7 +316,8 @@ class FhirServerLoader(Loader):
             self._count(requests=1)
             retry_after = None
             try:
-                resp = self.client.post(self.url, content=body, headers=HEADERS, auth=self.auth)
+                resp = self.client.post(self.url, content=body, headers=HEADERS,
+                                        auth=auth_arg(self.auth))
             except httpx.TransportError as exc:
                 problem = f": {type(exc).__name__}"
             else:

@@ -7,7 +7,7 @@ of that row's resources are emitted (invariant 2).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,10 @@ from migrate.mappers.ids import digest
 from migrate.mappers.pack import CompiledEmit, CompiledMapping, Pack
 
 EMITTED, FILTERED, QUARANTINED = "emitted", "filtered", "quarantined"
+# A row identical to the one an earlier sync already delivered (sync only): it counts as
+# emitted, and nothing is mapped or sent for it.
+UNCHANGED = "unchanged"
+SkipCheck = Callable[[str, list[tuple[str, str]]], set[str]]
 Row = dict[str, Any]
 
 
@@ -62,9 +66,12 @@ class MappingRunner:
     the last chunk to flush groups that never reached their size.
     """
 
-    def __init__(self, pack: Pack, mapping: CompiledMapping, hash_rows: bool = False) -> None:
+    def __init__(self, pack: Pack, mapping: CompiledMapping, hash_rows: bool = False,
+                 skip_unchanged: SkipCheck | None = None) -> None:
         self.m = mapping
-        self.hash_rows = hash_rows
+        self.hash_rows = hash_rows or skip_unchanged is not None
+        self.skip_unchanged = skip_unchanged
+        self.fingerprint = (pack.fingerprint or "").encode()
         self.key_cols = list(mapping.spec.key)
         self.required_key = [c for c in self.key_cols if c not in mapping.spec.nullable_key]
         self.nulls = mapping.null_tokens
@@ -79,9 +86,9 @@ class MappingRunner:
     def feed(self, rows: Iterable[Row]) -> list[Unit]:
         """Map a chunk of rows; returns the units that are finished."""
         out: list[Unit] = []
-        for raw in rows:
-            row = self._normalize(raw)
-            key, unit = self._key(row)
+        prepared = [(row, *self._key(row)) for row in map(self._normalize, rows)]
+        skip = self._unchanged(prepared)
+        for row, key, unit in prepared:
             if unit is not None:
                 out.append(unit)
                 continue
@@ -96,6 +103,9 @@ class MappingRunner:
                 out.append(Unit(self.m.name, [self._key_dict(key)], FILTERED, rule=rule))
             elif grouped:
                 out.extend(self._add_to_group(row, key))
+            elif skip and key_hash(self._key_dict(key)) in skip:
+                out.append(Unit(self.m.name, [self._key_dict(key)], UNCHANGED,
+                                row_hash=self.row_hash([row])))
             else:
                 out.append(self._run_rows([(row, key)], grouped=False))
         return out
@@ -104,6 +114,19 @@ class MappingRunner:
         """Flush the groups still open at the end of the table."""
         pending, self.groups = self.groups, {}
         return [self._run_rows(members) for members in pending.values()]
+
+    def row_hash(self, rows: list[Row]) -> str:
+        """Fingerprint of source rows under this version of the pack."""
+        return digest(self.fingerprint + orjson.dumps(rows, default=str,
+                                                      option=orjson.OPT_SORT_KEYS))
+
+    def _unchanged(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]]) -> set[str]:
+        """Key hashes of rows an earlier sync delivered exactly like this (sync only)."""
+        if self.skip_unchanged is None:
+            return set()
+        candidates = [(key_hash(self._key_dict(key)), self.row_hash([row]))
+                      for row, key, unit in prepared if unit is None]
+        return self.skip_unchanged(self.m.name, candidates) if candidates else set()
 
     # -- rows ------------------------------------------------------------------------------
     def _normalize(self, raw: Row) -> Row:
@@ -168,8 +191,7 @@ class MappingRunner:
         unit = Unit(self.m.name, keys, EMITTED)
         if self.hash_rows:
             unit.source_rows = [r for r, _ in members]
-            unit.row_hash = digest(orjson.dumps(unit.source_rows, default=str,
-                                                option=orjson.OPT_SORT_KEYS))
+            unit.row_hash = self.row_hash(unit.source_rows)
         notes: list[RowError] = []
         errors: list[RowError] = []
         try:
@@ -239,3 +261,8 @@ class MappingRunner:
         res.update(body)
         out.append(res)
 
+
+
+def key_hash(keys: dict[str, Any]) -> str:
+    """Stable hash of a row key (as the state store records it)."""
+    return digest(orjson.dumps(keys, option=orjson.OPT_SORT_KEYS, default=str))

@@ -102,6 +102,7 @@ class Pack:
     settings: MappingSettings
     depends: dict[str, set[str]] = field(default_factory=dict)
     make_id: Any = None  # (resource_type, entity, key tuple) -> id, cached
+    fingerprint: str = ""  # hash of every mapping and concept map file
 
     def tables(self) -> list[str]:
         """Source tables in load order: referenced mappings' tables first."""
@@ -233,7 +234,8 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
         problems.append(Problem(str(root), None, "", "no mapping files (*.yaml) in this folder"))
     if problems:
         raise MappingError(problems)
-    return Pack(root, pack_spec, mappings, maps, settings, depends, ctx.make_id)
+    return Pack(root, pack_spec, mappings, maps, settings, depends, ctx.make_id,
+                _fingerprint(root))
 
 
 def _read_pack_spec(root: Path, problems: list[Problem]) -> PackSpec:
@@ -382,3 +384,11 @@ def _check_id_collisions(mappings: list[CompiledMapping], problems: list[Problem
                                         f"would give the same ids as {seen[k]}; set 'key' or "
                                         "'entity' on one of them"))
             seen.setdefault(k, f"{m.name}/{e.name}")
+
+
+def _fingerprint(root: Path) -> str:
+    """A hash of the pack's files: a changed mapping means every row is mapped again."""
+    from migrate.mappers.ids import digest
+
+    files = sorted([*root.glob("*.y*ml"), *root.glob("concept_maps/*.csv")])
+    return digest(b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in files))

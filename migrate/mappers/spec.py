@@ -123,12 +123,14 @@ def _allowed_keys(model: type[BaseModel], loc: list[Any]) -> list[str]:
         if isinstance(part, int):
             continue
         fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
+        by_key = {f.alias or name: f for name, f in (fields or {}).items()}
+        if part not in by_key:
             return []
-        current = _model_in(fields[part].annotation)
+        current = _model_in(by_key[part].annotation)
         if current is None:
             return []
-    return sorted(getattr(current, "model_fields", {}))
+    fields = getattr(current, "model_fields", {})
+    return sorted(f.alias or name for name, f in fields.items())
 
 
 def _model_in(annotation: Any) -> Any:

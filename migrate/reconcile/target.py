@@ -10,7 +10,12 @@ import httpx
 
 from migrate.errors import LoadError
 from migrate.loaders.entries import conditional_query
-from migrate.loaders.fhir_server import FhirServerTarget, open_client, read_target_profile
+from migrate.loaders.fhir_server import (
+    FhirServerTarget,
+    auth_arg,
+    open_client,
+    read_target_profile,
+)
 from migrate.loaders.retry import RETRY_STATUS, Backoff
 
 PAGE_SIZE = 1000
@@ -41,7 +46,8 @@ class TargetReader:
         full = url if url.startswith("http") else f"{self.url}/{url}"
         for attempt in range(self.cfg.max_retries + 1):
             try:
-                resp = self.client.get(full, params=params, headers=ACCEPT, auth=self.auth)
+                resp = self.client.get(full, params=params, headers=ACCEPT,
+                                       auth=auth_arg(self.auth))
             except httpx.TransportError as exc:
                 problem, after = type(exc).__name__, None
             else:

@@ -16,6 +16,7 @@ class TableStats:
     source: str
     read: int = 0
     emitted: int = 0
+    unchanged: int = 0  # emitted rows a sync found already delivered (counted in emitted)
     filtered: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
 
@@ -28,7 +29,7 @@ class TableStats:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready counts."""
         return {"table": self.table, "mapping": self.mapping, "source": self.source,
-                "read": self.read, "emitted": self.emitted,
+                "read": self.read, "emitted": self.emitted, "unchanged": self.unchanged,
                 "filtered": sum(self.filtered.values()),
                 "quarantined": sum(self.quarantined.values()),
                 "filtered_by_rule": dict(sorted(self.filtered.items())),

@@ -166,7 +166,7 @@ def _range(col: ColumnProfile, low: Any, high: Any) -> None:
     if col.low is None or type(col.low) is not type(low):
         col.low, col.high = low, high
         return
-    col.low, col.high = min(col.low, low), max(col.high, high)  # type: ignore[type-var]
+    col.low, col.high = min(col.low, low), max(col.high, high)
 
 
 def render_profile(profiles: list[TableProfile], min_count: int) -> str:

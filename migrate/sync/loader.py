@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from migrate.errors import MigrateError
 from migrate.loaders.base import Loader, LoadSummary
-from migrate.mappers.engine import EMITTED, QUARANTINED, Unit
+from migrate.mappers.engine import EMITTED, QUARANTINED, UNCHANGED, Unit, key_hash
 from migrate.mappers.pack import CompiledMapping
-from migrate.state import RESOURCES, SOURCE_ROWS, StateStore, StoredResource, content_hash, digest
+from migrate.state import RESOURCES, SOURCE_ROWS, StateStore, StoredResource, content_hash
 from migrate.sync.writer import OutboxWriter
 
 FLUSH_EVERY = 2000
@@ -30,11 +30,6 @@ class DeleteCircuitOpen(MigrateError):
     """A sync would delete more of a resource type than the project allows."""
 
     exit_code = EXIT_SYNC_ABORTED
-
-
-def key_hash(keys: dict[str, Any]) -> str:
-    """Stable hash of a row key."""
-    return digest(orjson.dumps(keys, option=orjson.OPT_SORT_KEYS, default=str))
 
 
 class SyncLoader(Loader):
@@ -83,6 +78,10 @@ class SyncLoader(Loader):
             if unit.outcome == EMITTED:
                 self._rows.append((m.name, khash, unit.row_hash or ""))
                 self._pending.extend((res, m.name, khash) for res in unit.resources)
+            elif unit.outcome == UNCHANGED:
+                self.plan["unchanged-rows"] += 1
+                self._rows.append((m.name, khash, unit.row_hash or ""))
+                self._kept_rows.append((m.name, khash))
             elif unit.outcome == QUARANTINED:
                 # A row that fails today keeps what it made before: no delete from bad data.
                 self._kept_rows.append((m.name, khash))
@@ -106,6 +105,18 @@ class SyncLoader(Loader):
             self.summary.written[k] = v
         return super().close()
 
+    def unchanged_rows(self, mapping: str, candidates: list[tuple[str, str]]) -> set[str]:
+        """Rows whose hash equals the one recorded when their resources were all delivered."""
+        wanted = dict(candidates)
+        found: set[str] = set()
+        keys = list(wanted)
+        with self.store.engine.connect() as conn:
+            for i in range(0, len(keys), 500):
+                q = sa.select(SOURCE_ROWS.c.key_hash, SOURCE_ROWS.c.row_hash).where(
+                    SOURCE_ROWS.c.mapping == mapping, SOURCE_ROWS.c.key_hash.in_(keys[i:i + 500]))
+                found.update(k for k, h in conn.execute(q) if h and wanted.get(k) == h)
+        return found
+
     # -- planning ----------------------------------------------------------------------------
     def _mark(self, mapping: str, column: str, rows: list[dict[str, Any]]) -> None:
         for row in rows:
@@ -118,6 +129,7 @@ class SyncLoader(Loader):
         stored = self.store.lookup((r["resourceType"], r["id"]) for r, _, _ in pending)
         writes: list[dict[str, Any]] = []
         seen: list[tuple[str, str, str, str]] = []
+        self._unsettled: set[tuple[str, str]] = set()
         for res, mapping, khash in pending:
             key = (res["resourceType"], res["id"])
             old = stored.get(key)
@@ -126,7 +138,9 @@ class SyncLoader(Loader):
             write = self._plan(res, mapping, khash, old)
             if write is not None:
                 writes.append(write)
-        self.store.touch(self.run_id, seen, self._rows)
+        # A row with a resource left in conflict is not settled: map it again next time.
+        rows = [(m, k, "" if (m, k) in self._unsettled else h) for m, k, h in self._rows]
+        self.store.touch(self.run_id, seen, rows)
         self._touch_rows(self._kept_rows)
         self._rows, self._kept_rows = [], []
         self.store.enqueue(self.run_id, writes)
@@ -140,6 +154,7 @@ class SyncLoader(Loader):
             return None
         if old is not None and old.status == "conflict" and not self.force:
             self.plan["conflict-kept"] += 1
+            self._unsettled.add((mapping, khash))
             return None
         live = old is not None and old.status in ("live", "conflict")
         self.plan["update" if live else "create"] += 1
@@ -151,11 +166,11 @@ class SyncLoader(Loader):
     def _touch_rows(self, rows: list[tuple[str, str]]) -> None:
         if not rows:
             return
+        stmt = RESOURCES.update().where(
+            RESOURCES.c.mapping == sa.bindparam("b_mapping"),
+            RESOURCES.c.key_hash == sa.bindparam("b_key")).values(last_run=self.run_id)
         with self.store.engine.begin() as conn:
-            for mapping, khash in rows:
-                conn.execute(RESOURCES.update().where(
-                    RESOURCES.c.mapping == mapping, RESOURCES.c.key_hash == khash)
-                    .values(last_run=self.run_id))
+            conn.execute(stmt, [{"b_mapping": m, "b_key": k} for m, k in rows])
 
     # -- deletes -------------------------------------------------------------------------------
     def _deletes(self) -> None:

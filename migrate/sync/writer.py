@@ -21,7 +21,14 @@ import httpx
 import orjson
 
 from migrate.errors import LoadError, TransientLoadError
-from migrate.state import CONFLICTS, DEAD_LETTERS, OUTBOX, StateStore, content_hash
+from migrate.state import (
+    CONFLICTS,
+    DEAD_LETTERS,
+    OUTBOX,
+    SOURCE_ROWS,
+    StateStore,
+    content_hash,
+)
 
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 FHIR_JSON = "application/fhir+json"
@@ -110,6 +117,7 @@ class OutboxWriter:
                 outcome=orjson.dumps(response.get("outcome")).decode(), payload=w["payload"],
                 created=time.time()))
             conn.execute(done.values(state="dead"))
+            _forget_row(conn, w)
             self.counts["dead_letters"] += 1
 
     def _precondition_failed(self, conn: Any, w: dict[str, Any], done: Any) -> None:
@@ -130,6 +138,7 @@ class OutboxWriter:
             theirs=orjson.dumps(current) if current is not None else None, resolved=False,
             created=time.time()))
         conn.execute(done.values(state="conflict"))
+        _forget_row(conn, w)
         self.store.record_write(conn, w["rtype"], w["rid"], w["mapping"], w["key_hash"],
                                 None, w["if_match"], "conflict", self.run_id)
         self.counts["conflicts"] += 1
@@ -177,3 +186,11 @@ def _fault(point: str, n: int) -> None:
     spec = os.environ.get("MIGRATE_FAULT")
     if spec and spec == f"{point}:{n}":
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _forget_row(conn: Any, w: dict[str, Any]) -> None:
+    """A row whose write did not land must be mapped again on the next sync."""
+    if w.get("mapping") and w.get("key_hash"):
+        conn.execute(SOURCE_ROWS.update().where(SOURCE_ROWS.c.mapping == w["mapping"],
+                                                SOURCE_ROWS.c.key_hash == w["key_hash"])
+                     .values(row_hash=""))

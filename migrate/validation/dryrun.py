@@ -56,6 +56,7 @@ def validate_migration(settings: RunSettings, options: ValidateOptions) -> Valid
     Raises the pipeline's errors for problems found before data is read (a pack or a suite
     that does not check, a source that does not fit the pack).
     """
+    from migrate.errors import ConfigError
     from migrate.loaders.null import NullLoader
     from migrate.mappers.pack import load_pack
     from migrate.pipeline import pack_settings, run_pipeline
@@ -67,6 +68,8 @@ def validate_migration(settings: RunSettings, options: ValidateOptions) -> Valid
     folder = options.report_dir
     settings = settings.model_copy(update={"output": folder, "target": {"type": "null"}})
     pack = load_pack(settings.mappings, pack_settings(settings))
+    if options.expectations is not None and not options.expectations.exists():
+        raise ConfigError(f"expectations {str(options.expectations)!r} do not exist")
     suite_path = options.expectations or settings.mappings / "expectations"
     suite = read_suite(suite_path)  # a suite that does not check stops us before any data
     emits, checker = EmitCounter(pack), OutputChecker()

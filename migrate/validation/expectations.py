@@ -73,7 +73,7 @@ class ExpectationSpec(BaseModel):
     where: dict[str, str | list[str]] | None = Field(
         None, description="Check only rows whose columns hold these values.")
     mostly: float = Field(1.0, ge=0, le=1, description="Share of values that must pass.")
-    severity: Literal["critical", "warning"] = Field(WARNING)
+    severity: Literal["critical", "warning"] = Field("warning")
     name: str | None = Field(None, description="A label for the report.")
 
     @model_validator(mode="after")

@@ -97,8 +97,9 @@ def render_suite(profiles: list[TableProfile], min_count: int, source: str) -> s
 
 
 def _flow(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False,
-                          allow_unicode=True).strip().removesuffix("...").strip()
+    text = str(yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False,
+                              allow_unicode=True))
+    return text.strip().removesuffix("...").strip()
 
 
 def write_suite(profiles: list[TableProfile], path: Path, min_count: int, source: str) -> None:

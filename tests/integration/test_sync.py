@@ -137,7 +137,8 @@ def test_sync_sequence(workspace: dict[str, Any]) -> None:
 
     again = run_sync(settings)
     assert again.writes["bundles"] == 0
-    assert again.plan == {"unchanged": sum(first.report.resources.values())}
+    assert set(again.plan) == {"unchanged", "unchanged-rows"}  # grouped rows are re-mapped
+    assert sum(t.unchanged for t in again.report.tables) == again.plan["unchanged-rows"]
 
     change_source(src)
     changed = run_sync(settings)
