@@ -188,16 +188,39 @@ class StateStore:
     def touch(self, run_id: int, seen: list[tuple[str, str, str, str]],
               rows: list[tuple[str, str, str]]) -> None:
         """Mark resources (type, id, mapping, key_hash) and rows (mapping, key, hash) as seen."""
+        b = sa.bindparam
         with self.engine.begin() as conn:
             if seen:
-                for rtype, rid, mapping, key_hash in seen:
-                    conn.execute(
-                        RESOURCES.update()
-                        .where(RESOURCES.c.rtype == rtype, RESOURCES.c.rid == rid)
-                        .values(last_run=run_id, mapping=mapping, key_hash=key_hash))
-            for mapping, key_hash, row_hash in rows:
-                _upsert(conn, SOURCE_ROWS, {"mapping": mapping, "key_hash": key_hash},
-                        {"row_hash": row_hash, "last_run": run_id})
+                conn.execute(
+                    RESOURCES.update().where(RESOURCES.c.rtype == b("b_t"),
+                                             RESOURCES.c.rid == b("b_i"))
+                    .values(last_run=run_id, mapping=b("b_m"), key_hash=b("b_k")),
+                    [{"b_t": t, "b_i": i, "b_m": m, "b_k": k} for t, i, m, k in seen])
+            if rows:
+                self._upsert_rows(conn, run_id, rows)
+
+    def _upsert_rows(self, conn: Any, run_id: int, rows: list[tuple[str, str, str]]) -> None:
+        """Record row hashes in bulk: update the known rows, insert the new ones."""
+        known: set[tuple[str, str]] = set()
+        by_mapping: dict[str, list[str]] = {}
+        for mapping, key, _ in rows:
+            by_mapping.setdefault(mapping, []).append(key)
+        for mapping, keys in by_mapping.items():
+            for i in range(0, len(keys), 500):
+                q = sa.select(SOURCE_ROWS.c.key_hash).where(
+                    SOURCE_ROWS.c.mapping == mapping, SOURCE_ROWS.c.key_hash.in_(keys[i:i + 500]))
+                known.update((mapping, k) for k in conn.execute(q).scalars())
+        b = sa.bindparam
+        old = [{"b_m": m, "b_k": k, "b_h": h} for m, k, h in rows if (m, k) in known]
+        new = {(m, k): h for m, k, h in rows if (m, k) not in known}
+        if old:
+            conn.execute(SOURCE_ROWS.update().where(SOURCE_ROWS.c.mapping == b("b_m"),
+                                                    SOURCE_ROWS.c.key_hash == b("b_k"))
+                         .values(row_hash=b("b_h"), last_run=run_id), old)
+        if new:
+            conn.execute(SOURCE_ROWS.insert(), [
+                {"mapping": m, "key_hash": k, "row_hash": h, "last_run": run_id}
+                for (m, k), h in new.items()])
 
     def record_write(self, conn: Any, rtype: str, rid: str, mapping: str, key_hash: str,
                      chash: str | None, version: str | None, status: str, run_id: int) -> None:
