@@ -1,0 +1,82 @@
+"""The state store on its own: schema version, identity guard, outbox, watermarks, rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from migrate.errors import ConfigError
+from migrate.state import SCHEMA_VERSION, StateStore, content_hash
+from tests.harness.postgres import PostgresServer, postgres_available
+
+
+def exercise(store: StateStore) -> None:
+    store.check_identity("fp-1")
+    with pytest.raises(ConfigError, match="id namespace or source system differs"):
+        store.check_identity("fp-2")
+    run = store.start_run("sync", "http://ehr/fhir")
+    store.enqueue(run, [{"rtype": "Patient", "rid": "p1", "method": "PUT", "if_match": None,
+                         "payload": b"{}", "content_hash": "h1", "mapping": "m",
+                         "key_hash": "k1"}])
+    assert [w["rid"] for w in store.pending()] == ["p1"]
+    with store.engine.begin() as conn:
+        store.record_write(conn, "Patient", "p1", "m", "k1", "h1", "1", "live", run)
+    store.touch(run, [("Patient", "p1", "m", "k1")], [("m", "k1", "rowhash")])
+    store.touch(run, [], [("m", "k1", "rowhash2"), ("m", "k2", "rowhash3")])
+    found = store.lookup([("Patient", "p1"), ("Patient", "nope")])
+    assert list(found) == [("Patient", "p1")]
+    assert found[("Patient", "p1")].version == "1"
+    store.set_pending_watermark("m", "last_updated", "2024-01-01 10:00:00", run)
+    assert store.watermark("m") is None
+    store.commit_watermarks(run)
+    assert store.watermark("m") == "2024-01-01 10:00:00"
+    store.finish_run(run, "done", {"bundles": 1})
+    assert store.runs()[0]["status"] == "done"
+    assert store.counts()["resources_live"] == 1
+    store.engine.dispose()
+
+
+def test_sqlite_state_store(tmp_path: Path) -> None:
+    exercise(StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}"))
+
+
+def test_a_second_store_on_the_same_file_sees_the_same_state(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    exercise(StateStore(url))
+    again = StateStore(url)
+    assert again.counts()["resources_live"] == 1
+    assert again.watermark("m") == "2024-01-01 10:00:00"
+    again.engine.dispose()
+
+
+def test_schema_version_is_checked(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    store = StateStore(url)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE meta SET value = '{SCHEMA_VERSION + 1}' WHERE key = 'schema'")
+    store.engine.dispose()
+    with pytest.raises(ConfigError, match=f"schema version {SCHEMA_VERSION + 1}"):
+        StateStore(url)
+
+
+def test_content_hash_ignores_server_meta() -> None:
+    ours = {"resourceType": "Patient", "id": "p", "meta": {"profile": ["x"]}, "gender": "male"}
+    theirs = {**ours, "meta": {"profile": ["x"], "versionId": "7", "lastUpdated": "2024"}}
+    assert content_hash(ours) == content_hash(theirs)
+    assert content_hash(ours) != content_hash({**ours, "gender": "female"})
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    if not postgres_available():
+        pytest.skip("PostgreSQL server binaries are not installed (scripts/test.sh installs "
+                    "them)")
+    with PostgresServer(tmp_path_factory.mktemp("pg")) as server:
+        yield server
+
+
+@pytest.mark.integration
+def test_postgresql_state_store(postgres: PostgresServer) -> None:
+    exercise(StateStore(postgres.url()))
