@@ -234,6 +234,8 @@ class FhirServerLoader(Loader):
     def _reap(self, done: set[Future[None]]) -> None:
         for fut in done:
             self._inflight.discard(fut)
+            if fut.cancelled():  # dropped after an earlier failure
+                continue
             exc = fut.exception()
             if exc is not None and self._error is None:
                 self._error = exc
