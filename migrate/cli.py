@@ -47,7 +47,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
       emr-migrate run -c sample_data/migration.yaml
 
     Exit codes: 0 success, 1 data errors over the threshold, 2 usage or configuration error,
-    3 `validate` says NO-GO, 4 the target refused data or could not be reached.
+    3 `validate` says NO-GO or `reconcile` found a difference, 4 the target refused data or
+    could not be reached, 5 a sync stopped by the delete circuit breaker, 6 sync conflicts
+    left for review.
     """
     ctx.obj = {"debug": debug}
 
