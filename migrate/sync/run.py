@@ -65,8 +65,7 @@ def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool
     store = StateStore(state_url or default_state_url(settings))
     store.check_identity(identity_fingerprint(settings))
     run_id = store.start_run("sync", target["url"])
-    writer = OutboxWriter(store, run_id, target["url"],
-                          bundle_size=int(target.get("bundle_size", 200)), force=force)
+    writer = OutboxWriter(store, run_id, target, force=force)
     status = "failed"
     try:
         writer.drain()  # what an interrupted run left in the outbox goes first

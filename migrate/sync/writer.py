@@ -11,7 +11,6 @@ at any point resumes by re-sending what is still pending.
 from __future__ import annotations
 
 import os
-import random
 import re
 import signal
 import time
@@ -21,6 +20,8 @@ import httpx
 import orjson
 
 from migrate.errors import LoadError, TransientLoadError
+from migrate.loaders.fhir_server import auth_arg, open_client, read_target_profile
+from migrate.loaders.retry import RETRY_STATUS, Backoff
 from migrate.state import (
     CONFLICTS,
     DEAD_LETTERS,
@@ -30,7 +31,6 @@ from migrate.state import (
     content_hash,
 )
 
-RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 FHIR_JSON = "application/fhir+json"
 _VERSION = re.compile(r'W/"([^"]+)"')
 
@@ -46,16 +46,15 @@ def version_of(etag: str | None) -> str | None:
 class OutboxWriter:
     """Sends pending writes in batch bundles and records every outcome."""
 
-    def __init__(self, store: StateStore, run_id: int, url: str, *, bundle_size: int = 200,
-                 force: bool = False, client: httpx.Client | None = None,
-                 headers: dict[str, str] | None = None, max_retries: int = 6) -> None:
-        self.store, self.run_id, self.url = store, run_id, url.rstrip("/")
-        self.bundle_size, self.force, self.max_retries = bundle_size, force, max_retries
-        self.client = client or httpx.Client(timeout=60.0)
-        self.headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, **(headers or {})}
-        token = os.environ.get("MIGRATE_FHIR_TOKEN")
-        if token:
-            self.headers.setdefault("Authorization", f"Bearer {token}")
+    def __init__(self, store: StateStore, run_id: int, target: dict[str, Any], *,
+                 force: bool = False, client: httpx.Client | None = None) -> None:
+        # The same target profile as loads: TLS, CA bundle, timeouts, auth, retry budget.
+        cfg = read_target_profile({k: v for k, v in target.items() if k != "type"})
+        self.store, self.run_id, self.url = store, run_id, cfg.url
+        self.bundle_size, self.force, self.max_retries = cfg.bundle_size, force, cfg.max_retries
+        self.client, self.auth = open_client(cfg, client)
+        self.backoff = Backoff(max_wait=cfg.max_wait)
+        self.headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
         self.counts = {"bundles": 0, "created": 0, "updated": 0, "deleted": 0,
                        "acknowledged": 0, "conflicts": 0, "dead_letters": 0, "overwritten": 0}
         self._sent = 0
@@ -157,27 +156,21 @@ class OutboxWriter:
     def _request(self, method: str, url: str, body: bytes | None) -> httpx.Response:
         for attempt in range(self.max_retries + 1):
             try:
-                resp = self.client.request(method, url, content=body, headers=self.headers)
+                resp = self.client.request(method, url, content=body, headers=self.headers,
+                                           auth=auth_arg(self.auth))
             except httpx.TransportError as exc:
                 if attempt == self.max_retries:
                     raise TransientLoadError(f"{url}: {type(exc).__name__} after "
                                              f"{attempt + 1} attempts") from None
-                _sleep(attempt, None)
+                time.sleep(self.backoff.delay(attempt))
                 continue
             if resp.status_code not in RETRY_STATUS:
                 return resp
             if attempt == self.max_retries:
                 raise TransientLoadError(f"{url} answered {resp.status_code} after "
                                          f"{attempt + 1} attempts; try again later")
-            _sleep(attempt, resp.headers.get("Retry-After"))
+            time.sleep(self.backoff.delay(attempt, resp.headers.get("Retry-After")))
         raise AssertionError("unreachable")
-
-
-def _sleep(attempt: int, retry_after: str | None) -> None:
-    delay = min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
-    if retry_after and retry_after.strip().isdigit():
-        delay = max(delay, float(retry_after))
-    time.sleep(delay)
 
 
 def _fault(point: str, n: int) -> None:
