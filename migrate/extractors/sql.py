@@ -2,7 +2,8 @@
 
 Sessions are read-only where the database supports it (MySQL/MariaDB, PostgreSQL, SQLite), rows
 stream through a server-side cursor, and every value is handed to the mappings as text, the way
-a CSV export would give it: dates and datetimes in ISO form (naive datetimes stay naive; the
+a CSV export would give it: dates and datetimes in ISO form with a space before the time, as
+MySQL and SQLite write them (naive datetimes stay naive; the
 pack's time zone applies), DECIMAL exactly as stored, 16-byte binary UUIDs as UUID text, other
 binary as UTF-8 (or hex when it is not text). MySQL zero dates arrive as ``0000-00-00`` (or
 ``0000-00-00 00:00:00``); packs list them as null tokens.
@@ -145,7 +146,9 @@ def _text(value: Any) -> Any:
         return str(value)
     if isinstance(value, Decimal):
         return format(value, "f")
-    if isinstance(value, dt.datetime | dt.date | dt.time):
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")  # as MySQL and SQLite write DATETIME text
+    if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return str(value)
