@@ -68,7 +68,8 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      "(default: out)."),
         click.option("--namespace", help="Id namespace UUID of this migration (set once)."),
         click.option("--source-system", help="URI naming the legacy EMR instance."),
-        click.option("--timezone", help="IANA zone of naive source datetimes (default UTC)."),
+        click.option("--timezone", help="IANA zone of naive source datetimes (default: the "
+                     "pack's, else UTC)."),
         click.option("--chunk-size", type=click.IntRange(1), help="Rows per chunk (5000)."),
         click.option("--bundle-size", type=click.IntRange(1), help="Entries per bundle (200)."),
         click.option("--max-quarantine-rate", type=click.FloatRange(0, 1),
@@ -164,7 +165,7 @@ def init(path: Path, mappings: str, source: str, source_system: str) -> None:
         "identity:\n"
         f"  namespace: {uuid.uuid4()}   # never change during a migration\n"
         f"  source_system: {source_system}\n"
-        "timezone: UTC\n"
+        "# timezone: America/Chicago   # zone of naive source datetimes (default: the pack's)\n"
         "thresholds:\n"
         "  max_quarantine_rate: 0.01\n", encoding="utf-8")
     click.echo(f"wrote {path}")
