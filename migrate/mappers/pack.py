@@ -240,8 +240,10 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
 
 def _read_pack_spec(root: Path, problems: list[Problem]) -> PackSpec:
     path = root / "pack.yaml"
+    if not path.exists() and (root / "pack.yml").exists():
+        path = root / "pack.yml"
     if not path.exists():
-        name = re.sub(r"[^a-z0-9_.\-]+", "-", root.name.lower()).strip("-.") or "pack"
+        name = re.sub(r"[^a-z0-9_.\-]+", "-", root.name.lower()).strip("-._") or "pack"
         return PackSpec(name=name)
     try:
         data = read_yaml(path)
