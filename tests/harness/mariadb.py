@@ -45,6 +45,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from tests.harness.common import free_port, port_is_free
+from tests.harness.common import tail as log_tail
+
 if TYPE_CHECKING:
     import pymysql
     import pytest
@@ -55,7 +58,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parents[1]
 SQL_MODE = "NO_ENGINE_SUBSTITUTION"
 CHARSET = "utf8mb4"
 COLLATION = "utf8mb4_general_ci"
-LOG_TAIL_LINES = 40
 STOP_GRACE_SECONDS = 30.0
 _SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin",
                 "/usr/local/mysql/bin", "/opt/mariadb/bin")
@@ -96,21 +98,8 @@ def mariadb_available() -> bool:
     return True
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago (bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
-def _port_is_free(port: int) -> bool:
-    """True if nothing listens on 127.0.0.1:``port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def _user_args() -> list[str]:
@@ -156,16 +145,9 @@ def _install_db(install_bin: Path, datadir: Path, log: Path) -> None:
                               stdin=subprocess.DEVNULL, check=False, cwd=log.parent)
     if proc.returncode != 0:
         raise RuntimeError(f"{install_bin.name} failed with exit code {proc.returncode}; "
-                           f"last lines of {log}:\n{_tail(log)}")
+                           f"last lines of {log}:\n{log_tail(log)}")
 
 
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """Last ``lines`` lines of a text file ('' if it does not exist)."""
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def quote_identifier(name: str) -> str:
@@ -223,7 +205,7 @@ class MariaDBServer:
         if self.running:
             raise RuntimeError(f"MariaDB server on port {self.port} is already running")
         self.server_bin, install_bin = mariadb_binaries()
-        if self._fixed_port and not _port_is_free(self.port):
+        if self._fixed_port and not port_is_free(self.port):
             raise RuntimeError(f"port {self.port} is already in use on {self.host}")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.tmpdir.mkdir(exist_ok=True)
@@ -235,7 +217,7 @@ class MariaDBServer:
         self._choose_socket_path()
         attempts = 1 if self._fixed_port else _PORT_RETRIES
         for attempt in range(1, attempts + 1):
-            if not _port_is_free(self.port):
+            if not port_is_free(self.port):
                 if self._fixed_port:
                     raise RuntimeError(f"port {self.port} is already in use on {self.host}")
                 self.port = free_port()
@@ -301,7 +283,7 @@ class MariaDBServer:
         while True:
             code = self._proc.poll()
             if code is not None:
-                tail = _tail(self.log_path)
+                tail = log_tail(self.log_path)
                 if "address already in use" in tail.lower() and not self._fixed_port:
                     raise _PortInUseError(f"port {self.port} was taken")
                 raise RuntimeError(f"mariadbd exited with code {code} during startup; last "
@@ -312,7 +294,7 @@ class MariaDBServer:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"mariadbd did not accept connections on port {self.port} "
                                    f"within {timeout:.0f}s; last lines of {self.log_path}:\n"
-                                   f"{_tail(self.log_path)}")
+                                   f"{log_tail(self.log_path)}")
             time.sleep(0.1)
 
     def _accepts_root(self) -> bool:

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from tests.harness.common import free_port
+
 
 def _bin_dir() -> Path | None:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
@@ -37,9 +39,7 @@ class PostgresServer:
         self.bindir, self.workdir = bindir, Path(tempfile.mkdtemp(prefix="emr-migrate-pg-"))
         self.workdir.chmod(0o755)
         self.datadir = self.workdir / "pgdata"
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def _as_owner(self, cmd: list[str]) -> list[str]:

@@ -23,7 +23,6 @@ import atexit
 import fcntl
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,9 @@ from typing import IO, Any, Self
 import httpx
 import yaml
 
+from tests.harness.common import LOG_TAIL_LINES, free_port, port_is_free
+from tests.harness.common import tail as log_tail
+
 SEKMET_REQUIREMENT = "sekmet-fhir==0.1.1"
 """The pinned sekmet release the harness installs."""
 
@@ -43,7 +45,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parents[1]
 
 DEFAULT_VENV = REPO_ROOT / ".tools" / "sekmet-venv"
 FHIR_JSON = "application/fhir+json"
-LOG_TAIL_LINES = 40
 STOP_GRACE_SECONDS = 10.0
 _MARKER_NAME = ".sekmet-harness-installed"
 _PORT_RETRIES = 3
@@ -128,30 +129,10 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago (bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
-def _port_is_free(port: int) -> bool:
-    """True if nothing listens on 127.0.0.1:``port`` (so a 200 there would come from us)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """Last ``lines`` lines of a text file ('' if it does not exist)."""
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 class _PortInUseError(RuntimeError):
@@ -220,7 +201,7 @@ class SekmetServer:
             shutil.rmtree(self.data_dir)
         attempts = 1 if self._fixed_port else _PORT_RETRIES
         for attempt in range(1, attempts + 1):
-            if not _port_is_free(self.port):
+            if not port_is_free(self.port):
                 if self._fixed_port:
                     raise RuntimeError(f"port {self.port} is already in use on 127.0.0.1")
                 self.port = free_port()
@@ -261,7 +242,7 @@ class SekmetServer:
             while True:
                 code = self._proc.poll()
                 if code is not None:
-                    tail = _tail(self.log_path)
+                    tail = log_tail(self.log_path)
                     if "address already in use" in tail.lower() and not self._fixed_port:
                         raise _PortInUseError(f"port {self.port} was taken")
                     raise RuntimeError(
@@ -276,7 +257,7 @@ class SekmetServer:
                 if time.monotonic() > deadline:
                     raise RuntimeError(
                         f"sekmet did not answer {url} within {timeout:.0f}s; last lines of "
-                        f"{self.log_path}:\n{_tail(self.log_path)}")
+                        f"{self.log_path}:\n{log_tail(self.log_path)}")
                 time.sleep(0.1)
 
     def _terminate(self) -> None:
