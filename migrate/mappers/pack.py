@@ -18,9 +18,8 @@ from migrate.errors import MappingError, Problem
 from migrate.mappers import fhirmodel
 from migrate.mappers.compiler import Compiler, Cond, Fn
 from migrate.mappers.ids import resource_id
-from migrate.mappers.spec import EmitSpec, MappingSpec, PackSpec, parse_model
+from migrate.mappers.spec import EmitSpec, MappingSpec, PackSpec, read_checked
 from migrate.mappers.terminology import ConceptMap, read_concept_maps
-from migrate.mappers.yamlio import read_yaml
 
 # Placeholder identity used when a pack is only checked, not run.
 CHECK_NAMESPACE = uuid.UUID("00000000-0000-0000-0000-000000000000")
@@ -245,13 +244,7 @@ def _read_pack_spec(root: Path, problems: list[Problem]) -> PackSpec:
     if not path.exists():
         name = re.sub(r"[^a-z0-9_.\-]+", "-", root.name.lower()).strip("-._") or "pack"
         return PackSpec(name=name)
-    try:
-        data = read_yaml(path)
-    except MappingError as exc:
-        problems.extend(exc.problems)
-        return PackSpec(name="pack")
-    spec, errs = parse_model(PackSpec, data, str(path))
-    problems.extend(errs)
+    _data, spec = read_checked(path, PackSpec, problems)
     return spec or PackSpec(name="pack")
 
 
@@ -266,13 +259,7 @@ def _read_specs(root: Path, problems: list[Problem],
     for path in sorted([*root.glob("*.yaml"), *root.glob("*.yml")]):
         if path.name in ("pack.yaml", "pack.yml"):
             continue
-        try:
-            data = read_yaml(path)
-        except MappingError as exc:
-            problems.extend(exc.problems)
-            continue
-        spec, errs = parse_model(MappingSpec, data, str(path))
-        problems.extend(errs)
+        data, spec = read_checked(path, MappingSpec, problems)
         if spec is None:
             if isinstance(data, dict) and isinstance(data.get("mapping"), str):
                 broken.add(data["mapping"])  # refs to it are not reported again

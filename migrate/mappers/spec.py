@@ -165,3 +165,22 @@ def _problem(file: str, data: Any, err: Any, model: type[BaseModel]) -> Problem:
     elif err["type"] == "missing":
         msg = "required key is missing"
     return Problem(file, line, ".".join(loc), msg)
+
+
+def read_checked(path: Any, model: type[BaseModel],
+                 problems: list[Problem]) -> tuple[Any, Any]:
+    """Read a YAML file and check it against ``model``: (raw data with lines, model or None).
+
+    Syntax errors and every model error are appended to ``problems``.
+    """
+    from migrate.errors import MappingError
+    from migrate.mappers.yamlio import read_yaml
+
+    try:
+        data = read_yaml(path)
+    except MappingError as exc:
+        problems.extend(exc.problems)
+        return None, None
+    spec, errs = parse_model(model, data, str(path))
+    problems.extend(errs)
+    return data, spec

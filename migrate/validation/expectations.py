@@ -34,9 +34,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from migrate.errors import ConfigError, MappingError, Problem
-from migrate.mappers.spec import parse_model
-from migrate.mappers.yamlio import read_yaml
+from migrate.errors import ConfigError, Problem
+from migrate.mappers.spec import read_checked
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 KINDS = ("not_null", "unique", "in_set", "regex", "date", "between", "foreign_key")
@@ -178,13 +177,7 @@ def read_suite(path: Path) -> SuiteSpec:
     tables: dict[str, TableExpectations] = {}
     origin: dict[str, str] = {}
     for file in suite_files(path):
-        try:
-            data = read_yaml(file)
-        except MappingError as exc:
-            problems.extend(exc.problems)
-            continue
-        spec, errs = parse_model(SuiteSpec, data, str(file))
-        problems.extend(errs)
+        data, spec = read_checked(file, SuiteSpec, problems)
         for table, exp in (spec.tables.items() if spec else []):
             if table in tables:
                 problems.append(Problem(str(file), data["tables"].line_of(table), table,
