@@ -54,7 +54,7 @@ class SyncLoader(Loader):
 
     def describe(self) -> str:
         """The target URL."""
-        return getattr(self, "writer", None) and self.writer.url or "sync"
+        return self.writer.url
 
     # -- pipeline hooks ------------------------------------------------------------------------
     def extract_since(self, m: CompiledMapping) -> tuple[str, str] | None:
@@ -227,7 +227,7 @@ class SyncLoader(Loader):
                 "key_hash": res.key_hash, "if_match": res.version}
         if policy == "delete":
             return {**base, "method": "DELETE", "payload": None, "content_hash": None}
-        current = self.writer._read(res.rtype, res.rid)
+        current = self.writer.read(res.rtype, res.rid)
         if current is None:
             return None
         retired = _retire(current)

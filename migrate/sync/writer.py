@@ -121,7 +121,7 @@ class OutboxWriter:
 
     def _precondition_failed(self, conn: Any, w: dict[str, Any], done: Any) -> None:
         """The target changed since our last write: our own lost ack, or a real conflict."""
-        current = self._read(w["rtype"], w["rid"])
+        current = self.read(w["rtype"], w["rid"])
         if current is not None and w["payload"] and \
                 content_hash(current) == content_hash(orjson.loads(w["payload"])):
             version = (current.get("meta") or {}).get("versionId")
@@ -142,7 +142,8 @@ class OutboxWriter:
                                 None, w["if_match"], "conflict", self.run_id)
         self.counts["conflicts"] += 1
 
-    def _read(self, rtype: str, rid: str) -> dict[str, Any] | None:
+    def read(self, rtype: str, rid: str) -> dict[str, Any] | None:
+        """The resource as the target holds it now, or None."""
         resp = self._request("GET", f"{self.url}/{rtype}/{rid}", None)
         return resp.json() if resp.status_code == 200 else None
 
