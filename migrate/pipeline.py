@@ -119,11 +119,11 @@ class _Run:
 
     def __init__(self, pack: Pack, ext: Extractor, loader: Loader, qfile: IO[bytes],
                  report: RunReport, settings: RunSettings) -> None:
-        from migrate.validation.fhir import FhirValidator
+        from migrate.validation.fast import FastValidator
 
         self.pack, self.ext, self.loader, self.qfile = pack, ext, loader, qfile
         self.report, self.settings = report, settings
-        self.validator = FhirValidator()
+        self.validator = FastValidator()
 
     def mapping(self, m: CompiledMapping) -> None:
         stats = TableStats(m.table, m.name, self.ext.describe(m.table))

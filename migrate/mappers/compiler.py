@@ -3,6 +3,15 @@
 A template node compiles to a function ``fn(scope) -> value``; ``None`` means "absent" and is
 pruned, as are empty objects and lists. Constant subtrees are built once and shared, so the
 resources the engine returns must be treated as read-only.
+
+Subtrees are memoized too. While it compiles a node, the compiler records which source columns
+the node reads (directly, or through ``let`` values, which are functions of columns); a subtree
+that reads only columns of the current row (no loop variable, no other row of a group) is a pure
+function of those columns, and its result is cached keyed by their values. ``code`` built from
+``$CODE`` and ``$DESCRIPTION``, or ``subject`` from ``$PATIENT``, is then one dict lookup per row
+instead of a rebuilt tree. A result is cached only when computing it raised no warning or error
+(so a row's notes are never lost), caches are bounded, and a cache that seldom hits switches
+itself off.
 """
 
 from __future__ import annotations
@@ -17,6 +26,10 @@ from migrate.mappers import fhirmodel
 
 Fn = Callable[["Scope"], Any]
 Cond = Callable[["Scope"], bool]
+
+IMPURE = "\0impure"  # a dependency that cannot be keyed (a loop variable, another group row)
+MEMO_MAX = 50_000  # entries per memoized subtree before its cache restarts
+MEMO_PROBE = 2_000  # calls after which a cache that hits less than a quarter of the time stops
 
 
 class RowError(Exception):
@@ -81,6 +94,9 @@ class Compiler:
     columns: dict[str, int] = field(default_factory=dict)  # column -> first line it is read
     var_names: set[str] = field(default_factory=set)
     group: bool = False
+    # let name -> the columns its value is computed from (None: not keyable)
+    let_deps: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    _frames: list[set[str]] = field(default_factory=list)
 
     # -- reporting -------------------------------------------------------------------------
     def problem(self, line: int | None, where: str, message: str) -> Const:
@@ -88,9 +104,42 @@ class Compiler:
         self.problems.append(Problem(self.file, line, where, message))
         return Const(None)
 
+    # -- dependencies ----------------------------------------------------------------------
+    def depends(self, *names: str) -> None:
+        """Record that the node being compiled reads these columns (or `IMPURE`)."""
+        if self._frames:
+            self._frames[-1].update(names)
+
+    def impure(self) -> None:
+        """Record that the node being compiled reads something other than the current row."""
+        self.depends(IMPURE)
+
+    def tracked(self, node: Any, where: str, line: int,
+                model: str | None = None) -> tuple[Fn, frozenset[str] | None]:
+        """Compile a node and say which columns it reads (None: it reads more than columns)."""
+        self._frames.append(set())
+        try:
+            fn = self._value(node, where, line, model)
+        finally:
+            deps = self._frames.pop()
+        if self._frames:
+            self._frames[-1] |= deps
+        return fn, (None if IMPURE in deps else frozenset(deps))
+
     # -- values ----------------------------------------------------------------------------
     def value(self, node: Any, where: str, line: int, model: str | None = None) -> Fn:
-        """Compile any template node; ``model`` is the FHIR type expected there, if known."""
+        """Compile any template node; ``model`` is the FHIR type expected there, if known.
+
+        Objects, lists and transforms that read columns of the current row only are memoized.
+        """
+        if not isinstance(node, dict | list):
+            return self._value(node, where, line, model)
+        fn, deps = self.tracked(node, where, line, model)
+        if isinstance(fn, Const) or not deps:
+            return fn
+        return memoized(fn, tuple(sorted(deps)))
+
+    def _value(self, node: Any, where: str, line: int, model: str | None = None) -> Fn:
         if isinstance(node, str):
             return self.text(node, where, line)
         if node is None or isinstance(node, bool | int | float):
@@ -114,10 +163,15 @@ class Compiler:
         if not name or not re.fullmatch(r"[A-Za-z_][\w.\- ]*", name):
             return self.problem(line, where, f"bad name '${name}'")
         if name in self.var_names:
+            deps = self.let_deps.get(name)
+            # In a group emit, let values come from the group's first row, whatever row a
+            # 'row:' or '$each_row' reads: not keyable by the current row's columns.
+            self.depends(*(deps if deps is not None and not self.group else (IMPURE,)))
             return lambda s: s.vars.get(name)
         if name == "_source_system":  # built in: the project's source system URI
             return Const(self.context.settings.source_system)
         self.columns.setdefault(name, line)
+        self.depends(name)
         return lambda s: s.row.get(name)
 
     def mapping(self, node: dict[str, Any], where: str, line: int, model: str | None) -> Fn:
@@ -213,8 +267,11 @@ class Compiler:
             return self.problem(line, f"{where}.as", "'as' must be a name")
         added = name not in self.var_names
         self.var_names.add(name)
+        shadowed = self.let_deps.pop(name, None) if name in self.let_deps else False
         tmpl = self.value(body.get("value", body) if set(body) == {"value"} else body,
                           where, line, None if set(body) == {"value"} else model)
+        if shadowed is not False:  # a loop variable named like a let: the let again
+            self.let_deps[name] = shadowed
         if added:
             self.var_names.discard(name)
 
@@ -233,6 +290,7 @@ class Compiler:
         """``{$each_row: true, ...template}``: one item per row of the group, read at that row."""
         if item["$each_row"] is not True:
             return self.problem(line, f"{where}.$each_row", "write '$each_row: true'")
+        self.impure()
         body = {k: v for k, v in item.items() if k != "$each_row"}
         if hasattr(item, "key_lines"):
             body = _with_lines(body, item)
@@ -308,6 +366,47 @@ def _make_obj(members: list[tuple[str, Fn]], cond: Cond | None) -> Fn:
             if v is not None and v != "" and v != {} and v != []:
                 out[k] = v
         return out or None
+
+    return run
+
+
+def memoized(fn: Fn, cols: tuple[str, ...]) -> Fn:
+    """Cache ``fn``'s results keyed by the values of ``cols`` in the current row.
+
+    Results whose computation added a warning or an error are not cached, so every row reports
+    its own. The cache restarts at `MEMO_MAX` entries, and turns itself off when it hits less
+    than a quarter of the time over its first `MEMO_PROBE` calls (a column unique per row).
+    """
+    cache: dict[Any, Any] = {}
+    misses = hits = 0
+    on = True
+    col = cols[0] if len(cols) == 1 else None
+
+    def run(s: Scope) -> Any:
+        nonlocal misses, hits, on
+        if not on:
+            return fn(s)
+        row = s.row
+        key = row.get(col) if col is not None else tuple([row.get(c) for c in cols])
+        try:
+            value = cache[key]
+            hits += 1
+            return value
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value: compute it
+            return fn(s)
+        misses += 1
+        if misses == MEMO_PROBE and hits < MEMO_PROBE // 3:
+            on = False
+            cache.clear()
+        errors, notes = len(s.errors), len(s.notes)
+        value = fn(s)
+        if on and len(s.errors) == errors and len(s.notes) == notes:
+            if len(cache) >= MEMO_MAX:
+                cache.clear()
+            cache[key] = value
+        return value
 
     return run
 

@@ -15,6 +15,7 @@ import orjson
 
 from migrate.mappers.compiler import RowError, Scope
 from migrate.mappers.ids import digest
+from migrate.mappers.keyset import SeenKeys
 from migrate.mappers.pack import CompiledEmit, CompiledMapping, Pack
 
 EMITTED, FILTERED, QUARANTINED = "emitted", "filtered", "quarantined"
@@ -25,7 +26,7 @@ SkipCheck = Callable[[str, list[tuple[str, str]]], set[str]]
 Row = dict[str, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class Unit:
     """The outcome of one row, or of one group of rows."""
 
@@ -76,29 +77,33 @@ class MappingRunner:
         self.required_key = [c for c in self.key_cols if c not in mapping.spec.nullable_key]
         self.nulls = mapping.null_tokens
         self.make_id = pack.make_id
-        self.seen: dict[int, int] = {}
+        self.seen = SeenKeys()
         self.group = mapping.spec.group
         self.groups: dict[tuple[Any, ...], list[tuple[Row, tuple[Any, ...]]]] = {}
         self.last_group: tuple[Any, ...] | None = None
-        self.done_groups: set[int] = set()
+        self.done_groups = SeenKeys()
 
     # -- public ----------------------------------------------------------------------------
     def feed(self, rows: Iterable[Row]) -> list[Unit]:
         """Map a chunk of rows; returns the units that are finished."""
         out: list[Unit] = []
-        prepared = [(row, *self._key(row)) for row in map(self._normalize, rows)]
+        prepared = self._keys([self._normalize(row) for row in rows])
         skip = self._unchanged(prepared)
+        screen = bool(self.m.filters) or self.group is not None
         for row, key, unit in prepared:
             if unit is not None:
                 out.append(unit)
                 continue
-            scope = Scope(row, {}, None)
-            rule = self._filtered(scope)
-            grouped = rule is None and self.group is not None and self._grouped(scope)
-            if scope.errors:  # a condition over a transform that failed
-                out.append(Unit(self.m.name, [self._key_dict(key)], QUARANTINED,
-                                errors=scope.errors))
-                continue
+            if screen:  # filters and group conditions (a table with neither skips this)
+                scope = Scope(row, {}, None)
+                rule = self._filtered(scope)
+                grouped = rule is None and self.group is not None and self._grouped(scope)
+                if scope.errors:  # a condition over a transform that failed
+                    out.append(Unit(self.m.name, [self._key_dict(key)], QUARANTINED,
+                                    errors=scope.errors))
+                    continue
+            else:
+                rule, grouped = None, False
             if rule is not None:
                 out.append(Unit(self.m.name, [self._key_dict(key)], FILTERED, rule=rule))
             elif grouped:
@@ -131,6 +136,9 @@ class MappingRunner:
     # -- rows ------------------------------------------------------------------------------
     def _normalize(self, raw: Row) -> Row:
         nulls, per_column = self.nulls, self.m.column_nulls
+        if not per_column:
+            return {k: (None if (t := v.strip()) in nulls else t) if type(v) is str else v
+                    for k, v in raw.items()}
         out: Row = {}
         for k, v in raw.items():
             if isinstance(v, str):
@@ -143,23 +151,30 @@ class MappingRunner:
     def _key_dict(self, key: tuple[Any, ...]) -> dict[str, Any]:
         return dict(zip(self.key_cols, key, strict=False))
 
-    def _key(self, row: Row) -> tuple[tuple[Any, ...], Unit | None]:
-        key = tuple(row.get(c) for c in self.key_cols)
-        missing = [c for c in self.required_key if row.get(c) is None]
-        if missing:
-            err = RowError("missing-key", "key column is empty", column=missing[0], value=None,
-                           line=self.m.key_line)
-            return key, Unit(self.m.name, [self._key_dict(key)], QUARANTINED, errors=[err])
-        h = hash(tuple(map(str, key)))  # as text: hash(-1) == hash(-2) for ints
-        n = self.seen.get(h, 0) + 1
-        self.seen[h] = n
-        if n == 1:
-            return key, None
-        if self.m.spec.duplicate_keys == "number":
-            return (*key, n), None
-        err = RowError("duplicate-key", f"key seen {n} times in this table", column=None,
-                       value=None, line=self.m.key_line)
-        return key, Unit(self.m.name, [self._key_dict(key)], QUARANTINED, errors=[err])
+    def _keys(self, rows: list[Row]) -> list[tuple[Row, tuple[Any, ...], Unit | None]]:
+        """Each row with its key, and a quarantined unit for an empty or repeated key."""
+        cols, required = self.key_cols, self.required_key
+        keys = [tuple([row.get(c) for c in cols]) for row in rows]
+        # Hashed as text: hash(-1) == hash(-2) for ints.
+        counts = self.seen.add_many([hash(tuple(map(str, k))) for k in keys])
+        out: list[tuple[Row, tuple[Any, ...], Unit | None]] = []
+        for row, key, n in zip(rows, keys, counts, strict=True):
+            missing = [c for c in required if row.get(c) is None] if None in key else None
+            if missing:
+                err = RowError("missing-key", "key column is empty", column=missing[0],
+                               value=None, line=self.m.key_line)
+                out.append((row, key, Unit(self.m.name, [self._key_dict(key)], QUARANTINED,
+                                           errors=[err])))
+            elif n == 1:
+                out.append((row, key, None))
+            elif self.m.spec.duplicate_keys == "number":
+                out.append((row, (*key, n), None))
+            else:
+                err = RowError("duplicate-key", f"key seen {n} times in this table", column=None,
+                               value=None, line=self.m.key_line)
+                out.append((row, key, Unit(self.m.name, [self._key_dict(key)], QUARANTINED,
+                                           errors=[err])))
+        return out
 
     def _filtered(self, scope: Scope) -> str | None:
         for name, cond, _line in self.m.filters:
@@ -225,10 +240,7 @@ class MappingRunner:
         """True when a group with these group values was already mapped earlier."""
         assert self.group is not None
         h = hash(tuple(str(members[0][0].get(c)) for c in self.group.by))
-        if h in self.done_groups:
-            return True
-        self.done_groups.add(h)
-        return False
+        return self.done_groups.add(h) > 1
 
     def _scope(self, row: Row, rows: list[Row] | None, notes: list[RowError],
                errors: list[RowError]) -> Scope:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def _part(value: object) -> str:
@@ -30,6 +30,38 @@ def resource_id(
 ) -> str:
     """The deterministic id of one resource."""
     return str(uuid.uuid5(namespace, id_seed(source_system, resource_type, entity, key)))
+
+
+def id_maker(
+    namespace: uuid.UUID, source_system: str
+) -> Callable[[str, str, Sequence[object]], str]:
+    """A fast ``resource_id`` for one namespace and source system: same ids, about 3x faster.
+
+    It hashes like `uuid.uuid5` (SHA-1 of namespace bytes and seed, version and variant bits
+    set) without building UUID objects, and keeps the seed prefix of each (type, entity).
+    """
+    ns = namespace.bytes
+    sha1 = hashlib.sha1
+    prefixes: dict[tuple[str, str], str] = {}
+
+    def make(resource_type: str, entity: str, key: Sequence[object]) -> str:
+        prefix = prefixes.get((resource_type, entity))
+        if prefix is None:
+            prefix = prefixes[(resource_type, entity)] = id_seed(
+                source_system, resource_type, entity, ())
+        parts = [prefix]
+        for value in key:
+            text = "" if value is None else value if type(value) is str else str(value)
+            if "|" in text or "\\" in text:
+                text = _part(text)
+            parts.append(text)
+        h = bytearray(sha1(ns + "|".join(parts).encode()).digest()[:16])
+        h[6] = (h[6] & 0x0F) | 0x50
+        h[8] = (h[8] & 0x3F) | 0x80
+        x = h.hex()
+        return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+    return make
 
 
 def digest(data: bytes) -> str:

@@ -9,15 +9,14 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from migrate.errors import MappingError, Problem
 from migrate.mappers import fhirmodel
-from migrate.mappers.compiler import Compiler, Cond, Fn
-from migrate.mappers.ids import resource_id
+from migrate.mappers.compiler import Compiler, Cond, Const, Fn, memoized
+from migrate.mappers.ids import id_maker
 from migrate.mappers.spec import EmitSpec, MappingSpec, PackSpec, read_checked
 from migrate.mappers.terminology import ConceptMap, read_concept_maps
 
@@ -161,11 +160,7 @@ class PackContext:
         self.default_timezone: str | None = None  # pack.yaml's timezone
         ns, system = settings.namespace, settings.source_system
 
-        @lru_cache(maxsize=200_000)
-        def make_id(rtype: str, entity: str, key: tuple[Any, ...]) -> str:
-            return resource_id(ns, system, rtype, entity, key)
-
-        self.make_id = make_id
+        self.make_id = id_maker(ns, system)
 
     def concept_map(self, name: str) -> ConceptMap | None:
         """The concept map called ``name``."""
@@ -335,7 +330,11 @@ def _compile_lets(c: Compiler, spec: MappingSpec, data: Any) -> list[tuple[str, 
     raw = data.get("let") or {}
     for name, node in spec.let.items():
         line = raw.key_lines.get(name, 1) if hasattr(raw, "key_lines") else 1
-        lets.append((name, c.value(node, f"let.{name}", line)))
+        fn, deps = c.tracked(node, f"let.{name}", line)
+        if deps and not isinstance(fn, Const):
+            fn = memoized(fn, tuple(sorted(deps)))
+        lets.append((name, fn))
+        c.let_deps[name] = deps
         c.var_names.add(name)
     return lets
 

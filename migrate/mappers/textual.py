@@ -249,6 +249,7 @@ def t_row(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     o = options(c, arg, where, line, {"where", "value"}, {"where", "value"}, shorthand=None)
     if o is None or not isinstance(o["where"], dict):
         return c.problem(line, where, "'where' must map columns to values") if o else Const(None)
+    c.impure()
     tests = [(str(k), str(v)) for k, v in o["where"].items()]
     for k, _ in tests:
         c.columns.setdefault(k, line)

@@ -63,7 +63,8 @@ def check_patient(obj: dict[str, Any], path: str, out: list[ResourceIssue]) -> N
     extensions = obj.get("extension")
     if isinstance(extensions, list):
         for i, ext in enumerate(extensions):
-            if isinstance(ext, dict) and ext.get("url") in _OMB_ALLOWED:
+            url = ext.get("url") if isinstance(ext, dict) else None
+            if isinstance(url, str) and url in _OMB_ALLOWED:
                 _check_omb_extension(ext, f"{path}.extension[{i}]", out)
 
 
@@ -115,7 +116,8 @@ def _check_omb_extension(ext: dict[str, Any], path: str, out: list[ResourceIssue
         if not isinstance(coding, dict):
             out.append(ResourceIssue(ERROR, "us-core", sub_path, "ombCategory needs a valueCoding"))
             continue
-        if (coding.get("system"), coding.get("code")) not in allowed:
+        pair = (coding.get("system"), coding.get("code"))
+        if not all(isinstance(p, str) for p in pair) or pair not in allowed:
             code, system = quote_code(coding.get("code")), quote_code(coding.get("system"), 256)
             out.append(
                 ResourceIssue(

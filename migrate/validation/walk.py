@@ -263,7 +263,7 @@ def _check_codeable(
             if not isinstance(coding, dict) or coding.get("system") != binding.system:
                 continue
             code = coding.get("code")
-            if code in vs.lookup:
+            if isinstance(code, str) and code in vs.lookup:
                 found = True
             elif isinstance(code, str):
                 out.append(_bad_code(f"{path}.coding[{i}].code", code, vs))

@@ -1,0 +1,189 @@
+"""FastValidator gives exactly the issues of FhirValidator: on the corpus and on mutations of it.
+
+The corpus is every resource of the golden Synthea output and of the OpenEMR sample run, plus the
+hand-built resources and code-binding cases of test_fhir.py. The fast validator is warmed with
+all of them (so their shapes have plans), then every mutation below is validated by both and
+the issue lists must be equal, message for message:
+
+* each primitive value replaced by values that break FHIR types (empty, padded, not a date,
+  a number, a boolean, a null, a bad code);
+* each key dropped, an unknown key added, an object where a primitive belongs and back;
+* each list given one more item.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migrate.validation.fast import FastValidator, _flatten
+from migrate.validation.fhir import FhirValidator
+from tests.validation.test_fhir import BAD, CODE_CASES, EB, _replace, condition, encounter
+from tests.validation.test_fhir import observation as make_observation
+from tests.validation.test_fhir import patient as make_patient
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "synthea" / "expected"
+BAD_VALUES: list[Any] = ["", " padded ", "not a date", "2019-13-45", 12345, 1.5, True, None,
+                         "a\u0000b", "x" * 70, "-1", "0"]
+
+
+def _golden() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for path in sorted(GOLDEN.glob("*.json")):
+        data = json.loads(path.read_text())
+        if isinstance(data, list):
+            out.extend(r for r in data if isinstance(r, dict) and "resourceType" in r)
+    return out
+
+
+def _run(tmp: Path, source: dict[str, Any], pack: str, **extra: Any) -> list[dict[str, Any]]:
+    """The resources a run of the sample data writes (the FhirValidator judged them)."""
+    from migrate.pipeline import run_pipeline
+    from tests.conftest import make_settings
+
+    root = Path(__file__).resolve().parents[2]
+    settings = make_settings(source, {"type": "ndjson", "path": str(tmp / "nd")}, tmp,
+                             mappings=root / "mappings" / pack, **extra)
+    run_pipeline(settings)
+    return [json.loads(line) for f in sorted((tmp / "nd").glob("*.ndjson"))
+            for line in f.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    built = [make_patient(), make_observation(), condition(), encounter()]
+    built += [_replace(r, BAD, EB[k].codes[-1]) for k, r, _ in CODE_CASES]
+    sample = Path(__file__).resolve().parents[2] / "sample_data"
+    db = sample / "openemr" / "openemr.sqlite"
+    openemr = _run(tmp_path_factory.mktemp("oe"), {"type": "sql", "url": f"sqlite:///{db}"},
+                   "openemr", timezone="America/New_York")
+    synthea = _run(tmp_path_factory.mktemp("sy"),
+                   {"type": "csv", "path": str(sample / "synthea")}, "synthea")
+    return _golden() + openemr + synthea + built
+
+
+@pytest.fixture(scope="module")
+def validators(corpus: list[dict[str, Any]]) -> tuple[FhirValidator, FastValidator]:
+    full = FhirValidator()
+    fast = FastValidator(FhirValidator())
+    for res in corpus:
+        assert fast.validate(res) == full.validate(res)
+    return full, fast
+
+
+def _leaf_paths(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k != "resourceType":
+                yield from _leaf_paths(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _leaf_paths(v, (*path, i))
+    else:
+        yield path
+
+
+def _node_paths(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(node, dict):
+        if path:
+            yield path
+        for k, v in node.items():
+            yield from _node_paths(v, (*path, k))
+    elif isinstance(node, list):
+        yield path
+        for i, v in enumerate(node):
+            yield from _node_paths(v, (*path, i))
+
+
+def _set(res: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(res)
+    node: Any = out
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    return out
+
+
+def _edit(res: dict[str, Any], path: tuple[Any, ...], fn: Any) -> dict[str, Any]:
+    out = copy.deepcopy(res)
+    node: Any = out
+    for step in path[:-1]:
+        node = node[step]
+    fn(node, path[-1])
+    return out
+
+
+def _one_per_shape(corpus: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for res in corpus:
+        toks: list[Any] = []
+        _flatten(res, toks, [])
+        if tuple(toks) not in seen:
+            seen.add(tuple(toks))
+            out.append(res)
+    return out
+
+
+def test_corpus_is_big_and_valid(corpus: list[dict[str, Any]],
+                                 validators: tuple[FhirValidator, FastValidator]) -> None:
+    full, fast = validators
+    assert len(corpus) > 5000
+    assert len(_one_per_shape(corpus)) > 60
+    # after warming, the whole corpus takes the fast path, with the full verdicts
+    fast.fast = fast.slow = 0
+    verdicts = [fast.validate(r) for r in corpus]
+    assert fast.fast >= 0.99 * len(corpus)
+    assert verdicts == [full.validate(r) for r in corpus]
+
+
+def test_bad_primitive_values_give_the_full_verdict(
+        corpus: list[dict[str, Any]], validators: tuple[FhirValidator, FastValidator]) -> None:
+    full, fast = validators
+    checked = caught = 0
+    for res in _one_per_shape(corpus):
+        for n, path in enumerate(_leaf_paths(res)):
+            # four of the bad values per leaf, in rotation (every value meets every type)
+            for bad in [BAD_VALUES[(n * 4 + j) % len(BAD_VALUES)] for j in range(4)]:
+                mutated = _set(res, path, bad)
+                expected = full.validate(mutated)
+                assert fast.validate(mutated) == expected, (path, bad)
+                checked += 1
+                caught += bool(expected)
+    assert checked > 3000
+    assert caught > checked // 3  # the mutations do break things
+
+
+def test_structural_mutations_give_the_full_verdict(
+        corpus: list[dict[str, Any]], validators: tuple[FhirValidator, FastValidator]) -> None:
+    full, fast = validators
+    for res in _one_per_shape(corpus):
+        mutations = [_set(res, ("bogusElement",), 1)]
+        for path in _node_paths(res):
+            mutations.append(_edit(res, path, lambda n, k: n.pop(k) if isinstance(n, dict)
+                                   else n.pop(k)))
+            mutations.append(_set(res, path, "a string"))
+            mutations.append(_edit(res, path, lambda n, k: n[k].append(copy.deepcopy(n[k][0]))
+                                   if isinstance(n[k], list) and n[k] else None))
+        for path in _leaf_paths(res):
+            mutations.append(_edit(res, path, lambda n, k: n.pop(k)))
+            mutations.append(_set(res, path, {"value": "x"}))
+        for mutated in mutations:
+            assert fast.validate(mutated) == full.validate(mutated)
+
+
+@pytest.mark.parametrize(("key", "resource", "path"), CODE_CASES, ids=[c[0] for c in CODE_CASES])
+def test_bad_code_after_a_good_one_of_the_same_shape(
+        validators: tuple[FhirValidator, FastValidator], key: str, resource: dict[str, Any],
+        path: str) -> None:
+    full, fast = validators
+    good = _replace(resource, BAD, EB[key].codes[-1])
+    assert fast.validate(good) == full.validate(good)
+    issues = fast.validate(resource)
+    assert issues == full.validate(resource)
+    assert any(i.code == "code-set" and i.path == path for i in issues)
