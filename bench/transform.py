@@ -15,25 +15,15 @@ import argparse
 import json
 import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from _common import ensure_data, run_floor
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def ensure_data(patients: int, seed: int, data_dir: Path) -> Path:
-    """The generated practice, made once and reused."""
-    folder = data_dir / f"synthea-{patients}p-seed{seed}"
-    if (folder / "observations.csv").exists():
-        return folder
-    # A separate process, so the generator's memory does not count in our peak.
-    subprocess.run([sys.executable, str(REPO / "sample_data" / "generate.py"), "--patients",
-                    str(patients), "--seed", str(seed), "--out", str(folder)], check=True)
-    return folder
 
 
 def run_ours(source: Path, out: Path) -> dict[str, float]:
@@ -52,25 +42,6 @@ def run_ours(source: Path, out: Path) -> dict[str, float]:
     total = sum(report.resources.values())
     return {"resources": total, "rows": report.read, "quarantined": report.quarantined,
             "cpu_s": cpu, "wall_s": wall, "per_core": total / cpu}
-
-
-def run_floor(source: Path, tables: list[str], resources: int, out: Path) -> dict[str, float]:
-    """pandas read of the same CSVs + orjson write of ``resources`` plain dicts."""
-    import orjson
-    import pandas as pd
-
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    frames = [pd.read_csv(source / f"{t}.csv", dtype=str, engine="pyarrow") for t in tables]
-    rows = (r for f in frames for r in f.to_dict("records"))
-    with (out / "floor.ndjson").open("wb") as fh:
-        for i in range(resources):
-            row = next(rows, None)
-            if row is None:
-                rows = (r for f in frames for r in f.to_dict("records"))
-                row = next(rows)
-            fh.write(orjson.dumps({"resourceType": "Basic", "id": str(i), **row}) + b"\n")
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    return {"cpu_s": cpu, "wall_s": wall, "per_core": resources / cpu}
 
 
 def main() -> None:
