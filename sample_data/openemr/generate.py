@@ -28,17 +28,19 @@ Usage::
         --url sqlite:///sample_data/openemr/openemr.sqlite --create-schema
     python sample_data/openemr/generate.py --url mysql+pymysql://root@127.0.0.1:3306/openemr \\
         --create-schema
+    python sample_data/openemr/generate.py --patients 10000 --seed 1 --sql-out practice.sql \\
+        --create-schema     # then: mariadb openemr < practice.sql (streamed, flat memory)
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
@@ -59,15 +61,20 @@ from oe_practice import EXPORT_TIME, ZERO_DATE, ZERO_DATETIME, Practice  # noqa:
 DEFAULT_PATIENTS = 40
 DEFAULT_SEED = 20261125
 BATCH_SIZE = 500
+PATIENT_BATCH = 500
+"""Patients per piece of :func:`iter_practice`."""
+SQL_STATEMENT_BYTES = 1 << 20
+"""Upper bound (about) of one multi-row INSERT in :func:`write_sql`."""
 SCHEMA_SQL = oe_schema.SCHEMA_SQL
 TIME_ZONE = "America/New_York"
 """The zone of every naive datetime in the practice."""
 
 Rows = dict[str, list[dict[str, Any]]]
 
-__all__ = ["BATCH_SIZE", "DEFAULT_PATIENTS", "DEFAULT_SEED", "EXPORT_TIME", "SCHEMA_SQL",
-           "TIME_ZONE", "ZERO_DATE", "ZERO_DATETIME", "create_schema", "generate",
-           "generate_practice", "main", "table_names", "write_practice"]
+__all__ = ["BATCH_SIZE", "DEFAULT_PATIENTS", "DEFAULT_SEED", "EXPORT_TIME", "PATIENT_BATCH",
+           "SCHEMA_SQL", "TIME_ZONE", "ZERO_DATE", "ZERO_DATETIME", "create_schema", "generate",
+           "generate_practice", "iter_practice", "load_sql", "main", "sql_literal",
+           "sql_statements", "table_names", "write_practice", "write_sql"]
 
 
 def table_names() -> list[str]:
@@ -81,8 +88,26 @@ def generate_practice(patients: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED
     Values are Python objects: ``datetime`` / ``date`` (naive local), ``Decimal`` for DECIMAL
     columns, 16-byte ``bytes`` for the ``uuid`` columns, ``str`` for zero dates.
     """
+    practice: Rows = {name: [] for name in table_names()}
+    for piece in iter_practice(patients, seed):
+        for name, rows in piece.items():
+            practice[name].extend(rows)
+    return practice
+
+
+def iter_practice(patients: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, *,
+                  batch_patients: int = PATIENT_BATCH) -> Iterator[Rows]:
+    """The rows of :func:`generate_practice` in pieces, so memory does not grow with the practice.
+
+    The first piece also holds the reference data (list options, facilities, users, payers,
+    the lab catalogue); each piece then holds every row of the next ``batch_patients`` patients.
+    Concatenated per table, the pieces are exactly ``generate_practice(patients, seed)``.
+    """
     if patients < 0:
         raise ValueError("patients must be >= 0")
+    if batch_patients < 1:
+        raise ValueError("batch_patients must be >= 1")
+    names = table_names()
     pr = Practice(seed)
     pr.add_reference_data()
     oe_orders.add_procedure_catalogue(pr)
@@ -93,7 +118,9 @@ def generate_practice(patients: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED
         patient = add_patient(pr, pid, mrns[pid - 1], pid in deceased, origins[pid - 1])
         add_coverage(pr, patient)
         add_history(pr, patient)
-    return {name: list(pr.rows.get(name, [])) for name in table_names()}
+        if pid % batch_patients == 0 and pid < patients:
+            yield {name: pr.rows.pop(name, []) for name in names}
+    yield {name: pr.rows.pop(name, []) for name in names}
 
 
 def create_schema(engine: Any, *, drop: bool = False) -> None:
@@ -150,6 +177,145 @@ def write_practice(engine: Any, practice: Rows, batch_size: int = BATCH_SIZE) ->
     return counts
 
 
+# MariaDB/MySQL string escapes, as PyMySQL writes them (so a dump loads to the same rows).
+_SQL_ESCAPES = {0: "\\0", 10: "\\n", 13: "\\r", 26: "\\Z", 34: '\\"', 39: "\\'",
+                92: "\\\\"}
+
+
+def sql_literal(value: Any) -> str:
+    """``value`` as a MariaDB/MySQL literal, written the way PyMySQL escapes parameters."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return "'" + value.translate(_SQL_ESCAPES) + "'"
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        return f"'{text}.{value.microsecond:06d}'" if value.microsecond else f"'{text}'"
+    if isinstance(value, date):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, bytes):
+        return f"_binary X'{value.hex()}'"
+    if isinstance(value, float):
+        text = repr(value)
+        if text in ("inf", "-inf", "nan"):
+            raise ValueError(f"{text} cannot be stored in MariaDB/MySQL")
+        return text if "e" in text else text + "e0"
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
+def _insert_lines(name: str, rows: Sequence[dict[str, Any]], known: set[str],
+                  max_bytes: int) -> Iterator[str]:
+    """Multi-row INSERT statements for ``rows``, one per line, each about ``max_bytes`` at most.
+
+    Rows are grouped by the columns they set, as :func:`write_practice` does.
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    for columns, group in groups.items():
+        unknown = sorted(set(columns) - known)
+        if unknown:
+            raise ValueError(f"{name} has no column(s) {', '.join(unknown)}")
+        head = (f"INSERT INTO {oe_schema.quote_mysql(name)} "
+                f"({', '.join(map(oe_schema.quote_mysql, columns))}) VALUES ")
+        values: list[str] = []
+        size = len(head)
+        for row in group:
+            text = "(" + ",".join(map(sql_literal, row.values())) + ")"
+            if values and size + len(text) > max_bytes:
+                yield head + ",".join(values) + ";\n"
+                values, size = [], len(head)
+            values.append(text)
+            size += len(text) + 1
+        if values:
+            yield head + ",".join(values) + ";\n"
+
+
+def write_sql(out: IO[str], patients: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, *,
+              create_schema: bool = False, drop: bool = False,
+              max_bytes: int = SQL_STATEMENT_BYTES) -> dict[str, int]:
+    """Write the practice as a MariaDB/MySQL SQL script (UTF-8 text) to ``out``; rows per table.
+
+    The practice is generated piece by piece (:func:`iter_practice`), so memory stays flat for
+    any number of patients. Each INSERT is one line ending in ``;`` (newlines in values are
+    escaped), after a header that sets the character set and a ``sql_mode`` allowing zero
+    dates. ``create_schema`` writes the CREATE TABLE statements first (``drop``: DROP TABLE IF
+    EXISTS before them). Load it with ``mariadb DB < file.sql`` or :func:`load_sql`; the rows
+    are those :func:`write_practice` inserts.
+    """
+    schema = oe_schema.load_schema()
+    out.write(f"-- OpenEMR sample practice: {patients} patients, seed {seed} "
+              "(sample_data/openemr/generate.py)\n"
+              "SET NAMES utf8mb4;\nSET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';\n")
+    if create_schema:
+        if drop:
+            for name in reversed(list(schema)):
+                out.write(f"DROP TABLE IF EXISTS {oe_schema.quote_mysql(name)};\n")
+        for statement in oe_schema.mysql_statements(schema):
+            out.write(statement.rstrip().rstrip(";") + ";\n")
+    counts = {name: 0 for name in schema}
+    for piece in iter_practice(patients, seed):
+        for name, rows in piece.items():
+            counts[name] += len(rows)
+            if rows:
+                known = set(schema[name].column_names)
+                out.writelines(_insert_lines(name, rows, known, max_bytes))
+    return counts
+
+
+def sql_statements(path: Path) -> Iterator[str]:
+    """The statements of an SQL script of :func:`write_sql`, without their ``;``, streamed.
+
+    A statement ends with ``;`` at the end of a line; comment and blank lines between
+    statements are skipped.
+    """
+    pending: list[str] = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for line in fh:
+            if not pending and (line.startswith("--") or not line.strip()):
+                continue
+            pending.append(line)
+            if line.rstrip().endswith(";"):
+                yield "".join(pending).rstrip().rstrip(";")
+                pending = []
+    if "".join(pending).strip():
+        raise ValueError(f"{path} ends inside a statement")
+
+
+def load_sql(target: Any, path: Path) -> int:
+    """Run an SQL script of :func:`write_sql` on ``target`` (URL or Engine), streamed.
+
+    Everything runs in one transaction on one DB-API connection (no parameter parsing, so a
+    ``%`` in a value is just a character). Returns the number of statements run.
+    """
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(target) if isinstance(target, str) else target
+    count = 0
+    try:
+        conn = engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            for statement in sql_statements(path):
+                cursor.execute(statement)
+                count += 1
+            cursor.close()
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
+    return count
+
+
 def generate(target: Any, patients: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, *,
              create_schema: bool = False, drop: bool = False,
              batch_size: int = BATCH_SIZE) -> dict[str, int]:
@@ -178,19 +344,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"number of patients (default {DEFAULT_PATIENTS})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
                         help=f"random seed (default {DEFAULT_SEED})")
-    parser.add_argument("--url", required=True,
-                        help="SQLAlchemy URL, e.g. sqlite:///practice.sqlite or "
-                             "mysql+pymysql://user:pw@127.0.0.1:3306/openemr")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url",
+                       help="SQLAlchemy URL, e.g. sqlite:///practice.sqlite or "
+                            "mysql+pymysql://user:pw@127.0.0.1:3306/openemr")
+    where.add_argument("--sql-out", type=Path, metavar="FILE",
+                       help="write a MariaDB/MySQL SQL script instead (streamed, flat memory; "
+                            "load it with: mariadb openemr < FILE)")
     parser.add_argument("--create-schema", action="store_true",
-                        help="create the tables of schema.sql first")
+                        help="create the tables of schema.sql first (with --sql-out: write "
+                             "the CREATE TABLE statements)")
     parser.add_argument("--drop", action="store_true",
                         help="with --create-schema: drop existing tables of the same names")
     parser.add_argument("--quiet", action="store_true", help="print nothing")
     args = parser.parse_args(argv)
     if args.drop and not args.create_schema:
         parser.error("--drop needs --create-schema")
-    counts = generate(args.url, args.patients, args.seed, create_schema=args.create_schema,
-                      drop=args.drop)
+    if args.sql_out is not None:
+        partial = args.sql_out.with_name(args.sql_out.name + ".partial")
+        with partial.open("w", encoding="utf-8", newline="\n") as out:
+            counts = write_sql(out, args.patients, args.seed, create_schema=args.create_schema,
+                               drop=args.drop)
+        partial.replace(args.sql_out)  # complete files only
+    else:
+        counts = generate(args.url, args.patients, args.seed, create_schema=args.create_schema,
+                          drop=args.drop)
     if not args.quiet:
         width = max(map(len, counts))
         for name, count in counts.items():

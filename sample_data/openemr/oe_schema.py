@@ -174,9 +174,12 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _backtick(name: str) -> str:
+def quote_mysql(name: str) -> str:
     """A backtick-quoted MariaDB/MySQL identifier."""
     return "`" + name.replace("`", "``") + "`"
+
+
+_backtick = quote_mysql
 
 
 def sqlite_statements(tables: dict[str, Table] | None = None) -> list[str]:

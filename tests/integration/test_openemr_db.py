@@ -280,6 +280,25 @@ def test_determinism_two_databases_same_seed(openemr: OpenEMRDatabase) -> None:
     assert first != dump(openemr.url)["patient_data"][0]
 
 
+def test_sql_script_loads_the_same_practice(openemr: OpenEMRDatabase, tmp_path: Path) -> None:
+    gen = openemr_generator()
+    script = tmp_path / "practice.sql"
+    proc = subprocess.run(
+        [sys.executable, str(GENERATOR), "--sql-out", str(script), "--create-schema"],
+        capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^patient_data\s+40$", proc.stdout, re.M)
+    url = openemr.server.create_database("openemr_script")
+    assert gen.load_sql(url, script) > len(openemr.counts)
+    assert dump(url) == dump(openemr.url)
+    # the streamed pieces (tiny batches here) add up to the same practice, in order
+    merged: dict[str, list[dict[str, Any]]] = {name: [] for name in gen.table_names()}
+    for piece in gen.iter_practice(7, 3, batch_patients=2):
+        for name, rows in piece.items():
+            merged[name] += rows
+    assert merged == gen.generate_practice(7, 3)
+
+
 def test_sqlite_sample_matches_fresh_generation(openemr: OpenEMRDatabase,
                                                 engine: sa.Engine) -> None:
     assert SQLITE_SAMPLE.is_file(), "regenerate it: see sample_data/openemr/README.md"
