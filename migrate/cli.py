@@ -75,6 +75,15 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-quarantine-rate", type=click.FloatRange(0, 1),
                      help="Share of rows that may be quarantined before exit code 1 (0.01)."),
         click.option("--no-progress", is_flag=True, help="Hide progress bars."),
+        click.option("--executor", type=click.Choice(["local", "dask"]),
+                     help="Where mapping and validation run: in this process (local, the "
+                     "default) or on a Dask cluster, each table cut into key ranges (dask)."),
+        click.option("--scheduler", help="Dask scheduler address (tcp://host:8786); without "
+                     "it --executor dask starts a local cluster."),
+        click.option("--workers", type=click.IntRange(1),
+                     help="Worker processes of the local Dask cluster (default: CPU count)."),
+        click.option("--partitions", type=click.IntRange(1),
+                     help="Key ranges per table with --executor dask (default: 2 per worker)."),
     ]
     for opt in reversed(opts):
         fn = opt(fn)

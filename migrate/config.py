@@ -91,6 +91,10 @@ class RunSettings(BaseModel):
     chunk_size: int = 5000
     max_quarantine_rate: float = 0.01
     progress: bool = True
+    executor: str = "local"  # "local" (in-process) or "dask"
+    scheduler: str | None = None  # dask: scheduler address; None starts a LocalCluster
+    workers: int | None = None  # dask LocalCluster: worker processes (default: CPU count)
+    partitions: int | None = None  # dask: key ranges per table (default: 2 per worker)
 
 
 def read_project(path: Path) -> ProjectConfig:
@@ -222,6 +226,10 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
         max_quarantine_rate=_first(flags.get("max_quarantine_rate"),
                                    p.thresholds.max_quarantine_rate),
         progress=flags.get("progress", True),
+        executor=flags.get("executor") or ("dask" if flags.get("scheduler") else "local"),
+        scheduler=flags.get("scheduler"),
+        workers=flags.get("workers"),
+        partitions=flags.get("partitions"),
     )
 
 

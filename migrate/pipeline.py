@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -40,7 +41,7 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
     started = time.perf_counter()
     pack = pack or load_pack(settings.mappings, pack_settings(settings))
     with ExitStack() as stack:
-        ext = extractor or open_extractor(**_extractor_options(settings.source, pack))
+        ext = extractor or open_extractor(**extractor_options(settings.source, pack))
         stack.callback(ext.close)
         check_columns(pack, ext)
         load = loader or open_loader(settings.target)
@@ -54,6 +55,11 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
                            target=load.describe(),
                            max_quarantine_rate=settings.max_quarantine_rate)
         run = _Run(pack, ext, load, qfile, report, settings)
+        if settings.executor != "local":
+            from migrate.executors import open_executor
+
+            run.executor = stack.enter_context(open_executor(settings, pack, ext, load))
+            report.executor = run.executor.describe()
         stack.enter_context(gc_tuned())
         for mapping in pack.ordered_mappings():
             run.mapping(mapping)
@@ -91,7 +97,8 @@ def pack_settings(settings: RunSettings) -> MappingSettings:
     return MappingSettings(settings.namespace, settings.source_system, settings.timezone)
 
 
-def _extractor_options(source: dict[str, Any], pack: Pack) -> dict[str, Any]:
+def extractor_options(source: dict[str, Any], pack: Pack) -> dict[str, Any]:
+    """``open_extractor`` arguments for a source setting (the pack may name CSV files)."""
     opts = dict(source)
     kind = opts.pop("type")
     if kind == "csv" and pack.spec.files:
@@ -145,6 +152,7 @@ class _Run:
         self.pack, self.ext, self.loader, self.qfile = pack, ext, loader, qfile
         self.report, self.settings = report, settings
         self.validator = FastValidator()
+        self.executor: Any = None  # a started partitioned executor, when the run uses one
 
     def mapping(self, m: CompiledMapping) -> None:
         stats = TableStats(m.table, m.name, self.ext.describe(m.table))
@@ -152,6 +160,16 @@ class _Run:
         runner = MappingRunner(self.pack, m,
                                hash_rows=bool(getattr(self.loader, "wants_row_hashes", False)),
                                skip_unchanged=getattr(self.loader, "unchanged_rows", None))
+        if self.executor is not None:
+            with self._progress(m) as bar:
+                for read, rejects, units, warnings in self.executor.results(m):
+                    stats.read += read
+                    self.report.warnings.update(warnings)
+                    for reject in rejects:
+                        self._reject(m, stats, reject)
+                    self._units(m, stats, units, validated=True)
+                    bar.update(read)
+            return
         with self._progress(m) as bar:
             for batch in self._batches(m):
                 stats.read += len(batch.rows) + len(batch.rejects)
@@ -161,10 +179,13 @@ class _Run:
                 bar.update(len(batch.rows) + len(batch.rejects))
             self._units(m, stats, runner.finish())
 
-    def _batches(self, m: CompiledMapping) -> Iterator[Any]:
+    def _since(self, m: CompiledMapping) -> tuple[str, str] | None:
         # A loader that syncs incrementally may ask for changed rows only (a watermark).
         since_of = getattr(self.loader, "extract_since", None)
-        since = since_of(m) if since_of else None
+        return since_of(m) if since_of else None
+
+    def _batches(self, m: CompiledMapping) -> Iterator[Any]:
+        since = self._since(m)
         if since is not None:
             return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query,
                                          since=since)
@@ -182,20 +203,35 @@ class _Run:
         return tqdm(total=total, desc=f"{m.table:<20.20}", unit=" rows", leave=True,
                     disable=not self.settings.progress, dynamic_ncols=True)
 
-    def _units(self, m: CompiledMapping, stats: TableStats, units: list[Unit]) -> None:
+    def _units(self, m: CompiledMapping, stats: TableStats, units: list[Unit],
+               validated: bool = False) -> None:
         out: list[dict[str, Any]] = []
         sources: list[dict[str, Any] | None] = []
+        # Serialized resources (partitioned runs) go straight to a loader that takes them.
+        load_raw = getattr(self.loader, "load_raw", None)
+        observe = getattr(self.loader, "observe_units", None)
+        if load_raw is None or observe is not None:
+            for unit in units:
+                unit.materialize()
+        raw: list[tuple[str, bytes]] = []
+        counts = self.report.resources
         for unit in units:
-            if unit.outcome == EMITTED:
-                self._validate(unit)
-            self._count_notes(m, unit)
+            if unit.outcome == EMITTED and not validated:
+                validate_unit(self.validator, unit, self.report.warnings)
+            if unit.notes:
+                self._count_notes(m, unit)
             if unit.outcome == EMITTED:
                 stats.emitted += unit.rows
+                if unit.raw is not None:
+                    raw.extend(unit.raw)
+                    for rtype, _ in unit.raw:
+                        counts[rtype] += 1
+                    continue
                 out.extend(unit.resources)
                 src = {"table": m.table, "mapping": m.name, "rows": unit.keys}
                 sources.extend([src] * len(unit.resources))
                 for res in unit.resources:
-                    self.report.resources[res["resourceType"]] += 1
+                    counts[res["resourceType"]] += 1
             elif unit.outcome == UNCHANGED:
                 stats.emitted += unit.rows
                 stats.unchanged += unit.rows
@@ -204,22 +240,11 @@ class _Run:
             else:
                 stats.quarantined[unit.errors[0].code if unit.errors else "error"] += unit.rows
                 self._quarantine(m, unit)
-        observe = getattr(self.loader, "observe_units", None)
         if observe is not None:  # loaders that track source rows (sync) see every outcome
             observe(m, units)
+        if raw and load_raw is not None:
+            load_raw(raw)
         self.loader.load(out, sources)
-
-    def _validate(self, unit: Unit) -> None:
-        errors: list[RowError] = []
-        for res in unit.resources:
-            for issue in self.validator.validate(res):
-                if issue.severity == "error":
-                    errors.append(RowError("invalid-resource", f"{issue.path}: {issue.message}",
-                                           column=None, value=None))
-                else:
-                    self.report.warnings[f"{res['resourceType']}:{issue.code}"] += 1
-        if errors:
-            unit.quarantine(errors)
 
     def _count_notes(self, m: CompiledMapping, unit: Unit) -> None:
         for note in unit.notes:
@@ -244,6 +269,20 @@ class _Run:
                   "reasons": [{"code": "unparseable-row", "message": reject.message,
                                "column": None, "value": reject.raw, "rule": None}]}
         self.qfile.write(orjson.dumps(record) + b"\n")
+
+
+def validate_unit(validator: Any, unit: Unit, warnings: Counter[str]) -> None:
+    """Validate a unit's resources; any error quarantines the whole unit (invariant 2)."""
+    errors: list[RowError] = []
+    for res in unit.resources:
+        for issue in validator.validate(res):
+            if issue.severity == "error":
+                errors.append(RowError("invalid-resource", f"{issue.path}: {issue.message}",
+                                       column=None, value=None))
+            else:
+                warnings[f"{res['resourceType']}:{issue.code}"] += 1
+    if errors:
+        unit.quarantine(errors)
 
 
 def _dead_letters(loader: Loader, output: Path) -> DeadLetterWriter:

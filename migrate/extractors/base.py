@@ -35,6 +35,7 @@ class Batch:
 
     rows: list[dict[str, Any]]
     rejects: list[RejectedRow] = field(default_factory=list)
+    start: int = 0  # index in the table of the batch's first row (where the extractor knows it)
 
 
 class Extractor(ABC):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from migrate.errors import ExtractError
 from migrate.extractors.base import DEFAULT_CHUNK_SIZE, EXTRACTORS, Batch, Extractor, RejectedRow
@@ -65,14 +66,41 @@ class CsvExtractor(Extractor):
 
         A file has no index: with ``since`` every row is read and older ones are skipped.
         """
-        for batch in self._iter_batches(table, chunk_size):
+        for batch, _ in self._iter_batches(table, chunk_size):
             if since is not None:
                 col, value = since
                 batch.rows = [r for r in batch.rows if (r.get(col) or "") >= value]
             yield batch
 
-    def _iter_batches(self, table: str, chunk_size: int) -> Iterator[Batch]:
+    def iter_selected(self, table: str, chunk_size: int, select: Callable[[Any], Any]
+                      ) -> Iterator[tuple[Batch, list[int]]]:
+        """Like `iter_batches`, keeping only the rows ``select(record_batch)`` marks (a pyarrow
+        boolean mask); with each batch, the index in the file of each row kept. Rows left out
+        are never turned into Python objects (the partitioned executor's workers use this)."""
+        return self._iter_batches(table, chunk_size, select)
+
+    def column_values(self, table: str, column: str, query: str | None = None) -> list[Any]:
+        """Every value of one column (ragged rows left out), read by pyarrow alone: the
+        partitioned executor chooses its key ranges from them."""
         import pyarrow as pa
+        from pyarrow import csv as pacsv
+
+        table_data = pacsv.read_csv(
+            self.path(table),
+            read_options=pacsv.ReadOptions(encoding=self.encoding, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
+                                              invalid_row_handler=lambda _row: "skip"),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[column], column_types={column: pa.string()},
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        return table_data.column(column).to_pylist()
+
+    def _iter_batches(self, table: str, chunk_size: int,
+                      select: Callable[[Any], Any] | None = None
+                      ) -> Iterator[tuple[Batch, list[int]]]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
         from pyarrow import csv as pacsv
 
         names = self.columns(table)
@@ -95,19 +123,29 @@ class CsvExtractor(Extractor):
                 column_types={n: pa.string() for n in names}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False),
         )
+        position = 0
         try:
             for record_batch in reader:
-                rows = record_batch.to_pylist()
+                if select is None:
+                    rows = record_batch.to_pylist()
+                    index: Any = range(position, position + len(rows))
+                else:
+                    kept = pc.indices_nonzero(select(record_batch))
+                    rows = record_batch.take(kept).to_pylist()
+                    index = [position + i for i in kept.to_pylist()]
+                position += record_batch.num_rows
                 for i in range(0, max(len(rows), 1), chunk_size):
                     part = rows[i:i + chunk_size]
-                    yield Batch(part, rejects[:] if i == 0 else [])
+                    start = position - record_batch.num_rows
+                    yield (Batch(part, rejects[:] if i == 0 else [], start=start),
+                           list(index[i:i + chunk_size]))
                     if i == 0:
                         rejects.clear()
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise ExtractError(f"{self.path(table)}: cannot read as {self.encoding} CSV: "
                                f"{_first_line(exc)}") from None
         if rejects:
-            yield Batch([], rejects[:])
+            yield Batch([], rejects[:], start=position), []
 
 
 def _first_line(exc: Exception) -> str:

@@ -42,6 +42,17 @@ class NdjsonLoader(Loader):
             fh.write(orjson.dumps(res) + b"\n")
             written[rtype] += 1
 
+    def load_raw(self, items: list[tuple[str, bytes]]) -> None:
+        """Write resources already serialized as JSON: ``(resourceType, bytes)`` pairs."""
+        written = self.summary.written
+        files = self._files
+        for rtype, data in items:
+            fh = files.get(rtype)
+            if fh is None:
+                fh = files[rtype] = (self.path / f"{rtype}.ndjson").open("ab")
+            fh.write(data + b"\n")
+            written[rtype] += 1
+
     def close(self) -> LoadSummary:
         """Close every file."""
         for fh in self._files.values():

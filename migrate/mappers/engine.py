@@ -39,11 +39,20 @@ class Unit:
     rule: str | None = None
     row_hash: str | None = None
     source_rows: list[dict[str, Any]] | None = None  # kept only when row hashes are asked for
+    # Resources already serialized (a partitioned run's workers did it): (type, JSON) pairs
+    # standing in for ``resources`` until someone needs the dicts (see `materialize`).
+    raw: list[tuple[str, bytes]] | None = None
 
     @property
     def rows(self) -> int:
         """How many source rows the unit accounts for."""
         return len(self.keys)
+
+    def materialize(self) -> None:
+        """Parse serialized resources back into ``resources``."""
+        if self.raw is not None:
+            self.resources = [orjson.loads(data) for _, data in self.raw]
+            self.raw = None
 
     def quarantine(self, errors: list[RowError]) -> None:
         """Turn this unit into a quarantined one (its resources are dropped).
@@ -82,15 +91,26 @@ class MappingRunner:
         self.groups: dict[tuple[Any, ...], list[tuple[Row, tuple[Any, ...]]]] = {}
         self.last_group: tuple[Any, ...] | None = None
         self.done_groups = SeenKeys()
+        # Partitioned runs: turns a row's index in the chunk being fed into a global position.
+        self.group_tag: Callable[[int], Any] | None = None
+        self._group_first: dict[tuple[Any, ...], Any] = {}
+        self._row_pos = 0
 
     # -- public ----------------------------------------------------------------------------
-    def feed(self, rows: Iterable[Row]) -> list[Unit]:
-        """Map a chunk of rows; returns the units that are finished."""
+    def feed(self, rows: Iterable[Row], positions: list[int] | None = None) -> list[Unit]:
+        """Map a chunk of rows; returns the units that are finished.
+
+        ``positions``, when given, receives for each returned unit the index (in this chunk) of
+        the row whose reading finished it; the partitioned executor orders units with it.
+        """
         out: list[Unit] = []
         prepared = self._keys([self._normalize(row) for row in rows])
         skip = self._unchanged(prepared)
         screen = bool(self.m.filters) or self.group is not None
-        for row, key, unit in prepared:
+        for i, (row, key, unit) in enumerate(prepared):
+            if positions is not None:
+                positions.extend([i - 1] * (len(out) - len(positions)))
+                self._row_pos = i
             if unit is not None:
                 out.append(unit)
                 continue
@@ -113,11 +133,19 @@ class MappingRunner:
                                 row_hash=self.row_hash([row])))
             else:
                 out.append(self._run_rows([(row, key)], grouped=False))
+        if positions is not None:
+            positions.extend([len(prepared) - 1] * (len(out) - len(positions)))
         return out
 
-    def finish(self) -> list[Unit]:
-        """Flush the groups still open at the end of the table."""
+    def finish(self, firsts: list[Any] | None = None) -> list[Unit]:
+        """Flush the groups still open at the end of the table.
+
+        ``firsts``, when given, receives for each unit the position tag its group's first row
+        had when it was fed (see `group_tag`), in the order of the units.
+        """
         pending, self.groups = self.groups, {}
+        if firsts is not None:
+            firsts.extend(self._group_first.pop(g, None) for g in pending)
         return [self._run_rows(members) for members in pending.values()]
 
     def row_hash(self, rows: list[Row]) -> str:
@@ -194,6 +222,8 @@ class MappingRunner:
             if members:
                 out.append(self._run_rows(members))
         self.last_group = gkey
+        if gkey not in self.groups and self.group_tag is not None:
+            self._group_first[gkey] = self.group_tag(self._row_pos)
         members = self.groups.setdefault(gkey, [])
         members.append((row, key))
         if self.group.size and len(members) >= self.group.size:

@@ -52,6 +52,7 @@ class RunReport:
     seconds: float = 0.0
     max_quarantine_rate: float = 0.01
     outputs: dict[str, str] = field(default_factory=dict)
+    executor: str = "local"
 
     @property
     def read(self) -> int:
@@ -81,7 +82,8 @@ class RunReport:
         """The content of ``run.json``."""
         return {
             "status": self.status, "pack": self.pack, "source": self.source,
-            "target": self.target, "seconds": round(self.seconds, 3),
+            "target": self.target, "executor": self.executor,
+            "seconds": round(self.seconds, 3),
             "rows": {"read": self.read, "quarantined": self.quarantined,
                      "quarantine_rate": round(self.quarantine_rate, 6),
                      "max_quarantine_rate": self.max_quarantine_rate},
