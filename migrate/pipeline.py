@@ -60,6 +60,7 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
 
             run.executor = stack.enter_context(open_executor(settings, pack, ext, load))
             report.executor = run.executor.describe()
+            report.partitions = dict(run.executor.partitions)
         stack.enter_context(gc_tuned())
         for mapping in pack.ordered_mappings():
             run.mapping(mapping)

@@ -75,7 +75,7 @@ class DaskExecutor:
         else:
             workers = s.workers or os.cpu_count() or 1
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.WARNING)
+                                        dashboard_address=":0", silence_logs=logging.WARNING)
             self.client = Client(self.cluster)
         try:
             self._submit()

@@ -53,6 +53,7 @@ class RunReport:
     max_quarantine_rate: float = 0.01
     outputs: dict[str, str] = field(default_factory=dict)
     executor: str = "local"
+    partitions: dict[str, int] = field(default_factory=dict)  # dask: key ranges per mapping
 
     @property
     def read(self) -> int:
@@ -82,7 +83,8 @@ class RunReport:
         """The content of ``run.json``."""
         return {
             "status": self.status, "pack": self.pack, "source": self.source,
-            "target": self.target, "executor": self.executor,
+            "target": self.target,
+            "executor": {"name": self.executor, "partitions": self.partitions},
             "seconds": round(self.seconds, 3),
             "rows": {"read": self.read, "quarantined": self.quarantined,
                      "quarantine_rate": round(self.quarantine_rate, 6),
