@@ -24,7 +24,7 @@ import orjson
 
 from migrate.extractors.base import Batch, Extractor, RejectedRow
 from migrate.mappers.compiler import RowError
-from migrate.mappers.engine import EMITTED, MappingRunner, Unit
+from migrate.mappers.engine import MappingRunner, Unit
 from migrate.mappers.pack import CompiledMapping, Pack
 
 MIN_ROWS_PER_PARTITION = 20_000
@@ -127,7 +127,7 @@ def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: An
     """Map, validate and serialize one partition of one table into ``task.part_file``."""
     import time
 
-    from migrate.pipeline import validate_unit
+    from migrate.pipeline import validate_units
 
     started = time.perf_counter()
     m = next(x for x in pack.mappings if x.name == task.mapping)
@@ -155,16 +155,14 @@ def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: An
             current[0] = index_of
             positions: list[int] = []
             units = runner.feed(rows, positions)
+            validate_units(validator, units, result.warnings)
             for unit, pos in zip(units, positions, strict=True):
-                if unit.outcome == EMITTED:
-                    validate_unit(validator, unit, result.warnings)
                 fh.write(_unit_lines(index_of[pos], UNIT, unit))
             result.units += len(units)
         firsts: list[Any] = []
         units = runner.finish(firsts)
+        validate_units(validator, units, result.warnings)
         for unit, first in zip(units, firsts, strict=True):
-            if unit.outcome == EMITTED:
-                validate_unit(validator, unit, result.warnings)
             fh.write(_unit_lines(first if first is not None else position, LAST, unit))
         result.units += len(units)
     result.seconds = time.perf_counter() - started

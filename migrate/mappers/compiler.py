@@ -370,6 +370,19 @@ def _make_obj(members: list[tuple[str, Fn]], cond: Cond | None) -> Fn:
     return run
 
 
+# Objects the memo caches hand out to many resources, by id (each entry holds its object, so
+# the id is not reused while it is here). The fast validator flattens each of them once.
+SHARED: dict[int, Any] = {}
+SHARED_MAX = 200_000
+
+
+def _share(value: Any) -> None:
+    if type(value) is dict:
+        if len(SHARED) >= SHARED_MAX:
+            SHARED.clear()
+        SHARED[id(value)] = value
+
+
 def memoized(fn: Fn, cols: tuple[str, ...]) -> Fn:
     """Cache ``fn``'s results keyed by the values of ``cols`` in the current row.
 
@@ -406,6 +419,7 @@ def memoized(fn: Fn, cols: tuple[str, ...]) -> Fn:
             if len(cache) >= MEMO_MAX:
                 cache.clear()
             cache[key] = value
+            _share(value)
         return value
 
     return run

@@ -28,12 +28,14 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from migrate.mappers.compiler import SHARED
 from migrate.validation.base import ERROR, ResourceIssue
 from migrate.validation.fhir import FhirValidator
 from migrate.validation.walk import CODE, CODEABLE, _check_codeable, field_class
 
 MAX_SHAPES = 20_000  # plans kept; beyond that new shapes take the full path (bounded memory)
 MAX_MEMO = 100_000  # valid values remembered per FHIR primitive type before the memo restarts
+MAX_FLAT = 50_000  # shared objects whose flattened form is remembered
 
 _OPEN, _CLOSE, _LIST = object(), object(), object()
 
@@ -46,23 +48,24 @@ UNCACHEABLE = _Uncacheable()
 ObjCheck = Callable[[dict[str, Any], list[ResourceIssue]], None]
 
 
-def _flatten(node: dict[str, Any], toks: list[Any], leaves: list[Any]) -> None:
-    """Append the shape tokens and primitive values of one JSON object, in document order."""
+def _flatten(node: dict[str, Any], toks: list[Any], leaves: list[Any],
+             flat: dict[int, Any]) -> None:
+    """Append the shape tokens and primitive values of one JSON object, in document order.
+
+    Objects the mapper shares between resources (`migrate.mappers.compiler.SHARED`) are
+    flattened once and remembered in ``flat``.
+    """
     for k, v in node.items():
         t = type(v)
         toks.append(k)
         if t is dict:
-            toks.append(_OPEN)
-            _flatten(v, toks, leaves)
-            toks.append(_CLOSE)
+            _flatten_child(v, toks, leaves, flat)
         elif t is list:
             toks.append(_LIST)
             for item in v:
                 ti = type(item)
                 if ti is dict:
-                    toks.append(_OPEN)
-                    _flatten(item, toks, leaves)
-                    toks.append(_CLOSE)
+                    _flatten_child(item, toks, leaves, flat)
                 else:
                     toks.append(ti)
                     leaves.append(item)
@@ -74,6 +77,30 @@ def _flatten(node: dict[str, Any], toks: list[Any], leaves: list[Any]) -> None:
             leaves.append(v)
 
 
+def _flatten_child(v: dict[str, Any], toks: list[Any], leaves: list[Any],
+                   flat: dict[int, Any]) -> None:
+    key = id(v)
+    known = flat.get(key)
+    if known is not None and known[0] is v:
+        toks += known[1]
+        leaves += known[2]
+        return
+    if SHARED.get(key) is v:
+        sub_toks: list[Any] = [_OPEN]
+        sub_leaves: list[Any] = []
+        _flatten(v, sub_toks, sub_leaves, flat)
+        sub_toks.append(_CLOSE)
+        if len(flat) >= MAX_FLAT:
+            flat.clear()
+        flat[key] = (v, tuple(sub_toks), tuple(sub_leaves))
+        toks += sub_toks
+        leaves += sub_leaves
+        return
+    toks.append(_OPEN)
+    _flatten(v, toks, leaves, flat)
+    toks.append(_CLOSE)
+
+
 class _Primitive:
     """The model's own validator for one FHIR primitive type, memoized; optional code set.
 
@@ -81,11 +108,33 @@ class _Primitive:
     type tells them apart).
     """
 
-    __slots__ = ("adapter", "codes", "memo")
+    __slots__ = ("adapter", "codes", "many", "memo")
 
-    def __init__(self, adapter: Any, codes: frozenset[str] | None) -> None:
-        self.adapter, self.codes = adapter, codes
+    def __init__(self, adapter: Any, codes: frozenset[str] | None, many: Any) -> None:
+        self.adapter, self.codes, self.many = adapter, codes, many
         self.memo: dict[Any, type] = {}
+
+    def failing(self, values: list[Any]) -> set[int]:
+        """Indexes of the values that fail, checked in one pydantic call (a list type)."""
+        bad = {i for i, v in enumerate(values)
+               if self.codes is not None and v is not None and v not in self.codes}
+        try:
+            self.many.validate_python(values)
+        except Exception as exc:
+            errors = getattr(exc, "errors", None)
+            if errors is None:
+                return set(range(len(values)))
+            bad.update(e["loc"][0] for e in errors() if e.get("loc")
+                       and isinstance(e["loc"][0], int))
+            if not bad:  # a failure we cannot place: every value takes the slow path
+                return set(range(len(values)))
+        memo = self.memo
+        if len(memo) >= MAX_MEMO:
+            memo.clear()
+        for i, v in enumerate(values):
+            if i not in bad and v is not None:
+                memo[v] = type(v)
+        return bad
 
     def __call__(self, value: Any) -> bool:
         if value is None:
@@ -109,9 +158,10 @@ class FastValidator:
         self.full = full or FhirValidator()
         self._planner = self.full._planner
         self._shapes: dict[tuple[Any, ...], Any] = {}
-        self._adapters: dict[int, tuple[Any, _Primitive]] = {}
+        self._adapters: dict[int, tuple[Any, Any, Any]] = {}
         self._primitives: dict[tuple[int, frozenset[str] | None], _Primitive] = {}
         self._fields: dict[type, dict[str, Any]] = {}
+        self._flat: dict[int, Any] = {}
         self.fast = self.slow = 0
 
     def validate(self, resource: dict[str, Any]) -> list[ResourceIssue]:
@@ -120,7 +170,7 @@ class FastValidator:
             return self.full.validate(resource)
         toks: list[Any] = []
         leaves: list[Any] = []
-        _flatten(resource, toks, leaves)
+        _flatten(resource, toks, leaves, self._flat)
         try:
             sig = tuple(toks)
             plan = self._shapes.get(sig)
@@ -151,6 +201,49 @@ class FastValidator:
             return self.full.validate(resource)
         self.fast += 1
         return out
+
+    def validate_many(self, resources: list[dict[str, Any]]) -> list[list[ResourceIssue]]:
+        """`validate` for a chunk of resources: the values no memo knows are checked in one
+        pydantic call per FHIR type instead of one call each. Same verdicts."""
+        results: list[list[ResourceIssue] | None] = [None] * len(resources)
+        pending: dict[_Primitive, tuple[list[Any], list[int]]] = {}
+        for n, resource in enumerate(resources):
+            if type(resource) is not dict:
+                results[n] = self.full.validate(resource)
+                continue
+            toks: list[Any] = []
+            leaves: list[Any] = []
+            _flatten(resource, toks, leaves, self._flat)
+            try:
+                plan = self._shapes.get(tuple(toks))
+            except TypeError:
+                plan = UNCACHEABLE
+            if plan is None or plan is UNCACHEABLE:
+                results[n] = self.validate(resource)  # the full path (and a new plan)
+                continue
+            checks, memos, objects = plan
+            for memo, value, check in zip(memos, leaves, checks, strict=True):
+                if memo.get(value) is not type(value) and value is not None:
+                    values, owners = pending.setdefault(check, ([], []))
+                    values.append(value)
+                    owners.append(n)
+            out: list[ResourceIssue] = []
+            for steps, path, fn in objects:
+                node: Any = resource
+                for step in steps:
+                    node = node[step]
+                fn(node, path, out)
+            results[n] = out
+            if any(i.severity == ERROR for i in out):
+                results[n] = None  # decided below, by the full validator
+        redo: set[int] = {n for n, r in enumerate(results) if r is None}
+        for check, (values, owners) in pending.items():
+            redo.update(owners[i] for i in check.failing(values))
+        for n in sorted(redo):
+            self.slow += 1
+            results[n] = self.full.validate(resources[n])
+        self.fast += len(resources) - len(redo)
+        return results  # type: ignore[return-value]
 
     # -- plans -----------------------------------------------------------------------------
     def _compile(self, resource: dict[str, Any]) -> tuple[list[Any], ...] | None:
@@ -226,8 +319,9 @@ class FastValidator:
         if prim is None:
             adapter = self._adapters.get(id(element))
             if adapter is None:
-                adapter = self._adapters[id(element)] = (element, TypeAdapter(element))
-            prim = self._primitives[key] = _Primitive(adapter[1], codes)
+                adapter = self._adapters[id(element)] = (
+                    element, TypeAdapter(element), TypeAdapter(list[element]))  # type: ignore[valid-type]
+            prim = self._primitives[key] = _Primitive(adapter[1], codes, adapter[2])
         return prim
 
 

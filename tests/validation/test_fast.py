@@ -123,7 +123,7 @@ def _one_per_shape(corpus: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for res in corpus:
         toks: list[Any] = []
-        _flatten(res, toks, [])
+        _flatten(res, toks, [], {})
         if tuple(toks) not in seen:
             seen.add(tuple(toks))
             out.append(res)
@@ -187,3 +187,19 @@ def test_bad_code_after_a_good_one_of_the_same_shape(
     issues = fast.validate(resource)
     assert issues == full.validate(resource)
     assert any(i.code == "code-set" and i.path == path for i in issues)
+
+
+def test_validate_many_gives_the_full_verdicts(
+        corpus: list[dict[str, Any]], validators: tuple[FhirValidator, FastValidator]) -> None:
+    """A chunk mixing valid resources, bad values and new shapes, as the pipeline sends it."""
+    full, fast = validators
+    chunk: list[dict[str, Any]] = []
+    for n, res in enumerate(_one_per_shape(corpus)):
+        chunk.append(res)
+        paths = list(_leaf_paths(res))
+        chunk.append(_set(res, paths[n % len(paths)], BAD_VALUES[n % len(BAD_VALUES)]))
+        chunk.append(_set(res, ("id",), f"fresh-{n}"))  # a value no memo has seen
+    verdicts = FastValidator(FhirValidator()).validate_many(chunk)  # cold: every shape is new
+    assert verdicts == [full.validate(r) for r in chunk]
+    assert fast.validate_many(chunk) == [full.validate(r) for r in chunk]  # warm
+    assert sum(bool(v) for v in verdicts) > len(chunk) // 10
