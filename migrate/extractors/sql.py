@@ -109,6 +109,19 @@ class SqlExtractor(Extractor):
             for part in result.partitions(chunk_size):
                 yield Batch([{k: _text(v) for k, v in zip(keys, r, strict=True)} for r in part])
 
+    def column_values(self, table: str, column: str, query: str | None = None) -> Iterator[Any]:
+        """Every value of one column, as text (the partitioned executor picks key ranges from
+        them); only that column crosses the wire."""
+        import sqlalchemy as sa
+
+        col = self.engine.dialect.identifier_preparer.quote(column)
+        inner = query or f"SELECT * FROM {self._quote(table)}"
+        sql = sa.text(f"SELECT q.{col} FROM ({inner}) AS q")
+        with self.engine.connect().execution_options(stream_results=True) as conn:
+            for part in conn.execute(sql).partitions(DEFAULT_CHUNK_SIZE * 4):
+                for (value,) in part:
+                    yield _text(value)
+
     def close(self) -> None:
         """Dispose of the connection pool."""
         self.engine.dispose()

@@ -28,7 +28,7 @@ Fn = Callable[["Scope"], Any]
 Cond = Callable[["Scope"], bool]
 
 IMPURE = "\0impure"  # a dependency that cannot be keyed (a loop variable, another group row)
-MEMO_MAX = 50_000  # entries per memoized subtree before its cache restarts
+MEMO_MAX = 4_096  # entries per memoized subtree before its cache restarts (memory stays flat)
 MEMO_PROBE = 2_000  # calls after which a cache that hits less than a quarter of the time stops
 
 
@@ -373,7 +373,7 @@ def _make_obj(members: list[tuple[str, Fn]], cond: Cond | None) -> Fn:
 # Objects the memo caches hand out to many resources, by id (each entry holds its object, so
 # the id is not reused while it is here). The fast validator flattens each of them once.
 SHARED: dict[int, Any] = {}
-SHARED_MAX = 200_000
+SHARED_MAX = 32_768
 
 
 def _share(value: Any) -> None:

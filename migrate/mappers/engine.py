@@ -219,6 +219,7 @@ class MappingRunner:
         out: list[Unit] = []
         if self.group.sorted and self.last_group is not None and gkey != self.last_group:
             members = self.groups.pop(self.last_group, None)
+            self._group_first.pop(self.last_group, None)
             if members:
                 out.append(self._run_rows(members))
         self.last_group = gkey
@@ -227,6 +228,7 @@ class MappingRunner:
         members = self.groups.setdefault(gkey, [])
         members.append((row, key))
         if self.group.size and len(members) >= self.group.size:
+            self._group_first.pop(gkey, None)
             out.append(self._run_rows(self.groups.pop(gkey)))
         return out
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-SPILL = 1 << 17  # recent keys held in a dict before they are merged into the sorted array
+SPILL = 1 << 16  # recent keys held in a dict before they are merged into the sorted array
 
 
 class SeenKeys:

@@ -34,8 +34,8 @@ from migrate.validation.fhir import FhirValidator
 from migrate.validation.walk import CODE, CODEABLE, _check_codeable, field_class
 
 MAX_SHAPES = 20_000  # plans kept; beyond that new shapes take the full path (bounded memory)
-MAX_MEMO = 100_000  # valid values remembered per FHIR primitive type before the memo restarts
-MAX_FLAT = 50_000  # shared objects whose flattened form is remembered
+MAX_MEMO = 16_384  # valid values remembered per FHIR primitive type before the memo restarts
+MAX_FLAT = 16_384  # shared objects whose flattened form is remembered
 
 _OPEN, _CLOSE, _LIST = object(), object(), object()
 
