@@ -66,7 +66,9 @@ def validate_migration(settings: RunSettings, options: ValidateOptions) -> Valid
 
     started = time.perf_counter()
     folder = options.report_dir
-    settings = settings.model_copy(update={"output": folder, "target": {"type": "null"}})
+    # In-process: the emit counters wrap this process's pack (a dry run is one pass anyway).
+    settings = settings.model_copy(update={"output": folder, "target": {"type": "null"},
+                                           "executor": "local", "scheduler": None})
     pack = load_pack(settings.mappings, pack_settings(settings))
     if options.expectations is not None and not options.expectations.exists():
         raise ConfigError(f"expectations {str(options.expectations)!r} do not exist")
