@@ -216,6 +216,8 @@ class _Run:
                 unit.materialize()
         raw: list[tuple[str, bytes]] = []
         counts = self.report.resources
+        # Where each resource came from, for loaders that report refusals per source row.
+        traced = type(self.loader)._send_traced is not Loader._send_traced
         if not validated:
             validate_units(self.validator, units, self.report.warnings)
         for unit in units:
@@ -229,8 +231,9 @@ class _Run:
                         counts[rtype] += 1
                     continue
                 out.extend(unit.resources)
-                src = {"table": m.table, "mapping": m.name, "rows": unit.keys}
-                sources.extend([src] * len(unit.resources))
+                if traced:
+                    src = {"table": m.table, "mapping": m.name, "rows": unit.keys}
+                    sources.extend([src] * len(unit.resources))
                 for res in unit.resources:
                     counts[res["resourceType"]] += 1
             elif unit.outcome == UNCHANGED:
@@ -245,7 +248,7 @@ class _Run:
             observe(m, units)
         if raw and load_raw is not None:
             load_raw(raw)
-        self.loader.load(out, sources)
+        self.loader.load(out, sources if traced else None)
 
     def _count_notes(self, m: CompiledMapping, unit: Unit) -> None:
         for note in unit.notes:

@@ -32,26 +32,25 @@ class NdjsonLoader(Loader):
             old.unlink()
 
     def _send(self, resources: list[dict[str, Any]]) -> None:
-        written = self.summary.written
-        files = self._files
-        for res in resources:
-            rtype = res["resourceType"]
-            fh = files.get(rtype)
-            if fh is None:
-                fh = files[rtype] = (self.path / f"{rtype}.ndjson").open("ab")
-            fh.write(orjson.dumps(res) + b"\n")
-            written[rtype] += 1
+        dumps = orjson.dumps
+        self.load_raw([(res["resourceType"], dumps(res)) for res in resources])
 
     def load_raw(self, items: list[tuple[str, bytes]]) -> None:
         """Write resources already serialized as JSON: ``(resourceType, bytes)`` pairs."""
-        written = self.summary.written
-        files = self._files
+        by_type: dict[str, list[bytes]] = {}
         for rtype, data in items:
+            lines = by_type.get(rtype)
+            if lines is None:
+                lines = by_type[rtype] = []
+            lines.append(data)
+        written, files = self.summary.written, self._files
+        for rtype, lines in by_type.items():
             fh = files.get(rtype)
             if fh is None:
                 fh = files[rtype] = (self.path / f"{rtype}.ndjson").open("ab")
-            fh.write(data + b"\n")
-            written[rtype] += 1
+            lines.append(b"")
+            fh.write(b"\n".join(lines))
+            written[rtype] += len(lines) - 1
 
     def close(self) -> LoadSummary:
         """Close every file."""

@@ -91,6 +91,7 @@ class MappingRunner:
         self.groups: dict[tuple[Any, ...], list[tuple[Row, tuple[Any, ...]]]] = {}
         self.last_group: tuple[Any, ...] | None = None
         self.done_groups = SeenKeys()
+        self.row_emits = [e for e in mapping.emits if e.per == "row"]
         # Partitioned runs: turns a row's index in the chunk being fed into a global position.
         self.group_tag: Callable[[int], Any] | None = None
         self._group_first: dict[tuple[Any, ...], Any] = {}
@@ -132,7 +133,7 @@ class MappingRunner:
                 out.append(Unit(self.m.name, [self._key_dict(key)], UNCHANGED,
                                 row_hash=self.row_hash([row])))
             else:
-                out.append(self._run_rows([(row, key)], grouped=False))
+                out.append(self._run_one(row, key))
         if positions is not None:
             positions.extend([len(prepared) - 1] * (len(out) - len(positions)))
         return out
@@ -233,6 +234,33 @@ class MappingRunner:
         return out
 
     # -- mapping ---------------------------------------------------------------------------
+    def _run_one(self, row: Row, key: tuple[Any, ...]) -> Unit:
+        """`_run_rows` for one row outside any group: the common case, kept lean."""
+        m = self.m
+        unit = Unit(m.name, [dict(zip(self.key_cols, key, strict=False))], EMITTED)
+        if self.hash_rows:
+            unit.source_rows = [row]
+            unit.row_hash = self.row_hash(unit.source_rows)
+        notes: list[RowError] = []
+        errors: list[RowError] = []
+        scope = Scope(row, {}, None, notes, errors)
+        bound = scope.vars
+        out = unit.resources
+        try:
+            for name, fn in m.lets:
+                bound[name] = fn(scope)
+            for emit in self.row_emits:
+                self._emit(emit, scope, key, out)
+        except RowError as exc:
+            errors.append(exc)
+        if errors:
+            unit.quarantine(errors)
+        elif not out:
+            unit.outcome, unit.rule = FILTERED, "no-emit-matched"
+        else:
+            unit.notes = notes
+        return unit
+
     def _run_rows(self, members: list[tuple[Row, tuple[Any, ...]]], grouped: bool = True) -> Unit:
         keys = [self._key_dict(k[: len(self.key_cols)]) for _, k in members]
         unit = Unit(self.m.name, keys, EMITTED)
