@@ -86,7 +86,15 @@ def plan_partitions(ext: Extractor, m: CompiledMapping, wanted: int, chunk_size:
     column = partition_column(m)
     if column is None or wanted <= 1:
         return None, ()
-    counts = Counter(v for v in _column_sample(ext, m, column, chunk_size) if v is not None)
+    column_counts = getattr(ext, "column_counts", None)
+    if column_counts is not None:  # counted by the extractor (Arrow), distinct values only
+        counts: Counter[str] = Counter()
+        for raw, n in column_counts(m.table, column).items():
+            value = partition_value(raw, m.null_tokens)
+            if value is not None:
+                counts[value] += n
+    else:
+        counts = Counter(v for v in _column_sample(ext, m, column, chunk_size) if v is not None)
     total = sum(counts.values())
     count = max(1, min(wanted, total // max(1, min_rows)))
     if count <= 1:

@@ -79,9 +79,19 @@ class CsvExtractor(Extractor):
         are never turned into Python objects (the partitioned executor's workers use this)."""
         return self._iter_batches(table, chunk_size, select)
 
+    def column_counts(self, table: str, column: str) -> dict[str, int]:
+        """How many rows hold each value of one column (ragged rows left out), counted by
+        pyarrow: the partitioned executor chooses its key ranges from them."""
+        import pyarrow.compute as pc
+
+        counted = pc.value_counts(self._read_column(table, column)).to_pylist()
+        return {c["values"]: c["counts"] for c in counted}
+
     def column_values(self, table: str, column: str, query: str | None = None) -> list[Any]:
-        """Every value of one column (ragged rows left out), read by pyarrow alone: the
-        partitioned executor chooses its key ranges from them."""
+        """Every value of one column (ragged rows left out), read by pyarrow alone."""
+        return self._read_column(table, column).to_pylist()
+
+    def _read_column(self, table: str, column: str) -> Any:
         import pyarrow as pa
         from pyarrow import csv as pacsv
 
@@ -94,7 +104,7 @@ class CsvExtractor(Extractor):
                 include_columns=[column], column_types={column: pa.string()},
                 strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
-        return table_data.column(column).to_pylist()
+        return table_data.column(column)
 
     def _iter_batches(self, table: str, chunk_size: int,
                       select: Callable[[Any], Any] | None = None
