@@ -190,12 +190,7 @@ class FastValidator:
             if memo.get(value) is not type(value) and not check(value):
                 self.slow += 1
                 return self.full.validate(resource)
-        out: list[ResourceIssue] = []
-        for steps, path, fn in objects:
-            node: Any = resource
-            for step in steps:
-                node = node[step]
-            fn(node, path, out)
+        out = _object_issues(resource, objects)
         if any(i.severity == ERROR for i in out):
             self.slow += 1
             return self.full.validate(resource)
@@ -227,12 +222,7 @@ class FastValidator:
                     values, owners = pending.setdefault(check, ([], []))
                     values.append(value)
                     owners.append(n)
-            out: list[ResourceIssue] = []
-            for steps, path, fn in objects:
-                node: Any = resource
-                for step in steps:
-                    node = node[step]
-                fn(node, path, out)
+            out = _object_issues(resource, objects)
             results[n] = out
             if any(i.severity == ERROR for i in out):
                 results[n] = None  # decided below, by the full validator
@@ -323,6 +313,17 @@ class FastValidator:
                     element, TypeAdapter(element), TypeAdapter(list[element]))  # type: ignore[valid-type]
             prim = self._primitives[key] = _Primitive(adapter[1], codes, adapter[2])
         return prim
+
+
+def _object_issues(resource: dict[str, Any], objects: list[Any]) -> list[ResourceIssue]:
+    """Run a plan's object-level checks (bindings, US Core hooks) on their objects."""
+    out: list[ResourceIssue] = []
+    for steps, path, fn in objects:
+        node: Any = resource
+        for step in steps:
+            node = node[step]
+        fn(node, path, out)
+    return out
 
 
 def _codeable(binding: Any) -> Any:
