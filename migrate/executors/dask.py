@@ -75,7 +75,9 @@ class DaskExecutor:
         else:
             workers = s.workers or os.cpu_count() or 1
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", silence_logs=logging.WARNING)
+                                        dashboard_address=":0",
+                                        # worker tracebacks may quote source values
+                                        silence_logs=logging.CRITICAL)
             self.client = Client(self.cluster)
         try:
             self._submit()
@@ -125,8 +127,10 @@ class DaskExecutor:
         try:
             parts: list[PartResult] = self.client.gather(futures)
         except Exception as exc:  # a worker's failure, re-raised here by Dask
-            raise ExecutorError(f"{m.name}: a partition failed on a Dask worker: "
-                                f"{type(exc).__name__}: {exc}") from exc
+            # The type only: an unexpected error's text may quote a source value (no PHI).
+            raise ExecutorError(f"{m.name}: a partition failed on a Dask worker "
+                                f"({type(exc).__name__}); run with --executor local to see "
+                                "where") from exc
         warnings: Counter[str] = Counter()
         for part in parts:
             warnings.update(part.warnings)
