@@ -84,6 +84,20 @@ def _prune(value: Any) -> Any:
     return None if value is None or value == {} or value == [] or value == "" else value
 
 
+_SIZED = (str, dict, list)  # empty means absent: "", {} and [] are pruned
+_SCALAR = (int, float, bool)  # never empty
+
+
+def _kept(v: Any) -> bool:
+    """``_prune(v) is not None``, without building an empty dict and list per test."""
+    t = type(v)
+    if t in _SIZED:
+        return bool(v)
+    if t in _SCALAR:
+        return True
+    return _prune(v) is not None
+
+
 @dataclass
 class Compiler:
     """Compiles one mapping file's templates, collecting every problem instead of stopping."""
@@ -117,9 +131,18 @@ class Compiler:
     def tracked(self, node: Any, where: str, line: int,
                 model: str | None = None) -> tuple[Fn, frozenset[str] | None]:
         """Compile a node and say which columns it reads (None: it reads more than columns)."""
+        return self.deps_of(lambda: self._value(node, where, line, model))
+
+    def tracked_cond(self, node: Any, where: str, line: int) -> tuple[Cond, frozenset[str] | None]:
+        """Compile a condition and say which columns it reads (None: more than columns)."""
+        return self.deps_of(lambda: self.cond(node, where, line))
+
+    def deps_of(self, build: Callable[[], Any]) -> tuple[Any, frozenset[str] | None]:
+        """Run ``build`` (which compiles something) and return its result with the columns the
+        compiled code reads (None: it reads more than columns of the current row)."""
         self._frames.append(set())
         try:
-            fn = self._value(node, where, line, model)
+            fn = build()
         finally:
             deps = self._frames.pop()
         if self._frames:
@@ -194,6 +217,9 @@ class Compiler:
         cls = fhirmodel.model_class(model) if model else None
         cond: Cond | None = None
         members: list[tuple[str, Fn]] = []
+        # Each member with the columns it reads: the chunked runner (migrate.mappers.chunked)
+        # evaluates a member once per distinct value of those columns in a chunk.
+        parts: list[tuple[str, Fn, frozenset[str] | None]] = []
         key_lines = getattr(node, "key_lines", {})
         for key, sub in node.items():
             kline = key_lines.get(key, line)
@@ -204,8 +230,15 @@ class Compiler:
                 self.problem(kline, f"{where}.{key}", f"unknown directive {key!r} here")
                 continue
             child = self._child_model(cls, model, key, sub, f"{where}.{key}", kline)
-            members.append((key, self.value(sub, f"{where}.{key}", kline, child)))
-        return _make_obj(members, cond)
+            fn, deps = self.deps_of(
+                lambda sub=sub, key=key, kline=kline, child=child:
+                self.value(sub, f"{where}.{key}", kline, child))
+            members.append((key, fn))
+            parts.append((key, fn, deps))
+        obj = _make_obj(members, cond)
+        if not isinstance(obj, Const):
+            obj.parts = None if cond is not None else parts  # type: ignore[attr-defined]
+        return obj
 
     def _child_model(
         self, cls: Any, model: str | None, key: str, sub: Any, where: str, line: int
@@ -250,7 +283,7 @@ class Compiler:
                 v = f(s)
                 if many:
                     out.extend(v or ())
-                elif _prune(v) is not None:
+                elif v is not None and _kept(v):
                     out.append(v)
             return out or None
 
@@ -363,7 +396,13 @@ def _make_obj(members: list[tuple[str, Fn]], cond: Cond | None) -> Fn:
         out = {}
         for k, f in members:
             v = f(s)
-            if v is not None and v != "" and v != {} and v != []:
+            if v is None:
+                continue
+            t = type(v)
+            if t in _SIZED:
+                if v:
+                    out[k] = v
+            elif t in _SCALAR or _prune(v) is not None:
                 out[k] = v
         return out or None
 
@@ -374,6 +413,7 @@ def _make_obj(members: list[tuple[str, Fn]], cond: Cond | None) -> Fn:
 # the id is not reused while it is here). The fast validator flattens each of them once.
 SHARED: dict[int, Any] = {}
 SHARED_MAX = 32_768
+_MISS = object()
 
 
 def _share(value: Any) -> None:
@@ -402,13 +442,12 @@ def memoized(fn: Fn, cols: tuple[str, ...]) -> Fn:
         row = s.row
         key = row.get(col) if col is not None else tuple([row.get(c) for c in cols])
         try:
-            value = cache[key]
-            hits += 1
-            return value
-        except KeyError:
-            pass
+            value = cache.get(key, _MISS)
         except TypeError:  # an unhashable value: compute it
             return fn(s)
+        if value is not _MISS:
+            hits += 1
+            return value
         misses += 1
         if misses == MEMO_PROBE and hits < MEMO_PROBE // 3:
             on = False

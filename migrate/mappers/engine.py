@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from migrate.mappers.chunked import ChunkPlan
 from migrate.mappers.compiler import RowError, Scope
 from migrate.mappers.ids import digest
 from migrate.mappers.keyset import SeenKeys
@@ -22,6 +23,8 @@ EMITTED, FILTERED, QUARANTINED = "emitted", "filtered", "quarantined"
 # A row identical to the one an earlier sync already delivered (sync only): it counts as
 # emitted, and nothing is mapped or sent for it.
 UNCHANGED = "unchanged"
+_GROUPED = "grouped"  # a row that joins a group (see `MappingRunner.feed`)
+CHUNK_MIN = 1  # rows mapped on their own in a chunk below this: row at a time
 SkipCheck = Callable[[str, list[tuple[str, str]]], set[str]]
 Row = dict[str, Any]
 
@@ -96,6 +99,9 @@ class MappingRunner:
         self.group_tag: Callable[[int], Any] | None = None
         self._group_first: dict[tuple[Any, ...], Any] = {}
         self._row_pos = 0
+        # Column-wise mapping of the rows mapped on their own (not when rows are hashed: sync).
+        self.chunk_plan = (None if self.hash_rows or not self.row_emits
+                           else ChunkPlan.build(mapping, self.row_emits))
 
     # -- public ----------------------------------------------------------------------------
     def feed(self, rows: Iterable[Row], positions: list[int] | None = None) -> list[Unit]:
@@ -108,35 +114,73 @@ class MappingRunner:
         prepared = self._keys([self._normalize(row) for row in rows])
         skip = self._unchanged(prepared)
         screen = bool(self.m.filters) or self.group is not None
-        for i, (row, key, unit) in enumerate(prepared):
-            if positions is not None:
-                positions.extend([i - 1] * (len(out) - len(positions)))
-                self._row_pos = i
+        # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
+        # on its own). Screening first lets the rows mapped on their own go as one chunk.
+        fates: list[Unit | str | None] = []
+        for row, key, unit in prepared:
             if unit is not None:
-                out.append(unit)
+                fates.append(unit)
                 continue
             if screen:  # filters and group conditions (a table with neither skips this)
                 scope = Scope(row, {}, None)
                 rule = self._filtered(scope)
                 grouped = rule is None and self.group is not None and self._grouped(scope)
                 if scope.errors:  # a condition over a transform that failed
-                    out.append(Unit(self.m.name, [self._key_dict(key)], QUARANTINED,
-                                    errors=scope.errors))
+                    fates.append(Unit(self.m.name, [self._key_dict(key)], QUARANTINED,
+                                      errors=scope.errors))
                     continue
+                if rule is not None:
+                    fates.append(Unit(self.m.name, [self._key_dict(key)], FILTERED, rule=rule))
+                    continue
+                if grouped:
+                    fates.append(_GROUPED)
+                    continue
+            if skip and key_hash(self._key_dict(key)) in skip:
+                fates.append(Unit(self.m.name, [self._key_dict(key)], UNCHANGED,
+                                  row_hash=self.row_hash([row])))
             else:
-                rule, grouped = None, False
-            if rule is not None:
-                out.append(Unit(self.m.name, [self._key_dict(key)], FILTERED, rule=rule))
-            elif grouped:
+                fates.append(None)
+        mapped = self._run_chunk(prepared, fates)
+        for i, ((row, key, _), fate) in enumerate(zip(prepared, fates, strict=True)):
+            if positions is not None:
+                positions.extend([i - 1] * (len(out) - len(positions)))
+                self._row_pos = i
+            if fate is None:
+                unit = mapped.get(i)
+                out.append(unit if unit is not None else self._run_one(row, key))
+            elif fate is _GROUPED:
                 out.extend(self._add_to_group(row, key))
-            elif skip and key_hash(self._key_dict(key)) in skip:
-                out.append(Unit(self.m.name, [self._key_dict(key)], UNCHANGED,
-                                row_hash=self.row_hash([row])))
             else:
-                out.append(self._run_one(row, key))
+                out.append(fate)  # type: ignore[arg-type]
         if positions is not None:
             positions.extend([len(prepared) - 1] * (len(out) - len(positions)))
         return out
+
+    def _run_chunk(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]],
+                   fates: list[Unit | str | None]) -> dict[int, Unit]:
+        """Units of the rows mapped on their own, by position, computed column-wise where the
+        mapping allows it (`migrate.mappers.chunked`); rows missing here take `_run_one`."""
+        if self.chunk_plan is None:
+            return {}
+        idx = [i for i, fate in enumerate(fates) if fate is None]
+        if len(idx) < CHUNK_MIN:
+            return {}
+        rows = [prepared[i][0] for i in idx]
+        keys = [prepared[i][1] for i in idx]
+        make_ids = getattr(self.make_id, "many", None) or (
+            lambda rtype, entity, ks: [self.make_id(rtype, entity, k) for k in ks])
+        results, _ = self.chunk_plan.run(rows, keys, len(self.key_cols), self._resource,
+                                         make_ids)
+        name, key_cols = self.m.name, self.key_cols
+        units: dict[int, Unit] = {}
+        for i, key, resources in zip(idx, keys, results, strict=True):
+            if resources is None:
+                continue
+            unit = Unit(name, [dict(zip(key_cols, key, strict=False))], EMITTED, resources)
+            if not resources:
+                unit.outcome, unit.rule = FILTERED, "no-emit-matched"
+            units[i] = unit
+        return units
 
     def finish(self, firsts: list[Any] | None = None) -> list[Unit]:
         """Flush the groups still open at the end of the table.
@@ -321,9 +365,12 @@ class MappingRunner:
         if emit.key is not None and any(k is None for k in id_key[:len(emit.key)]):
             raise RowError("missing-key", f"a key part of emit {emit.name!r} is empty",
                            line=emit.line)
-        body = emit.template(scope) or {}
-        res: dict[str, Any] = {"resourceType": emit.resource,
-                               "id": self.make_id(emit.resource, emit.entity, id_key)}
+        out.append(self._resource(emit, self.make_id(emit.resource, emit.entity, id_key),
+                                  emit.template(scope) or {}))
+
+    def _resource(self, emit: CompiledEmit, rid: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The resource of one emit: type, id, the emit's profiles, then the template's body."""
+        res: dict[str, Any] = {"resourceType": emit.resource, "id": rid}
         if emit.profile:
             res["meta"] = {"profile": emit.profile}
             if "meta" in body:  # the template's meta adds to the emit's profile
@@ -331,7 +378,7 @@ class MappingRunner:
                 meta["profile"] = [*emit.profile, *meta.get("profile", ())]
                 body = {**body, "meta": meta}
         res.update(body)
-        out.append(res)
+        return res
 
 
 

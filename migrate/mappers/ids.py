@@ -32,6 +32,10 @@ def resource_id(
     return str(uuid.uuid5(namespace, id_seed(source_system, resource_type, entity, key)))
 
 
+# The 17th hex digit of a UUID with its two top bits set to the RFC 4122 variant (10).
+_VARIANT = {f"{i:x}": f"{(i & 0x3) | 0x8:x}" for i in range(16)}
+
+
 def id_maker(
     namespace: uuid.UUID, source_system: str
 ) -> Callable[[str, str, Sequence[object]], str]:
@@ -55,12 +59,30 @@ def id_maker(
             if "|" in text or "\\" in text:
                 text = _part(text)
             parts.append(text)
-        h = bytearray(sha1(ns + "|".join(parts).encode()).digest()[:16])
-        h[6] = (h[6] & 0x0F) | 0x50
-        h[8] = (h[8] & 0x3F) | 0x80
-        x = h.hex()
-        return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+        x = sha1(ns + "|".join(parts).encode()).hexdigest()
+        # Version 5 in the 13th hex digit; the variant bits (10xx) in the 17th.
+        return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}"
 
+    def many(resource_type: str, entity: str, keys: Sequence[Sequence[object]]) -> list[str]:
+        """``make`` for many keys of one (type, entity): the same ids, with less overhead."""
+        prefix = prefixes.get((resource_type, entity))
+        if prefix is None:
+            prefix = prefixes[(resource_type, entity)] = id_seed(
+                source_system, resource_type, entity, ())
+        out = []
+        for key in keys:
+            if not all(type(v) is str for v in key):
+                out.append(make(resource_type, entity, key))
+                continue
+            joined = "|".join(key)
+            if "\\" in joined or joined.count("|") != len(key) - 1:
+                out.append(make(resource_type, entity, key))  # a part to escape
+                continue
+            x = sha1(ns + f"{prefix}|{joined}".encode()).hexdigest()
+            out.append(f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}")
+        return out
+
+    make.many = many  # type: ignore[attr-defined]
     return make
 
 

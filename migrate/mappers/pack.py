@@ -55,6 +55,9 @@ class CompiledEmit:
     key: list[Fn] | None
     template: Fn
     line: int
+    # The columns ``when`` and each ``key`` part read (None: more than columns of the row).
+    when_deps: frozenset[str] | None = frozenset()
+    key_deps: list[frozenset[str] | None] | None = None
 
 
 @dataclass
@@ -72,6 +75,8 @@ class CompiledMapping:
     null_tokens: frozenset[str]
     key_line: int = 1
     column_nulls: dict[str, frozenset[str]] = field(default_factory=dict)
+    # The columns each let value is computed from, in the order of ``lets`` (None: not keyable).
+    let_deps: list[frozenset[str] | None] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -315,7 +320,8 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
     elif spec.null_tokens:
         nulls |= frozenset(spec.null_tokens)
     return CompiledMapping(spec, file, getattr(data, "line", 1), c.columns, lets, filters,
-                           group_when, emits, nulls, _line(data, "key"), column_nulls)
+                           group_when, emits, nulls, _line(data, "key"), column_nulls,
+                           [c.let_deps.get(name) for name, _ in lets])
 
 
 def _line(data: Any, key: str, index: int | None = None) -> int:
@@ -348,15 +354,21 @@ def _compile_emit(c: Compiler, spec: MappingSpec, e: EmitSpec, i: int, data: Any
     if e.per == "group" and spec.group is None:
         c.problem(line, f"{where}.per", "'per: group' needs a 'group:' section in the mapping")
     c.group = e.per == "group"
-    when = c.cond(e.when, f"{where}.when", line) if e.when is not None else None
-    key = [c.value(k, f"{where}.key[{j}]", line) for j, k in enumerate(e.key)] if e.key else None
+    when, when_deps = (c.tracked_cond(e.when, f"{where}.when", line) if e.when is not None
+                       else (None, frozenset()))
+    key: list[Fn] | None = None
+    key_deps: list[frozenset[str] | None] | None = None
+    if e.key:
+        tracked = [c.deps_of(lambda j=j, k=k: c.value(k, f"{where}.key[{j}]", line))
+                   for j, k in enumerate(e.key)]
+        key, key_deps = [f for f, _ in tracked], [d for _, d in tracked]
     raw = data["emit"][i]["template"]
     model = e.resource if fhirmodel.is_resource_type(e.resource) else None
     template = c.obj(raw, f"{where}.template", getattr(raw, "line", line), model)
     c.group = False
     profiles = [e.profile] if isinstance(e.profile, str) else list(e.profile or [])
     return CompiledEmit(name, e.resource, e.entity or spec.source, e.per, profiles, when, key,
-                        template, line)
+                        template, line, when_deps, key_deps)
 
 
 def _check_id_collisions(mappings: list[CompiledMapping], problems: list[Problem]) -> None:

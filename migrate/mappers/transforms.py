@@ -150,7 +150,21 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME_DIRECTIVES = re.compile(r"%[HIMSfpXcTRrz]")
 
 
+# Second-precision ISO date-times, the commonest shape (Synthea, SQL DATETIME read as text): for
+# these the result is the text itself (with ``Z`` for UTC), once Python has checked the calendar
+# and the clock. tests/mappers/test_transforms.py compares this path with the general one.
+_ISO_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z?)")
+
+
 def _format_datetime(text: str, tz: Any, formats: list[str] | None) -> str:
+    if not formats and (m := _ISO_SECONDS.fullmatch(text)) is not None and (
+            m.group(1) or getattr(tz, "key", None) == "UTC"):
+        datetime.fromisoformat(text[:19])  # a ValueError for Feb 30 or 25:00
+        return text if m.group(1) else text + "Z"
+    return _format_datetime_general(text, tz, formats)
+
+
+def _format_datetime_general(text: str, tz: Any, formats: list[str] | None) -> str:
     if formats:
         dt, used = None, ""
         for fmt in formats:

@@ -93,3 +93,25 @@ def test_none_key_part_is_empty_text():
 def test_key_parts_are_read_as_text():
     # An integer key from SQL and the same key as CSV text give the same id.
     assert rid(1, 2) == rid("1", "2")
+
+
+def test_fast_id_maker_gives_the_ids_of_uuid5():
+    import random
+
+    from migrate.mappers.ids import id_maker
+
+    rng = random.Random(7)
+    alphabet = "ab|\\0é-9 "
+    make = id_maker(NS, SYSTEM)
+    batches: dict[tuple[str, str], list[tuple[object, ...]]] = {}
+    for _ in range(3000):
+        key = tuple(rng.choice([None, 7, 2.5, "".join(rng.choices(alphabet, k=rng.randint(0, 9)))])
+                    for _ in range(rng.randint(0, 4)))
+        if rng.random() < 0.5:  # most keys are text only (the batch path's fast case)
+            key = tuple("".join(rng.choices("abc-19", k=rng.randint(0, 9))) for _ in key)
+        rtype, entity = rng.choice([("Patient", "patients"), ("Observation", "obs|x")])
+        assert make(rtype, entity, key) == resource_id(NS, SYSTEM, rtype, entity, key)
+        batches.setdefault((rtype, entity), []).append(key)
+    for (rtype, entity), keys in batches.items():
+        assert make.many(rtype, entity, keys) == [resource_id(NS, SYSTEM, rtype, entity, k)
+                                                  for k in keys]

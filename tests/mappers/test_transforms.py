@@ -891,3 +891,31 @@ def test_a_transform_can_take_another_transform_as_its_value(emit):
     assert body(units[0]) == {"birthDate": "2020-01-05"}
     # The value is not a column, so no column is named.
     assert error(units[1]) == ("bad-date", "not a valid date", None, "junk", T)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Chicago", "Asia/Kolkata"])
+def test_datetime_fast_path_equals_the_general_path(zone):
+    import random
+    from zoneinfo import ZoneInfo
+
+    from migrate.mappers.transforms import _format_datetime, _format_datetime_general
+
+    tz = ZoneInfo(zone)
+    rng = random.Random(3)
+
+    def field(width: int, hi: int) -> str:
+        return str(rng.randint(0, hi)).zfill(width)
+
+    texts = ["2015-04-05T16:30:42Z", "2016-02-29T00:00:00", "2015-02-29T10:00:00Z",
+             "2015-04-05T24:00:00", "2015-04-05T23:59:60Z", "2015-13-01T00:00:00Z"]
+    for _ in range(4000):
+        texts.append(f"{field(4, 2100)}-{field(2, 13)}-{field(2, 32)}T{field(2, 25)}:"
+                     f"{field(2, 61)}:{field(2, 61)}{rng.choice(['', 'Z'])}")
+    for text in texts:
+        try:
+            expected = _format_datetime_general(text, tz, None)
+        except ValueError:
+            with pytest.raises(ValueError, match="."):
+                _format_datetime(text, tz, None)
+            continue
+        assert _format_datetime(text, tz, None) == expected, text
