@@ -8,6 +8,7 @@ The full reference is in ``docs/mapping-spec.md``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -208,6 +209,13 @@ def _number(v: Any, integer: bool) -> int | float:
     return int(num) if integer else num
 
 
+def _writable(num: int | float) -> bool:
+    """False for numbers JSON writers cannot carry: integers past 64 bits, infinite floats."""
+    if type(num) is int:
+        return -(2**63) <= num < 2**63
+    return math.isfinite(num)
+
+
 def _numeric(kind: str) -> Builder:
     integer = kind == "integer"
 
@@ -235,6 +243,9 @@ def _numeric(kind: str) -> Builder:
                 raise RowError(f"not-{'an-integer' if integer else 'a-number'}",
                                f"not {'an integer' if integer else 'a number'}",
                                column=col, value=v, line=line) from None
+            if not _writable(num):
+                raise RowError("number-too-large", "too large for a JSON number (at most 18 "
+                               "digits before the point)", column=col, value=v, line=line)
             if (lo is not None and num < lo) or (hi is not None and num > hi):
                 raise RowError("out-of-range", f"must be {span}", column=col, value=v,
                                line=line)

@@ -919,3 +919,10 @@ def test_datetime_fast_path_equals_the_general_path(zone):
                 _format_datetime(text, tz, None)
             continue
         assert _format_datetime(text, tz, None) == expected, text
+
+
+@pytest.mark.parametrize("raw", ["999999999999999999999", "1e400", "-1e400"])
+def test_a_number_no_json_writer_can_carry_quarantines_its_row(emit, raw):
+    (unit,) = emit("valueQuantity: {quantity: {value: $V, unit: mg}}", {"V": raw})
+    assert unit.outcome == "quarantined"
+    assert [(e.code, e.column, e.value) for e in unit.errors] == [("number-too-large", "V", raw)]
