@@ -172,11 +172,11 @@ class _Run:
                     bar.update(read)
             return
         with self._progress(m) as bar:
-            for batch in self._batches(m):
+            for batch in self._batches(m, runner):
                 stats.read += len(batch.rows) + len(batch.rejects)
                 for reject in batch.rejects:
                     self._reject(m, stats, reject)
-                self._units(m, stats, runner.feed(batch.rows))
+                self._units(m, stats, runner.feed(batch.rows, clean=batch.clean))
                 bar.update(len(batch.rows) + len(batch.rejects))
             self._units(m, stats, runner.finish())
 
@@ -185,11 +185,14 @@ class _Run:
         since_of = getattr(self.loader, "extract_since", None)
         return since_of(m) if since_of else None
 
-    def _batches(self, m: CompiledMapping) -> Iterator[Any]:
+    def _batches(self, m: CompiledMapping, runner: MappingRunner) -> Iterator[Any]:
         since = self._since(m)
         if since is not None:
             return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query,
                                          since=since)
+        if getattr(self.ext, "cleans_columns", False):  # trimming and null tokens, column-wise
+            return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query,
+                                         clean=runner.clean_column)
         return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query)
 
     def _progress(self, m: CompiledMapping) -> Any:

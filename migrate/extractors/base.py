@@ -11,7 +11,7 @@ Write a new one by subclassing :class:`Extractor` and registering it::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,12 +36,21 @@ class Batch:
     rows: list[dict[str, Any]]
     rejects: list[RejectedRow] = field(default_factory=list)
     start: int = 0  # index in the table of the batch's first row (where the extractor knows it)
+    clean: bool = False  # the rows' values went through the ``clean`` function already
+
+
+# ``clean(column, values) -> values``: a mapping's trimming and null tokens for one column.
+Clean = Callable[[str, list[Any]], list[Any]]
 
 
 class Extractor(ABC):
     """Reads tables from one source. Subclasses implement the three abstract methods."""
 
     name = "base"
+    # True when ``iter_batches`` takes ``clean=`` (a `Clean`) and applies it a column at a time
+    # before rows become dicts (cheaper than cleaning each row afterwards); it then marks its
+    # batches ``clean``.
+    cleans_columns = False
 
     @abstractmethod
     def columns(self, table: str) -> list[str]:

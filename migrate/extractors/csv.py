@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from migrate.errors import ExtractError
-from migrate.extractors.base import DEFAULT_CHUNK_SIZE, EXTRACTORS, Batch, Extractor, RejectedRow
+from migrate.extractors.base import (
+    DEFAULT_CHUNK_SIZE,
+    EXTRACTORS,
+    Batch,
+    Clean,
+    Extractor,
+    RejectedRow,
+)
 
 
 @EXTRACTORS.register("csv")
@@ -20,6 +27,7 @@ class CsvExtractor(Extractor):
     """
 
     name = "csv"
+    cleans_columns = True
 
     def __init__(self, path: str | Path, encoding: str = "utf-8", delimiter: str = ",",
                  files: dict[str, str] | None = None) -> None:
@@ -61,12 +69,15 @@ class CsvExtractor(Extractor):
 
     def iter_batches(self, table: str, chunk_size: int = DEFAULT_CHUNK_SIZE,
                      query: str | None = None,
-                     since: tuple[str, str] | None = None) -> Iterator[Batch]:
+                     since: tuple[str, str] | None = None, *,
+                     clean: Clean | None = None) -> Iterator[Batch]:
         """Stream the file in record batches; every column is text.
 
-        A file has no index: with ``since`` every row is read and older ones are skipped.
+        A file has no index: with ``since`` every row is read and older ones are skipped (on
+        the raw text: ``clean`` is then not applied). ``clean`` cleans a column at a time.
         """
-        for batch, _ in self._iter_batches(table, chunk_size):
+        for batch, _ in self._iter_batches(table, chunk_size,
+                                           clean=clean if since is None else None):
             if since is not None:
                 col, value = since
                 batch.rows = [r for r in batch.rows if (r.get(col) or "") >= value]
@@ -107,7 +118,7 @@ class CsvExtractor(Extractor):
         return table_data.column(column)
 
     def _iter_batches(self, table: str, chunk_size: int,
-                      select: Callable[[Any], Any] | None = None
+                      select: Callable[[Any], Any] | None = None, clean: Clean | None = None
                       ) -> Iterator[tuple[Batch, list[int]]]:
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -137,17 +148,18 @@ class CsvExtractor(Extractor):
         try:
             for record_batch in reader:
                 if select is None:
-                    rows = record_batch.to_pylist()
+                    rows = _rows(record_batch, clean)
                     index: Any = range(position, position + len(rows))
                 else:
                     kept = pc.indices_nonzero(select(record_batch))
-                    rows = record_batch.take(kept).to_pylist()
+                    rows = _rows(record_batch.take(kept), clean)
                     index = [position + i for i in kept.to_pylist()]
                 position += record_batch.num_rows
                 for i in range(0, max(len(rows), 1), chunk_size):
                     part = rows[i:i + chunk_size]
                     start = position - record_batch.num_rows
-                    yield (Batch(part, rejects[:] if i == 0 else [], start=start),
+                    yield (Batch(part, rejects[:] if i == 0 else [], start=start,
+                                 clean=clean is not None),
                            list(index[i:i + chunk_size]))
                     if i == 0:
                         rejects.clear()
@@ -156,6 +168,17 @@ class CsvExtractor(Extractor):
                                f"{_first_line(exc)}") from None
         if rejects:
             yield Batch([], rejects[:], start=position), []
+
+
+def _rows(record_batch: Any, clean: Clean | None) -> list[dict[str, Any]]:
+    """The rows of a record batch as dicts, each column cleaned first when asked."""
+    if clean is None:
+        return record_batch.to_pylist()
+    names = record_batch.schema.names
+    columns = [clean(n, c.to_pylist()) for n, c in zip(names, record_batch.columns, strict=True)]
+    if not columns:
+        return [{} for _ in range(record_batch.num_rows)]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def _first_line(exc: Exception) -> str:

@@ -71,6 +71,30 @@ class ChunkPlan:
         return _Chunk(rows, make_ids).run(self, keys, key_width, build)
 
 
+class _LetView:
+    """The let values of one row of the chunk, as a template reads them (``vars.get``)."""
+
+    __slots__ = ("i", "lets")
+
+    def __init__(self, lets: list[tuple[str, list[Any]]], i: int) -> None:
+        self.lets, self.i = lets, i
+
+    def get(self, name: str, default: Any = None) -> Any:
+        for let, values in self.lets:
+            if let == name:
+                return values[self.i]
+        return default
+
+    def keys(self) -> list[str]:
+        return [let for let, _ in self.lets]
+
+    def __getitem__(self, name: str) -> Any:
+        for let, values in self.lets:
+            if let == name:
+                return values[self.i]
+        raise KeyError(name)
+
+
 class _Chunk:
     """One chunk being mapped: its columns, the let values of each row, the rows left out."""
 
@@ -177,7 +201,7 @@ class _Chunk:
         rows, lets = self.rows, self.lets
         value = None
         for i in first.values():
-            scope = Scope(rows[i], {name: vals[i] for name, vals in lets}, None)
+            scope = Scope(rows[i], _LetView(lets, i) if lets else {}, None)  # type: ignore[arg-type]
             try:
                 value = fn(scope)
             except Exception:  # noqa: BLE001 - the row path meets it again and handles it

@@ -104,14 +104,16 @@ class MappingRunner:
                            else ChunkPlan.build(mapping, self.row_emits))
 
     # -- public ----------------------------------------------------------------------------
-    def feed(self, rows: Iterable[Row], positions: list[int] | None = None) -> list[Unit]:
+    def feed(self, rows: Iterable[Row], positions: list[int] | None = None,
+             clean: bool = False) -> list[Unit]:
         """Map a chunk of rows; returns the units that are finished.
 
         ``positions``, when given, receives for each returned unit the index (in this chunk) of
         the row whose reading finished it; the partitioned executor orders units with it.
+        ``clean`` says the rows went through `clean_column` already (see `Batch.clean`).
         """
         out: list[Unit] = []
-        prepared = self._keys([self._normalize(row) for row in rows])
+        prepared = self._keys(list(rows) if clean else [self._normalize(row) for row in rows])
         skip = self._unchanged(prepared)
         screen = bool(self.m.filters) or self.group is not None
         # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
@@ -220,6 +222,14 @@ class MappingRunner:
             else:
                 out[k] = v
         return out
+
+    def clean_column(self, name: str, values: list[Any]) -> list[Any]:
+        """One column of raw rows cleaned as `_normalize` cleans rows: text trimmed, the
+        mapping's null tokens (for that column) read as null."""
+        per_column = self.m.column_nulls
+        nulls = per_column.get(name, self.nulls) if per_column else self.nulls
+        return [(None if (t := v.strip()) in nulls else t) if isinstance(v, str) else v
+                for v in values]
 
     def _key_dict(self, key: tuple[Any, ...]) -> dict[str, Any]:
         return dict(zip(self.key_cols, key, strict=False))

@@ -69,17 +69,19 @@ def id_maker(
         if prefix is None:
             prefix = prefixes[(resource_type, entity)] = id_seed(
                 source_system, resource_type, entity, ())
-        out = []
+        out: list[str] = []
+        add, variant = out.append, _VARIANT
         for key in keys:
-            if not all(type(v) is str for v in key):
-                out.append(make(resource_type, entity, key))
+            try:
+                joined = "|".join(key)  # type: ignore[arg-type]
+            except TypeError:  # a part that is not text: None, a number
+                add(make(resource_type, entity, key))
                 continue
-            joined = "|".join(key)
             if "\\" in joined or joined.count("|") != len(key) - 1:
-                out.append(make(resource_type, entity, key))  # a part to escape
+                add(make(resource_type, entity, key))  # a part to escape
                 continue
             x = sha1(ns + f"{prefix}|{joined}".encode()).hexdigest()
-            out.append(f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}")
+            add(f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{variant[x[16]]}{x[17:20]}-{x[20:32]}")
         return out
 
     make.many = many  # type: ignore[attr-defined]

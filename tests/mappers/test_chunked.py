@@ -190,3 +190,66 @@ def test_a_part_that_reads_a_loop_variable_is_not_planned(load: Any) -> None:
         """})
     runner = MappingRunner(pack, pack.mappings[0])
     assert runner.chunk_plan is None
+
+
+def test_a_loop_that_ignores_its_variable_sees_the_lets(load: Any) -> None:
+    pack = load({"m.yaml": """\
+        mapping: m
+        source: t
+        key: [ID]
+        let:
+          fam: $NAME
+        emit:
+          - resource: Patient
+            template:
+              name:
+                - $foreach: [1, 2]
+                  family: $fam
+        """})
+    rows = [{"ID": str(i), "NAME": f"n{i % 3}"} for i in range(20)]
+    fast, runner = run(pack, pack.mappings[0], [rows], chunked=True)
+    slow, _ = run(pack, pack.mappings[0], [rows], chunked=False)
+    assert snapshot(fast) == snapshot(slow)
+    assert runner.chunk_plan is not None
+    assert runner.rows_alone == 0
+    assert fast[4].resources[0]["name"] == [{"family": "n1"}, {"family": "n1"}]
+
+
+@pytest.mark.parametrize("tokens", ['[N/A, "-"]', '{LAST: [N/A], FIRST: ["-"]}'])
+def test_csv_cleaned_a_column_at_a_time_maps_like_rows_cleaned_one_by_one(
+        load: Any, tmp_path: Path, tokens: str) -> None:
+    pack = load({
+        "pack.yaml": 'name: p\nnull_tokens: ["", "NULL"]\n',
+        "m.yaml": f"""\
+            mapping: m
+            source: t
+            key: [ID]
+            null_tokens: {tokens}
+            emit:
+              - resource: Patient
+                template:
+                  gender: $SEX
+                  name: [{{family: $LAST, given: [$FIRST, $MIDDLE]}}]
+            """,
+    })
+    rng = random.Random(2)
+    src = tmp_path / "csv"
+    src.mkdir()
+    with (src / "t.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["ID", "SEX", "LAST", "FIRST", "MIDDLE"])
+        for i in range(300):
+            writer.writerow([f" {i} ", *(rng.choice(["female", " male ", "NULL", "N/A", "-", "",
+                                                     "  ", "Ann"]) for _ in range(4))])
+        writer.writerow(["ragged"])
+    ext, mapping = CsvExtractor(src), pack.mappings[0]
+    cleaned = MappingRunner(pack, mapping)
+    batches = list(ext.iter_batches("t", 64, clean=cleaned.clean_column))
+    assert all(b.clean for b in batches)
+    fast = [u for b in batches for u in cleaned.feed(b.rows, clean=b.clean)]
+    raw = MappingRunner(pack, mapping)
+    slow = [u for b in ext.iter_batches("t", 64) for u in raw.feed(b.rows)]
+    assert snapshot(fast) == snapshot(slow)
+    assert sum(len(b.rejects) for b in batches) == 1
+    kept = {"female", "male", "Ann", None} | ({"N/A", "-"} if tokens.startswith("{") else set())
+    assert {r.get("gender") for u in fast for r in u.resources} == kept
