@@ -60,7 +60,7 @@ class ChunkPlan:
                 return None
             if any(deps is None for _, _, deps in members):
                 return None
-            parts.append(members)
+            parts.append([(name, _unwrapped(fn), deps) for name, fn, deps in members])
         return cls(mapping, emits, parts)
 
     def run(self, rows: list[Row], keys: list[tuple[Any, ...]], key_width: int,
@@ -69,6 +69,12 @@ class ChunkPlan:
         """The resources of each row (in emit order), and the rows the plan leaves to the
         row-at-a-time path (their entry is None)."""
         return _Chunk(rows, make_ids).run(self, keys, key_width, build)
+
+
+def _unwrapped(fn: Any) -> Any:
+    """A memoized node's own function: a chunk computes each distinct value once anyway, so
+    the memo's bookkeeping would only add cost."""
+    return getattr(fn, "inner", fn)
 
 
 class _LetView:
@@ -112,7 +118,7 @@ class _Chunk:
         every = range(n)
         try:
             for (name, fn), deps in zip(plan.m.lets, plan.m.let_deps, strict=True):
-                self.lets.append((name, self.evaluate(fn, deps, every)))
+                self.lets.append((name, self.evaluate(_unwrapped(fn), deps, every)))
             out: list[list[dict[str, Any]] | None] = [[] for _ in every]
             for emit, members in zip(plan.emits, plan.parts, strict=True):
                 self.emit(emit, members, keys, key_width, build, out)
@@ -136,7 +142,7 @@ class _Chunk:
             return
         if emit.key is not None:
             assert emit.key_deps is not None
-            parts = [self.evaluate(f, d, idx) for f, d in zip(emit.key, emit.key_deps,
+            parts = [self.evaluate(_unwrapped(f), d, idx) for f, d in zip(emit.key, emit.key_deps,
                                                                  strict=True)]
             id_keys = [(*p, *keys[i][key_width:]) for i, p in
                        zip(idx, zip(*parts, strict=True), strict=True)]

@@ -461,6 +461,7 @@ def memoized(fn: Fn, cols: tuple[str, ...]) -> Fn:
             _share(value)
         return value
 
+    run.inner = fn  # type: ignore[attr-defined]  # the chunked runner dedups values itself
     return run
 
 
