@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -113,7 +114,8 @@ class MappingRunner:
         ``clean`` says the rows went through `clean_column` already (see `Batch.clean`).
         """
         out: list[Unit] = []
-        prepared = self._keys(list(rows) if clean else [self._normalize(row) for row in rows])
+        prepared = (self._keys(rows if isinstance(rows, list) else list(rows), text_only=True)
+                    if clean else self._keys([self._normalize(row) for row in rows]))
         skip = self._unchanged(prepared)
         screen = bool(self.m.filters) or self.group is not None
         # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
@@ -234,12 +236,26 @@ class MappingRunner:
     def _key_dict(self, key: tuple[Any, ...]) -> dict[str, Any]:
         return dict(zip(self.key_cols, key, strict=False))
 
-    def _keys(self, rows: list[Row]) -> list[tuple[Row, tuple[Any, ...], Unit | None]]:
-        """Each row with its key, and a quarantined unit for an empty or repeated key."""
+    def _keys(self, rows: list[Row], text_only: bool = False
+              ) -> list[tuple[Row, tuple[Any, ...], Unit | None]]:
+        """Each row with its key, and a quarantined unit for an empty or repeated key.
+
+        ``text_only``: every value is text or None (a clean CSV batch)."""
         cols, required = self.key_cols, self.required_key
-        keys = [tuple([row.get(c) for c in cols]) for row in rows]
-        # Hashed as text: hash(-1) == hash(-2) for ints.
-        counts = self.seen.add_many([hash(tuple(map(str, k))) for k in keys])
+        keys: list[tuple[Any, ...]] = []
+        if text_only and cols:
+            try:  # every row of a clean CSV batch has every column
+                get = itemgetter(*cols)
+                keys = ([(v,) for v in map(get, rows)] if len(cols) == 1
+                        else list(map(get, rows)))
+            except KeyError:
+                text_only = False
+        if not keys and rows:
+            keys = [tuple([row.get(c) for c in cols]) for row in rows]
+        # Hashed as text: hash(-1) == hash(-2) for ints. Keys that are text already hash alike.
+        counts = self.seen.add_many(
+            [hash(k) if None not in k else hash(tuple(map(str, k))) for k in keys] if text_only
+            else [hash(tuple(map(str, k))) for k in keys])
         out: list[tuple[Row, tuple[Any, ...], Unit | None]] = []
         for row, key, n in zip(rows, keys, counts, strict=True):
             missing = [c for c in required if row.get(c) is None] if None in key else None
