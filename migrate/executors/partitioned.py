@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from migrate.extractors.base import Batch, Extractor, RejectedRow
+from migrate.extractors.base import Batch, Clean, Extractor, RejectedRow
 from migrate.mappers.compiler import RowError
 from migrate.mappers.engine import MappingRunner, Unit
 from migrate.mappers.pack import CompiledMapping, Pack
@@ -150,7 +150,7 @@ def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: An
     runner.group_tag = tag
     Path(task.part_file).parent.mkdir(parents=True, exist_ok=True)
     with Path(task.part_file).open("wb") as fh:
-        for batch, index_of in _partition_rows(ext, m, task, chunk_size):
+        for batch, index_of in _partition_rows(ext, m, task, chunk_size, runner.clean_column):
             if task.index == 0:
                 for reject in batch.rejects:
                     fh.write(_record(batch.start, REJECT, _reject_record(reject)))
@@ -162,7 +162,7 @@ def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: An
                 continue
             current[0] = index_of
             positions: list[int] = []
-            units = runner.feed(rows, positions)
+            units = runner.feed(rows, positions, clean=batch.clean)
             validate_units(validator, units, result.warnings)
             for unit, pos in zip(units, positions, strict=True):
                 fh.write(_unit_lines(index_of[pos], UNIT, unit))
@@ -177,15 +177,16 @@ def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: An
     return result
 
 
-def _partition_rows(ext: Extractor, m: CompiledMapping, task: PartitionTask, chunk_size: int
-                    ) -> Iterator[tuple[Batch, list[int]]]:
-    """The partition's rows, in chunks, with the index in the table of each row."""
+def _partition_rows(ext: Extractor, m: CompiledMapping, task: PartitionTask, chunk_size: int,
+                    clean: Clean | None = None) -> Iterator[tuple[Batch, list[int]]]:
+    """The partition's rows, in chunks, with the index in the table of each row (cleaned a
+    column at a time by ``clean`` where the rows are selected in Arrow)."""
     column, bounds = task.column, list(task.boundaries)
     selected = getattr(ext, "iter_selected", None)
     if column is not None and selected is not None and task.since is None:
         # Filtered in Arrow: rows of other partitions never become Python objects.
         yield from selected(m.table, chunk_size, _arrow_range(column, bounds, task.index,
-                                                              m.null_tokens))
+                                                              m.null_tokens), clean=clean)
         return
     position = 0
     for batch in ext.iter_batches(m.table, chunk_size, m.spec.query, since=task.since):

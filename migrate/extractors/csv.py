@@ -83,12 +83,12 @@ class CsvExtractor(Extractor):
                 batch.rows = [r for r in batch.rows if (r.get(col) or "") >= value]
             yield batch
 
-    def iter_selected(self, table: str, chunk_size: int, select: Callable[[Any], Any]
-                      ) -> Iterator[tuple[Batch, list[int]]]:
+    def iter_selected(self, table: str, chunk_size: int, select: Callable[[Any], Any],
+                      clean: Clean | None = None) -> Iterator[tuple[Batch, list[int]]]:
         """Like `iter_batches`, keeping only the rows ``select(record_batch)`` marks (a pyarrow
         boolean mask); with each batch, the index in the file of each row kept. Rows left out
         are never turned into Python objects (the partitioned executor's workers use this)."""
-        return self._iter_batches(table, chunk_size, select)
+        return self._iter_batches(table, chunk_size, select, clean)
 
     def column_counts(self, table: str, column: str) -> dict[str, int]:
         """How many rows hold each value of one column (ragged rows left out), counted by
