@@ -154,12 +154,25 @@ class _Chunk:
         names = [name for name, _, _ in members]
         columns = [self.evaluate(fn, deps, idx, prune=True) for _, fn, deps in members]
         ids = self.make_ids(emit.resource, emit.entity, id_keys)
-        for i, rid, values in zip(idx, ids, zip(*columns, strict=True),
-                                      strict=True):
+        rows = zip(idx, ids, zip(*columns, strict=True), strict=True)
+        if emit.profile and "meta" in names:  # the template's meta adds to the profiles
+            for i, rid, values in rows:
+                if i not in dirty:
+                    body = {k: v for k, v in zip(names, values, strict=True) if v is not None}
+                    out[i].append(build(emit, rid, body))  # type: ignore[union-attr]
+            return
+        # What `build` makes, inlined: type, id, the emit's profiles (one shared object), body.
+        rtype = emit.resource
+        meta = {"profile": emit.profile} if emit.profile else None
+        for i, rid, values in rows:
             if i in dirty:
                 continue
-            body = {k: v for k, v in zip(names, values, strict=True) if v is not None}
-            out[i].append(build(emit, rid, body))  # type: ignore[union-attr]
+            res = ({"resourceType": rtype, "id": rid} if meta is None
+                   else {"resourceType": rtype, "id": rid, "meta": meta})
+            for k, v in zip(names, values, strict=True):
+                if v is not None:
+                    res[k] = v
+            out[i].append(res)  # type: ignore[union-attr]
 
     def column(self, name: str) -> list[Any]:
         col = self.columns.get(name)
