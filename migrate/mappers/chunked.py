@@ -77,6 +77,40 @@ def _unwrapped(fn: Any) -> Any:
     return getattr(fn, "inner", fn)
 
 
+def screen(mapping: CompiledMapping, rows: list[Row], grouping: bool
+           ) -> tuple[list[str | None], list[bool], set[int]] | None:
+    """Filters and the group condition of a chunk, column-wise: for each row the first filter
+    rule that matches (or None) and whether it joins a group, with the rows to screen one by
+    one instead (a condition added an error or raised: the row path reports it exactly).
+    None when a condition reads more than columns."""
+    deps = mapping.screen_deps
+    conds = [cond for _, cond, _ in mapping.filters]
+    if mapping.group_when is not None:
+        conds.append(mapping.group_when)
+    if len(deps) != len(conds) or None in deps:
+        return None
+    chunk = _Chunk(rows, None)  # type: ignore[arg-type]
+    every = range(len(rows))
+    try:
+        results = [chunk.evaluate(cond, d, every) for cond, d in zip(conds, deps, strict=True)]
+    except _Unkeyable:
+        return None
+    names = [name for name, _, _ in mapping.filters]
+    rules: list[str | None] = [None] * len(rows)
+    for name, hits in zip(names, results, strict=False):
+        for i, hit in enumerate(hits):
+            if hit and rules[i] is None:
+                rules[i] = name
+    if not grouping:
+        grouped = [False] * len(rows)
+    elif mapping.group_when is None:
+        grouped = [rule is None for rule in rules]
+    else:
+        grouped = [rule is None and bool(hit) for rule, hit in zip(rules, results[-1],
+                                                                   strict=True)]
+    return rules, grouped, chunk.dirty
+
+
 class _LetView:
     """The let values of one row of the chunk, as a template reads them (``vars.get``)."""
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from migrate.mappers.chunked import ChunkPlan
+from migrate.mappers.chunked import ChunkPlan, screen
 from migrate.mappers.compiler import RowError, Scope
 from migrate.mappers.ids import digest
 from migrate.mappers.keyset import SeenKeys
@@ -121,25 +121,28 @@ class MappingRunner:
         # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
         # on its own). Screening first lets the rows mapped on their own go as one chunk.
         fates: list[Unit | str | None] = []
-        for row, key, unit in prepared:
+        screened = self._screen(prepared) if screen else None
+        for n, (row, key, unit) in enumerate(prepared):
             if unit is not None:
                 fates.append(unit)
                 continue
-            if screen:  # filters and group conditions (a table with neither skips this)
-                scope = Scope(row, {}, None)
+            errors: list[RowError] = []
+            if screened is not None and n not in screened[2]:  # screened column-wise
+                rule, grouped = screened[0][n], screened[1][n]
+            elif screen:  # filters and group conditions (a table with neither skips this)
+                scope = Scope(row, {}, None, errors=errors)
                 rule = self._filtered(scope)
                 grouped = rule is None and self.group is not None and self._grouped(scope)
-                if scope.errors:  # a condition over a transform that failed
-                    fates.append(Unit(self.m.name, [self._key_dict(key)], QUARANTINED,
-                                      errors=scope.errors))
-                    continue
-                if rule is not None:
-                    fates.append(Unit(self.m.name, [self._key_dict(key)], FILTERED, rule=rule))
-                    continue
-                if grouped:
-                    fates.append(_GROUPED)
-                    continue
-            if skip and key_hash(self._key_dict(key)) in skip:
+            else:
+                rule, grouped = None, False
+            if errors:  # a condition over a transform that failed
+                fates.append(Unit(self.m.name, [self._key_dict(key)], QUARANTINED,
+                                  errors=errors))
+            elif rule is not None:
+                fates.append(Unit(self.m.name, [self._key_dict(key)], FILTERED, rule=rule))
+            elif grouped:
+                fates.append(_GROUPED)
+            elif skip and key_hash(self._key_dict(key)) in skip:
                 fates.append(Unit(self.m.name, [self._key_dict(key)], UNCHANGED,
                                   row_hash=self.row_hash([row])))
             else:
@@ -159,6 +162,15 @@ class MappingRunner:
         if positions is not None:
             positions.extend([len(prepared) - 1] * (len(out) - len(positions)))
         return out
+
+    def _screen(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]]
+                ) -> tuple[list[str | None], list[bool], set[int]] | None:
+        """`chunked.screen` over the rows of a chunk, by index in ``prepared`` (rows with a
+        unit already count as screened one by one; they are never looked at)."""
+        if len(prepared) < CHUNK_MIN:
+            return None
+        rows = [row for row, _, _ in prepared]
+        return screen(self.m, rows, self.group is not None)
 
     def _run_chunk(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]],
                    fates: list[Unit | str | None]) -> dict[int, Unit]:

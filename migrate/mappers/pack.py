@@ -77,6 +77,8 @@ class CompiledMapping:
     column_nulls: dict[str, frozenset[str]] = field(default_factory=dict)
     # The columns each let value is computed from, in the order of ``lets`` (None: not keyable).
     let_deps: list[frozenset[str] | None] = field(default_factory=list)
+    # The columns each filter condition reads, then ``group_when`` (if any) the same.
+    screen_deps: list[frozenset[str] | None] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -294,11 +296,15 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
              problems: list[Problem]) -> CompiledMapping:
     c = Compiler(file, ctx)
     # Filters and group conditions run before let values exist: they read columns only.
-    filters = [(f.name, c.cond(f.when, f"filter[{i}].when", _line(data, "filter", i)),
-                _line(data, "filter", i)) for i, f in enumerate(spec.filter)]
+    filters, screen_deps = [], []
+    for i, f in enumerate(spec.filter):
+        cond, deps = c.tracked_cond(f.when, f"filter[{i}].when", _line(data, "filter", i))
+        filters.append((f.name, cond, _line(data, "filter", i)))
+        screen_deps.append(deps)
     group_when = None
     if spec.group and spec.group.when is not None:
-        group_when = c.cond(spec.group.when, "group.when", _line(data, "group"))
+        group_when, deps = c.tracked_cond(spec.group.when, "group.when", _line(data, "group"))
+        screen_deps.append(deps)
         for col in spec.group.by:
             c.columns.setdefault(col, _line(data, "group"))
     elif spec.group:
@@ -321,7 +327,7 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
         nulls |= frozenset(spec.null_tokens)
     return CompiledMapping(spec, file, getattr(data, "line", 1), c.columns, lets, filters,
                            group_when, emits, nulls, _line(data, "key"), column_nulls,
-                           [c.let_deps.get(name) for name, _ in lets])
+                           [c.let_deps.get(name) for name, _ in lets], screen_deps)
 
 
 def _line(data: Any, key: str, index: int | None = None) -> int:

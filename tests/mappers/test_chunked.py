@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from migrate.extractors.csv import CsvExtractor
+from migrate.mappers.chunked import screen
 from migrate.mappers.engine import MappingRunner, Unit
 from migrate.mappers.pack import Pack, load_pack
 from tests.mappers.conftest import SETTINGS
@@ -98,6 +99,14 @@ PACK = """\
 mapping: m
 source: t
 key: [ID]
+filter:
+  - {name: no-kind, when: {absent: $KIND}}
+  - {name: t2, when: {matches: [$TEXT, "^t2$"]}}
+  - {name: y1999, when: {equals: [{datetime: $WHEN}, "1999-01-01"]}}
+group:
+  by: [GROUP]
+  when: {equals: [$EMPTY, g]}
+  size: 2
 let:
   pid: {ref: {mapping: m, emit: main, key: [$ID]}}
   pidtext: $ID
@@ -142,10 +151,10 @@ def test_every_way_out_of_the_chunk_path_gives_the_row_result(load: Any) -> None
         rows.append({
             "ID": rng.choice([str(i), str(i), str(i), "", str(i // 2)]),
             "GROUP": rng.choice(["g1", "g2", "", None]),
-            "KIND": rng.choice(["num", "num", "txt", "skip"]),
+            "KIND": rng.choice(["num", "num", "txt", "skip", "num", "num", "txt", ""]),
             "CODE": rng.choice(["a", "b", "a", "zz"]),  # zz: unmapped, kept with a note
             "TEXT": rng.choice(["t1", "t2", " ", "NULL"]),
-            "EMPTY": rng.choice(["", "e"]),
+            "EMPTY": rng.choice(["", "e", "e", "e", "g"]),
             "WHEN": rng.choice(["2020-01-01T10:00:00Z", "2020-02-30", "2021-05-05", "x"]),
             "VALUE": rng.choice(["1", "2.5", "abc", ""]),
             "STATUS": rng.choice(["f", "p", "q"]),  # q: quarantined
@@ -161,6 +170,16 @@ def test_every_way_out_of_the_chunk_path_gives_the_row_result(load: Any) -> None
         assert 0 < runner.rows_alone < len(rows) // 2, (size, runner.rows_alone)
     kinds = {u.outcome for u in fast} | {n.code for u in fast for n in u.notes}
     assert {"emitted", "quarantined", "filtered", "unmapped-code"} <= kinds
+    runner = MappingRunner(pack, mapping)
+    assert screen(mapping, [runner._normalize(r) for r in rows], grouping=True) is None
+    screened = screen(mapping, [runner._normalize(r) for r in rows if r is not rows[17]],
+                      grouping=True)  # without the list value the chunk is screened by columns
+    assert screened is not None
+    assert 0 < len(screened[2]) < len(rows) * 3 // 4  # rows with a bad WHEN: one by one
+    rules = {u.rule for u in fast}
+    assert {"no-kind", "t2", "no-emit-matched"} <= rules
+    assert any(len(u.keys) == 2 for u in fast)  # groups formed
+    assert any(e.code == "bad-datetime" and len(u.keys) == 1 for u in fast for e in u.errors)
 
 
 def test_rows_mapped_column_wise_share_their_parts(load: Any) -> None:
