@@ -33,7 +33,14 @@ class NdjsonLoader(Loader):
 
     def _send(self, resources: list[dict[str, Any]]) -> None:
         dumps = orjson.dumps
-        self.load_raw([(res["resourceType"], dumps(res)) for res in resources])
+        rtypes = {res["resourceType"] for res in resources}
+        if len(rtypes) == 1:  # the common case: a chunk of one table, one type
+            self._write({rtypes.pop(): [dumps(res) for res in resources]})
+            return
+        by_type: dict[str, list[bytes]] = {}
+        for res in resources:
+            by_type.setdefault(res["resourceType"], []).append(dumps(res))
+        self._write(by_type)
 
     def load_raw(self, items: list[tuple[str, bytes]]) -> None:
         """Write resources already serialized as JSON: ``(resourceType, bytes)`` pairs."""
@@ -43,6 +50,9 @@ class NdjsonLoader(Loader):
             if lines is None:
                 lines = by_type[rtype] = []
             lines.append(data)
+        self._write(by_type)
+
+    def _write(self, by_type: dict[str, list[bytes]]) -> None:
         written, files = self.summary.written, self._files
         for rtype, lines in by_type.items():
             fh = files.get(rtype)
