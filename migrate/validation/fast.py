@@ -19,42 +19,15 @@ validator's own.
 
 Checks of primitive values are memoized per FHIR type (bounded), which makes the common case, a
 value seen before, one set lookup; `validate_many` checks the values no memo knows in one
-pydantic call per FHIR type per chunk (each distinct string once). ``tests/validation/
+pydantic call per FHIR type per chunk, each distinct string once. ``tests/validation/
 test_fast.py`` proves the verdicts equal on the test corpus and on mutations of it.
 
-Flattening is itself most of the cost of a resource whose shape has a plan, so each plan also
-gets a *matcher* (`_generate`): a Python function generated for that one shape, straight-line
-code without recursion that checks a resource against the shape as the signature would, without
-building it: per object its keys, unpacked in order and compared as a tuple with the shape's
-(``(k1, k2) != KEYS``), ``type(v) is dict`` / ``list``, list lengths (by unpacking), the
-``resourceType`` strings, the exact Python type of every primitive (``type(v) is str``, nulls
-as nulls), and each primitive against its memo inline (``memo.get(v) is not type(v)``: unknown,
-to be checked). It returns as soon as anything differs, and the resource takes the flatten path,
-unchanged; so a matcher accepts exactly the resources of its plan's signature, and the verdicts
-do not change. Matchers are found by the resource's top-level key tuple (candidates, most
-recently successful first), are made the first time the flatten path finds a plan, and are kept
-on the plan.
-
-Two shortcuts, both safe because a verdict is a pure function of shape and values:
-
-* an object the mapper shares (`SHARED`: read-only, handed to many resources) that passed at a
-  position of a matcher, its shape matched and every value known good, is remembered by identity
-  for that kind of position (`_Known`, which holds the reference: the id cannot be reused) and
-  skipped when it comes again;
-* a primitive that is the very object the mapper gave to the first resources of the shape (a
-  constant of the mapping; ``str``, ``int``, ``float`` and ``bool`` are immutable), and that
-  is valid, needs no look.
-
-The generated source holds only names the generator makes up (``v3``, ``K0``, ``G2``, ...),
-integers and fixed Python syntax: dict keys, ``resourceType`` strings, codes, memos and types
-reach the function through its namespace (a fresh dict per matcher), never as text, so mapping
-files and source data (user data) cannot inject code. `_generate` refuses a source with any
-character outside a small allowlist (no quote: no string literal can appear).
+No code is generated here (invariant 3): an earlier version compiled a Python matcher per
+shape with ``exec``, faster, and was taken out for that reason.
 """
 
 from __future__ import annotations
 
-import re
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -67,15 +40,9 @@ from migrate.validation.walk import CODE, CODEABLE, _check_codeable, field_class
 MAX_SHAPES = 20_000  # plans kept; beyond that new shapes take the full path (bounded memory)
 MAX_MEMO = 16_384  # valid values remembered per FHIR primitive type before the memo restarts
 MAX_FLAT = 16_384  # shared objects whose flattened form is remembered
-MAX_MATCHERS = 4_096  # generated matchers; beyond that new plans are only found by flattening
-MAX_CANDIDATES = 8  # matchers tried per top-level key tuple (the most recently successful kept)
-MAX_MATCHER_TOKENS = 4_096  # a longer signature gets no matcher (bounded source and memory)
-MAX_NESTING = 16  # shared-object skips nested deeper than this are not generated
-MAX_KNOWN = 16_384  # shared objects remembered as passed at a matcher position
 
 _OPEN, _CLOSE, _LIST = object(), object(), object()
 _ONLY_STR = {str}
-_IMMUTABLE = frozenset((str, int, float, bool))  # primitive types whose values cannot change
 
 
 class _Uncacheable:
@@ -169,9 +136,8 @@ class _Primitive:
         return self._failing(values)
 
     def _failing(self, values: list[Any]) -> set[int]:
-        codes = self.codes
-        bad = (set() if codes is None else
-               {i for i, v in enumerate(values) if v is not None and v not in codes})
+        bad = {i for i, v in enumerate(values)
+               if self.codes is not None and v is not None and v not in self.codes}
         try:
             self.many.validate_python(values)
         except Exception as exc:
@@ -185,13 +151,9 @@ class _Primitive:
         memo = self.memo
         if len(memo) >= MAX_MEMO:
             memo.clear()
-        if bad:
-            for i, v in enumerate(values):
-                if i not in bad and v is not None:
-                    memo[v] = type(v)
-        else:
-            memo.update(zip(values, map(type, values), strict=True))
-            memo.pop(None, None)  # a null is never remembered
+        for i, v in enumerate(values):
+            if i not in bad and v is not None:
+                memo[v] = type(v)
         return bad
 
     def __call__(self, value: Any) -> bool:
@@ -209,26 +171,6 @@ class _Primitive:
         return True
 
 
-class _Plan:
-    """What a shape that the full validator passed needs checked: a `_Primitive` per leaf (and
-    its memo), the object-level checks, and the shape's generated matcher (None until made,
-    False when the shape gets none). ``first`` holds the immutable primitive values of the
-    first resource of the shape until the matcher is made (see `_Source.leaf`)."""
-
-    __slots__ = ("checks", "first", "matcher", "memos", "objects")
-
-    def __init__(self, checks: list[_Primitive], objects: list[Any], leaves: list[Any]) -> None:
-        self.checks, self.memos, self.objects = checks, [c.memo for c in checks], objects
-        self.first: tuple[Any, ...] | None = tuple(
-            v if type(v) in _IMMUTABLE else None for v in leaves)
-        self.matcher: Matcher | bool | None = None
-
-
-# a generated matcher: (resource, pending) -> True when the resource has the shape (the values
-# no memo knows appended to ``pending`` as (check, value)), None when it does not
-Matcher = Callable[[dict[str, Any], list[tuple[_Primitive, Any]]], "bool | None"]
-
-
 class FastValidator:
     """Same interface and verdicts as `FhirValidator`, with plans cached per resource shape."""
 
@@ -240,30 +182,12 @@ class FastValidator:
         self._primitives: dict[tuple[int, frozenset[str] | None], _Primitive] = {}
         self._fields: dict[type, dict[str, Any]] = {}
         self._flat: dict[int, Any] = {}
-        # top-level key tuple -> [(matcher, plan)], most recently successful first
-        self._candidates: dict[tuple[Any, ...], list[tuple[Matcher, _Plan]]] = {}
-        self._matchers = 0  # matchers generated (bounded by MAX_MATCHERS)
-        self._known = _Known()  # shared objects that passed, per matcher position
-        # numbers the kinds of matcher positions of shared objects: (sub-shape, value checks)
-        self._slots: dict[tuple[Any, ...], int] = {}
         self.fast = self.slow = 0
 
     def validate(self, resource: dict[str, Any]) -> list[ResourceIssue]:
         """All issues of one resource (see `FhirValidator.validate`); [] means valid."""
         if type(resource) is not dict:
             return self.full.validate(resource)
-        pending: list[tuple[_Primitive, Any]] = []
-        plan = self._match(resource, pending)
-        if plan is None:
-            return self._validate_flat(resource)
-        for check, value in pending:
-            if not check(value):
-                self.slow += 1
-                return self.full.validate(resource)
-        return self._finish(resource, plan)
-
-    def _validate_flat(self, resource: dict[str, Any]) -> list[ResourceIssue]:
-        """`validate` by flattening: the path of a resource no matcher accepts."""
         toks: list[Any] = []
         leaves: list[Any] = []
         _flatten(resource, toks, leaves, self._flat)
@@ -276,22 +200,18 @@ class FastValidator:
             issues = self.full.validate(resource)
             self.slow += 1
             if len(self._shapes) < MAX_SHAPES and not any(i.severity == ERROR for i in issues):
-                self._shapes[sig] = self._compile(resource, leaves) or UNCACHEABLE
+                self._shapes[sig] = self._compile(resource) or UNCACHEABLE
             return issues
         if plan is UNCACHEABLE:
             self.slow += 1
             return self.full.validate(resource)
-        self._learn(resource, plan, len(sig))
-        for memo, value, check in zip(plan.memos, leaves, plan.checks, strict=True):
+        checks, memos, objects = plan
+        for memo, value, check in zip(memos, leaves, checks, strict=True):
             if memo.get(value) is not type(value) and not check(value):
                 self.slow += 1
                 return self.full.validate(resource)
-        return self._finish(resource, plan)
-
-    def _finish(self, resource: dict[str, Any], plan: _Plan) -> list[ResourceIssue]:
-        """The verdict of a resource whose shape and values passed: the object-level checks."""
-        out = _object_issues(resource, plan.objects)
-        if out and any(i.severity == ERROR for i in out):
+        out = _object_issues(resource, objects)
+        if any(i.severity == ERROR for i in out):
             self.slow += 1
             return self.full.validate(resource)
         self.fast += 1
@@ -301,102 +221,42 @@ class FastValidator:
         """`validate` for a chunk of resources: the values no memo knows are checked in one
         pydantic call per FHIR type instead of one call each. Same verdicts."""
         results: list[list[ResourceIssue] | None] = [None] * len(resources)
-        unknown: list[tuple[_Primitive, Any]] = []  # values no memo knows: (check, value),
-        owners: list[int] = []  # and the index of the resource of each
-        candidates = self._candidates
+        pending: dict[_Primitive, tuple[list[Any], list[int]]] = {}
         for n, resource in enumerate(resources):
             if type(resource) is not dict:
                 results[n] = self.full.validate(resource)
                 continue
-            # the generated matchers first (`_match`, the first candidate inlined: this loop is
-            # the hot path)
-            start = len(unknown)
-            plan = None
-            cands = candidates.get(tuple(resource))
-            if cands is not None:
-                matcher, plan = cands[0]
-                if not matcher(resource, unknown):
-                    del unknown[start:]  # what it added before it found a difference
-                    plan = self._match(resource, unknown, 1)
-            if plan is None:  # no matcher: flatten, as `validate` does
-                toks: list[Any] = []
-                leaves: list[Any] = []
-                _flatten(resource, toks, leaves, self._flat)
-                try:
-                    sig = tuple(toks)
-                    plan = self._shapes.get(sig)
-                except TypeError:
-                    plan = UNCACHEABLE
-                if plan is None or plan is UNCACHEABLE:
-                    results[n] = self._validate_flat(resource)  # the full path (and a new plan)
-                    continue
-                self._learn(resource, plan, len(sig))
-                for memo, value, check in zip(plan.memos, leaves, plan.checks, strict=True):
-                    if memo.get(value) is not type(value) and value is not None:
-                        unknown.append((check, value))
-            if len(unknown) != start:
-                owners += [n] * (len(unknown) - start)
-            out = _object_issues(resource, plan.objects) if plan.objects else []
+            toks: list[Any] = []
+            leaves: list[Any] = []
+            _flatten(resource, toks, leaves, self._flat)
+            try:
+                plan = self._shapes.get(tuple(toks))
+            except TypeError:
+                plan = UNCACHEABLE
+            if plan is None or plan is UNCACHEABLE:
+                results[n] = self.validate(resource)  # the full path (and a new plan)
+                continue
+            checks, memos, objects = plan
+            for memo, value, check in zip(memos, leaves, checks, strict=True):
+                if memo.get(value) is not type(value) and value is not None:
+                    values, owners = pending.setdefault(check, ([], []))
+                    values.append(value)
+                    owners.append(n)
+            out = _object_issues(resource, objects)
             results[n] = out
-            if out and any(i.severity == ERROR for i in out):
+            if any(i.severity == ERROR for i in out):
                 results[n] = None  # decided below, by the full validator
-        pending: dict[_Primitive, tuple[list[Any], list[int]]] = {}
-        for (check, value), n in zip(unknown, owners, strict=True):
-            entry = pending.get(check)
-            if entry is None:
-                entry = pending[check] = ([], [])
-            entry[0].append(value)
-            entry[1].append(n)
         redo: set[int] = {n for n, r in enumerate(results) if r is None}
-        for check, (values, where) in pending.items():
-            redo.update(where[i] for i in check.failing(values))
+        for check, (values, owners) in pending.items():
+            redo.update(owners[i] for i in check.failing(values))
         for n in sorted(redo):
             self.slow += 1
             results[n] = self.full.validate(resources[n])
         self.fast += len(resources) - len(redo)
         return results  # type: ignore[return-value]
 
-    # -- matchers --------------------------------------------------------------------------
-    def _match(self, resource: dict[str, Any], pending: list[tuple[_Primitive, Any]],
-               skip: int = 0) -> _Plan | None:
-        """The plan of the first candidate matcher (after the first ``skip``) that accepts the
-        resource, the values it found no memo for appended to ``pending``; None when none
-        accepts it. The one that did becomes the first candidate."""
-        cands = self._candidates.get(tuple(resource))
-        if cands is not None:
-            start = len(pending)
-            for i in range(skip, len(cands)):
-                matcher, plan = cands[i]
-                if matcher(resource, pending):
-                    if i:
-                        cands.insert(0, cands.pop(i))
-                    return plan
-                del pending[start:]
-        return None
-
-    def _learn(self, resource: dict[str, Any], plan: _Plan, size: int) -> None:
-        """Make ``plan``'s matcher (from a resource of its shape) and make it a candidate."""
-        matcher = plan.matcher
-        if matcher is None:
-            if self._matchers >= MAX_MATCHERS:
-                return
-            matcher = (_generate(resource, plan.checks, plan.first, self._known, self._slots)
-                       if size <= MAX_MATCHER_TOKENS else None)
-            plan.matcher = matcher or False
-            plan.first = None
-            if matcher is None:
-                return
-            self._matchers += 1
-        elif matcher is False:
-            return
-        cands = self._candidates.setdefault(tuple(resource), [])
-        if any(m is matcher for m, _ in cands):
-            return
-        cands.insert(0, (matcher, plan))
-        del cands[MAX_CANDIDATES:]
-
     # -- plans -----------------------------------------------------------------------------
-    def _compile(self, resource: dict[str, Any], leaves: list[Any]) -> _Plan | None:
+    def _compile(self, resource: dict[str, Any]) -> tuple[list[Any], ...] | None:
         """The plan of this resource's shape, or None when the shape must not be cached."""
         rtype = resource.get("resourceType")
         cls = self.full.model_class(rtype) if isinstance(rtype, str) else None
@@ -408,7 +268,7 @@ class FastValidator:
             ok = self._compile_obj(resource, cls, (), rtype, checks, objects)
         except Exception:  # an annotation we do not understand: keep the full path
             return None
-        return _Plan(checks, objects, leaves) if ok else None
+        return (checks, [c.memo for c in checks], objects) if ok else None
 
     def _compile_obj(self, obj: dict[str, Any], cls: type, steps: tuple[Any, ...], path: str,
                      checks: list[_Primitive], objects: list[Any]) -> bool:
@@ -506,238 +366,3 @@ def _element_type(annotation: Any) -> Any:
             annotation = args[0]
         else:
             return annotation
-
-
-# -- generated matchers --------------------------------------------------------------------------
-_SAFE_SOURCE = re.compile(r"[A-Za-z0-9_ \n(),.=!:\[\]]*")
-
-
-class _Unmatchable(Exception):  # raised and caught inside `_generate`
-    """The sample does not fit its plan (leaf count); the shape gets no matcher."""
-
-
-class _Source:
-    """The text of one matcher, and the namespace holding everything the text refers to.
-
-    Every name in the text is made up here: ``v<n>`` for the values of the resource, and an
-    upper-case prefix and a number for each constant (the constant itself goes in ``ns``).
-    """
-
-    def __init__(self, checks: list[_Primitive], first: tuple[Any, ...] | None, known: _Known,
-                 slots: dict[tuple[Any, ...], int]) -> None:
-        self.checks, self.first, self.known, self.slots = checks, first, known, slots
-        self.lines = ["def matcher(v0, pend):"]
-        self.ns: dict[str, Any] = {"__builtins__": {}, "type": type, "len": len, "id": id,
-                                   "ValueError": ValueError, "KeyError": KeyError,
-                                   "SG": SHARED.get,
-                                   "KO": known.offer}
-        self._consts: dict[tuple[str, int], str] = {}
-        self._vars = 0
-        self._leaves = 0  # primitive leaves so far (index into ``checks``)
-
-    def emit(self, depth: int, line: str) -> None:
-        self.lines.append("    " * depth + line)
-
-    def var(self) -> str:
-        self._vars += 1
-        return f"v{self._vars}"
-
-    def const(self, prefix: str, value: Any, key: Any = None) -> str:
-        """The made-up name of a constant (one name per ``key``, by default the object)."""
-        ident = (prefix, id(value if key is None else key))
-        name = self._consts.get(ident)
-        if name is None:
-            name = self._consts[ident] = f"{prefix}{len(self._consts)}"
-            self.ns[name] = value
-        return name
-
-    def obj(self, var: str, node: dict[str, Any], depth: int, root: bool = False) -> None:
-        """Check the object in ``var`` against the shape of ``node`` (a dict of the shape).
-
-        Its keys, unpacked in order (a ValueError when there are more or fewer: the matcher
-        returns None), must equal the sample's as a tuple (as `_flatten`'s tokens compare);
-        its values are then looked up by those very keys. The keys of the resource itself
-        (``root``) are not checked: matchers are only called for resources whose key tuple is
-        the sample's (they are found by it)."""
-        keys = tuple(node)
-        names = [self.var() for _ in keys]
-        if root:
-            if keys:
-                self.emit(depth, f"{', '.join(names)}, = {var}.values()")
-        elif not keys:
-            self.emit(depth, f"if {var}: return None")
-        else:
-            found = [self.var() for _ in keys]
-            self.emit(depth, f"{', '.join(found)}, = {var}")
-            self.emit(depth, f"if ({', '.join(found)},) != {self.const('K', keys)}: return None")
-            for name, key in zip(names, found, strict=True):
-                self.emit(depth, f"{name} = {var}[{key}]")
-        for name, (key, value) in zip(names, node.items(), strict=True):
-            t = type(value)
-            if t is dict:
-                self.child(name, value, depth)
-            elif t is list:
-                self.emit(depth, f"if type({name}) is not {self.const('T', list)}: return None")
-                if not value:
-                    self.emit(depth, f"if {name}: return None")
-                    continue
-                items = [self.var() for _ in value]
-                self.emit(depth, f"{', '.join(items)}, = {name}")  # a ValueError if not as long
-                for item_name, item in zip(items, value, strict=True):
-                    if type(item) is dict:
-                        self.child(item_name, item, depth)
-                    else:
-                        self.leaf(item_name, item, depth)
-            elif key == "resourceType" and t is str:  # part of the shape, as in `_flatten`
-                self.emit(depth, f"if type({name}) is not {self.const('T', str)}"
-                                 f" or {name} != {self.const('R', value)}: return None")
-            elif key == "resourceType":
-                self.emit(depth, f"if type({name}) is not {self.const('T', t)}: return None")
-            else:
-                self.leaf(name, value, depth)
-
-    def child(self, var: str, node: dict[str, Any], depth: int) -> None:
-        """A nested object. At a position where the sample holds an object the mapper shares,
-        the objects that passed there are remembered by identity and skipped."""
-        is_dict = f"if type({var}) is not {self.const('T', dict)}: return None"
-        if SHARED.get(id(node)) is not node or depth >= MAX_NESTING:
-            self.emit(depth, is_dict)
-            self.obj(var, node, depth)
-            return
-        kind = self.kind(node)
-        slot = self.slots.get(kind)
-        if slot is None:
-            slot = self.slots[kind] = self.known.slot()
-        # the dicts of the slot, id -> object: an id found there is that very object
-        now = self.const("N", self.known.now[slot])
-        before = self.const("B", self.known.before[slot])
-        mark = self.var()
-        self.emit(depth, f"if id({var}) not in {now}:")
-        self.emit(depth + 1, is_dict)
-        self.emit(depth + 1, f"{mark} = len(pend)")
-        self.obj(var, node, depth + 1)
-        # offered to `known` when it is shared (or was remembered before `known` last
-        # restarted: it was shared then); remembered from the second time on, once every
-        # value it added to ``pend`` is proven (`_Known.offer`)
-        self.emit(depth + 1, f"if SG(id({var})) is {var} or id({var}) in {before}:"
-                             f" KO({slot}, {var}, pend, {mark})")
-
-    def kind(self, node: dict[str, Any]) -> tuple[Any, ...]:
-        """What decides whether an object passes at a position: its shape (its `_flatten`
-        tokens) and the checks of its values. Positions of one kind share what `_Known`
-        remembers, across matchers too."""
-        toks: list[Any] = []
-        leaves: list[Any] = []
-        _flatten(node, toks, leaves, {})
-        checks = self.checks[self._leaves:self._leaves + len(leaves)]
-        if len(checks) != len(leaves):
-            raise _Unmatchable
-        return tuple(toks), tuple(checks)
-
-    def leaf(self, var: str, value: Any, depth: int) -> None:
-        """A primitive: its exact Python type, then its memo (unknown values are returned)."""
-        index = self._leaves
-        self._leaves += 1
-        if value is None:  # a null is shape only (never pending), as in `validate_many`
-            self.emit(depth, f"if {var} is not None: return None")
-            return
-        if index >= len(self.checks):
-            raise _Unmatchable
-        check = self.checks[index]
-        first = self.first
-        if (first is not None and index < len(first) and first[index] is value
-                and (check.memo.get(value) is type(value) or check(value))):
-            # the mapper gave the very same (immutable) object to the first resource of the
-            # shape and to the sample, a constant of the mapping: when it comes again, neither
-            # its type nor its value need a look (it is valid: checked here)
-            self.emit(depth, f"if {var} is not {self.const('C', value)}:")
-            depth += 1
-        t = self.const("T", type(value))
-        get = self.const("G", check.memo.get, check.memo)
-        self.emit(depth, f"if type({var}) is not {t}: return None")
-        self.emit(depth, f"if {get}({var}) is not {t}:"
-                         f" pend.append(({self.const('P', check)}, {var}))")
-
-
-class _Known:
-    """The shared objects that passed at matcher positions: per kind of position (a slot), a
-    dict id -> object. Each entry holds its object, so the id is not reused while it is there.
-
-    An object is remembered the second time it passes at a slot (many shared objects are
-    used once: remembering them would only cost); the first time it is noted in ``seen``.
-    Bounded, in two generations: when ``MAX_KNOWN`` objects are noted or remembered, every
-    slot's ``now`` becomes its ``before`` and restarts (and ``seen`` restarts); an object found
-    in ``before`` is remembered again even if `SHARED` (bounded too) has forgotten it meanwhile.
-    """
-
-    __slots__ = ("before", "count", "now", "seen")
-
-    def __init__(self) -> None:
-        self.now: list[dict[int, Any]] = []
-        self.before: list[dict[int, Any]] = []
-        self.seen: list[dict[int, Any]] = []
-        self.count = 0
-
-    def slot(self) -> int:
-        """A new slot (the generated matchers hold its dicts)."""
-        self.now.append({})
-        self.before.append({})
-        self.seen.append({})
-        return len(self.now) - 1
-
-    def offer(self, slot: int, obj: dict[str, Any], pending: list[Any], start: int) -> None:
-        """``obj``, shared, passed its shape at ``slot`` and put the values no memo knew in
-        ``pending[start:]``. Noted the first time; after that, its pending values are checked
-        at once, one call each (the memos learn them), and if all pass they are taken off
-        ``pending`` and ``obj`` is remembered."""
-        key = id(obj)
-        if key not in self.seen[slot] and key not in self.before[slot]:
-            self._add(self.seen, slot, key, obj)
-            return
-        for check, value in pending[start:]:
-            if not check(value):
-                return  # left pending: the caller's batch and full validator decide
-        del pending[start:]
-        self._add(self.now, slot, key, obj)
-
-    def _add(self, dicts: list[dict[int, Any]], slot: int, key: int, obj: Any) -> None:
-        if self.count >= MAX_KNOWN:
-            for now, before, seen in zip(self.now, self.before, self.seen, strict=True):
-                before.clear()  # the same dict objects: the matchers hold them
-                before.update(now)
-                now.clear()
-                seen.clear()
-            self.count = 0
-        self.count += 1
-        dicts[slot][key] = obj
-
-
-def _generate(resource: dict[str, Any], checks: list[_Primitive],
-              first: tuple[Any, ...] | None, known: _Known,
-              slots: dict[tuple[Any, ...], int]) -> Matcher | None:
-    """The matcher of the shape of ``resource`` (whose plan has these ``checks``).
-
-    The matcher takes a resource (a dict) whose key tuple equals that of ``resource``, and
-    returns the list of (check, value) of the values no memo knows, or None when the resource
-    does not have the shape. ``known`` remembers the shared objects that passed
-    (``slots`` numbers the kinds of position). None when the shape gets no matcher.
-    """
-    src = _Source(checks, first, known, slots)
-    src.emit(1, "try:")
-    try:
-        src.obj("v0", resource, 2, root=True)
-    except _Unmatchable:
-        return None
-    if src._leaves != len(checks):
-        return None
-    src.emit(2, "return True")
-    # an object or list not as long as the sample's (or a key whose hash is not its own)
-    src.emit(1, "except (ValueError, KeyError):")
-    src.emit(2, "return None")
-    text = "\n".join(src.lines) + "\n"
-    if not _SAFE_SOURCE.fullmatch(text):  # only made-up names: never any text from the data
-        raise RuntimeError("generated matcher source holds an unexpected character")
-    exec(compile(text, "<fast-validator matcher>", "exec"), src.ns)  # noqa: S102 - see above
-    matcher: Matcher = src.ns["matcher"]
-    matcher.source = text  # type: ignore[attr-defined]  # for tests and debugging
-    return matcher
