@@ -64,10 +64,9 @@ class ChunkPlan:
         return cls(mapping, emits, parts)
 
     def run(self, rows: list[Row], keys: list[tuple[Any, ...]], key_width: int,
-            build: BuildResource, make_ids: MakeIds
-            ) -> tuple[list[list[dict[str, Any]] | None], set[int]]:
-        """The resources of each row (in emit order), and the rows the plan leaves to the
-        row-at-a-time path (their entry is None)."""
+            build: BuildResource, make_ids: MakeIds) -> list[list[dict[str, Any]] | None]:
+        """The resources of each row (in emit order); None for a row the plan leaves to the
+        row-at-a-time path."""
         return _Chunk(rows, make_ids).run(self, keys, key_width, build)
 
 
@@ -89,7 +88,7 @@ def screen(mapping: CompiledMapping, rows: list[Row], grouping: bool
         conds.append(mapping.group_when)
     if len(deps) != len(conds) or None in deps:
         return None
-    chunk = _Chunk(rows, None)  # type: ignore[arg-type]
+    chunk = _Chunk(rows)
     every = range(len(rows))
     try:
         results = [chunk.evaluate(cond, d, every) for cond, d in zip(conds, deps, strict=True)]
@@ -138,7 +137,7 @@ class _LetView:
 class _Chunk:
     """One chunk being mapped: its columns, the let values of each row, the rows left out."""
 
-    def __init__(self, rows: list[Row], make_ids: MakeIds) -> None:
+    def __init__(self, rows: list[Row], make_ids: MakeIds | None = None) -> None:
         self.rows, self.make_ids = rows, make_ids
         self.columns: dict[str, list[Any]] = {}
         self.lets: list[tuple[str, list[Any]]] = []
@@ -147,7 +146,7 @@ class _Chunk:
         self.grouped: dict[tuple[Any, ...], tuple[Any, dict[Any, int], list[int]]] = {}
 
     def run(self, plan: ChunkPlan, keys: list[tuple[Any, ...]], key_width: int,
-            build: BuildResource) -> tuple[list[list[dict[str, Any]] | None], set[int]]:
+            build: BuildResource) -> list[list[dict[str, Any]] | None]:
         n = len(self.rows)
         every = range(n)
         try:
@@ -157,10 +156,10 @@ class _Chunk:
             for emit, members in zip(plan.emits, plan.parts, strict=True):
                 self.emit(emit, members, keys, key_width, build, out)
         except _Unkeyable:
-            return [None] * n, set(every)
+            return [None] * n
         for i in self.dirty:
             out[i] = None
-        return out, self.dirty
+        return out
 
     def emit(self, emit: CompiledEmit, members: list[tuple[str, Any, frozenset[str]]],
              keys: list[tuple[Any, ...]], key_width: int, build: BuildResource,
@@ -187,6 +186,7 @@ class _Chunk:
             id_keys = [keys[i] for i in idx]
         names = [name for name, _, _ in members]
         columns = [self.evaluate(fn, deps, idx, prune=True) for _, fn, deps in members]
+        assert self.make_ids is not None  # only screening chunks have none
         ids = self.make_ids(emit.resource, emit.entity, id_keys)
         rows = zip(idx, ids, zip(*columns, strict=True), strict=True)
         if emit.profile and "meta" in names:  # the template's meta adds to the profiles

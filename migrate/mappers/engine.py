@@ -185,8 +185,7 @@ class MappingRunner:
         keys = [prepared[i][1] for i in idx]
         make_ids = getattr(self.make_id, "many", None) or (
             lambda rtype, entity, ks: [self.make_id(rtype, entity, k) for k in ks])
-        results, _ = self.chunk_plan.run(rows, keys, len(self.key_cols), self._resource,
-                                         make_ids)
+        results = self.chunk_plan.run(rows, keys, len(self.key_cols), self._resource, make_ids)
         name, key_cols = self.m.name, self.key_cols
         units: dict[int, Unit] = {}
         for i, key, resources in zip(idx, keys, results, strict=True):
