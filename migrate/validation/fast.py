@@ -8,41 +8,57 @@ Yet the model's verdict depends on only two things:
   elements, choice[x] conflicts, nulls in lists and wrong JSON types are all questions of shape;
 * the *value of each primitive* against its FHIR type (``code``, ``dateTime``, ``id``, ...).
 
-So `FastValidator` flattens a resource into its shape and its primitive values (one pass over the
-dict), and keeps, per shape that the full validator found free of errors, a compiled plan: the
-pydantic validator of each primitive's FHIR type (the very `Annotated` type of the model field,
-through a `TypeAdapter`), the required code set of bound codes, and the object-level checks
-(CodeableConcept bindings, US Core hooks). A resource whose shape has a plan and whose values all
-pass gets the plan's verdict; anything else (a new shape, a shape that failed before, one value
-that fails) goes to the full `FhirValidator`, so every reported issue and message is the full
-validator's own.
+`FastValidator.validate_many` works on a chunk of resources a *column* at a time: the resources
+of one type are grouped by their keys, each key's values are taken as one column, and so on down
+(the items of the lists of a column form one column, the objects of a column are grouped by
+their keys again). Per column, most of the work runs in C (``map``, ``set``, list comparison):
 
-Checks of primitive values are memoized per FHIR type (bounded), which makes the common case, a
-value seen before, one set lookup; `validate_many` checks the values no memo knows in one
-pydantic call per FHIR type per chunk, each distinct string once. ``tests/validation/
-test_fast.py`` proves the verdicts equal on the test corpus and on mutations of it.
+* each value's JSON type, and from the types and keys of every object a *shape token* per
+  resource (a nested tuple: keys, value types, list lengths, ``resourceType`` strings);
+* each primitive column against its field's FHIR type: the values a bounded memo knows passed
+  are one look-up each; the others are checked in one pydantic call (the very `Annotated` type
+  of the model field, through a `TypeAdapter`), each distinct string once, plus the required
+  code set of bound codes;
+* an object that appears several times in a column (the mapper shares constant subtrees) is
+  looked at once.
+
+Per shape token that the full validator found free of errors, a plan keeps the object-level
+checks (CodeableConcept bindings, US Core hooks). A resource whose shape has a plan and whose
+values all pass gets the plan's verdict; anything else (a new shape, a shape that failed before,
+an unknown key, an object where a primitive belongs, one value that fails) goes to the full
+`FhirValidator`, so every reported issue and message is the full validator's own.
+``tests/validation/test_fast.py`` proves the verdicts equal on the test corpus and on mutations
+of it, one resource at a time and in mixed chunks.
 
 No code is generated here (invariant 3): an earlier version compiled a Python matcher per
-shape with ``exec``, faster, and was taken out for that reason.
+shape with ``exec``, and was taken out for that reason.
 """
 
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from itertools import compress, count, repeat
+from operator import is_not
 from typing import Any
 
-from migrate.mappers.compiler import SHARED
 from migrate.validation.base import ERROR, ResourceIssue
 from migrate.validation.fhir import FhirValidator
 from migrate.validation.walk import CODE, CODEABLE, _check_codeable, field_class
 
 MAX_SHAPES = 20_000  # plans kept; beyond that new shapes take the full path (bounded memory)
 MAX_MEMO = 16_384  # valid values remembered per FHIR primitive type before the memo restarts
-MAX_FLAT = 16_384  # shared objects whose flattened form is remembered
+FRESH_SKIPS = 16  # columns of a field taken as they are after one without repeated objects
+MAX_TOKENS = 200_000  # numbered shape tokens; beyond that numbers and plans restart
 
-_OPEN, _CLOSE, _LIST = object(), object(), object()
+_NONE = type(None)
+_PRIMS = frozenset((str, int, float, bool, _NONE))  # JSON primitive types (checked values)
+_ONLY_NONE = frozenset((_NONE,))
 _ONLY_STR = {str}
+_ONLY_DICT = {dict}
+_LIST = object()  # first member of a list's shape token (tells it from an object's)
+_NO_BAD: frozenset[int] = frozenset()
 
 
 class _Uncacheable:
@@ -51,59 +67,6 @@ class _Uncacheable:
 
 UNCACHEABLE = _Uncacheable()
 ObjCheck = Callable[[dict[str, Any], list[ResourceIssue]], None]
-
-
-def _flatten(node: dict[str, Any], toks: list[Any], leaves: list[Any],
-             flat: dict[int, Any]) -> None:
-    """Append the shape tokens and primitive values of one JSON object, in document order.
-
-    Objects the mapper shares between resources (`migrate.mappers.compiler.SHARED`) are
-    flattened once and remembered in ``flat``.
-    """
-    for k, v in node.items():
-        t = type(v)
-        toks.append(k)
-        if t is dict:
-            _flatten_child(v, toks, leaves, flat)
-        elif t is list:
-            toks.append(_LIST)
-            for item in v:
-                ti = type(item)
-                if ti is dict:
-                    _flatten_child(item, toks, leaves, flat)
-                else:
-                    toks.append(ti)
-                    leaves.append(item)
-            toks.append(_CLOSE)
-        elif k == "resourceType":
-            toks.append(v if t is str else t)  # part of the shape, not a checked value
-        else:
-            toks.append(t)
-            leaves.append(v)
-
-
-def _flatten_child(v: dict[str, Any], toks: list[Any], leaves: list[Any],
-                   flat: dict[int, Any]) -> None:
-    key = id(v)
-    known = flat.get(key)
-    if known is not None and known[0] is v:
-        toks += known[1]
-        leaves += known[2]
-        return
-    if SHARED.get(key) is v:
-        sub_toks: list[Any] = [_OPEN]
-        sub_leaves: list[Any] = []
-        _flatten(v, sub_toks, sub_leaves, flat)
-        sub_toks.append(_CLOSE)
-        if len(flat) >= MAX_FLAT:
-            flat.clear()
-        flat[key] = (v, tuple(sub_toks), tuple(sub_leaves))
-        toks += sub_toks
-        leaves += sub_leaves
-        return
-    toks.append(_OPEN)
-    _flatten(v, toks, leaves, flat)
-    toks.append(_CLOSE)
 
 
 class _Primitive:
@@ -156,19 +119,40 @@ class _Primitive:
                 memo[v] = type(v)
         return bad
 
-    def __call__(self, value: Any) -> bool:
-        if value is None:
-            return True  # a null is a question of shape (decided by the full validator)
-        if self.codes is not None and value not in self.codes:
-            return False
-        try:
-            self.adapter.validate_python(value)
-        except Exception:  # any failure: let the full validator say what it is
-            return False
-        if len(self.memo) >= MAX_MEMO:
-            self.memo.clear()
-        self.memo[value] = type(value)
-        return True
+    def column(self, values: Sequence[Any], types: list[type]) -> set[int] | frozenset[int]:
+        """Indexes of the values of a column (JSON primitives, ``types`` their types) that
+        fail; nulls are shape, not values, and never fail here."""
+        known = list(map(self.memo.get, values))
+        if known == types:
+            return _NO_BAD  # every value known good
+        unknown = list(compress(range(len(types)), map(is_not, known, types)))
+        if _NONE in types:
+            unknown = [i for i in unknown if types[i] is not _NONE]
+        if not unknown:
+            return _NO_BAD
+        bad = self.failing([values[i] for i in unknown])
+        return {unknown[i] for i in bad} if bad else _NO_BAD
+
+
+class _Field:
+    """What the values of one key of one model class are checked against: the model class of
+    a complex field (``child``) or the check of a primitive one (``check``); ``resource`` for
+    a field holding resources (their class depends on each value: the full path decides)."""
+
+    __slots__ = ("check", "child", "fresh", "resource")
+
+    def __init__(self, child: type | None, check: _Primitive | None, resource: bool) -> None:
+        self.child, self.check, self.resource = child, check, resource
+        self.fresh = 0  # columns still to take without looking for repeated objects
+
+
+class _Plan:
+    """The object-level checks of a shape the full validator passed."""
+
+    __slots__ = ("objects",)
+
+    def __init__(self, objects: list[Any]) -> None:
+        self.objects = objects
 
 
 class FastValidator:
@@ -177,86 +161,218 @@ class FastValidator:
     def __init__(self, full: FhirValidator | None = None) -> None:
         self.full = full or FhirValidator()
         self._planner = self.full._planner
-        self._shapes: dict[tuple[Any, ...], Any] = {}
+        self._shapes: dict[Any, Any] = {}
         self._adapters: dict[int, tuple[Any, Any, Any]] = {}
         self._primitives: dict[tuple[int, frozenset[str] | None], _Primitive] = {}
         self._fields: dict[type, dict[str, Any]] = {}
-        self._flat: dict[int, Any] = {}
+        self._keys: dict[tuple[type, str], _Field | None] = {}
+        # a number per shape token (keys, value types, numbers of nested objects and lists):
+        # tokens stay flat tuples, cheap to hash; the shapes of resources are found by number
+        self._ids: defaultdict[Any, int] = defaultdict(count().__next__)
         self.fast = self.slow = 0
 
     def validate(self, resource: dict[str, Any]) -> list[ResourceIssue]:
         """All issues of one resource (see `FhirValidator.validate`); [] means valid."""
-        if type(resource) is not dict:
-            return self.full.validate(resource)
-        toks: list[Any] = []
-        leaves: list[Any] = []
-        _flatten(resource, toks, leaves, self._flat)
-        try:
-            sig = tuple(toks)
-            plan = self._shapes.get(sig)
-        except TypeError:  # an unhashable resourceType: the full validator reports it
-            return self.full.validate(resource)
-        if plan is None:
-            issues = self.full.validate(resource)
-            self.slow += 1
-            if len(self._shapes) < MAX_SHAPES and not any(i.severity == ERROR for i in issues):
-                self._shapes[sig] = self._compile(resource) or UNCACHEABLE
-            return issues
-        if plan is UNCACHEABLE:
-            self.slow += 1
-            return self.full.validate(resource)
-        checks, memos, objects = plan
-        for memo, value, check in zip(memos, leaves, checks, strict=True):
-            if memo.get(value) is not type(value) and not check(value):
-                self.slow += 1
-                return self.full.validate(resource)
-        out = _object_issues(resource, objects)
-        if any(i.severity == ERROR for i in out):
-            self.slow += 1
-            return self.full.validate(resource)
-        self.fast += 1
-        return out
+        return self.validate_many([resource])[0]
 
     def validate_many(self, resources: list[dict[str, Any]]) -> list[list[ResourceIssue]]:
-        """`validate` for a chunk of resources: the values no memo knows are checked in one
-        pydantic call per FHIR type instead of one call each. Same verdicts."""
+        """`validate` for each resource of a chunk, the chunk checked a column at a time."""
         results: list[list[ResourceIssue] | None] = [None] * len(resources)
-        pending: dict[_Primitive, tuple[list[Any], list[int]]] = {}
-        for n, resource in enumerate(resources):
-            if type(resource) is not dict:
-                results[n] = self.full.validate(resource)
+        if len(self._ids) > MAX_TOKENS:  # numbers and plans restart together (bounded memory)
+            self._ids.clear()
+            self._shapes.clear()
+        by_class: dict[Any, list[int]] = {}
+        rtypes = (set(map(dict.get, resources, repeat("resourceType")))
+                  if set(map(type, resources)) == _ONLY_DICT else None)
+        if rtypes is not None and len(rtypes) == 1 and type(rtype := rtypes.pop()) is str:
+            by_class[self.full.model_class(rtype)] = list(range(len(resources)))
+        else:
+            for n, resource in enumerate(resources):
+                rtype = resource.get("resourceType") if type(resource) is dict else None
+                cls = self.full.model_class(rtype) if type(rtype) is str else None
+                by_class.setdefault(cls, []).append(n)
+        shapes = self._shapes
+        for cls, members in by_class.items():
+            if cls is None:  # not a resource we know: the full validator says what it is
+                for n in members:
+                    self.slow += 1
+                    results[n] = self.full.validate(resources[n])
                 continue
-            toks: list[Any] = []
-            leaves: list[Any] = []
-            _flatten(resource, toks, leaves, self._flat)
-            try:
-                plan = self._shapes.get(tuple(toks))
-            except TypeError:
-                plan = UNCACHEABLE
-            if plan is None or plan is UNCACHEABLE:
-                results[n] = self.validate(resource)  # the full path (and a new plan)
-                continue
-            checks, memos, objects = plan
-            for memo, value, check in zip(memos, leaves, checks, strict=True):
-                if memo.get(value) is not type(value) and value is not None:
-                    values, owners = pending.setdefault(check, ([], []))
-                    values.append(value)
-                    owners.append(n)
-            out = _object_issues(resource, objects)
-            results[n] = out
-            if any(i.severity == ERROR for i in out):
-                results[n] = None  # decided below, by the full validator
-        redo: set[int] = {n for n, r in enumerate(results) if r is None}
-        for check, (values, owners) in pending.items():
-            redo.update(owners[i] for i in check.failing(values))
-        for n in sorted(redo):
-            self.slow += 1
-            results[n] = self.full.validate(resources[n])
-        self.fast += len(resources) - len(redo)
+            group = [resources[n] for n in members]
+            tokens, bad = self._distinct(group, cls)
+            for j, n, token in zip(count(), members, tokens):
+                plan = shapes.get(token)
+                if plan is None or plan is UNCACHEABLE or j in bad:
+                    results[n] = self._slow(resources[n], token, plan is None and j not in bad)
+                    continue
+                out = _object_issues(resources[n], plan.objects) if plan.objects else []
+                if out and any(i.severity == ERROR for i in out):
+                    results[n] = self._slow(resources[n], token, False)
+                    continue
+                results[n] = out
+                self.fast += 1
         return results  # type: ignore[return-value]
 
+    def _slow(self, resource: dict[str, Any], token: Any, learn: bool) -> list[ResourceIssue]:
+        """The full validator's verdict; with ``learn``, a shape free of errors gets a plan."""
+        self.slow += 1
+        issues = self.full.validate(resource)
+        if (learn and len(self._shapes) < MAX_SHAPES
+                and not any(i.severity == ERROR for i in issues)):
+            self._shapes[token] = self._compile(resource) or UNCACHEABLE
+        return issues
+
+    # -- columns ---------------------------------------------------------------------------
+    def _objects(self, objs: list[dict[str, Any]], field: _Field
+                 ) -> tuple[list[Any], set[int] | frozenset[int]]:
+        """The shape token of each object of a column (all of the model class of ``field``),
+        and the indexes of those that hold a failing value or a shape the fast path cannot
+        judge. An object met more than once (the very same dict) is looked at once; a field
+        whose last column had no repeats is not searched for them in its next few."""
+        cls = field.child
+        assert cls is not None
+        n = len(objs)
+        if field.fresh:
+            field.fresh -= 1
+            return self._distinct(objs, cls)
+        ids = list(map(id, objs))
+        by_id = dict(zip(ids, objs, strict=True))
+        if len(by_id) == n:
+            if n >= 64:  # a column long enough to tell
+                field.fresh = FRESH_SKIPS
+        else:
+            tokens, bad = self._distinct(list(by_id.values()), cls)
+            token_of = dict(zip(by_id, tokens, strict=True))
+            if bad:
+                bad_ids = {i for j, i in enumerate(by_id) if j in bad}
+                bad = {j for j, i in enumerate(ids) if i in bad_ids}
+            return list(map(token_of.__getitem__, ids)), bad
+        return self._distinct(objs, cls)
+
+    def _distinct(self, objs: list[dict[str, Any]], cls: type
+                  ) -> tuple[list[Any], set[int] | frozenset[int]]:
+        keys = list(map(tuple, objs))
+        first = keys[0] if keys else ()
+        if keys.count(first) == len(keys):
+            return self._same_keys(objs, first, cls)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for j, k in enumerate(keys):
+            groups.setdefault(k, []).append(j)
+        tokens: list[Any] = [None] * len(objs)
+        bad: set[int] = set()
+        for k, members in groups.items():
+            sub_tokens, sub_bad = self._same_keys([objs[j] for j in members], k, cls)
+            for j, token in zip(members, sub_tokens, strict=True):
+                tokens[j] = token
+            bad.update(members[j] for j in sub_bad)
+        return tokens, bad
+
+    def _same_keys(self, objs: list[dict[str, Any]], keys: tuple[str, ...], cls: type
+                   ) -> tuple[list[Any], set[int] | frozenset[int]]:
+        """`_objects` for objects that all have the keys ``keys``, in that order."""
+        n = len(objs)
+        ids = self._ids
+        columns: list[Any] = [repeat(ids[keys], n)]
+        bad: set[int] | frozenset[int] = _NO_BAD
+        # the values, a column per key, in one pass over the objects
+        for key, values in zip(keys, zip(*map(dict.values, objs), strict=True), strict=True):
+            if key == "resourceType":  # part of the shape, not a checked value
+                columns.append([v if type(v) is str else type(v) for v in values])
+                continue
+            field = self._field(cls, key)
+            if field is None:  # an unknown element: the full validator reports it
+                return [None] * n, set(range(n))
+            tokens, col_bad = self._values(values, field)
+            columns.append(tokens)
+            if col_bad:
+                bad = col_bad if not bad else bad | col_bad
+        return list(map(ids.__getitem__, zip(*columns, strict=True))), bad
+
+    def _values(self, values: Sequence[Any], field: _Field
+                ) -> tuple[list[Any], set[int] | frozenset[int]]:
+        """The shape tokens of a column of values of one field, and the indexes that fail."""
+        types = list(map(type, values))
+        kinds = set(types)
+        if kinds <= _PRIMS:  # the common case: primitives (or nulls) only
+            if field.child is None:
+                assert field.check is not None
+                return types, field.check.column(values, types)
+            if kinds == _ONLY_NONE:
+                return types, _NO_BAD
+            return types, {j for j, t in enumerate(types) if t is not _NONE}
+        tokens: list[Any] = list(types)
+        bad: set[int] = set()
+        where: dict[type, list[int]] = {}
+        for j, t in enumerate(types):
+            where.setdefault(t if t is dict or t is list or t in _PRIMS else object,
+                             []).append(j)
+        bad.update(where.pop(object, ()))  # not a JSON value: the full path decides
+        dicts = where.pop(dict, None)
+        if dicts:
+            if field.child is None or field.resource:
+                bad.update(dicts)  # an object where a primitive belongs, or a resource
+            else:
+                sub_tokens, sub_bad = self._objects([values[j] for j in dicts], field)
+                for j, token in zip(dicts, sub_tokens, strict=True):
+                    tokens[j] = token
+                bad.update(dicts[j] for j in sub_bad)
+        lists = where.pop(list, None)
+        if lists:
+            self._lists(values, lists, field, tokens, bad)
+        prims = [j for js in where.values() for j in js]
+        if prims:
+            sub_tokens, sub_bad = self._values([values[j] for j in prims], field)
+            bad.update(prims[j] for j in sub_bad)
+        return tokens, bad
+
+    def _lists(self, values: Sequence[Any], lists: list[int], field: _Field,
+               tokens: list[Any], bad: set[int]) -> None:
+        """The lists of a column: their items, all together, are one column of the field."""
+        items = [item for j in lists for item in values[j]]
+        if list in set(map(type, items)):
+            bad.update(lists)  # nested arrays: not JSON FHIR, the full path reports them
+            return
+        item_tokens, item_bad = self._values(items, field) if items else ([], _NO_BAD)
+        ids = self._ids
+        if len(items) == len(lists) and all(len(values[j]) == 1 for j in lists):
+            # one item each, the common case
+            for j, token in zip(lists, map(ids.__getitem__, zip(repeat(_LIST), item_tokens)),
+                                strict=False):
+                tokens[j] = token
+            bad.update(lists[i] for i in item_bad)
+            return
+        start = 0
+        for j in lists:
+            end = start + len(values[j])
+            tokens[j] = ids[(_LIST, *item_tokens[start:end])]
+            if item_bad and any(i in item_bad for i in range(start, end)):
+                bad.add(j)
+            start = end
+
+    def _field(self, cls: type, key: str) -> _Field | None:
+        """What the values of ``key`` in objects of ``cls`` are checked against; None for a
+        key the class does not have (or a field the fast path does not understand)."""
+        found = self._keys.get((cls, key), False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        field: _Field | None = None
+        info = self._field_map(cls).get(key)
+        if info is not None:
+            try:
+                child = field_class(info.annotation)
+                if child is not None:
+                    field = _Field(child, None, child.__name__ == "Resource")
+                else:
+                    action = self._planner.plan(cls).fields.get(key)
+                    codes = action[1].lookup if action is not None and action[0] == CODE else None
+                    field = _Field(None, self._primitive(info.annotation, codes), False)
+            except Exception:  # an annotation we do not understand: keep the full path
+                field = None
+        self._keys[(cls, key)] = field
+        return field
+
     # -- plans -----------------------------------------------------------------------------
-    def _compile(self, resource: dict[str, Any]) -> tuple[list[Any], ...] | None:
+    def _compile(self, resource: dict[str, Any]) -> _Plan | None:
         """The plan of this resource's shape, or None when the shape must not be cached."""
         rtype = resource.get("resourceType")
         cls = self.full.model_class(rtype) if isinstance(rtype, str) else None
@@ -268,7 +384,7 @@ class FastValidator:
             ok = self._compile_obj(resource, cls, (), rtype, checks, objects)
         except Exception:  # an annotation we do not understand: keep the full path
             return None
-        return (checks, [c.memo for c in checks], objects) if ok else None
+        return _Plan(objects) if ok else None
 
     def _compile_obj(self, obj: dict[str, Any], cls: type, steps: tuple[Any, ...], path: str,
                      checks: list[_Primitive], objects: list[Any]) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from migrate.validation.fast import FastValidator, _flatten
+from migrate.validation.fast import FastValidator
 from migrate.validation.fhir import FhirValidator
 from tests.validation.test_fhir import BAD, CODE_CASES, EB, _replace, condition, encounter
 from tests.validation.test_fhir import observation as make_observation
@@ -118,14 +118,22 @@ def _edit(res: dict[str, Any], path: tuple[Any, ...], fn: Any) -> dict[str, Any]
     return out
 
 
+def _shape(node: Any) -> Any:
+    """Keys, list lengths, JSON types and resourceType strings of a JSON value."""
+    if isinstance(node, dict):
+        return tuple((k, node[k] if k == "resourceType" else _shape(v)) for k, v in node.items())
+    if isinstance(node, list):
+        return ("list", *map(_shape, node))
+    return type(node)
+
+
 def _one_per_shape(corpus: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: set[tuple[Any, ...]] = set()
+    seen: set[Any] = set()
     out = []
     for res in corpus:
-        toks: list[Any] = []
-        _flatten(res, toks, [], {})
-        if tuple(toks) not in seen:
-            seen.add(tuple(toks))
+        shape = _shape(res)
+        if shape not in seen:
+            seen.add(shape)
             out.append(res)
     return out
 
@@ -219,3 +227,42 @@ def test_repeated_strings_are_checked_once_and_every_copy_of_a_bad_one_fails(
     verdicts = fast.validate_many(chunk)
     assert verdicts == [full.validate(r) for r in chunk]
     assert [bool(v) for v in verdicts] == [True, False] * 4 + [True]
+
+
+def test_one_object_in_many_resources_is_judged_for_each_of_them(
+        corpus: list[dict[str, Any]]) -> None:
+    """The mapper shares constant subtrees: the very same dict in many resources of a chunk.
+    It is looked at once per column, and a bad value in it fails every resource holding it,
+    also after columns of that field without repeats (which are not searched for them)."""
+    full = FhirValidator()
+    obs = next(r for r in corpus if r["resourceType"] == "Observation" and "code" in r)
+    good_code = copy.deepcopy(obs["code"])
+    bad_code = copy.deepcopy(obs["code"])
+    bad_code["coding"][0]["code"] = " padded "
+    chunk = [dict(obs, code=good_code if n % 3 else bad_code, id=f"s{n}") for n in range(90)]
+    expected = [full.validate(r) for r in chunk]
+    assert [bool(v) for v in expected] == [n % 3 == 0 for n in range(90)]
+    searched = FastValidator(FhirValidator())  # looks for repeated objects
+    skipping = FastValidator(FhirValidator())  # after a column of fresh objects, does not
+    fresh = [dict(obs, code=copy.deepcopy(good_code), id=f"o{n}") for n in range(100)]
+    assert skipping.validate_many(fresh) == [full.validate(r) for r in fresh]
+    for fast in (searched, skipping, searched, skipping):  # cold, then warm
+        assert fast.validate_many(chunk) == expected
+
+
+def test_shape_numbers_restart_without_changing_verdicts(
+        corpus: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shape tokens are numbered in a bounded table; when it restarts, the plans restart
+    with it (a number never points at another shape's plan)."""
+    import migrate.validation.fast as fast_module
+
+    monkeypatch.setattr(fast_module, "MAX_TOKENS", 50)
+    full = FhirValidator()
+    fast = FastValidator(FhirValidator())
+    shapes = _one_per_shape(corpus)
+    for start in range(0, len(shapes), 7):
+        chunk = shapes[start:start + 7]
+        chunk += [_set(r, ("id",), f"x{start}") for r in chunk]
+        assert fast.validate_many(chunk) == [full.validate(r) for r in chunk]
+    assert len(fast._ids) <= 50 + 7 * 40  # restarted along the way
+    assert fast.fast > 0
