@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,9 +34,9 @@ class NdjsonLoader(Loader):
 
     def _send(self, resources: list[dict[str, Any]]) -> None:
         dumps = orjson.dumps
-        rtypes = {res["resourceType"] for res in resources}
+        rtypes = set(map(itemgetter("resourceType"), resources))
         if len(rtypes) == 1:  # the common case: a chunk of one table, one type
-            self._write({rtypes.pop(): [dumps(res) for res in resources]})
+            self._write({rtypes.pop(): list(map(dumps, resources))})
             return
         by_type: dict[str, list[bytes]] = {}
         for res in resources:

@@ -198,14 +198,18 @@ class _Chunk:
         # What `build` makes, inlined: type, id, the emit's profiles (one shared object), body.
         rtype = emit.resource
         meta = {"profile": emit.profile} if emit.profile else None
+        # members that are null somewhere in the chunk are left out where they are null
+        nullable = [(j, name) for j, (name, col) in enumerate(zip(names, columns, strict=True))
+                    if None in col]
         for i, rid, values in rows:
             if i in dirty:
                 continue
             res = ({"resourceType": rtype, "id": rid} if meta is None
                    else {"resourceType": rtype, "id": rid, "meta": meta})
-            for k, v in zip(names, values, strict=True):
-                if v is not None:
-                    res[k] = v
+            res.update(zip(names, values, strict=True))
+            for j, name in nullable:
+                if values[j] is None:
+                    del res[name]
             out[i].append(res)  # type: ignore[union-attr]
 
     def column(self, name: str) -> list[Any]:
