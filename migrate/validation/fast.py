@@ -50,7 +50,7 @@ from migrate.validation.walk import CODE, CODEABLE, _check_codeable, field_class
 MAX_SHAPES = 20_000  # plans kept; beyond that new shapes take the full path (bounded memory)
 MAX_MEMO = 16_384  # valid values remembered per FHIR primitive type before the memo restarts
 FRESH_SKIPS = 16  # columns of a field taken as they are after one without repeated objects
-MAX_TOKENS = 200_000  # numbered shape tokens; beyond that numbers and plans restart
+MAX_TOKENS = 50_000  # numbered shape tokens (a few hundred in practice); then both restart
 
 _NONE = type(None)
 _PRIMS = frozenset((str, int, float, bool, _NONE))  # JSON primitive types (checked values)
