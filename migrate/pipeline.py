@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -237,8 +238,6 @@ class _Run:
                 if traced:
                     src = {"table": m.table, "mapping": m.name, "rows": unit.keys}
                     sources.extend([src] * len(unit.resources))
-                for res in unit.resources:
-                    counts[res["resourceType"]] += 1
             elif unit.outcome == UNCHANGED:
                 stats.emitted += unit.rows
                 stats.unchanged += unit.rows
@@ -247,6 +246,7 @@ class _Run:
             else:
                 stats.quarantined[unit.errors[0].code if unit.errors else "error"] += unit.rows
                 self._quarantine(m, unit)
+        counts.update(map(itemgetter("resourceType"), out))
         if observe is not None:  # loaders that track source rows (sync) see every outcome
             observe(m, units)
         if raw and load_raw is not None:
@@ -286,7 +286,10 @@ def validate_units(validator: Any, units: list[Unit], warnings: Counter[str]) ->
     if not resources:
         return
     many = getattr(validator, "validate_many", None)
-    verdicts = iter(many(resources) if many else [validator.validate(r) for r in resources])
+    found = many(resources) if many else [validator.validate(r) for r in resources]
+    if not any(found):  # the common chunk: no issue at all
+        return
+    verdicts = iter(found)
     for unit in emitted:
         errors: list[RowError] = []
         for res in unit.resources:
