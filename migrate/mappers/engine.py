@@ -120,6 +120,29 @@ class MappingRunner:
         screen = bool(self.m.filters) or self.group is not None
         # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
         # on its own). Screening first lets the rows mapped on their own go as one chunk.
+        fates = (self._fates(prepared, skip) if skip or screen
+                 else [unit for _, _, unit in prepared])  # nothing to decide
+        mapped = self._run_chunk(prepared, fates)
+        for i, ((row, key, _), fate) in enumerate(zip(prepared, fates, strict=True)):
+            if positions is not None:
+                positions.extend([i - 1] * (len(out) - len(positions)))
+                self._row_pos = i
+            if fate is None:
+                unit = mapped.get(i)
+                out.append(unit if unit is not None else self._run_one(row, key))
+            elif fate is _GROUPED:
+                out.extend(self._add_to_group(row, key))
+            else:
+                out.append(fate)  # type: ignore[arg-type]
+        if positions is not None:
+            positions.extend([len(prepared) - 1] * (len(out) - len(positions)))
+        return out
+
+    def _fates(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]],
+               skip: set[str]) -> list[Unit | str | None]:
+        """What happens to each row of a chunk (see `feed`): filters, group conditions and
+        the unchanged rows of a re-sync."""
+        screen = bool(self.m.filters) or self.group is not None
         fates: list[Unit | str | None] = []
         screened = self._screen(prepared) if screen else None
         for n, (row, key, unit) in enumerate(prepared):
@@ -147,21 +170,7 @@ class MappingRunner:
                                   row_hash=self.row_hash([row])))
             else:
                 fates.append(None)
-        mapped = self._run_chunk(prepared, fates)
-        for i, ((row, key, _), fate) in enumerate(zip(prepared, fates, strict=True)):
-            if positions is not None:
-                positions.extend([i - 1] * (len(out) - len(positions)))
-                self._row_pos = i
-            if fate is None:
-                unit = mapped.get(i)
-                out.append(unit if unit is not None else self._run_one(row, key))
-            elif fate is _GROUPED:
-                out.extend(self._add_to_group(row, key))
-            else:
-                out.append(fate)  # type: ignore[arg-type]
-        if positions is not None:
-            positions.extend([len(prepared) - 1] * (len(out) - len(positions)))
-        return out
+        return fates
 
     def _screen(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]]
                 ) -> tuple[list[str | None], list[bool], set[int]] | None:
