@@ -120,8 +120,9 @@ class MappingRunner:
         screen = bool(self.m.filters) or self.group is not None
         # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
         # on its own). Screening first lets the rows mapped on their own go as one chunk.
-        fates = (self._fates(prepared, skip) if skip or screen
-                 else [unit for _, _, unit in prepared])  # nothing to decide
+        fates: list[Unit | str | None] = (
+            self._fates(prepared, skip) if skip or screen
+            else [unit for _, _, unit in prepared])  # nothing to decide
         mapped = self._run_chunk(prepared, fates)
         for i, ((row, key, _), fate) in enumerate(zip(prepared, fates, strict=True)):
             if positions is not None:
