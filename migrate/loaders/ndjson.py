@@ -37,11 +37,8 @@ class NdjsonLoader(Loader):
         rtypes = set(map(itemgetter("resourceType"), resources))
         if len(rtypes) == 1:  # the common case: a chunk of one table, one type
             self._write({rtypes.pop(): list(map(dumps, resources))})
-            return
-        by_type: dict[str, list[bytes]] = {}
-        for res in resources:
-            by_type.setdefault(res["resourceType"], []).append(dumps(res))
-        self._write(by_type)
+        else:
+            self.load_raw([(res["resourceType"], dumps(res)) for res in resources])
 
     def load_raw(self, items: list[tuple[str, bytes]]) -> None:
         """Write resources already serialized as JSON: ``(resourceType, bytes)`` pairs."""

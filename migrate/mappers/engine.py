@@ -121,7 +121,7 @@ class MappingRunner:
         # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
         # on its own). Screening first lets the rows mapped on their own go as one chunk.
         fates: list[Unit | str | None] = (
-            self._fates(prepared, skip) if skip or screen
+            self._fates(prepared, skip, screen) if skip or screen
             else [unit for _, _, unit in prepared])  # nothing to decide
         mapped = self._run_chunk(prepared, fates)
         for i, ((row, key, _), fate) in enumerate(zip(prepared, fates, strict=True)):
@@ -140,10 +140,9 @@ class MappingRunner:
         return out
 
     def _fates(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]],
-               skip: set[str]) -> list[Unit | str | None]:
-        """What happens to each row of a chunk (see `feed`): filters, group conditions and
-        the unchanged rows of a re-sync."""
-        screen = bool(self.m.filters) or self.group is not None
+               skip: set[str], screen: bool) -> list[Unit | str | None]:
+        """What happens to each row of a chunk (see `feed`): filters and group conditions
+        (with ``screen``) and the unchanged rows of a re-sync."""
         fates: list[Unit | str | None] = []
         screened = self._screen(prepared) if screen else None
         for n, (row, key, unit) in enumerate(prepared):

@@ -234,19 +234,18 @@ class FastValidator:
         n = len(objs)
         if field.fresh:
             field.fresh -= 1
-            return self._distinct(objs, cls)
-        ids = list(map(id, objs))
-        by_id = dict(zip(ids, objs, strict=True))
-        if len(by_id) == n:
+        else:
+            ids = list(map(id, objs))
+            by_id = dict(zip(ids, objs, strict=True))
+            if len(by_id) < n:
+                tokens, bad = self._distinct(list(by_id.values()), cls)
+                token_of = dict(zip(by_id, tokens, strict=True))
+                if bad:
+                    bad_ids = {i for j, i in enumerate(by_id) if j in bad}
+                    bad = {j for j, i in enumerate(ids) if i in bad_ids}
+                return list(map(token_of.__getitem__, ids)), bad
             if n >= 64:  # a column long enough to tell
                 field.fresh = FRESH_SKIPS
-        else:
-            tokens, bad = self._distinct(list(by_id.values()), cls)
-            token_of = dict(zip(by_id, tokens, strict=True))
-            if bad:
-                bad_ids = {i for j, i in enumerate(by_id) if j in bad}
-                bad = {j for j, i in enumerate(ids) if i in bad_ids}
-            return list(map(token_of.__getitem__, ids)), bad
         return self._distinct(objs, cls)
 
     def _distinct(self, objs: list[dict[str, Any]], cls: type
@@ -373,53 +372,44 @@ class FastValidator:
 
     # -- plans -----------------------------------------------------------------------------
     def _compile(self, resource: dict[str, Any]) -> _Plan | None:
-        """The plan of this resource's shape, or None when the shape must not be cached."""
+        """The plan of this resource's shape, or None when the shape must not be cached.
+        Primitive values are not part of it: the columns check them (`_field`)."""
         rtype = resource.get("resourceType")
         cls = self.full.model_class(rtype) if isinstance(rtype, str) else None
         if cls is None:
             return None
-        checks: list[_Primitive] = []
         objects: list[tuple[tuple[Any, ...], str, Any]] = []
         try:
-            ok = self._compile_obj(resource, cls, (), rtype, checks, objects)
+            ok = self._compile_obj(resource, cls, (), rtype, objects)
         except Exception:  # an annotation we do not understand: keep the full path
             return None
         return _Plan(objects) if ok else None
 
     def _compile_obj(self, obj: dict[str, Any], cls: type, steps: tuple[Any, ...], path: str,
-                     checks: list[_Primitive], objects: list[Any]) -> bool:
-        fields = self._field_map(cls)
+                     objects: list[Any]) -> bool:
+        """Collect the object-level checks of ``obj`` and its children; False for a shape the
+        fast path does not judge (the columns mark those resources bad before this)."""
         plan = self._planner.plan(cls)
         for key, value in obj.items():
             if key == "resourceType":
                 continue
-            info = fields.get(key)
-            if info is None:
+            field = self._field(cls, key)
+            if field is None or field.resource:
                 return False
             action = plan.fields.get(key)
-            child = field_class(info.annotation)
             items = list(enumerate(value)) if type(value) is list else [(None, value)]
             for i, item in items:
-                istep = (*steps, key) if i is None else (*steps, key, i)
-                ipath = f"{path}.{key}" if i is None else f"{path}.{key}[{i}]"
                 if type(item) is dict:
-                    if child is None:
+                    if field.child is None:
                         return False  # an object where a primitive belongs
-                    klass = child
-                    if child.__name__ == "Resource":
-                        klass = self.full.model_class(str(item.get("resourceType")))
-                        if klass is None:
-                            return False
+                    istep = (*steps, key) if i is None else (*steps, key, i)
+                    ipath = f"{path}.{key}" if i is None else f"{path}.{key}[{i}]"
                     if action is not None and action[0] == CODEABLE:
-                        binding = action[1][0]
-                        objects.append((istep, ipath, _codeable(binding)))
-                    if not self._compile_obj(item, klass, istep, ipath, checks, objects):
+                        objects.append((istep, ipath, _codeable(action[1][0])))
+                    if not self._compile_obj(item, field.child, istep, ipath, objects):
                         return False
-                elif type(item) is list or (child is not None and item is not None):
+                elif type(item) is list or (field.child is not None and item is not None):
                     return False  # nested arrays, or a primitive where an object belongs
-                else:
-                    codes = action[1].lookup if action is not None and action[0] == CODE else None
-                    checks.append(self._primitive(info.annotation, codes))
         for hook in plan.hooks:
             objects.append((steps, path, hook))
         return True
