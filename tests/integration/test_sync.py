@@ -132,6 +132,8 @@ def test_sync_sequence(workspace: dict[str, Any]) -> None:
 
     first = run_sync(settings)
     assert first.status == "ok"
+    assert first.writes["batch_fallbacks"] == 0  # every bundle went as one transaction
+    assert first.writes["created"] == sum(first.report.resources.values())
     assert first.plan == {"create": sum(first.report.resources.values())}
     assert_target_equals(base, src, tmp)
 
@@ -147,6 +149,7 @@ def test_sync_sequence(workspace: dict[str, Any]) -> None:
     assert changed.plan["update"] == 2  # the moved patient, the resolved condition
     assert changed.plan["gone-delete"] == 2  # one observation, one immunization
     assert changed.writes["deleted"] == 2
+    assert changed.writes["batch_fallbacks"] == 0  # updates with If-Match pass in transactions
     assert_target_equals(base, src, tmp)
 
 
@@ -156,6 +159,7 @@ def test_an_edit_on_the_target_is_a_conflict_not_overwritten(workspace: dict[str
     ids = sorted(server.ids("Patient"))
     patient = server.read("Patient", ids[0])
     source_id = patient["identifier"][0]["value"]
+    bystander_id = server.read("Patient", ids[1])["identifier"][0]["value"]
     patient["name"][0]["family"] = "EditedInTheNewEhr"
     patient.pop("meta")
     assert httpx.put(f"{server.base_url}/Patient/{patient['id']}", json=patient,
@@ -163,7 +167,7 @@ def test_an_edit_on_the_target_is_a_conflict_not_overwritten(workspace: dict[str
 
     def move(rows: list[dict[str, str]]) -> list[dict[str, str]]:
         for r in rows:
-            if r["Id"] == source_id:
+            if r["Id"] in (source_id, bystander_id):
                 r["CITY"] = "Zzyzx Test City"
         return rows
 
@@ -171,6 +175,10 @@ def test_an_edit_on_the_target_is_a_conflict_not_overwritten(workspace: dict[str
     result = run_sync(settings)
     assert result.status == "conflicts", result.as_dict()
     assert result.writes["conflicts"] == 1
+    # The 412 refused the whole transaction; resent as a batch, the other update landed.
+    assert result.writes["batch_fallbacks"] == 1
+    assert result.writes["updated"] == 1
+    assert server.read("Patient", ids[1])["address"][0]["city"] == "Zzyzx Test City"
     kept = server.read("Patient", patient["id"])
     assert kept["name"][0]["family"] == "EditedInTheNewEhr"
     assert kept["address"][0]["city"] != "Zzyzx Test City"
