@@ -30,6 +30,8 @@ from migrate.errors import ConfigError
 from migrate.mappers.ids import digest
 
 SCHEMA_VERSION = 1
+_IN_SIZE = 500
+"""Keys per IN list of a state-store query."""
 _md = sa.MetaData()
 
 META = sa.Table("meta", _md, sa.Column("key", sa.String(64), primary_key=True),
@@ -188,39 +190,81 @@ class StateStore:
     def touch(self, run_id: int, seen: list[tuple[str, str, str, str]],
               rows: list[tuple[str, str, str]]) -> None:
         """Mark resources (type, id, mapping, key_hash) and rows (mapping, key, hash) as seen."""
-        b = sa.bindparam
         with self.engine.begin() as conn:
             if seen:
-                conn.execute(
-                    RESOURCES.update().where(RESOURCES.c.rtype == b("b_t"),
-                                             RESOURCES.c.rid == b("b_i"))
-                    .values(last_run=run_id, mapping=b("b_m"), key_hash=b("b_k")),
-                    [{"b_t": t, "b_i": i, "b_m": m, "b_k": k} for t, i, m, k in seen])
+                self._many(conn, f"UPDATE {RESOURCES.name} SET last_run = ?, mapping = ?, "
+                           "key_hash = ? WHERE rtype = ? AND rid = ?",
+                           [(run_id, m, k, t, i) for t, i, m, k in seen])
             if rows:
                 self._upsert_rows(conn, run_id, rows)
 
+    def touch_resources_of_rows(self, run_id: int, rows: list[tuple[str, str]]) -> None:
+        """Mark the resources made by these rows (mapping, key_hash) as seen."""
+        if rows:
+            with self.engine.begin() as conn:
+                self._many(conn, f"UPDATE {RESOURCES.name} SET last_run = ? "
+                           "WHERE mapping = ? AND key_hash = ?",
+                           [(run_id, m, k) for m, k in rows])
+
+    def touch_unchanged_rows(self, run_id: int, rows: list[tuple[str, str]]) -> None:
+        """Mark rows (mapping, key_hash) whose recorded hash still holds as seen, with the
+        resources they made."""
+        if rows:
+            params = [(run_id, m, k) for m, k in rows]
+            with self.engine.begin() as conn:
+                self._many(conn, f"UPDATE {SOURCE_ROWS.name} SET last_run = ? "
+                           "WHERE mapping = ? AND key_hash = ?", params)
+                self._many(conn, f"UPDATE {RESOURCES.name} SET last_run = ? "
+                           "WHERE mapping = ? AND key_hash = ?", params)
+
+    def row_hashes(self, mapping: str, keys: list[str], conn: Any = None) -> dict[str, str]:
+        """The recorded row hash of each of these rows (key hashes) the store knows."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.row_hashes(mapping, keys, own)
+        out: dict[str, str] = {}
+        for i in range(0, len(keys), _IN_SIZE):
+            part = keys[i:i + _IN_SIZE]
+            sql = (f"SELECT key_hash, row_hash FROM {SOURCE_ROWS.name} WHERE mapping = ? "
+                   f"AND key_hash IN ({', '.join('?' * len(part))})")
+            out.update(conn.exec_driver_sql(self._sql(sql), (mapping, *part)).all())
+        return out
+
     def _upsert_rows(self, conn: Any, run_id: int, rows: list[tuple[str, str, str]]) -> None:
         """Record row hashes in bulk: update the known rows, insert the new ones."""
-        known: set[tuple[str, str]] = set()
         by_mapping: dict[str, list[str]] = {}
         for mapping, key, _ in rows:
             by_mapping.setdefault(mapping, []).append(key)
-        for mapping, keys in by_mapping.items():
-            for i in range(0, len(keys), 500):
-                q = sa.select(SOURCE_ROWS.c.key_hash).where(
-                    SOURCE_ROWS.c.mapping == mapping, SOURCE_ROWS.c.key_hash.in_(keys[i:i + 500]))
-                known.update((mapping, k) for k in conn.execute(q).scalars())
-        b = sa.bindparam
-        old = [{"b_m": m, "b_k": k, "b_h": h} for m, k, h in rows if (m, k) in known]
+        known = {(mapping, k): h for mapping, keys in by_mapping.items()
+                 for k, h in self.row_hashes(mapping, keys, conn).items()}
+        same = [(run_id, m, k) for m, k, h in rows if known.get((m, k), h + "x") == h]
+        changed = [(h, run_id, m, k) for m, k, h in rows if (m, k) in known and known[m, k] != h]
         new = {(m, k): h for m, k, h in rows if (m, k) not in known}
-        if old:
-            conn.execute(SOURCE_ROWS.update().where(SOURCE_ROWS.c.mapping == b("b_m"),
-                                                    SOURCE_ROWS.c.key_hash == b("b_k"))
-                         .values(row_hash=b("b_h"), last_run=run_id), old)
+        if same:  # most rows of a re-sync
+            self._many(conn, f"UPDATE {SOURCE_ROWS.name} SET last_run = ? "
+                       "WHERE mapping = ? AND key_hash = ?", same)
+        if changed:
+            self._many(conn, f"UPDATE {SOURCE_ROWS.name} SET row_hash = ?, last_run = ? "
+                       "WHERE mapping = ? AND key_hash = ?", changed)
         if new:
-            conn.execute(SOURCE_ROWS.insert(), [
-                {"mapping": m, "key_hash": k, "row_hash": h, "last_run": run_id}
-                for (m, k), h in new.items()])
+            self._many(conn, f"INSERT INTO {SOURCE_ROWS.name} (mapping, key_hash, row_hash, "
+                       "last_run) VALUES (?, ?, ?, ?)",
+                       [(m, k, h, run_id) for (m, k), h in new.items()])
+
+    def _many(self, conn: Any, sql: str, params: list[tuple[Any, ...]]) -> None:
+        """One statement over many parameter rows, straight to the driver: bulk state updates
+        of a re-sync run at the database's speed, not at per-row statement compiling."""
+        conn.exec_driver_sql(self._sql(sql), params)
+
+    def _sql(self, sql: str) -> str:
+        """``?`` placeholders in the driver's own style (qmark, format, numeric)."""
+        style = self.engine.dialect.paramstyle
+        if style == "qmark":
+            return sql
+        if style in ("format", "pyformat"):
+            return sql.replace("%", "%%").replace("?", "%s")
+        parts = sql.split("?")  # numeric: :1, :2, ...
+        return "".join(f"{p}:{n}" for n, p in enumerate(parts[:-1], 1)) + parts[-1]
 
     def record_write(self, conn: Any, rtype: str, rid: str, mapping: str, key_hash: str,
                      chash: str | None, version: str | None, status: str, run_id: int) -> None:
@@ -228,6 +272,40 @@ class StateStore:
         _upsert(conn, RESOURCES, {"rtype": rtype, "rid": rid},
                 {"mapping": mapping, "key_hash": key_hash, "content_hash": chash,
                  "version": version, "status": status, "last_run": run_id})
+
+    def record_writes(self, conn: Any, run_id: int,
+                      writes: list[tuple[str, str, str, str, str | None, str | None, str]],
+                      done: list[int]) -> None:
+        """Record many acknowledged writes (type, id, mapping, key_hash, content hash, version,
+        status) and mark their outbox entries (``done``: seq numbers) acknowledged, in bulk,
+        inside the caller's transaction."""
+        latest = {(w[0], w[1]): w for w in writes}  # the last write of a resource wins
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in latest:
+            by_type.setdefault(rtype, []).append(rid)
+        known: set[tuple[str, str]] = set()
+        for rtype, rids in by_type.items():
+            for i in range(0, len(rids), _IN_SIZE):
+                part = rids[i:i + _IN_SIZE]
+                sql = (f"SELECT rid FROM {RESOURCES.name} WHERE rtype = ? "
+                       f"AND rid IN ({', '.join('?' * len(part))})")
+                known.update((rtype, r) for (r,) in conn.exec_driver_sql(self._sql(sql),
+                                                                         (rtype, *part)))
+        old = [(m, k, c, v, st, run_id, t, i) for (t, i), (_, _, m, k, c, v, st) in latest.items()
+               if (t, i) in known]
+        new = [(t, i, m, k, c, v, st, run_id) for (t, i), (_, _, m, k, c, v, st) in latest.items()
+               if (t, i) not in known]
+        if old:
+            self._many(conn, f"UPDATE {RESOURCES.name} SET mapping = ?, key_hash = ?, "
+                       "content_hash = ?, version = ?, status = ?, last_run = ? "
+                       "WHERE rtype = ? AND rid = ?", old)
+        if new:
+            self._many(conn, f"INSERT INTO {RESOURCES.name} (rtype, rid, mapping, key_hash, "
+                       "content_hash, version, status, last_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       new)
+        if done:
+            self._many(conn, f"UPDATE {OUTBOX.name} SET state = 'acked' WHERE seq = ?",
+                       [(seq,) for seq in done])
 
     # -- watermarks ----------------------------------------------------------------------------
     def watermark(self, mapping: str) -> str | None:

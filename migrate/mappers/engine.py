@@ -100,9 +100,10 @@ class MappingRunner:
         self.group_tag: Callable[[int], Any] | None = None
         self._group_first: dict[tuple[Any, ...], Any] = {}
         self._row_pos = 0
-        # Column-wise mapping of the rows mapped on their own (not when rows are hashed: sync).
-        self.chunk_plan = (None if self.hash_rows or not self.row_emits
-                           else ChunkPlan.build(mapping, self.row_emits))
+        # Column-wise mapping of the rows mapped on their own.
+        self.chunk_plan = ChunkPlan.build(mapping, self.row_emits) if self.row_emits else None
+        # Sync: (key hash, row hash) of the rows of the chunk being fed, by position.
+        self._hashes: dict[int, tuple[str, str]] = {}
 
     # -- public ----------------------------------------------------------------------------
     def feed(self, rows: Iterable[Row], positions: list[int] | None = None,
@@ -116,7 +117,8 @@ class MappingRunner:
         out: list[Unit] = []
         prepared = (self._keys(rows if isinstance(rows, list) else list(rows), text_only=True)
                     if clean else self._keys([self._normalize(row) for row in rows]))
-        skip = self._unchanged(prepared)
+        self._hashes = self._row_hashes(prepared) if self.hash_rows else {}
+        skip = self._unchanged()
         screen = bool(self.m.filters) or self.group is not None
         # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
         # on its own). Screening first lets the rows mapped on their own go as one chunk.
@@ -140,9 +142,9 @@ class MappingRunner:
         return out
 
     def _fates(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]],
-               skip: set[str], screen: bool) -> list[Unit | str | None]:
+               skip: set[int], screen: bool) -> list[Unit | str | None]:
         """What happens to each row of a chunk (see `feed`): filters and group conditions
-        (with ``screen``) and the unchanged rows of a re-sync."""
+        (with ``screen``) and the unchanged rows of a re-sync (``skip``: their positions)."""
         fates: list[Unit | str | None] = []
         screened = self._screen(prepared) if screen else None
         for n, (row, key, unit) in enumerate(prepared):
@@ -165,9 +167,9 @@ class MappingRunner:
                 fates.append(Unit(self.m.name, [self._key_dict(key)], FILTERED, rule=rule))
             elif grouped:
                 fates.append(_GROUPED)
-            elif skip and key_hash(self._key_dict(key)) in skip:
+            elif n in skip:
                 fates.append(Unit(self.m.name, [self._key_dict(key)], UNCHANGED,
-                                  row_hash=self.row_hash([row])))
+                                  row_hash=self._hashes[n][1]))
             else:
                 fates.append(None)
         return fates
@@ -195,7 +197,7 @@ class MappingRunner:
         make_ids = getattr(self.make_id, "many", None) or (
             lambda rtype, entity, ks: [self.make_id(rtype, entity, k) for k in ks])
         results = self.chunk_plan.run(rows, keys, len(self.key_cols), self._resource, make_ids)
-        name, key_cols = self.m.name, self.key_cols
+        name, key_cols, hashes = self.m.name, self.key_cols, self._hashes
         units: dict[int, Unit] = {}
         for i, key, resources in zip(idx, keys, results, strict=True):
             if resources is None:
@@ -203,6 +205,8 @@ class MappingRunner:
             unit = Unit(name, [dict(zip(key_cols, key, strict=False))], EMITTED, resources)
             if not resources:
                 unit.outcome, unit.rule = FILTERED, "no-emit-matched"
+            if hashes:  # sync: what `_run_one` records of the row
+                unit.source_rows, unit.row_hash = [prepared[i][0]], hashes[i][1]
             units[i] = unit
         return units
 
@@ -222,13 +226,22 @@ class MappingRunner:
         return digest(self.fingerprint + orjson.dumps(rows, default=str,
                                                       option=orjson.OPT_SORT_KEYS))
 
-    def _unchanged(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]]) -> set[str]:
-        """Key hashes of rows an earlier sync delivered exactly like this (sync only)."""
-        if self.skip_unchanged is None:
+    def _row_hashes(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]]
+                    ) -> dict[int, tuple[str, str]]:
+        """(key hash, row hash) of the rows of a chunk that have no unit yet, by position."""
+        key_cols, fingerprint, dumps = self.key_cols, self.fingerprint, orjson.dumps
+        return {n: (key_hash(dict(zip(key_cols, key, strict=False))),
+                    digest(fingerprint + dumps([row], default=str, option=orjson.OPT_SORT_KEYS)))
+                for n, (row, key, unit) in enumerate(prepared) if unit is None}
+
+    def _unchanged(self) -> set[int]:
+        """Positions of the rows an earlier sync delivered exactly like this (sync only)."""
+        if self.skip_unchanged is None or not self._hashes:
             return set()
-        candidates = [(key_hash(self._key_dict(key)), self.row_hash([row]))
-                      for row, key, unit in prepared if unit is None]
-        return self.skip_unchanged(self.m.name, candidates) if candidates else set()
+        found = self.skip_unchanged(self.m.name, list(self._hashes.values()))
+        if not found:
+            return set()
+        return {n for n, (khash, _) in self._hashes.items() if khash in found}
 
     # -- rows ------------------------------------------------------------------------------
     def _normalize(self, raw: Row) -> Row:

@@ -50,6 +50,7 @@ class SyncLoader(Loader):
         self._pending: list[tuple[dict[str, Any], str, str]] = []
         self._rows: list[tuple[str, str, str]] = []
         self._kept_rows: list[tuple[str, str]] = []
+        self._same_rows: list[tuple[str, str]] = []
         self._marks: dict[str, str] = {}
 
     def describe(self) -> str:
@@ -78,10 +79,9 @@ class SyncLoader(Loader):
             if unit.outcome == EMITTED:
                 self._rows.append((m.name, khash, unit.row_hash or ""))
                 self._pending.extend((res, m.name, khash) for res in unit.resources)
-            elif unit.outcome == UNCHANGED:
+            elif unit.outcome == UNCHANGED:  # known to the store with this very hash
                 self.plan["unchanged-rows"] += 1
-                self._rows.append((m.name, khash, unit.row_hash or ""))
-                self._kept_rows.append((m.name, khash))
+                self._same_rows.append((m.name, khash))
             elif unit.outcome == QUARANTINED:
                 # A row that fails today keeps what it made before: no delete from bad data.
                 self._kept_rows.append((m.name, khash))
@@ -108,14 +108,8 @@ class SyncLoader(Loader):
     def unchanged_rows(self, mapping: str, candidates: list[tuple[str, str]]) -> set[str]:
         """Rows whose hash equals the one recorded when their resources were all delivered."""
         wanted = dict(candidates)
-        found: set[str] = set()
-        keys = list(wanted)
-        with self.store.engine.connect() as conn:
-            for i in range(0, len(keys), 500):
-                q = sa.select(SOURCE_ROWS.c.key_hash, SOURCE_ROWS.c.row_hash).where(
-                    SOURCE_ROWS.c.mapping == mapping, SOURCE_ROWS.c.key_hash.in_(keys[i:i + 500]))
-                found.update(k for k, h in conn.execute(q) if h and wanted.get(k) == h)
-        return found
+        known = self.store.row_hashes(mapping, list(wanted))
+        return {k for k, h in known.items() if h and wanted[k] == h}
 
     # -- planning ----------------------------------------------------------------------------
     def _mark(self, mapping: str, column: str, rows: list[dict[str, Any]]) -> None:
@@ -141,8 +135,9 @@ class SyncLoader(Loader):
         # A row with a resource left in conflict is not settled: map it again next time.
         rows = [(m, k, "" if (m, k) in self._unsettled else h) for m, k, h in self._rows]
         self.store.touch(self.run_id, seen, rows)
+        self.store.touch_unchanged_rows(self.run_id, self._same_rows)
         self._touch_rows(self._kept_rows)
-        self._rows, self._kept_rows = [], []
+        self._rows, self._kept_rows, self._same_rows = [], [], []
         self.store.enqueue(self.run_id, writes)
         self.writer.drain()
 
@@ -164,13 +159,7 @@ class SyncLoader(Loader):
                 "key_hash": khash}
 
     def _touch_rows(self, rows: list[tuple[str, str]]) -> None:
-        if not rows:
-            return
-        stmt = RESOURCES.update().where(
-            RESOURCES.c.mapping == sa.bindparam("b_mapping"),
-            RESOURCES.c.key_hash == sa.bindparam("b_key")).values(last_run=self.run_id)
-        with self.store.engine.begin() as conn:
-            conn.execute(stmt, [{"b_mapping": m, "b_key": k} for m, k in rows])
+        self.store.touch_resources_of_rows(self.run_id, rows)
 
     # -- deletes -------------------------------------------------------------------------------
     def _deletes(self) -> None:

@@ -94,9 +94,26 @@ class OutboxWriter:
         if len(answers) != len(batch):
             raise LoadError(f"{self.url} answered a batch of {len(batch)} with "
                             f"{len(answers)} entries")
+        acked: list[tuple[str, str, str, str, str | None, str | None, str]] = []
+        done: list[int] = []
+        counts = self.counts
         with self.store.engine.begin() as conn:
-            for write, answer in zip(batch, answers, strict=True):
-                self._record(conn, write, answer.get("response", {}))
+            for w, answer in zip(batch, answers, strict=True):
+                response = answer.get("response", {})
+                status = int(str(response.get("status", "0")).split()[0] or 0)
+                if w["method"] == "DELETE" and (status < 300 or status in (404, 410)):
+                    acked.append((w["rtype"], w["rid"], w["mapping"], w["key_hash"], None,
+                                  version_of(response.get("etag")), "deleted"))
+                    counts["deleted"] += 1
+                elif w["method"] != "DELETE" and status < 300:
+                    acked.append((w["rtype"], w["rid"], w["mapping"], w["key_hash"],
+                                  w["content_hash"], version_of(response.get("etag")), "live"))
+                    counts["created" if status == 201 else "updated"] += 1
+                else:  # a 412 or a refusal: looked at one by one
+                    self._record(conn, w, response)
+                    continue
+                done.append(w["seq"])
+            self.store.record_writes(conn, self.run_id, acked, done)
 
     def _entry(self, w: dict[str, Any]) -> dict[str, Any]:
         request: dict[str, Any] = {"method": w["method"], "url": f"{w['rtype']}/{w['rid']}"}
@@ -109,29 +126,18 @@ class OutboxWriter:
         return entry
 
     def _record(self, conn: Any, w: dict[str, Any], response: dict[str, Any]) -> None:
+        """A write that did not simply land: a 412 (lost ack or conflict) or a refusal."""
         status = int(str(response.get("status", "0")).split()[0] or 0)
-        version = version_of(response.get("etag"))
-        done = OUTBOX.update().where(OUTBOX.c.seq == w["seq"])
-        if w["method"] == "DELETE" and (status < 300 or status in (404, 410)):
-            self.store.record_write(conn, w["rtype"], w["rid"], w["mapping"], w["key_hash"],
-                                    None, version, "deleted", self.run_id)
-            conn.execute(done.values(state="acked"))
-            self.counts["deleted"] += 1
-        elif status < 300:
-            self.store.record_write(conn, w["rtype"], w["rid"], w["mapping"], w["key_hash"],
-                                    w["content_hash"], version, "live", self.run_id)
-            conn.execute(done.values(state="acked"))
-            self.counts["created" if status == 201 else "updated"] += 1
-        elif status == 412:
-            self._precondition_failed(conn, w, done)
-        else:
-            conn.execute(DEAD_LETTERS.insert().values(
-                run_id=self.run_id, rtype=w["rtype"], rid=w["rid"], status=status,
-                outcome=orjson.dumps(response.get("outcome")).decode(), payload=w["payload"],
-                created=time.time()))
-            conn.execute(done.values(state="dead"))
-            _forget_row(conn, w)
-            self.counts["dead_letters"] += 1
+        if status == 412:
+            self._precondition_failed(conn, w, OUTBOX.update().where(OUTBOX.c.seq == w["seq"]))
+            return
+        conn.execute(DEAD_LETTERS.insert().values(
+            run_id=self.run_id, rtype=w["rtype"], rid=w["rid"], status=status,
+            outcome=orjson.dumps(response.get("outcome")).decode(), payload=w["payload"],
+            created=time.time()))
+        conn.execute(OUTBOX.update().where(OUTBOX.c.seq == w["seq"]).values(state="dead"))
+        _forget_row(conn, w)
+        self.counts["dead_letters"] += 1
 
     def _precondition_failed(self, conn: Any, w: dict[str, Any], done: Any) -> None:
         """The target changed since our last write: our own lost ack, or a real conflict."""
