@@ -18,6 +18,9 @@ resources/s, so it is about a minute per 100 patients (about 1.5 hours at 10,000
 goes to stderr, the JSON summary to stdout.
 
     python bench/resync.py --patients 100
+    # in two steps, e.g. to run the long full load once and the re-sync later:
+    python bench/resync.py --patients 10000 --work-dir /var/tmp/rs10k --phase full
+    python bench/resync.py --patients 10000 --work-dir /var/tmp/rs10k --phase resync
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from _common import ensure_data, note, pack_tables, run_floor
 
@@ -67,55 +71,67 @@ def change_one_percent(src: Path, seed: int = 1) -> int:
     return changed
 
 
-def main() -> None:
-    """Run the benchmark and print a JSON summary."""
+def _settings(src: Path, work: Path, base_url: str) -> Any:
     from migrate.config import RunSettings
+
+    return RunSettings(
+        mappings=REPO / "mappings" / "synthea", source={"type": "csv", "path": str(src)},
+        target={"type": "fhir-server", "url": base_url, "bundle_size": 500},
+        output=work / "out", namespace=uuid.UUID("6f2d3c1e-8b4a-4f0e-9d2c-1a7b5e3f9c08"),
+        source_system="urn:emr-migrate:bench", progress=True)
+
+
+def full_phase(source: Path, work: Path) -> dict[str, Any]:
+    """Copy the practice into ``work``, start a fresh server there and run the first sync."""
     from migrate.sync import run_sync
     from tests.harness.sekmet import SekmetServer
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=1, help="Generator seed.")
-    parser.add_argument("--data-dir", type=Path,
-                        default=Path(tempfile.gettempdir()) / "emr-bench")
-    args = parser.parse_args()
-    source = ensure_data(args.patients, args.seed, args.data_dir)
-    with tempfile.TemporaryDirectory(prefix="emr-bench-resync-") as tmp_name:
-        tmp = Path(tmp_name)
-        src = tmp / "src"
-        shutil.copytree(source, src)  # the cached practice stays as generated
-        with SekmetServer(tmp / "sekmet") as server:
-            settings = RunSettings(
-                mappings=REPO / "mappings" / "synthea", source={"type": "csv", "path": str(src)},
-                target={"type": "fhir-server", "url": server.base_url, "bundle_size": 500},
-                output=tmp / "out", namespace=uuid.UUID("6f2d3c1e-8b4a-4f0e-9d2c-1a7b5e3f9c08"),
-                source_system="urn:emr-migrate:bench", progress=True)
-            note(f"full sync of {source.name} (transaction bundles of 500)")
-            t0 = time.perf_counter()
-            full = run_sync(settings)
-            t_full = time.perf_counter() - t0
-            resources = sum(full.report.resources.values())
-            note(f"full sync: {resources:,} resources in {t_full:.1f}s, "
-                 f"{resources / t_full:,.0f}/s")
-            rows = full.report.read
-            changed = change_one_percent(src)
-            note(f"changed {changed:,} of {rows:,} rows; re-sync")
-            t0 = time.perf_counter()
-            resync = run_sync(settings)
-            t_resync = time.perf_counter() - t0
-            note(f"re-sync: {resync.report.read:,} rows in {t_resync:.1f}s, "
-                 f"sent {sum(resync.writes.get(k, 0) for k in SENT):,} resources")
-        note("floor: pandas read of the pack's CSVs + orjson write of as many resources")
-        floor = run_floor(source, pack_tables(), resources, tmp)
-        note(f"floor: {floor['per_s']:,.0f} resources/s ({floor['wall_s']:.1f}s)")
-    full_sent = sum(full.writes.get(k, 0) for k in SENT)
+    src = work / "src"
+    shutil.copytree(source, src)  # the cached practice stays as generated
+    with SekmetServer(work / "sekmet") as server:
+        note(f"full sync of {source.name} (transaction bundles of 500)")
+        t0 = time.perf_counter()
+        full = run_sync(_settings(src, work, server.base_url))
+        t_full = time.perf_counter() - t0
+        port = server.port
+    resources = sum(full.report.resources.values())
+    note(f"full sync: {resources:,} resources in {t_full:.1f}s, {resources / t_full:,.0f}/s")
+    record = {"source": str(source), "port": port, "full_load_s": round(t_full, 2),
+              "resources": resources, "rows": full.report.read, "full_load_writes": full.writes,
+              "commit": _commit()}
+    return record
+
+
+def resync_phase(work: Path, full: dict[str, Any], patients: int, seed: int) -> dict[str, Any]:
+    """Change 1% of the rows of the practice a full phase left in ``work`` and re-sync."""
+    from migrate.sync import run_sync
+    from tests.harness.sekmet import SekmetServer
+
+    src = work / "src"
+    changed = change_one_percent(src)
+    note(f"changed {changed:,} of {full['rows']:,} rows; re-sync")
+    server = SekmetServer(work / "sekmet", port=full["port"]).start(fresh=False)
+    try:
+        t0 = time.perf_counter()
+        resync = run_sync(_settings(src, work, server.base_url))
+        t_resync = time.perf_counter() - t0
+    finally:
+        server.stop()
+    note(f"re-sync: {resync.report.read:,} rows in {t_resync:.1f}s, "
+         f"sent {sum(resync.writes.get(k, 0) for k in SENT):,} resources")
+    source, resources, t_full = Path(full["source"]), full["resources"], full["full_load_s"]
+    note("floor: pandas read of the pack's CSVs + orjson write of as many resources")
+    floor = run_floor(source, pack_tables(), resources, work)
+    note(f"floor: {floor['per_s']:,.0f} resources/s ({floor['wall_s']:.1f}s)")
+    full_sent = sum(full["full_load_writes"].get(k, 0) for k in SENT)
     sent = sum(resync.writes.get(k, 0) for k in SENT)
     covered_per_s = resources / t_resync
-    result = {
-        "benchmark": "resync", "patients": args.patients, "seed": args.seed,
-        "machine": platform.machine(), "rows": rows, "rows_changed": changed,
-        "resources": resources, "full_load_s": round(t_full, 2),
-        "full_load_writes": full.writes,
+    return {
+        "benchmark": "resync", "patients": patients, "seed": seed,
+        "machine": platform.machine(), "rows": full["rows"], "rows_changed": changed,
+        "resources": resources, "full_load_s": t_full,
+        "full_load_commit": full["commit"], "resync_commit": _commit(),
+        "full_load_writes": full["full_load_writes"],
         "full_load_resources_sent_per_s": round(full_sent / t_full, 1),
         "resync_s": round(t_resync, 2), "resync_plan": resync.plan,
         "resync_writes": resync.writes,
@@ -127,7 +143,53 @@ def main() -> None:
         "resync_share_of_floor": round(covered_per_s / floor["per_s"], 4),
         "ratio": round(t_resync / t_full, 4),
     }
-    print(json.dumps(result, indent=2))
+
+
+def _commit() -> str:
+    """The checked-out commit (with ``+dirty`` for local changes), for the record."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True,
+                              text=True, check=False).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain",
+                                                                   "--untracked-files=no")
+                                                  else "")
+
+
+def main() -> None:
+    """Run the benchmark (or one of its phases) and print a JSON summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1, help="Generator seed.")
+    parser.add_argument("--data-dir", type=Path,
+                        default=Path(tempfile.gettempdir()) / "emr-bench")
+    parser.add_argument("--work-dir", type=Path,
+                        help="Keep the practice copy, the server database and the state store "
+                             "here (default: a temporary folder, removed at the end).")
+    parser.add_argument("--phase", choices=["both", "full", "resync"], default="both",
+                        help="full: only the first sync, recorded in WORK_DIR/full.json; "
+                             "resync: the re-sync, on the WORK_DIR a full phase left (it "
+                             "changes that copy: run it once). Needs --work-dir.")
+    args = parser.parse_args()
+    if args.phase != "both" and args.work_dir is None:
+        parser.error("--phase full or resync needs --work-dir")
+    with tempfile.TemporaryDirectory(prefix="emr-bench-resync-") as tmp_name:
+        work = args.work_dir or Path(tmp_name)
+        if args.phase in ("both", "full"):
+            if work.exists() and any(work.iterdir()):
+                parser.error(f"--work-dir {work} is not empty")
+            work.mkdir(parents=True, exist_ok=True)
+            full = full_phase(ensure_data(args.patients, args.seed, args.data_dir), work)
+            full.update(patients=args.patients, seed=args.seed)
+            (work / "full.json").write_text(json.dumps(full, indent=2))
+            if args.phase == "full":
+                print(json.dumps(full, indent=2))
+                return
+        else:
+            full = json.loads((work / "full.json").read_text())
+        print(json.dumps(resync_phase(work, full, full["patients"], full["seed"]), indent=2))
 
 
 if __name__ == "__main__":

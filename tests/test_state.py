@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from migrate.errors import ConfigError
-from migrate.state import SCHEMA_VERSION, StateStore, content_hash
+from migrate.state import RESOURCES, SCHEMA_VERSION, SOURCE_ROWS, StateStore, content_hash
 from tests.harness.postgres import PostgresServer, postgres_available
 
 
@@ -28,13 +29,32 @@ def exercise(store: StateStore) -> None:
     found = store.lookup([("Patient", "p1"), ("Patient", "nope")])
     assert list(found) == [("Patient", "p1")]
     assert found[("Patient", "p1")].version == "1"
+    assert store.row_hashes("m", ["k1", "k2", "k3"]) == {"k1": "rowhash2", "k2": "rowhash3"}
+    # Bulk recording: an update of a known resource, an insert, and a resource written twice
+    # in one bundle (the last write wins); the outbox entry is acknowledged with them.
+    with store.engine.begin() as conn:
+        store.record_writes(conn, run, [("Patient", "p1", "m", "k1", "h2", "2", "live"),
+                                        ("Patient", "p2", "m", "k2", "h3", "1", "live"),
+                                        ("Patient", "p2", "m", "k2", "h4", "2", "live")],
+                            [w["seq"] for w in store.pending()])
+    assert store.pending() == []
+    found = store.lookup([("Patient", "p1"), ("Patient", "p2")])
+    assert [(r.content_hash, r.version) for r in found.values()] == [("h2", "2"), ("h4", "2")]
+    later = store.start_run("sync", "http://ehr/fhir")
+    store.touch_unchanged_rows(later, [("m", "k2")])
+    with store.engine.connect() as conn:
+        assert dict(conn.execute(sa.select(SOURCE_ROWS.c.key_hash, SOURCE_ROWS.c.last_run))
+                    .all()) == {"k1": run, "k2": later}
+        assert dict(conn.execute(sa.select(RESOURCES.c.rid, RESOURCES.c.last_run))
+                    .all()) == {"p1": run, "p2": later}
     store.set_pending_watermark("m", "last_updated", "2024-01-01 10:00:00", run)
     assert store.watermark("m") is None
     store.commit_watermarks(run)
     assert store.watermark("m") == "2024-01-01 10:00:00"
     store.finish_run(run, "done", {"bundles": 1})
-    assert store.runs()[0]["status"] == "done"
-    assert store.counts()["resources_live"] == 1
+    store.finish_run(later, "failed", {})
+    assert [r["status"] for r in store.runs()] == ["failed", "done"]
+    assert store.counts()["resources_live"] == 2
     store.engine.dispose()
 
 
@@ -46,7 +66,7 @@ def test_a_second_store_on_the_same_file_sees_the_same_state(tmp_path: Path) -> 
     url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     exercise(StateStore(url))
     again = StateStore(url)
-    assert again.counts()["resources_live"] == 1
+    assert again.counts()["resources_live"] == 2
     assert again.watermark("m") == "2024-01-01 10:00:00"
     again.engine.dispose()
 

@@ -23,6 +23,9 @@ from migrate.state import RESOURCES, SOURCE_ROWS, StateStore, StoredResource, co
 from migrate.sync.writer import OutboxWriter
 
 FLUSH_EVERY = 2000
+"""Planned resources that trigger a flush (their writes are queued and sent)."""
+ROWS_EVERY = 50_000
+"""Rows seen that trigger a flush: a re-sync that sends little keeps its memory bounded."""
 EXIT_SYNC_ABORTED = 5
 
 
@@ -85,7 +88,8 @@ class SyncLoader(Loader):
             elif unit.outcome == QUARANTINED:
                 # A row that fails today keeps what it made before: no delete from bad data.
                 self._kept_rows.append((m.name, khash))
-        if len(self._pending) >= FLUSH_EVERY:
+        if len(self._pending) >= FLUSH_EVERY or \
+                len(self._rows) + len(self._same_rows) >= ROWS_EVERY:
             self._flush()
 
     def _send(self, resources: list[dict[str, Any]]) -> None:

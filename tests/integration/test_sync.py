@@ -126,7 +126,13 @@ def workspace(sekmet_server: Any, tmp_path: Path) -> dict[str, Any]:
     return {"server": sekmet_server, "src": src, "settings": settings, "tmp": tmp_path}
 
 
-def test_sync_sequence(workspace: dict[str, Any]) -> None:
+@pytest.mark.parametrize("rows_every", [None, 40], ids=["default", "flush-every-40-rows"])
+def test_sync_sequence(workspace: dict[str, Any], rows_every: int | None,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the default flush size, and with row marks flushed every 40 rows (many flushes
+    per table), the same plan and the same target."""
+    if rows_every is not None:
+        monkeypatch.setattr("migrate.sync.loader.ROWS_EVERY", rows_every)
     server, src, settings, tmp = (workspace[k] for k in ("server", "src", "settings", "tmp"))
     base = server.base_url
 
