@@ -277,8 +277,8 @@ class StateStore:
                       writes: list[tuple[str, str, str, str, str | None, str | None, str]],
                       done: list[int]) -> None:
         """Record many acknowledged writes (type, id, mapping, key_hash, content hash, version,
-        status) and mark their outbox entries (``done``: seq numbers) acknowledged, in bulk,
-        inside the caller's transaction."""
+        status) and remove their outbox entries (``done``: seq numbers), in bulk, inside the
+        caller's transaction."""
         latest = {(w[0], w[1]): w for w in writes}  # the last write of a resource wins
         by_type: dict[str, list[str]] = {}
         for rtype, rid in latest:
@@ -304,8 +304,9 @@ class StateStore:
                        "content_hash, version, status, last_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        new)
         if done:
-            self._many(conn, f"UPDATE {OUTBOX.name} SET state = 'acked' WHERE seq = ?",
-                       [(seq,) for seq in done])
+            # Done entries leave the outbox: it holds what is still to send (and the dead and
+            # conflicting entries), so reading the next bundle never wades through history.
+            self._many(conn, f"DELETE FROM {OUTBOX.name} WHERE seq = ?", [(seq,) for seq in done])
 
     # -- watermarks ----------------------------------------------------------------------------
     def watermark(self, mapping: str) -> str | None:

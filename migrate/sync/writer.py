@@ -10,8 +10,8 @@ Updates carry ``If-Match`` with the version we last wrote. A 412 means the targe
 what the target now holds is exactly what we meant to write (our own earlier write whose
 acknowledgement was lost to a crash), it is acknowledged; otherwise the update is not applied
 and goes to the conflicts table with both versions, unless ``force`` is set. Every answer is
-recorded in the same database transaction that marks the outbox entry done, so a process killed
-at any point resumes by re-sending what is still pending.
+recorded in the same database transaction that removes the entry from the outbox, so a process
+killed at any point resumes by re-sending what is still pending.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class OutboxWriter:
             version = (current.get("meta") or {}).get("versionId")
             self.store.record_write(conn, w["rtype"], w["rid"], w["mapping"], w["key_hash"],
                                     w["content_hash"], version, "live", self.run_id)
-            conn.execute(done.values(state="acked"))
+            conn.execute(OUTBOX.delete().where(OUTBOX.c.seq == w["seq"]))
             self.counts["acknowledged"] += 1
             return
         actual = (current or {}).get("meta", {}).get("versionId")
