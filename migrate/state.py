@@ -198,25 +198,6 @@ class StateStore:
             if rows:
                 self._upsert_rows(conn, run_id, rows)
 
-    def touch_resources_of_rows(self, run_id: int, rows: list[tuple[str, str]]) -> None:
-        """Mark the resources made by these rows (mapping, key_hash) as seen."""
-        if rows:
-            with self.engine.begin() as conn:
-                self._many(conn, f"UPDATE {RESOURCES.name} SET last_run = ? "
-                           "WHERE mapping = ? AND key_hash = ?",
-                           [(run_id, m, k) for m, k in rows])
-
-    def touch_unchanged_rows(self, run_id: int, rows: list[tuple[str, str]]) -> None:
-        """Mark rows (mapping, key_hash) whose recorded hash still holds as seen, with the
-        resources they made."""
-        if rows:
-            params = [(run_id, m, k) for m, k in rows]
-            with self.engine.begin() as conn:
-                self._many(conn, f"UPDATE {SOURCE_ROWS.name} SET last_run = ? "
-                           "WHERE mapping = ? AND key_hash = ?", params)
-                self._many(conn, f"UPDATE {RESOURCES.name} SET last_run = ? "
-                           "WHERE mapping = ? AND key_hash = ?", params)
-
     def row_hashes(self, mapping: str, keys: list[str], conn: Any = None) -> dict[str, str]:
         """The recorded row hash of each of these rows (key hashes) the store knows."""
         if conn is None:

@@ -41,7 +41,7 @@ def exercise(store: StateStore) -> None:
     found = store.lookup([("Patient", "p1"), ("Patient", "p2")])
     assert [(r.content_hash, r.version) for r in found.values()] == [("h2", "2"), ("h4", "2")]
     later = store.start_run("sync", "http://ehr/fhir")
-    store.touch_unchanged_rows(later, [("m", "k2")])
+    store.touch(later, [("Patient", "p2", "m", "k2")], [("m", "k2", "rowhash3")])  # same hash
     with store.engine.connect() as conn:
         assert dict(conn.execute(sa.select(SOURCE_ROWS.c.key_hash, SOURCE_ROWS.c.last_run))
                     .all()) == {"k1": run, "k2": later}

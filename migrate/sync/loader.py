@@ -8,10 +8,12 @@ applies each mapping's delete policy, behind a circuit breaker.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import orjson
 import sqlalchemy as sa
 
@@ -25,7 +27,7 @@ from migrate.sync.writer import OutboxWriter
 FLUSH_EVERY = 2000
 """Planned resources that trigger a flush (their writes are queued and sent)."""
 ROWS_EVERY = 50_000
-"""Rows seen that trigger a flush: a re-sync that sends little keeps its memory bounded."""
+"""Rows mapped that trigger a flush of their hashes to the store."""
 EXIT_SYNC_ABORTED = 5
 
 
@@ -52,8 +54,10 @@ class SyncLoader(Loader):
         self.mappings: dict[str, CompiledMapping] = {}
         self._pending: list[tuple[dict[str, Any], str, str]] = []
         self._rows: list[tuple[str, str, str]] = []
-        self._kept_rows: list[tuple[str, str]] = []
-        self._same_rows: list[tuple[str, str]] = []
+        # Rows that keep what they made without being written (unchanged, or failing today),
+        # by mapping: the first 64 bits of their key hashes, 8 bytes a row. Their resources
+        # are not touched in the store; the delete check leaves them alone (`_gone`).
+        self._kept: dict[str, array[int]] = {}
         self._marks: dict[str, str] = {}
 
     def describe(self) -> str:
@@ -75,6 +79,7 @@ class SyncLoader(Loader):
         """Every unit of a mapping, whatever its outcome."""
         self.mappings[m.name] = m
         column = m.spec.sync.column if m.spec.sync.changes == "watermark" else None
+        kept = self._kept.setdefault(m.name, array("Q"))
         for unit in units:
             khash = key_hash(unit.keys[0])
             if column and unit.source_rows:
@@ -84,12 +89,11 @@ class SyncLoader(Loader):
                 self._pending.extend((res, m.name, khash) for res in unit.resources)
             elif unit.outcome == UNCHANGED:  # known to the store with this very hash
                 self.plan["unchanged-rows"] += 1
-                self._same_rows.append((m.name, khash))
+                kept.append(int(khash[:16], 16))
             elif unit.outcome == QUARANTINED:
                 # A row that fails today keeps what it made before: no delete from bad data.
-                self._kept_rows.append((m.name, khash))
-        if len(self._pending) >= FLUSH_EVERY or \
-                len(self._rows) + len(self._same_rows) >= ROWS_EVERY:
+                kept.append(int(khash[:16], 16))
+        if len(self._pending) >= FLUSH_EVERY or len(self._rows) >= ROWS_EVERY:
             self._flush()
 
     def _send(self, resources: list[dict[str, Any]]) -> None:
@@ -139,9 +143,7 @@ class SyncLoader(Loader):
         # A row with a resource left in conflict is not settled: map it again next time.
         rows = [(m, k, "" if (m, k) in self._unsettled else h) for m, k, h in self._rows]
         self.store.touch(self.run_id, seen, rows)
-        self.store.touch_unchanged_rows(self.run_id, self._same_rows)
-        self._touch_rows(self._kept_rows)
-        self._rows, self._kept_rows, self._same_rows = [], [], []
+        self._rows = []
         self.store.enqueue(self.run_id, writes)
         self.writer.drain()
 
@@ -161,9 +163,6 @@ class SyncLoader(Loader):
                 "if_match": old.version if live and old else None,
                 "payload": orjson.dumps(res), "content_hash": chash, "mapping": mapping,
                 "key_hash": khash}
-
-    def _touch_rows(self, rows: list[tuple[str, str]]) -> None:
-        self.store.touch_resources_of_rows(self.run_id, rows)
 
     # -- deletes -------------------------------------------------------------------------------
     def _deletes(self) -> None:
@@ -192,10 +191,11 @@ class SyncLoader(Loader):
                     seen = sa.select(SOURCE_ROWS.c.key_hash).where(
                         SOURCE_ROWS.c.mapping == name, SOURCE_ROWS.c.last_run == self.run_id)
                     q = q.where(RESOURCES.c.key_hash.in_(seen))
-                for r in conn.execute(q):
-                    out.append((StoredResource(r.rtype, r.rid, r.mapping, r.key_hash,
+                kept = np.unique(np.frombuffer(self._kept.pop(name, array("Q")), np.uint64))
+                for part in conn.execute(q).partitions(20_000):
+                    out.extend((StoredResource(r.rtype, r.rid, r.mapping, r.key_hash,
                                                r.content_hash, r.version, r.status),
-                                m.spec.sync.on_delete))
+                                m.spec.sync.on_delete) for r in _not_kept(part, kept))
         return out
 
     def _circuit_breaker(self, gone: list[tuple[StoredResource, str]]) -> None:
@@ -227,6 +227,17 @@ class SyncLoader(Loader):
         retired.pop("meta", None)
         return {**base, "method": "PUT", "payload": orjson.dumps(retired),
                 "content_hash": content_hash(retired)}
+
+
+def _not_kept(rows: list[Any], kept: np.ndarray) -> list[Any]:
+    """The stored resources among ``rows`` whose source row is not in ``kept`` (sorted 64-bit
+    key-hash prefixes). A prefix shared by chance keeps a resource that should go: about
+    N * n / 2**64 for N stored resources and n kept rows, 5 in 10**8 at a million each."""
+    if not kept.size or not rows:
+        return rows
+    keys = np.fromiter((int(r.key_hash[:16], 16) for r in rows), np.uint64, len(rows))
+    at = np.searchsorted(kept, keys).clip(max=kept.size - 1)
+    return [r for r, hit in zip(rows, kept[at] == keys, strict=True) if not hit]
 
 
 def _retire(resource: dict[str, Any]) -> dict[str, Any]:

@@ -223,3 +223,25 @@ def test_killed_sync_finishes_on_rerun(workspace: dict[str, Any], fault: str) ->
     quiet = sync({})
     assert "writes: bundles" not in quiet.stdout
     assert "pending_writes 0" in quiet.stdout
+
+
+def test_a_row_that_fails_today_keeps_what_it_made(workspace: dict[str, Any]) -> None:
+    """A row quarantined on a re-sync (here a broken date) is neither re-sent nor taken for
+    gone: its resources stay on the target, and the unchanged rows around it stay too."""
+    server, src, settings = workspace["server"], workspace["src"], workspace["settings"]
+    first = run_sync(settings)
+    careplans = first.report.resources["CarePlan"]
+    assert len(server.ids("CarePlan")) == careplans
+
+    def break_one(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        rows[0]["START"] = "the 31st of Smarch"  # not part of the key (Id)
+        return rows
+
+    edit_csv(src / "careplans.csv", break_one)
+    again = run_sync(settings)
+    table = next(t for t in again.report.tables if t.table == "careplans")
+    assert sum(table.quarantined.values()) == 1
+    assert table.unchanged == table.read - 1
+    assert not [k for k in again.plan if k.startswith("gone-")], again.plan
+    assert again.writes["bundles"] == 0
+    assert len(server.ids("CarePlan")) == careplans
