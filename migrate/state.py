@@ -175,17 +175,26 @@ class StateStore:
 
     def lookup(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredResource]:
         """Stored state of the given (type, id) pairs."""
-        keys = list(keys)
-        out: dict[tuple[str, str], StoredResource] = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(keys), 500):
-                part = keys[i:i + 500]
-                cond = sa.tuple_(RESOURCES.c.rtype, RESOURCES.c.rid).in_(part)
-                for r in conn.execute(sa.select(RESOURCES).where(cond)):
-                    out[(r.rtype, r.rid)] = StoredResource(
-                        r.rtype, r.rid, r.mapping, r.key_hash, r.content_hash, r.version,
-                        r.status)
-        return out
+            return {(r[0], r[1]): StoredResource(*r) for r in self._rows_of(
+                conn, "rtype, rid, mapping, key_hash, content_hash, version, status", keys)}
+
+    def _rows_of(self, conn: Any, columns: str, keys: Iterable[tuple[str, str]]
+                 ) -> Iterator[Any]:
+        """``columns`` of the stored resources among ``keys`` (type, id), by primary key.
+
+        One query per type and ``_IN_SIZE`` ids, ``rtype = ? AND rid IN (...)``: a row-value
+        ``(rtype, rid) IN (...)`` makes SQLite scan the whole table for every list.
+        """
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in keys:
+            by_type.setdefault(rtype, []).append(rid)
+        for rtype, rids in by_type.items():
+            for i in range(0, len(rids), _IN_SIZE):
+                part = rids[i:i + _IN_SIZE]
+                sql = (f"SELECT {columns} FROM {RESOURCES.name} WHERE rtype = ? "
+                       f"AND rid IN ({', '.join('?' * len(part))})")
+                yield from conn.exec_driver_sql(self._sql(sql), (rtype, *part))
 
     def touch(self, run_id: int, seen: list[tuple[str, str, str, str]],
               rows: list[tuple[str, str, str]]) -> None:
@@ -261,17 +270,7 @@ class StateStore:
         status) and remove their outbox entries (``done``: seq numbers), in bulk, inside the
         caller's transaction."""
         latest = {(w[0], w[1]): w for w in writes}  # the last write of a resource wins
-        by_type: dict[str, list[str]] = {}
-        for rtype, rid in latest:
-            by_type.setdefault(rtype, []).append(rid)
-        known: set[tuple[str, str]] = set()
-        for rtype, rids in by_type.items():
-            for i in range(0, len(rids), _IN_SIZE):
-                part = rids[i:i + _IN_SIZE]
-                sql = (f"SELECT rid FROM {RESOURCES.name} WHERE rtype = ? "
-                       f"AND rid IN ({', '.join('?' * len(part))})")
-                known.update((rtype, r) for (r,) in conn.exec_driver_sql(self._sql(sql),
-                                                                         (rtype, *part)))
+        known = {(t, i) for t, i in self._rows_of(conn, "rtype, rid", latest)}
         old = [(m, k, c, v, st, run_id, t, i) for (t, i), (_, _, m, k, c, v, st) in latest.items()
                if (t, i) in known]
         new = [(t, i, m, k, c, v, st, run_id) for (t, i), (_, _, m, k, c, v, st) in latest.items()
