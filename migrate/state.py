@@ -220,6 +220,31 @@ class StateStore:
             out.update(conn.exec_driver_sql(self._sql(sql), (mapping, *part)).all())
         return out
 
+    def all_row_hashes(self, mapping: str) -> Iterator[tuple[list[str], list[str]]]:
+        """Every recorded (key hash, row hash) of a mapping, as two lists a part."""
+        with self.engine.connect() as conn:
+            result = conn.exec_driver_sql(self._sql(
+                f"SELECT key_hash, row_hash FROM {SOURCE_ROWS.name} WHERE mapping = ?"),
+                (mapping,))
+            for part in result.partitions(100_000):
+                keys, hashes = zip(*part, strict=True)
+                yield list(keys), list(hashes)
+
+    def live_resources_before(self, mapping: str, run_id: int, reread_only: bool = False
+                              ) -> Iterator[list[StoredResource]]:
+        """Live resources of a mapping no write of run ``run_id`` touched, in parts; with
+        ``reread_only``, only those whose source row that run recorded again."""
+        sql = (f"SELECT rtype, rid, mapping, key_hash, content_hash, version, status "
+               f"FROM {RESOURCES.name} WHERE mapping = ? AND status = 'live' AND last_run < ?")
+        params: tuple[Any, ...] = (mapping, run_id)
+        if reread_only:
+            sql += (f" AND key_hash IN (SELECT key_hash FROM {SOURCE_ROWS.name} "
+                    "WHERE mapping = ? AND last_run = ?)")
+            params += (mapping, run_id)
+        with self.engine.connect() as conn:
+            for part in conn.exec_driver_sql(self._sql(sql), params).partitions(20_000):
+                yield [StoredResource(*r) for r in part]
+
     def _upsert_rows(self, conn: Any, run_id: int, rows: list[tuple[str, str, str]]) -> None:
         """Record row hashes in bulk: update the known rows, insert the new ones."""
         by_mapping: dict[str, list[str]] = {}

@@ -21,7 +21,7 @@ from migrate.errors import MigrateError
 from migrate.loaders.base import Loader, LoadSummary
 from migrate.mappers.engine import EMITTED, QUARANTINED, UNCHANGED, Unit, key_hash
 from migrate.mappers.pack import CompiledMapping
-from migrate.state import RESOURCES, SOURCE_ROWS, StateStore, StoredResource, content_hash
+from migrate.state import RESOURCES, StateStore, StoredResource, content_hash
 from migrate.sync.writer import OutboxWriter
 
 FLUSH_EVERY = 2000
@@ -58,6 +58,8 @@ class SyncLoader(Loader):
         # by mapping: the first 64 bits of their key hashes, 8 bytes a row. Their resources
         # are not touched in the store; the delete check leaves them alone (`_gone`).
         self._kept: dict[str, array[int]] = {}
+        self._full_read: set[str] = set()  # mappings whose every row is read this run
+        self._known: tuple[str, np.ndarray, np.ndarray] | None = None
         self._marks: dict[str, str] = {}
 
     def describe(self) -> str:
@@ -69,9 +71,11 @@ class SyncLoader(Loader):
         """Changed rows only, for mappings that declare a watermark."""
         sync = m.spec.sync
         if sync.changes != "watermark" or not sync.column:
+            self._full_read.add(m.name)
             return None
         committed = self.store.watermark(m.name)
         if committed is None:
+            self._full_read.add(m.name)
             return None
         return sync.column, _minus(committed, sync.lag)
 
@@ -115,9 +119,36 @@ class SyncLoader(Loader):
 
     def unchanged_rows(self, mapping: str, candidates: list[tuple[str, str]]) -> set[str]:
         """Rows whose hash equals the one recorded when their resources were all delivered."""
-        wanted = dict(candidates)
-        known = self.store.row_hashes(mapping, list(wanted))
-        return {k for k, h in known.items() if h and wanted[k] == h}
+        known = self._known_rows(mapping)
+        if known is None:  # rows read since a watermark: ask for these rows only
+            wanted = dict(candidates)
+            stored = self.store.row_hashes(mapping, list(wanted))
+            return {k for k, h in stored.items() if h and wanted[k] == h}
+        keys, hashes = known
+        if not keys.size:
+            return set()
+        asked = _prefixes([k for k, _ in candidates])
+        at = np.searchsorted(keys, asked).clip(max=keys.size - 1)
+        same = (keys[at] == asked) & (hashes[at] == _prefixes([h for _, h in candidates]))
+        return {k for (k, _), hit in zip(candidates, same, strict=True) if hit}
+
+    def _known_rows(self, mapping: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The recorded rows of a mapping read in full, loaded once: sorted 64-bit key-hash
+        prefixes and the row-hash prefixes that go with them (16 bytes a row, one mapping at
+        a time). One pass over the store instead of a look-up per row. None for a mapping
+        read since a watermark (few rows)."""
+        if mapping not in self._full_read:
+            return None
+        if self._known is None or self._known[0] != mapping:
+            self._known = None  # the last mapping's arrays go first
+            keys, hashes = [np.empty(0, np.uint64)], [np.empty(0, np.uint64)]
+            for k, h in self.store.all_row_hashes(mapping):
+                keys.append(_prefixes(k))
+                hashes.append(_prefixes(h))
+            key_arr, hash_arr = np.concatenate(keys), np.concatenate(hashes)
+            order = np.argsort(key_arr, kind="stable")
+            self._known = (mapping, key_arr[order], hash_arr[order])
+        return self._known[1], self._known[2]
 
     # -- planning ----------------------------------------------------------------------------
     def _mark(self, mapping: str, column: str, rows: list[dict[str, Any]]) -> None:
@@ -180,22 +211,15 @@ class SyncLoader(Loader):
 
     def _gone(self) -> list[tuple[StoredResource, str]]:
         """Live resources the source no longer gives, with their mapping's delete policy."""
+        self._known = None
         out: list[tuple[StoredResource, str]] = []
-        with self.store.engine.connect() as conn:
-            for name, m in self.mappings.items():
-                q = sa.select(RESOURCES).where(RESOURCES.c.mapping == name,
-                                               RESOURCES.c.status == "live",
-                                               RESOURCES.c.last_run < self.run_id)
-                if m.spec.sync.changes == "watermark":
-                    # Only rows re-read this run can tell what they no longer make.
-                    seen = sa.select(SOURCE_ROWS.c.key_hash).where(
-                        SOURCE_ROWS.c.mapping == name, SOURCE_ROWS.c.last_run == self.run_id)
-                    q = q.where(RESOURCES.c.key_hash.in_(seen))
-                kept = np.unique(np.frombuffer(self._kept.pop(name, array("Q")), np.uint64))
-                for part in conn.execute(q).partitions(20_000):
-                    out.extend((StoredResource(r.rtype, r.rid, r.mapping, r.key_hash,
-                                               r.content_hash, r.version, r.status),
-                                m.spec.sync.on_delete) for r in _not_kept(part, kept))
+        for name, m in self.mappings.items():
+            kept = np.unique(np.frombuffer(self._kept.pop(name, array("Q")), np.uint64))
+            # Of a mapping read since a watermark, only rows re-read this run can tell what
+            # they no longer make.
+            for part in self.store.live_resources_before(
+                    name, self.run_id, reread_only=m.spec.sync.changes == "watermark"):
+                out.extend((r, m.spec.sync.on_delete) for r in _not_kept(part, kept))
         return out
 
     def _circuit_breaker(self, gone: list[tuple[StoredResource, str]]) -> None:
@@ -229,13 +253,20 @@ class SyncLoader(Loader):
                 "content_hash": content_hash(retired)}
 
 
-def _not_kept(rows: list[Any], kept: np.ndarray) -> list[Any]:
+def _prefixes(hexes: list[str]) -> np.ndarray:
+    """The first 64 bits of hex digests, as unsigned integers ("" reads as 0, which no
+    recorded hash is taken to be: a 2**-64 chance)."""
+    text = "".join([h[:16] if h else "0000000000000000" for h in hexes])
+    return np.frombuffer(bytes.fromhex(text), dtype=">u8").astype(np.uint64)
+
+
+def _not_kept(rows: list[StoredResource], kept: np.ndarray) -> list[StoredResource]:
     """The stored resources among ``rows`` whose source row is not in ``kept`` (sorted 64-bit
     key-hash prefixes). A prefix shared by chance keeps a resource that should go: about
     N * n / 2**64 for N stored resources and n kept rows, 5 in 10**8 at a million each."""
     if not kept.size or not rows:
         return rows
-    keys = np.fromiter((int(r.key_hash[:16], 16) for r in rows), np.uint64, len(rows))
+    keys = _prefixes([r.key_hash for r in rows])
     at = np.searchsorted(kept, keys).clip(max=kept.size - 1)
     return [r for r, hit in zip(rows, kept[at] == keys, strict=True) if not hit]
 

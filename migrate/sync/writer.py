@@ -61,7 +61,9 @@ class OutboxWriter:
         self.transactions = cfg.mode == "transaction"
         self.client, self.auth = open_client(cfg, client)
         self.backoff = Backoff(max_wait=cfg.max_wait)
-        self.headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
+        # Answers carry status and ETag, not the resources back: all the writer records.
+        self.headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON,
+                        "Prefer": "return=minimal"}
         self.counts = {"bundles": 0, "created": 0, "updated": 0, "deleted": 0,
                        "acknowledged": 0, "conflicts": 0, "dead_letters": 0, "overwritten": 0,
                        "batch_fallbacks": 0}
