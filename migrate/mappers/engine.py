@@ -370,6 +370,12 @@ class MappingRunner:
         if self.hash_rows:
             unit.source_rows = [r for r, _ in members]
             unit.row_hash = self.row_hash(unit.source_rows)
+            # Sync: a group whose rows an earlier sync delivered exactly like this is not
+            # mapped again (its hash is recorded under its first row's key).
+            if grouped and self.skip_unchanged is not None and self.skip_unchanged(
+                    self.m.name, [(key_hash(keys[0]), unit.row_hash)]):
+                unit.outcome = UNCHANGED
+                return unit
         notes: list[RowError] = []
         errors: list[RowError] = []
         try:

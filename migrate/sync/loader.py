@@ -92,7 +92,7 @@ class SyncLoader(Loader):
                 self._rows.append((m.name, khash, unit.row_hash or ""))
                 self._pending.extend((res, m.name, khash) for res in unit.resources)
             elif unit.outcome == UNCHANGED:  # known to the store with this very hash
-                self.plan["unchanged-rows"] += 1
+                self.plan["unchanged-rows"] += unit.rows
                 kept.append(int(khash[:16], 16))
             elif unit.outcome == QUARANTINED:
                 # A row that fails today keeps what it made before: no delete from bad data.

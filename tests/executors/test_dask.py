@@ -145,7 +145,7 @@ def test_sync_on_dask_keeps_the_state_store_consistent(sekmet_server: Any, tmp_p
     change_source(src)
     changed = run_sync(on_dask)  # the same plan as in-process (tests/integration/test_sync.py)
     assert (changed.plan["create"], changed.plan["update"], changed.plan["gone-delete"]) == \
-        (1, 2, 2)
+        (1, 3, 2)
     assert changed.writes["deleted"] == 2
     assert_target_equals(sekmet_server.base_url, src, tmp_path)
     settled = run_sync(in_process)
