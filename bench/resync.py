@@ -110,7 +110,8 @@ def resync_phase(work: Path, full: dict[str, Any], patients: int, seed: int) -> 
     src = work / "src"
     changed = change_one_percent(src)
     note(f"changed {changed:,} of {full['rows']:,} rows; re-sync")
-    server = SekmetServer(work / "sekmet", port=full["port"]).start(fresh=False)
+    # A restart on a big database takes a while (sekmet scans its versions table at start).
+    server = SekmetServer(work / "sekmet", port=full["port"]).start(timeout=900, fresh=False)
     try:
         t0 = time.perf_counter()
         resync = run_sync(_settings(src, work, server.base_url))
