@@ -47,6 +47,16 @@ def exercise(store: StateStore) -> None:
                     .all()) == {"k1": run, "k2": later}
         assert dict(conn.execute(sa.select(RESOURCES.c.rid, RESOURCES.c.last_run))
                     .all()) == {"p1": run, "p2": later}
+    # What a re-sync reads in bulk: every recorded row of a mapping, and the live resources
+    # no write of a run touched (of rows that run recorded again, with reread_only).
+    assert [sorted(zip(*part, strict=True)) for part in store.all_row_hashes("m")] == \
+        [[("k1", "rowhash2"), ("k2", "rowhash3")]]
+    assert [[r.rid for r in part] for part in store.live_resources_before("m", later)] == [["p1"]]
+    assert list(store.live_resources_before("m", later, reread_only=True)) == []
+    store.touch(later, [], [("m", "k1", "rowhash2")])  # k1 re-read; p1 not written
+    assert [[r.rid for r in part]
+            for part in store.live_resources_before("m", later, reread_only=True)] == [["p1"]]
+    assert list(store.all_row_hashes("nothing")) == []
     store.set_pending_watermark("m", "last_updated", "2024-01-01 10:00:00", run)
     assert store.watermark("m") is None
     store.commit_watermarks(run)
