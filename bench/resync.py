@@ -189,8 +189,15 @@ def main() -> None:
                 print(json.dumps(full, indent=2))
                 return
         else:
+            if not (work / "full.json").is_file():
+                parser.error(f"{work} holds no finished full phase (full.json)")
+            if (work / "resync.json").is_file():
+                parser.error(f"{work} was re-synced already (resync.json); run a new full phase")
             full = json.loads((work / "full.json").read_text())
-        print(json.dumps(resync_phase(work, full, full["patients"], full["seed"]), indent=2))
+        result = resync_phase(work, full, full["patients"], full["seed"])
+        if args.work_dir is not None:
+            (work / "resync.json").write_text(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
