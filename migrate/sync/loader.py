@@ -106,6 +106,7 @@ class SyncLoader(Loader):
     def close(self) -> LoadSummary:
         """Plan and send the rest, then deletes; commit watermarks once all is acknowledged."""
         self._flush()
+        self.writer.wait()  # every write recorded before deciding what is gone
         self._deletes()
         self.writer.drain()
         for name, value in self._marks.items():
@@ -158,6 +159,9 @@ class SyncLoader(Loader):
                 self._marks[mapping] = value
 
     def _flush(self) -> None:
+        # The writes sent so far are recorded first: the plan below reads what they left, and
+        # only one thread writes to the store at a time.
+        self.writer.wait()
         pending, self._pending = self._pending, []
         stored = self.store.lookup((r["resourceType"], r["id"]) for r, _, _ in pending)
         writes: list[dict[str, Any]] = []
@@ -176,7 +180,7 @@ class SyncLoader(Loader):
         self.store.touch(self.run_id, seen, rows)
         self._rows = []
         self.store.enqueue(self.run_id, writes)
-        self.writer.drain()
+        self.writer.start_drain()  # sent while the next rows are mapped
 
     def _plan(self, res: dict[str, Any], mapping: str, khash: str,
               old: StoredResource | None) -> dict[str, Any] | None:

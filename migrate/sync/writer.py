@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import threading
 import time
 from typing import Any
 
@@ -68,15 +69,44 @@ class OutboxWriter:
                        "acknowledged": 0, "conflicts": 0, "dead_letters": 0, "overwritten": 0,
                        "batch_fallbacks": 0}
         self._sent = 0
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def close(self) -> None:
-        """Release the HTTP connections."""
+        """Let a background drain finish, then release the HTTP connections."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
         self.client.close()
 
     def drain(self) -> None:
         """Send every pending write."""
         while batch := self.store.pending(limit=self.bundle_size):
             self._send(batch)
+
+    def start_drain(self) -> None:
+        """Send every pending write in a background thread, while the caller maps the next
+        rows (the server's time and ours overlap); `wait` for it before planning more writes.
+        Crash safety is unchanged: the outbox is on disk before anything is sent."""
+        self.wait()
+        self._thread = threading.Thread(target=self._drain_in_thread, name="outbox-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        """Wait for a background drain; raise what stopped it, if anything did."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _drain_in_thread(self) -> None:
+        try:
+            self.drain()
+        except BaseException as exc:  # handed to the caller's thread by `wait`
+            self._error = exc
 
     def _send(self, batch: list[dict[str, Any]]) -> None:
         entries = [self._entry(w) for w in batch]
