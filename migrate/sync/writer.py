@@ -131,17 +131,18 @@ class OutboxWriter:
         counts = self.counts
         with self.store.engine.begin() as conn:
             for w, answer in zip(batch, answers, strict=True):
-                response = answer.get("response", {})
-                status = int(str(response.get("status", "0")).split()[0] or 0)
-                if w["method"] == "DELETE" and (status < 300 or status in (404, 410)):
+                response = answer.get("response") or {}
+                status = _status(response)
+                ok = 200 <= status < 300
+                if w["method"] == "DELETE" and (ok or status in (404, 410)):
                     acked.append((w["rtype"], w["rid"], w["mapping"], w["key_hash"], None,
                                   version_of(response.get("etag")), "deleted"))
                     counts["deleted"] += 1
-                elif w["method"] != "DELETE" and status < 300:
+                elif w["method"] != "DELETE" and ok:
                     acked.append((w["rtype"], w["rid"], w["mapping"], w["key_hash"],
                                   w["content_hash"], version_of(response.get("etag")), "live"))
                     counts["created" if status == 201 else "updated"] += 1
-                else:  # a 412 or a refusal: looked at one by one
+                else:  # a 412, a refusal or an answer without a status: one by one
                     self._record(conn, w, response)
                     continue
                 done.append(w["seq"])
@@ -158,15 +159,20 @@ class OutboxWriter:
         return entry
 
     def _record(self, conn: Any, w: dict[str, Any], response: dict[str, Any]) -> None:
-        """A write that did not simply land: a 412 (lost ack or conflict) or a refusal."""
-        status = int(str(response.get("status", "0")).split()[0] or 0)
+        """A write that did not simply land: a 412 (lost ack or conflict), a refusal, or an
+        answer without a status (kept as a dead letter: never taken for a success)."""
+        status = _status(response)
         if status == 412:
             self._precondition_failed(conn, w, OUTBOX.update().where(OUTBOX.c.seq == w["seq"]))
             return
+        outcome = response.get("outcome") or (None if status else {
+            "resourceType": "OperationOutcome", "issue": [{
+                "severity": "error", "code": "exception",
+                "diagnostics": "the server's answer to this entry has no status "
+                               f"(response.status: {response.get('status')!r})"}]})
         conn.execute(DEAD_LETTERS.insert().values(
             run_id=self.run_id, rtype=w["rtype"], rid=w["rid"], status=status,
-            outcome=orjson.dumps(response.get("outcome")).decode(), payload=w["payload"],
-            created=time.time()))
+            outcome=orjson.dumps(outcome).decode(), payload=w["payload"], created=time.time()))
         conn.execute(OUTBOX.update().where(OUTBOX.c.seq == w["seq"]).values(state="dead"))
         _forget_row(conn, w)
         self.counts["dead_letters"] += 1
@@ -227,6 +233,13 @@ class OutboxWriter:
                                          f"{attempt + 1} attempts; try again later")
             time.sleep(self.backoff.delay(attempt, resp.headers.get("Retry-After")))
         raise AssertionError("unreachable")
+
+
+def _status(response: dict[str, Any]) -> int:
+    """The HTTP status of a bundle entry's answer (``"201 Created"`` -> 201); 0 if missing or
+    unreadable."""
+    text = str(response.get("status") or "").split()
+    return int(text[0]) if text and text[0].isdigit() else 0
 
 
 def _fault(point: str, n: int) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -30,4 +33,51 @@ def test_a_failed_background_drain_is_raised_by_wait_and_the_write_stays_pending
     writer.close()
     assert [w["rid"] for w in store.pending()] == ["p1"]  # sent again by the next run
     assert writer.counts["bundles"] == 0
+    store.engine.dispose()
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """A stand-in FHIR endpoint whose bundle answers lack ``response.status``: no real server
+    answers like that, which is why this one is a stand-in."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        bundle = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        answers = [{"response": {}} if i == 0 else {"response": {"status": "OK"}}
+                   for i, _ in enumerate(bundle["entry"])]
+        body = json.dumps({"resourceType": "Bundle", "type": f"{bundle['type']}-response",
+                           "entry": answers}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+def test_an_answer_without_a_status_is_a_dead_letter_not_a_success(tmp_path: Path) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Answers)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    run = store.start_run("sync", "test")
+    store.enqueue(run, [{"rtype": "Patient", "rid": f"p{i}", "method": "PUT", "if_match": None,
+                         "payload": b'{"resourceType": "Patient"}', "content_hash": "h",
+                         "mapping": "m", "key_hash": f"k{i}"} for i in (1, 2)])
+    target = {"type": "fhir-server", "url": f"http://127.0.0.1:{server.server_port}/fhir"}
+    writer = OutboxWriter(store, run, target)
+    try:
+        writer.drain()
+    finally:
+        writer.close()
+        server.shutdown()
+        server.server_close()
+    assert (writer.counts["created"], writer.counts["updated"]) == (0, 0)
+    assert writer.counts["dead_letters"] == 2
+    letters = store.dead_letters()
+    assert [(d["rid"], d["status"]) for d in letters] == [("p1", 0), ("p2", 0)]
+    assert "has no status (response.status: None)" in letters[0]["outcome"]
+    assert "(response.status: 'OK')" in letters[1]["outcome"]
+    assert store.pending() == []
     store.engine.dispose()
