@@ -190,11 +190,17 @@ class StateStore:
         for rtype, rid in keys:
             by_type.setdefault(rtype, []).append(rid)
         for rtype, rids in by_type.items():
-            for i in range(0, len(rids), _IN_SIZE):
-                part = rids[i:i + _IN_SIZE]
-                sql = (f"SELECT {columns} FROM {RESOURCES.name} WHERE rtype = ? "
-                       f"AND rid IN ({', '.join('?' * len(part))})")
-                yield from conn.exec_driver_sql(self._sql(sql), (rtype, *part))
+            yield from self._select_in(
+                conn, f"SELECT {columns} FROM {RESOURCES.name} WHERE rtype = ? AND rid", rtype,
+                rids)
+
+    def _select_in(self, conn: Any, sql: str, first: str, values: list[str]) -> Iterator[Any]:
+        """Rows of ``sql`` (ending in ``... = ? AND column``) completed with ``IN (...)`` over
+        ``values``, ``_IN_SIZE`` at a time; ``first`` fills the leading ``?``."""
+        for i in range(0, len(values), _IN_SIZE):
+            part = values[i:i + _IN_SIZE]
+            in_list = f"{sql} IN ({', '.join('?' * len(part))})"
+            yield from conn.exec_driver_sql(self._sql(in_list), (first, *part))
 
     def touch(self, run_id: int, seen: list[tuple[str, str, str, str]],
               rows: list[tuple[str, str, str]]) -> None:
@@ -212,13 +218,9 @@ class StateStore:
         if conn is None:
             with self.engine.connect() as own:
                 return self.row_hashes(mapping, keys, own)
-        out: dict[str, str] = {}
-        for i in range(0, len(keys), _IN_SIZE):
-            part = keys[i:i + _IN_SIZE]
-            sql = (f"SELECT key_hash, row_hash FROM {SOURCE_ROWS.name} WHERE mapping = ? "
-                   f"AND key_hash IN ({', '.join('?' * len(part))})")
-            out.update(conn.exec_driver_sql(self._sql(sql), (mapping, *part)).all())
-        return out
+        return dict(self._select_in(
+            conn, f"SELECT key_hash, row_hash FROM {SOURCE_ROWS.name} WHERE mapping = ? "
+            "AND key_hash", mapping, keys))
 
     def all_row_hashes(self, mapping: str) -> Iterator[tuple[list[str], list[str]]]:
         """Every recorded (key hash, row hash) of a mapping, as two lists a part."""
@@ -250,17 +252,13 @@ class StateStore:
         by_mapping: dict[str, list[str]] = {}
         for mapping, key, _ in rows:
             by_mapping.setdefault(mapping, []).append(key)
-        known = {(mapping, k): h for mapping, keys in by_mapping.items()
-                 for k, h in self.row_hashes(mapping, keys, conn).items()}
-        same = [(run_id, m, k) for m, k, h in rows if known.get((m, k), h + "x") == h]
-        changed = [(h, run_id, m, k) for m, k, h in rows if (m, k) in known and known[m, k] != h]
+        known = {(mapping, k) for mapping, keys in by_mapping.items()
+                 for k in self.row_hashes(mapping, keys, conn)}
+        old = [(h, run_id, m, k) for m, k, h in rows if (m, k) in known]
         new = {(m, k): h for m, k, h in rows if (m, k) not in known}
-        if same:  # most rows of a re-sync
-            self._many(conn, f"UPDATE {SOURCE_ROWS.name} SET last_run = ? "
-                       "WHERE mapping = ? AND key_hash = ?", same)
-        if changed:
+        if old:
             self._many(conn, f"UPDATE {SOURCE_ROWS.name} SET row_hash = ?, last_run = ? "
-                       "WHERE mapping = ? AND key_hash = ?", changed)
+                       "WHERE mapping = ? AND key_hash = ?", old)
         if new:
             self._many(conn, f"INSERT INTO {SOURCE_ROWS.name} (mapping, key_hash, row_hash, "
                        "last_run) VALUES (?, ?, ?, ?)",
@@ -284,9 +282,8 @@ class StateStore:
     def record_write(self, conn: Any, rtype: str, rid: str, mapping: str, key_hash: str,
                      chash: str | None, version: str | None, status: str, run_id: int) -> None:
         """Record an acknowledged write (inside the caller's transaction)."""
-        _upsert(conn, RESOURCES, {"rtype": rtype, "rid": rid},
-                {"mapping": mapping, "key_hash": key_hash, "content_hash": chash,
-                 "version": version, "status": status, "last_run": run_id})
+        self.record_writes(conn, run_id,
+                           [(rtype, rid, mapping, key_hash, chash, version, status)], [])
 
     def record_writes(self, conn: Any, run_id: int,
                       writes: list[tuple[str, str, str, str, str | None, str | None, str]],

@@ -88,9 +88,13 @@ def batch_results(resp: httpx.Response, expected: int) -> list[tuple[int, Any]]:
     out = []
     for e in entries:
         answer = e.get("response") or {}
-        try:
-            status = int(str(answer.get("status", "")).split()[0])
-        except (ValueError, IndexError):
-            status = 500
-        out.append((status, answer.get("outcome")))
+        status = entry_status(answer)
+        out.append((500 if status is None else status, answer.get("outcome")))
     return out
+
+
+def entry_status(answer: dict[str, Any]) -> int | None:
+    """The HTTP status of a bundle entry's ``response`` (``"201 Created"`` -> 201); None when
+    it is missing or unreadable."""
+    text = str(answer.get("status") or "").split()
+    return int(text[0]) if text and text[0].isdigit() else None

@@ -229,9 +229,7 @@ class MappingRunner:
     def _row_hashes(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]]
                     ) -> dict[int, tuple[str, str]]:
         """(key hash, row hash) of the rows of a chunk that have no unit yet, by position."""
-        key_cols, fingerprint, dumps = self.key_cols, self.fingerprint, orjson.dumps
-        return {n: (key_hash(dict(zip(key_cols, key, strict=False))),
-                    digest(fingerprint + dumps([row], default=str, option=orjson.OPT_SORT_KEYS)))
+        return {n: (key_hash(self._key_dict(key)), self.row_hash([row]))
                 for n, (row, key, unit) in enumerate(prepared) if unit is None}
 
     def _unchanged(self) -> set[int]:

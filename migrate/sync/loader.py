@@ -91,12 +91,12 @@ class SyncLoader(Loader):
             if unit.outcome == EMITTED:
                 self._rows.append((m.name, khash, unit.row_hash or ""))
                 self._pending.extend((res, m.name, khash) for res in unit.resources)
-            elif unit.outcome == UNCHANGED:  # known to the store with this very hash
-                self.plan["unchanged-rows"] += unit.rows
-                kept.append(int(khash[:16], 16))
-            elif unit.outcome == QUARANTINED:
-                # A row that fails today keeps what it made before: no delete from bad data.
-                kept.append(int(khash[:16], 16))
+            elif unit.outcome in (UNCHANGED, QUARANTINED):
+                # Unchanged: known to the store with this very hash. Quarantined: a row that
+                # fails today keeps what it made before (no delete from bad data).
+                if unit.outcome == UNCHANGED:
+                    self.plan["unchanged-rows"] += unit.rows
+                kept.append(int(khash[:16], 16))  # the value `_prefixes` reads
         if len(self._pending) >= FLUSH_EVERY or len(self._rows) >= ROWS_EVERY:
             self._flush()
 

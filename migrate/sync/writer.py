@@ -27,6 +27,7 @@ import httpx
 import orjson
 
 from migrate.errors import LoadError, TransientLoadError
+from migrate.loaders.entries import entry_status
 from migrate.loaders.fhir_server import auth_arg, open_client, read_target_profile
 from migrate.loaders.retry import RETRY_STATUS, Backoff
 from migrate.state import (
@@ -132,7 +133,7 @@ class OutboxWriter:
         with self.store.engine.begin() as conn:
             for w, answer in zip(batch, answers, strict=True):
                 response = answer.get("response") or {}
-                status = _status(response)
+                status = entry_status(response) or 0
                 ok = 200 <= status < 300
                 if w["method"] == "DELETE" and (ok or status in (404, 410)):
                     acked.append((w["rtype"], w["rid"], w["mapping"], w["key_hash"], None,
@@ -161,9 +162,9 @@ class OutboxWriter:
     def _record(self, conn: Any, w: dict[str, Any], response: dict[str, Any]) -> None:
         """A write that did not simply land: a 412 (lost ack or conflict), a refusal, or an
         answer without a status (kept as a dead letter: never taken for a success)."""
-        status = _status(response)
+        status = entry_status(response) or 0
         if status == 412:
-            self._precondition_failed(conn, w, OUTBOX.update().where(OUTBOX.c.seq == w["seq"]))
+            self._precondition_failed(conn, w)
             return
         outcome = response.get("outcome") or (None if status else {
             "resourceType": "OperationOutcome", "issue": [{
@@ -177,15 +178,15 @@ class OutboxWriter:
         _forget_row(conn, w)
         self.counts["dead_letters"] += 1
 
-    def _precondition_failed(self, conn: Any, w: dict[str, Any], done: Any) -> None:
+    def _precondition_failed(self, conn: Any, w: dict[str, Any]) -> None:
         """The target changed since our last write: our own lost ack, or a real conflict."""
         current = self.read(w["rtype"], w["rid"])
         if current is not None and w["payload"] and \
                 content_hash(current) == content_hash(orjson.loads(w["payload"])):
             version = (current.get("meta") or {}).get("versionId")
-            self.store.record_write(conn, w["rtype"], w["rid"], w["mapping"], w["key_hash"],
-                                    w["content_hash"], version, "live", self.run_id)
-            conn.execute(OUTBOX.delete().where(OUTBOX.c.seq == w["seq"]))
+            self.store.record_writes(conn, self.run_id, [
+                (w["rtype"], w["rid"], w["mapping"], w["key_hash"], w["content_hash"], version,
+                 "live")], [w["seq"]])
             self.counts["acknowledged"] += 1
             return
         actual = (current or {}).get("meta", {}).get("versionId")
@@ -194,7 +195,7 @@ class OutboxWriter:
             actual_version=actual, ours=w["payload"],
             theirs=orjson.dumps(current) if current is not None else None, resolved=False,
             created=time.time()))
-        conn.execute(done.values(state="conflict"))
+        conn.execute(OUTBOX.update().where(OUTBOX.c.seq == w["seq"]).values(state="conflict"))
         _forget_row(conn, w)
         self.store.record_write(conn, w["rtype"], w["rid"], w["mapping"], w["key_hash"],
                                 None, w["if_match"], "conflict", self.run_id)
@@ -233,13 +234,6 @@ class OutboxWriter:
                                          f"{attempt + 1} attempts; try again later")
             time.sleep(self.backoff.delay(attempt, resp.headers.get("Retry-After")))
         raise AssertionError("unreachable")
-
-
-def _status(response: dict[str, Any]) -> int:
-    """The HTTP status of a bundle entry's answer (``"201 Created"`` -> 201); 0 if missing or
-    unreadable."""
-    text = str(response.get("status") or "").split()
-    return int(text[0]) if text and text[0].isdigit() else 0
 
 
 def _fault(point: str, n: int) -> None:
