@@ -86,6 +86,7 @@ def full_phase(source: Path, work: Path) -> dict[str, Any]:
     from migrate.sync import run_sync
     from tests.harness.sekmet import SekmetServer
 
+    commit = _commit()  # when the phase starts: the code it runs
     src = work / "src"
     shutil.copytree(source, src)  # the cached practice stays as generated
     with SekmetServer(work / "sekmet") as server:
@@ -98,7 +99,7 @@ def full_phase(source: Path, work: Path) -> dict[str, Any]:
     note(f"full sync: {resources:,} resources in {t_full:.1f}s, {resources / t_full:,.0f}/s")
     record = {"source": str(source), "port": port, "full_load_s": round(t_full, 2),
               "resources": resources, "rows": full.report.read, "full_load_writes": full.writes,
-              "commit": _commit()}
+              "commit": commit}
     return record
 
 
@@ -107,6 +108,7 @@ def resync_phase(work: Path, full: dict[str, Any], patients: int, seed: int) -> 
     from migrate.sync import run_sync
     from tests.harness.sekmet import SekmetServer
 
+    commit = _commit()  # when the phase starts: the code it runs
     src = work / "src"
     changed = change_one_percent(src)
     note(f"changed {changed:,} of {full['rows']:,} rows; re-sync")
@@ -131,7 +133,7 @@ def resync_phase(work: Path, full: dict[str, Any], patients: int, seed: int) -> 
         "benchmark": "resync", "patients": patients, "seed": seed,
         "machine": platform.machine(), "rows": full["rows"], "rows_changed": changed,
         "resources": resources, "full_load_s": t_full,
-        "full_load_commit": full["commit"], "resync_commit": _commit(),
+        "full_load_commit": full["commit"], "resync_commit": commit,
         "full_load_writes": full["full_load_writes"],
         "full_load_resources_sent_per_s": round(full_sent / t_full, 1),
         "resync_s": round(t_resync, 2), "resync_plan": resync.plan,
