@@ -110,11 +110,12 @@ def resync_phase(work: Path, full: dict[str, Any], patients: int, seed: int) -> 
 
     commit = _commit()  # when the phase starts: the code it runs
     src = work / "src"
-    changed = change_one_percent(src)
-    note(f"changed {changed:,} of {full['rows']:,} rows; re-sync")
     # A restart on a big database takes a while (sekmet scans its versions table at start).
     server = SekmetServer(work / "sekmet", port=full["port"]).start(timeout=900, fresh=False)
     try:
+        # Edited once the server is up: a phase that failed to start leaves the rows as they were.
+        changed = change_one_percent(src)
+        note(f"changed {changed:,} of {full['rows']:,} rows; re-sync")
         t0 = time.perf_counter()
         resync = run_sync(_settings(src, work, server.base_url))
         t_resync = time.perf_counter() - t0

@@ -16,8 +16,13 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
-    """True if nothing listens on 127.0.0.1:``port`` (so an answer there would come from us)."""
+    """True if nothing listens on 127.0.0.1:``port`` (so an answer there would come from us).
+
+    ``SO_REUSEADDR``, as servers set it: connections a stopped server left in TIME_WAIT do not
+    make its port look taken for the next minute, while a listening socket still does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

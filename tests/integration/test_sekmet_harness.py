@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.harness.common import free_port
 from tests.harness.sekmet import SekmetServer, ensure_sekmet, put_bundle
 
 pytestmark = pytest.mark.integration
@@ -193,3 +195,17 @@ def test_restart_keeps_data_unless_fresh(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert not server.running
+
+
+def test_restart_on_the_same_port_right_after_traffic(tmp_path: Path) -> None:
+    """A keep-alive connection the server closes on stop sits in TIME_WAIT on the server's port
+    for a minute; a restart on that fixed port must not take it for a port in use."""
+    server = SekmetServer(tmp_path, port=free_port())
+    with server, httpx.Client(base_url=server.base_url) as client:
+        assert client.get("/metadata").status_code == 200  # left open: the server closes it
+        server.stop()
+        server.start(fresh=False)
+        try:
+            assert server.read("Patient", "none") is None
+        finally:
+            server.stop()
