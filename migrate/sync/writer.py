@@ -75,9 +75,7 @@ class OutboxWriter:
 
     def close(self) -> None:
         """Let a background drain finish, then release the HTTP connections."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._join()
         self.client.close()
 
     def drain(self) -> None:
@@ -96,12 +94,15 @@ class OutboxWriter:
 
     def wait(self) -> None:
         """Wait for a background drain; raise what stopped it, if anything did."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._join()
         if self._error is not None:
             error, self._error = self._error, None
             raise error
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
     def _drain_in_thread(self) -> None:
         try:
