@@ -21,6 +21,13 @@ goes to stderr, the JSON summary to stdout.
     # in two steps, e.g. to run the long full load once and the re-sync later:
     python bench/resync.py --patients 10000 --work-dir /var/tmp/rs10k --phase full
     python bench/resync.py --patients 10000 --work-dir /var/tmp/rs10k --phase resync
+    # more re-syncs of the same practice, each editing another 1% (seed = round), against a
+    # target whose database is read from disk (cold) or already in memory (warm):
+    python bench/resync.py --work-dir /var/tmp/rs10k --phase resync --round 2 --target-cache cold
+    python bench/resync.py --work-dir /var/tmp/rs10k --phase resync --round 3 --target-cache warm
+
+The split of the re-sync's wall time is reported too: the seconds the sync was held up by its
+sends (``resync_blocked_s``) and the rest, our own part (``resync_own_s``, ``ratio_own``).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import random
 import shutil
@@ -103,18 +111,41 @@ def full_phase(source: Path, work: Path) -> dict[str, Any]:
     return record
 
 
-def resync_phase(work: Path, full: dict[str, Any], patients: int, seed: int) -> dict[str, Any]:
-    """Change 1% of the rows of the practice a full phase left in ``work`` and re-sync."""
+CACHE_MODES = ("as-is", "cold", "warm")
+"""The target database before a re-sync: as the machine has it, dropped from the OS page cache
+(read from disk, as after a reboot), or read into it (as a long-running server keeps it)."""
+
+
+def set_target_cache(data: Path, mode: str) -> None:
+    """Put the target's database files in the page-cache state ``mode`` names."""
+    if mode == "cold":
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")  # root only; the whole machine's
+    elif mode == "warm":
+        for path in sorted(data.iterdir()):
+            with path.open("rb") as fh:
+                while fh.read(8 << 20):
+                    pass
+
+
+def resync_phase(work: Path, full: dict[str, Any], patients: int, seed: int, *,
+                 round_no: int = 1, cache: str = "as-is") -> dict[str, Any]:
+    """Change 1% of the rows of the practice a full phase left in ``work`` (the rows round
+    ``round_no`` picks) and re-sync."""
     from migrate.sync import run_sync
     from tests.harness.sekmet import SekmetServer
 
     commit = _commit()  # when the phase starts: the code it runs
     src = work / "src"
+    set_target_cache(work / "sekmet" / "data", cache)
     # A restart on a big database takes a while (sekmet scans its versions table at start).
+    t0 = time.perf_counter()
     server = SekmetServer(work / "sekmet", port=full["port"]).start(timeout=900, fresh=False)
+    t_start = time.perf_counter() - t0
+    note(f"target up in {t_start:.1f}s (page cache: {cache})")
     try:
         # Edited once the server is up: a phase that failed to start leaves the rows as they were.
-        changed = change_one_percent(src)
+        changed = change_one_percent(src, seed=round_no)
         note(f"changed {changed:,} of {full['rows']:,} rows; re-sync")
         t0 = time.perf_counter()
         resync = run_sync(_settings(src, work, server.base_url))
@@ -130,8 +161,10 @@ def resync_phase(work: Path, full: dict[str, Any], patients: int, seed: int) -> 
     full_sent = sum(full["full_load_writes"].get(k, 0) for k in SENT)
     sent = sum(resync.writes.get(k, 0) for k in SENT)
     covered_per_s = resources / t_resync
+    blocked = resync.timing["blocked_s"]
     return {
-        "benchmark": "resync", "patients": patients, "seed": seed,
+        "benchmark": "resync", "patients": patients, "seed": seed, "round": round_no,
+        "target_cache": cache, "target_start_s": round(t_start, 1),
         "machine": platform.machine(), "rows": full["rows"], "rows_changed": changed,
         "resources": resources, "full_load_s": t_full,
         "full_load_commit": full["commit"], "resync_commit": commit,
@@ -145,7 +178,10 @@ def resync_phase(work: Path, full: dict[str, Any], patients: int, seed: int) -> 
         "floor_pandas_orjson_per_s": round(floor["per_s"]),
         "floor_per_core": round(floor["per_core"]),
         "resync_share_of_floor": round(covered_per_s / floor["per_s"], 4),
+        "resync_server_s": resync.timing["server_s"], "resync_blocked_s": blocked,
+        "resync_own_s": round(t_resync - blocked, 2),
         "ratio": round(t_resync / t_full, 4),
+        "ratio_own": round((t_resync - blocked) / t_full, 4),
     }
 
 
@@ -162,6 +198,10 @@ def _commit() -> str:
                                                   else "")
 
 
+def _round_file(round_no: int) -> str:
+    return "resync.json" if round_no == 1 else f"resync-{round_no}.json"
+
+
 def main() -> None:
     """Run the benchmark (or one of its phases) and print a JSON summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -175,10 +215,22 @@ def main() -> None:
     parser.add_argument("--phase", choices=["both", "full", "resync"], default="both",
                         help="full: only the first sync, recorded in WORK_DIR/full.json; "
                              "resync: the re-sync, on the WORK_DIR a full phase left (it "
-                             "changes that copy: run it once). Needs --work-dir.")
+                             "changes that copy). Needs --work-dir.")
+    parser.add_argument("--round", type=int, default=1,
+                        help="With --phase resync: the how-many-th re-sync of the kept practice; "
+                             "round N edits the 1%% of rows seed N picks and is recorded in "
+                             "WORK_DIR/resync-N.json (round 1: resync.json).")
+    parser.add_argument("--target-cache", choices=CACHE_MODES, default="as-is",
+                        help="The target database before the re-sync: as-is; cold (dropped "
+                             "from the OS page cache: needs root, affects the whole machine); "
+                             "warm (read once into it).")
     args = parser.parse_args()
     if args.phase != "both" and args.work_dir is None:
         parser.error("--phase full or resync needs --work-dir")
+    if args.round < 1 or (args.round > 1 and args.phase != "resync"):
+        parser.error("--round N > 1 needs --phase resync (and N >= 1)")
+    if args.target_cache == "cold" and not os.access("/proc/sys/vm/drop_caches", os.W_OK):
+        parser.error("--target-cache cold needs root (it writes /proc/sys/vm/drop_caches)")
     with tempfile.TemporaryDirectory(prefix="emr-bench-resync-") as tmp_name:
         work = args.work_dir or Path(tmp_name)
         if args.phase in ("both", "full"):
@@ -194,12 +246,14 @@ def main() -> None:
         else:
             if not (work / "full.json").is_file():
                 parser.error(f"{work} holds no finished full phase (full.json)")
-            if (work / "resync.json").is_file():
-                parser.error(f"{work} was re-synced already (resync.json); run a new full phase")
+            if (work / _round_file(args.round)).is_file():
+                parser.error(f"{work} had re-sync round {args.round} already "
+                             f"({_round_file(args.round)}); pass --round {args.round + 1}")
             full = json.loads((work / "full.json").read_text())
-        result = resync_phase(work, full, full["patients"], full["seed"])
+        result = resync_phase(work, full, full["patients"], full["seed"], round_no=args.round,
+                              cache=args.target_cache)
         if args.work_dir is not None:
-            (work / "resync.json").write_text(json.dumps(result, indent=2))
+            (work / _round_file(args.round)).write_text(json.dumps(result, indent=2))
         print(json.dumps(result, indent=2))
 
 

@@ -24,6 +24,9 @@ class SyncResult:
     plan: dict[str, int] = field(default_factory=dict)
     writes: dict[str, int] = field(default_factory=dict)
     state: dict[str, int] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)
+    """The writer's ``timing``: seconds in the target's round trips (``server_s``) and
+    seconds the sync was held up by its sends (``blocked_s``)."""
 
     @property
     def status(self) -> str:
@@ -78,4 +81,5 @@ def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool
         counts = {**writer.counts}
         store.finish_run(run_id, status, counts)
         store.engine.dispose()
-    return SyncResult(run_id, report, dict(loader.plan), counts, store.counts())
+    return SyncResult(run_id, report, dict(loader.plan), counts, store.counts(),
+                      {k: round(v, 3) for k, v in writer.timing.items()})

@@ -69,6 +69,10 @@ class OutboxWriter:
         self.counts = {"bundles": 0, "created": 0, "updated": 0, "deleted": 0,
                        "acknowledged": 0, "conflicts": 0, "dead_letters": 0, "overwritten": 0,
                        "batch_fallbacks": 0}
+        # Seconds in the target's HTTP round trips, and seconds the caller was held up by sends
+        # (a synchronous drain, or a wait for the background one): a sync's wall time minus
+        # ``blocked_s`` is our own part of it.
+        self.timing = {"server_s": 0.0, "blocked_s": 0.0}
         self._sent = 0
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -79,7 +83,14 @@ class OutboxWriter:
         self.client.close()
 
     def drain(self) -> None:
-        """Send every pending write."""
+        """Send every pending write (the caller waits: counted in ``timing["blocked_s"]``)."""
+        t0 = time.perf_counter()
+        try:
+            self._drain()
+        finally:
+            self.timing["blocked_s"] += time.perf_counter() - t0
+
+    def _drain(self) -> None:
         while batch := self.store.pending(limit=self.bundle_size):
             self._send(batch)
 
@@ -101,12 +112,14 @@ class OutboxWriter:
 
     def _join(self) -> None:
         if self._thread is not None:
+            t0 = time.perf_counter()
             self._thread.join()
+            self.timing["blocked_s"] += time.perf_counter() - t0
             self._thread = None
 
     def _drain_in_thread(self) -> None:
         try:
-            self.drain()
+            self._drain()
         except BaseException as exc:  # handed to the caller's thread by `wait`
             self._error = exc
 
@@ -219,15 +232,18 @@ class OutboxWriter:
 
     def _request(self, method: str, url: str, body: bytes | None) -> httpx.Response:
         for attempt in range(self.max_retries + 1):
+            t0 = time.perf_counter()
             try:
                 resp = self.client.request(method, url, content=body, headers=self.headers,
                                            auth=auth_arg(self.auth))
             except httpx.TransportError as exc:
+                self.timing["server_s"] += time.perf_counter() - t0
                 if attempt == self.max_retries:
                     raise TransientLoadError(f"{url}: {type(exc).__name__} after "
                                              f"{attempt + 1} attempts") from None
                 time.sleep(self.backoff.delay(attempt))
                 continue
+            self.timing["server_s"] += time.perf_counter() - t0
             if resp.status_code not in RETRY_STATUS:
                 return resp
             if attempt == self.max_retries:

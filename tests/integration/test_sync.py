@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -138,15 +139,21 @@ def test_sync_sequence(workspace: dict[str, Any], rows_every: int | None,
     server, src, settings, tmp = (workspace[k] for k in ("server", "src", "settings", "tmp"))
     base = server.base_url
 
+    t0 = time.perf_counter()
     first = run_sync(settings)
+    wall = time.perf_counter() - t0
     assert first.status == "ok"
     assert first.writes["batch_fallbacks"] == 0  # every bundle went as one transaction
+    # The split of the wall time: the target's round trips, and the part spent held up by them.
+    assert 0 < first.timing["server_s"] < wall
+    assert 0 < first.timing["blocked_s"] < wall
     assert first.writes["created"] == sum(first.report.resources.values())
     assert first.plan == {"create": sum(first.report.resources.values())}
     assert_target_equals(base, src, tmp)
 
     again = run_sync(settings)
     assert again.writes["bundles"] == 0
+    assert again.timing["server_s"] == 0  # nothing sent, no round trip
     assert set(again.plan) == {"unchanged-rows"}  # nothing mapped again, groups included
     assert sum(t.unchanged for t in again.report.tables) == again.plan["unchanged-rows"]
 
