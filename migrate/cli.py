@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 data errors over the threshold; 2 usage or configuratio
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -212,11 +213,15 @@ def sync(config: Path | None, state_url: str | None, force: bool, confirm_delete
     """
     from migrate.sync import run_sync
 
+    t0 = time.perf_counter()
     result = run_sync(_settings(config, **flags), state_url=state_url, force=force,
                       confirm_deletes=confirm_deletes, max_delete_share=max_delete_share)
+    wall = time.perf_counter() - t0
     plan = ", ".join(f"{k} {v}" for k, v in sorted(result.plan.items())) or "nothing to do"
     click.echo(f"sync run {result.run_id}: {plan}")
     click.echo("writes: " + ", ".join(f"{k} {v}" for k, v in result.writes.items() if v))
+    click.echo(f"time: {wall:.1f}s, {result.timing['blocked_s']:.1f}s of it waiting for the "
+               "target")
     click.echo("state: " + ", ".join(f"{k} {v}" for k, v in result.state.items()))
     click.echo(f"status: {result.status}")
     codes = {"ok": EXIT_OK, "data-errors": EXIT_DATA_ERRORS, "load-errors": EXIT_LOAD_FAILED,

@@ -9,6 +9,7 @@ several points end, after a re-run, in exactly the expected state.
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 import time
@@ -232,6 +233,12 @@ def test_killed_sync_finishes_on_rerun(workspace: dict[str, Any], fault: str) ->
     quiet = sync({})
     assert "writes: bundles" not in quiet.stdout
     assert "pending_writes 0" in quiet.stdout
+    # The wall time, and how much of it the target took: the re-run sent what was left.
+    times = [tuple(map(float, re.search(
+        r"^time: ([\d.]+)s, ([\d.]+)s of it waiting for the target$", out, re.M).groups()))
+        for out in (rerun.stdout, quiet.stdout)]
+    assert all(0 <= waiting <= wall for wall, waiting in times)
+    assert times[0][1] > 0
 
 
 def test_a_row_that_fails_today_keeps_what_it_made(workspace: dict[str, Any]) -> None:
