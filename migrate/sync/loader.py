@@ -28,6 +28,10 @@ FLUSH_EVERY = 2000
 """Planned resources that trigger a flush (their writes are queued and sent)."""
 ROWS_EVERY = 50_000
 """Rows mapped that trigger a flush of their hashes to the store."""
+READ_AHEAD = 5
+"""While the last flush's writes are still being sent, reading goes on up to this many times
+the two thresholds above before it waits for them: the server's time and ours overlap, and
+what is held in memory stays bounded."""
 EXIT_SYNC_ABORTED = 5
 
 
@@ -97,8 +101,11 @@ class SyncLoader(Loader):
                 if unit.outcome == UNCHANGED:
                     self.plan["unchanged-rows"] += unit.rows
                 kept.append(int(khash[:16], 16))  # the value `_prefixes` reads
-        if len(self._pending) >= FLUSH_EVERY or len(self._rows) >= ROWS_EVERY:
+        if self._due(1 if self.writer.idle else READ_AHEAD):
             self._flush()
+
+    def _due(self, times: int) -> bool:
+        return len(self._pending) >= times * FLUSH_EVERY or len(self._rows) >= times * ROWS_EVERY
 
     def _send(self, resources: list[dict[str, Any]]) -> None:
         """Resources arrive through observe_units; nothing to do here."""

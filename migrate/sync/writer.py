@@ -103,6 +103,11 @@ class OutboxWriter:
                                         daemon=True)
         self._thread.start()
 
+    @property
+    def idle(self) -> bool:
+        """No background drain is running (one that ended still has to be `wait`-ed for)."""
+        return self._thread is None or not self._thread.is_alive()
+
     def wait(self) -> None:
         """Wait for a background drain; raise what stopped it, if anything did."""
         self._join()
