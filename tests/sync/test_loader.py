@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,31 +15,22 @@ from migrate.state import StateStore
 from migrate.sync import loader as loader_module
 from migrate.sync.loader import SyncLoader
 from migrate.sync.writer import OutboxWriter
+from tests.harness.standin import BundleAnswers, serving
 
 
-class _HeldAnswers(BaseHTTPRequestHandler):
-    """A stand-in FHIR endpoint that answers a bundle only once the test releases it: a real
-    server cannot be held mid-request on cue. Every entry is answered ``201 Created``."""
+class _HeldAnswers(BundleAnswers):
+    """Answers a bundle only once the test releases it (a real server cannot be held
+    mid-request on cue), every entry ``201 Created``."""
 
     release: threading.Event
     bundles: list[int]
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        bundle = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+    def answers(self, bundle: dict[str, Any]) -> list[dict[str, Any]]:
+        """Held until released; records the size of each bundle that arrives."""
         self.bundles.append(len(bundle["entry"]))
         self.release.wait(timeout=30)
-        answers = [{"response": {"status": "201 Created", "etag": 'W/"1"'}}
-                   for _ in bundle["entry"]]
-        body = json.dumps({"resourceType": "Bundle", "type": f"{bundle['type']}-response",
-                           "entry": answers}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/fhir+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
+        return [{"response": {"status": "201 Created", "etag": 'W/"1"'}}
+                for _ in bundle["entry"]]
 
 
 def _units(first: int, n: int) -> list[Unit]:
@@ -55,41 +44,38 @@ def test_reading_goes_on_while_a_flush_is_sent_up_to_the_read_ahead(
     monkeypatch.setattr(loader_module, "FLUSH_EVERY", 2)
     release = threading.Event()
     handler = type("Held", (_HeldAnswers,), {"release": release, "bundles": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     run = store.start_run("sync", "test")
-    writer = OutboxWriter(store, run, {"type": "fhir-server", "bundle_size": 500,
-                                       "url": f"http://127.0.0.1:{server.server_port}/fhir"})
     mapping: Any = SimpleNamespace(name="m", spec=SimpleNamespace(
         sync=SimpleNamespace(changes="snapshot", column=None, on_delete="delete")))
-    loader = SyncLoader(store, run, writer)
-    try:
-        loader.observe_units(mapping, _units(0, 2))  # 2 planned: flushed, the send is held
-        assert len(store.pending()) == 2
-        t0 = time.perf_counter()
-        for i in range(2, 2 * loader_module.READ_AHEAD, 2):  # 8 planned: read on
-            loader.observe_units(mapping, _units(i, 2))
-        assert time.perf_counter() - t0 < 5  # no wait for the held send
-        assert len(store.pending()) == 2  # nothing more queued yet
-        deadline = time.monotonic() + 10
-        while not handler.bundles and time.monotonic() < deadline:  # the held send arrives
-            time.sleep(0.01)
-        assert handler.bundles == [2]
+    with serving(handler) as url:
+        writer = OutboxWriter(store, run, {"type": "fhir-server", "url": url,
+                                           "bundle_size": 500})
+        loader = SyncLoader(store, run, writer)
+        try:
+            loader.observe_units(mapping, _units(0, 2))  # 2 planned: flushed, the send held
+            assert len(store.pending()) == 2
+            t0 = time.perf_counter()
+            for i in range(2, 2 * loader_module.READ_AHEAD, 2):  # 8 planned: read on
+                loader.observe_units(mapping, _units(i, 2))
+            assert time.perf_counter() - t0 < 5  # no wait for the held send
+            assert len(store.pending()) == 2  # nothing more queued yet
+            deadline = time.monotonic() + 10
+            while not handler.bundles and time.monotonic() < deadline:  # the send arrives
+                time.sleep(0.01)
+            assert handler.bundles == [2]
 
-        threading.Timer(0.5, release.set).start()
-        t0 = time.perf_counter()
-        loader.observe_units(mapping, _units(2 * loader_module.READ_AHEAD, 2))  # 10: flush
-        assert time.perf_counter() - t0 >= 0.4  # it waited for the held send first
-        writer.wait()
-        assert handler.bundles == [2, 10]
-        assert store.pending() == []
-        stored = store.lookup(("Patient", f"p{i}") for i in range(12))
-        assert len(stored) == 12
-        assert {r.status for r in stored.values()} == {"live"}
-    finally:
-        release.set()
-        writer.close()
-        server.shutdown()
-        server.server_close()
-        store.engine.dispose()
+            threading.Timer(0.5, release.set).start()
+            t0 = time.perf_counter()
+            loader.observe_units(mapping, _units(2 * loader_module.READ_AHEAD, 2))  # 10: flush
+            assert time.perf_counter() - t0 >= 0.4  # it waited for the held send first
+            writer.wait()
+        finally:
+            release.set()
+            writer.close()
+    assert handler.bundles == [2, 10]
+    assert store.pending() == []
+    stored = store.lookup(("Patient", f"p{i}") for i in range(12))
+    assert len(stored) == 12
+    assert {r.status for r in stored.values()} == {"live"}
+    store.engine.dispose()

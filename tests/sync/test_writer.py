@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +11,7 @@ from migrate.errors import TransientLoadError
 from migrate.state import StateStore
 from migrate.sync.writer import OutboxWriter
 from tests.harness.common import free_port
+from tests.harness.standin import BundleAnswers, serving
 
 
 def test_a_failed_background_drain_is_raised_by_wait_and_the_write_stays_pending(
@@ -36,43 +35,28 @@ def test_a_failed_background_drain_is_raised_by_wait_and_the_write_stays_pending
     store.engine.dispose()
 
 
-class _Answers(BaseHTTPRequestHandler):
-    """A stand-in FHIR endpoint whose bundle answers lack ``response.status``: no real server
-    answers like that, which is why this one is a stand-in."""
+class _Answers(BundleAnswers):
+    """Bundle answers that lack ``response.status``: no real server answers like that, which
+    is why this endpoint is a stand-in."""
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        bundle = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        answers = [{"response": {}} if i == 0 else {"response": {"status": "OK"}}
-                   for i, _ in enumerate(bundle["entry"])]
-        body = json.dumps({"resourceType": "Bundle", "type": f"{bundle['type']}-response",
-                           "entry": answers}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/fhir+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
+    def answers(self, bundle: dict[str, Any]) -> list[dict[str, Any]]:
+        """The first entry without a status, the others with a status that is not a code."""
+        return [{"response": {}} if i == 0 else {"response": {"status": "OK"}}
+                for i, _ in enumerate(bundle["entry"])]
 
 
 def test_an_answer_without_a_status_is_a_dead_letter_not_a_success(tmp_path: Path) -> None:
-    server = HTTPServer(("127.0.0.1", 0), _Answers)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     run = store.start_run("sync", "test")
     store.enqueue(run, [{"rtype": "Patient", "rid": f"p{i}", "method": "PUT", "if_match": None,
                          "payload": b'{"resourceType": "Patient"}', "content_hash": "h",
                          "mapping": "m", "key_hash": f"k{i}"} for i in (1, 2)])
-    target = {"type": "fhir-server", "url": f"http://127.0.0.1:{server.server_port}/fhir"}
-    writer = OutboxWriter(store, run, target)
-    try:
-        writer.drain()
-    finally:
-        writer.close()
-        server.shutdown()
-        server.server_close()
+    with serving(_Answers) as url:
+        writer = OutboxWriter(store, run, {"type": "fhir-server", "url": url})
+        try:
+            writer.drain()
+        finally:
+            writer.close()
     assert (writer.counts["created"], writer.counts["updated"]) == (0, 0)
     assert writer.counts["dead_letters"] == 2
     letters = store.dead_letters()
