@@ -194,13 +194,15 @@ class StateStore:
                 conn, f"SELECT {columns} FROM {RESOURCES.name} WHERE rtype = ? AND rid", rtype,
                 rids)
 
-    def _select_in(self, conn: Any, sql: str, first: str, values: list[str]) -> Iterator[Any]:
+    def _select_in(self, conn: Any, sql: str, first: Any, values: list[str]) -> Iterator[Any]:
         """Rows of ``sql`` (ending in ``... = ? AND column``) completed with ``IN (...)`` over
-        ``values``, ``_IN_SIZE`` at a time; ``first`` fills the leading ``?``."""
+        ``values``, ``_IN_SIZE`` at a time; ``first`` fills the leading ``?`` (a tuple: the
+        leading ones)."""
+        lead = first if isinstance(first, tuple) else (first,)
         for i in range(0, len(values), _IN_SIZE):
             part = values[i:i + _IN_SIZE]
             in_list = f"{sql} IN ({', '.join('?' * len(part))})"
-            yield from conn.exec_driver_sql(self._sql(in_list), (first, *part))
+            yield from conn.exec_driver_sql(self._sql(in_list), (*lead, *part))
 
     def touch(self, run_id: int, seen: list[tuple[str, str, str, str]],
               rows: list[tuple[str, str, str]]) -> None:
@@ -246,6 +248,27 @@ class StateStore:
         with self.engine.connect() as conn:
             for part in conn.exec_driver_sql(self._sql(sql), params).partitions(20_000):
                 yield [StoredResource(*r) for r in part]
+
+    def live_row_keys_before(self, run_id: int) -> Iterator[tuple[list[str], list[str]]]:
+        """(mapping, key hash) of every live resource no write of run ``run_id`` touched, as
+        two lists a part: one pass over the table for all mappings, two short columns a row
+        (the delete check then fetches the few whose rows are gone, `live_resources_of_rows`)."""
+        sql = (f"SELECT mapping, key_hash FROM {RESOURCES.name} "
+               "WHERE status = 'live' AND last_run < ?")
+        with self.engine.connect() as conn:
+            for part in conn.exec_driver_sql(self._sql(sql), (run_id,)).partitions(100_000):
+                mappings, keys = zip(*part, strict=True)
+                yield list(mappings), list(keys)
+
+    def live_resources_of_rows(self, mapping: str, key_hashes: list[str], run_id: int
+                               ) -> list[StoredResource]:
+        """The live resources of these rows (key hashes) no write of run ``run_id`` touched."""
+        sql = (f"SELECT rtype, rid, mapping, key_hash, content_hash, version, status "
+               f"FROM {RESOURCES.name} WHERE last_run < ? AND status = 'live' AND mapping = ? "
+               "AND key_hash")
+        with self.engine.connect() as conn:
+            return [StoredResource(*r) for r in self._select_in(
+                conn, sql, (run_id, mapping), list(dict.fromkeys(key_hashes)))]
 
     def _upsert_rows(self, conn: Any, run_id: int, rows: list[tuple[str, str, str]]) -> None:
         """Record row hashes in bulk: update the known rows, insert the new ones."""

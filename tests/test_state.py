@@ -53,6 +53,13 @@ def exercise(store: StateStore) -> None:
         [[("k1", "rowhash2"), ("k2", "rowhash3")]]
     assert [[r.rid for r in part] for part in store.live_resources_before("m", later)] == [["p1"]]
     assert list(store.live_resources_before("m", later, reread_only=True)) == []
+    # The delete check of mappings read in full: (mapping, key) of all of them in one pass,
+    # then the whole records of the rows asked for (a key asked twice answers once).
+    assert list(store.live_row_keys_before(later)) == [(["m"], ["k1"])]
+    assert [r.rid for r in store.live_resources_of_rows("m", ["k1", "k1", "k9"], later)] == \
+        ["p1"]
+    assert store.live_resources_of_rows("m", ["k2"], later) == []  # p2: written by `later`
+    assert store.live_resources_of_rows("other", ["k1"], later) == []
     store.touch(later, [], [("m", "k1", "rowhash2")])  # k1 re-read; p1 not written
     assert [[r.rid for r in part]
             for part in store.live_resources_before("m", later, reread_only=True)] == [["p1"]]

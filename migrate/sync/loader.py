@@ -223,14 +223,34 @@ class SyncLoader(Loader):
     def _gone(self) -> list[tuple[StoredResource, str]]:
         """Live resources the source no longer gives, with their mapping's delete policy."""
         self._known = None
+        kept = {name: np.unique(np.frombuffer(self._kept.pop(name, array("Q")), np.uint64))
+                for name in self.mappings}
         out: list[tuple[StoredResource, str]] = []
+        full: list[str] = []
         for name, m in self.mappings.items():
-            kept = np.unique(np.frombuffer(self._kept.pop(name, array("Q")), np.uint64))
+            if m.spec.sync.changes != "watermark":
+                full.append(name)
+                continue
             # Of a mapping read since a watermark, only rows re-read this run can tell what
             # they no longer make.
-            for part in self.store.live_resources_before(
-                    name, self.run_id, reread_only=m.spec.sync.changes == "watermark"):
-                out.extend((r, m.spec.sync.on_delete) for r in _not_kept(part, kept))
+            for part in self.store.live_resources_before(name, self.run_id, reread_only=True):
+                out.extend((r, m.spec.sync.on_delete) for r in _not_kept(part, kept[name]))
+        # Mappings read in full: one pass over the rows of every live resource not written
+        # this run, 64-bit key prefixes checked against the kept rows a mapping at a time;
+        # only the resources of rows not kept are fetched whole.
+        gone: dict[str, list[str]] = {name: [] for name in full}
+        for mappings, keys in self.store.live_row_keys_before(self.run_id):
+            names, prefixes = np.array(mappings), _prefixes(keys)
+            for name in full:
+                at = np.flatnonzero(names == name)
+                if at.size:
+                    missed = ~_in_sorted(prefixes[at], kept[name])
+                    gone[name].extend(keys[i] for i in at[missed])
+        for name, rows in gone.items():
+            if rows:
+                policy = self.mappings[name].spec.sync.on_delete
+                out.extend((r, policy) for r in self.store.live_resources_of_rows(
+                    name, rows, self.run_id))
         return out
 
     def _circuit_breaker(self, gone: list[tuple[StoredResource, str]]) -> None:
@@ -271,15 +291,22 @@ def _prefixes(hexes: list[str]) -> np.ndarray:
     return np.frombuffer(bytes.fromhex(text), dtype=">u8").astype(np.uint64)
 
 
+def _in_sorted(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """For each of ``values``, whether it is in ``sorted_set`` (a sorted array)."""
+    if not sorted_set.size:
+        return np.zeros(values.shape, dtype=bool)
+    at = np.searchsorted(sorted_set, values).clip(max=sorted_set.size - 1)
+    return sorted_set[at] == values
+
+
 def _not_kept(rows: list[StoredResource], kept: np.ndarray) -> list[StoredResource]:
     """The stored resources among ``rows`` whose source row is not in ``kept`` (sorted 64-bit
     key-hash prefixes). A prefix shared by chance keeps a resource that should go: about
     N * n / 2**64 for N stored resources and n kept rows, 5 in 10**8 at a million each."""
     if not kept.size or not rows:
         return rows
-    keys = _prefixes([r.key_hash for r in rows])
-    at = np.searchsorted(kept, keys).clip(max=kept.size - 1)
-    return [r for r, hit in zip(rows, kept[at] == keys, strict=True) if not hit]
+    hits = _in_sorted(_prefixes([r.key_hash for r in rows]), kept)
+    return [r for r, hit in zip(rows, hits, strict=True) if not hit]
 
 
 def _retire(resource: dict[str, Any]) -> dict[str, Any]:
