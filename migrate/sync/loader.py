@@ -31,7 +31,7 @@ ROWS_EVERY = 50_000
 READ_AHEAD = 5
 """While the last flush's writes are still being sent, reading goes on up to this many times
 the two thresholds above before it waits for them: the server's time and ours overlap, and
-what is held in memory stays bounded."""
+what is held in memory stays bounded. Once the writer is idle, any planned write is flushed."""
 EXIT_SYNC_ABORTED = 5
 
 
@@ -101,7 +101,10 @@ class SyncLoader(Loader):
                 if unit.outcome == UNCHANGED:
                     self.plan["unchanged-rows"] += unit.rows
                 kept.append(int(khash[:16], 16))  # the value `_prefixes` reads
-        if self._due(1 if self.writer.idle else READ_AHEAD):
+        idle = self.writer.idle
+        # An idle writer takes whatever is planned (the server never waits for a threshold);
+        # a busy one gets more only at READ_AHEAD times the thresholds.
+        if (idle and self._pending) or self._due(1 if idle else READ_AHEAD):
             self._flush()
 
     def _due(self, times: int) -> bool:

@@ -1,4 +1,5 @@
-"""The sync loader reads ahead while the last flush's writes are still being sent."""
+"""The sync loader reads ahead while the last flush's writes are still being sent, and hands
+an idle writer whatever is planned."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _units(first: int, n: int) -> list[Unit]:
             for i in range(first, first + n)]
 
 
-def test_reading_goes_on_while_a_flush_is_sent_up_to_the_read_ahead(
+def test_reading_goes_on_while_a_flush_is_sent_up_to_the_read_ahead_and_an_idle_writer_gets_all(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(loader_module, "FLUSH_EVERY", 2)
     release = threading.Event()
@@ -70,12 +71,14 @@ def test_reading_goes_on_while_a_flush_is_sent_up_to_the_read_ahead(
             loader.observe_units(mapping, _units(2 * loader_module.READ_AHEAD, 2))  # 10: flush
             assert time.perf_counter() - t0 >= 0.4  # it waited for the held send first
             writer.wait()
+            loader.observe_units(mapping, _units(12, 1))  # the writer is idle: sent at once
+            writer.wait()
         finally:
             release.set()
             writer.close()
-    assert handler.bundles == [2, 10]
+    assert handler.bundles == [2, 10, 1]
     assert store.pending() == []
-    stored = store.lookup(("Patient", f"p{i}") for i in range(12))
-    assert len(stored) == 12
+    stored = store.lookup(("Patient", f"p{i}") for i in range(13))
+    assert len(stored) == 13
     assert {r.status for r in stored.values()} == {"live"}
     store.engine.dispose()
