@@ -191,14 +191,13 @@ class StateStore:
             by_type.setdefault(rtype, []).append(rid)
         for rtype, rids in by_type.items():
             yield from self._select_in(
-                conn, f"SELECT {columns} FROM {RESOURCES.name} WHERE rtype = ? AND rid", rtype,
-                rids)
+                conn, f"SELECT {columns} FROM {RESOURCES.name} WHERE rtype = ? AND rid",
+                (rtype,), rids)
 
-    def _select_in(self, conn: Any, sql: str, first: Any, values: list[str]) -> Iterator[Any]:
+    def _select_in(self, conn: Any, sql: str, lead: tuple[Any, ...], values: list[str]
+                   ) -> Iterator[Any]:
         """Rows of ``sql`` (ending in ``... = ? AND column``) completed with ``IN (...)`` over
-        ``values``, ``_IN_SIZE`` at a time; ``first`` fills the leading ``?`` (a tuple: the
-        leading ones)."""
-        lead = first if isinstance(first, tuple) else (first,)
+        ``values``, ``_IN_SIZE`` at a time; ``lead`` fills the ``?`` before the list."""
         for i in range(0, len(values), _IN_SIZE):
             part = values[i:i + _IN_SIZE]
             in_list = f"{sql} IN ({', '.join('?' * len(part))})"
@@ -222,7 +221,7 @@ class StateStore:
                 return self.row_hashes(mapping, keys, own)
         return dict(self._select_in(
             conn, f"SELECT key_hash, row_hash FROM {SOURCE_ROWS.name} WHERE mapping = ? "
-            "AND key_hash", mapping, keys))
+            "AND key_hash", (mapping,), keys))
 
     def all_row_hashes(self, mapping: str) -> Iterator[tuple[list[str], list[str]]]:
         """Every recorded (key hash, row hash) of a mapping, as two lists a part."""

@@ -139,8 +139,8 @@ class SyncLoader(Loader):
         if not keys.size:
             return set()
         asked = _prefixes([k for k, _ in candidates])
-        at = np.searchsorted(keys, asked).clip(max=keys.size - 1)
-        same = (keys[at] == asked) & (hashes[at] == _prefixes([h for _, h in candidates]))
+        found, at = _search_sorted(keys, asked)
+        same = found & (hashes[at] == _prefixes([h for _, h in candidates]))
         return {k for (k, _), hit in zip(candidates, same, strict=True) if hit}
 
     def _known_rows(self, mapping: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -247,7 +247,7 @@ class SyncLoader(Loader):
             for name in full:
                 at = np.flatnonzero(names == name)
                 if at.size:
-                    missed = ~_in_sorted(prefixes[at], kept[name])
+                    missed = ~_search_sorted(kept[name], prefixes[at])[0]
                     gone[name].extend(keys[i] for i in at[missed])
         for name, rows in gone.items():
             if rows:
@@ -294,12 +294,13 @@ def _prefixes(hexes: list[str]) -> np.ndarray:
     return np.frombuffer(bytes.fromhex(text), dtype=">u8").astype(np.uint64)
 
 
-def _in_sorted(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """For each of ``values``, whether it is in ``sorted_set`` (a sorted array)."""
+def _search_sorted(sorted_set: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``values``: whether it is in ``sorted_set`` (a sorted array), and where
+    (a valid position either way; only meaningful where found)."""
     if not sorted_set.size:
-        return np.zeros(values.shape, dtype=bool)
+        return np.zeros(values.shape, dtype=bool), np.zeros(values.shape, dtype=np.intp)
     at = np.searchsorted(sorted_set, values).clip(max=sorted_set.size - 1)
-    return sorted_set[at] == values
+    return sorted_set[at] == values, at
 
 
 def _not_kept(rows: list[StoredResource], kept: np.ndarray) -> list[StoredResource]:
@@ -308,7 +309,7 @@ def _not_kept(rows: list[StoredResource], kept: np.ndarray) -> list[StoredResour
     N * n / 2**64 for N stored resources and n kept rows, 5 in 10**8 at a million each."""
     if not kept.size or not rows:
         return rows
-    hits = _in_sorted(_prefixes([r.key_hash for r in rows]), kept)
+    hits = _search_sorted(kept, _prefixes([r.key_hash for r in rows]))[0]
     return [r for r, hit in zip(rows, hits, strict=True) if not hit]
 
 
