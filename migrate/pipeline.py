@@ -171,6 +171,7 @@ class _Run:
                         self._reject(m, stats, reject)
                     self._units(m, stats, units, validated=True)
                     bar.update(read)
+            self._finished(m, stats)
             return
         with self._progress(m) as bar:
             for batch in self._batches(m, runner):
@@ -180,6 +181,16 @@ class _Run:
                 self._units(m, stats, runner.feed(batch.rows, clean=batch.clean))
                 bar.update(len(batch.rows) + len(batch.rejects))
             self._units(m, stats, runner.finish())
+        self._finished(m, stats)
+
+    def _finished(self, m: CompiledMapping, stats: TableStats) -> None:
+        """The extractor's proof of a complete read goes into the table's stats, and the
+        loader learns the table is done."""
+        account = self.ext.account(m.table, m.spec.query)
+        if account is not None:
+            stats.lines, stats.expected_rows = account.lines, account.expected_rows
+            stats.complete, stats.read_problem = account.complete, account.problem
+        self.loader.table_finished(m, stats)
 
     def _since(self, m: CompiledMapping) -> tuple[str, str] | None:
         # A loader that syncs incrementally may ask for changed rows only (a watermark).

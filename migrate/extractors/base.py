@@ -39,6 +39,23 @@ class Batch:
     clean: bool = False  # the rows' values went through the ``clean`` function already
 
 
+@dataclass
+class ReadAccount:
+    """How completely one table was read, as the extractor can prove it after the read.
+
+    ``lines`` (files): physical lines by kind, e.g. ``{"total": 380, "header": 1,
+    "records": 378, "blank": 0, "in_quarantined": 1}``; total = the sum of the others.
+    ``expected_rows`` (databases): ``COUNT(*)`` of the table or query when the read began.
+    ``complete`` is False when rows may be missing (lines unaccounted for, fewer rows than
+    counted); ``problem`` then says why, naming the file or table.
+    """
+
+    lines: dict[str, int] | None = None
+    expected_rows: int | None = None
+    complete: bool = True
+    problem: str | None = None
+
+
 # ``clean(column, values) -> values``: a mapping's trimming and null tokens for one column.
 Clean = Callable[[str, list[Any]], list[Any]]
 
@@ -72,6 +89,11 @@ class Extractor(ABC):
 
     def estimate_rows(self, table: str, query: str | None = None) -> int | None:
         """A row count for progress bars, if cheap to get. Override when it is."""
+        return None
+
+    def account(self, table: str, query: str | None = None) -> ReadAccount | None:
+        """After a full read of ``table`` (or of the declared query): what the extractor can prove about its
+        completeness (see `ReadAccount`); None when it cannot tell. Override when it can."""
         return None
 
     def close(self) -> None:  # noqa: B027 - a hook with a default

@@ -22,6 +22,8 @@ from migrate.registry import Registry
 
 if TYPE_CHECKING:
     from migrate.loaders.deadletter import DeadLetterWriter
+    from migrate.mappers.pack import CompiledMapping
+    from migrate.report.model import TableStats
 
 DEFAULT_BUNDLE_SIZE = 200
 
@@ -93,6 +95,12 @@ class Loader(ABC):
         Loaders that write concurrently use them to keep referenced resources ahead of the
         resources that refer to them. Override when needed.
         """
+
+    def table_finished(self, mapping: CompiledMapping,  # noqa: B027 - a hook
+                       stats: TableStats) -> None:
+        """Called once a mapping's whole table is read and handed over, with its accounting
+        (``stats.complete``, read and quarantined counts). Override to act on it (a sync
+        suspends deletes for a table whose read was incomplete)."""
 
     def barrier(self) -> None:  # noqa: B027 - a hook with a default
         """Return once everything given so far is written. Override in concurrent loaders."""

@@ -19,6 +19,10 @@ class TableStats:
     unchanged: int = 0  # emitted rows a sync found already delivered (counted in emitted)
     filtered: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
+    lines: dict[str, int] | None = None  # physical lines of a file by kind (`ReadAccount`)
+    expected_rows: int | None = None  # rows the source counted before the read (databases)
+    complete: bool = True  # False when the extractor could not prove every row was read
+    read_problem: str | None = None  # why the read is not complete
 
     @property
     def balanced(self) -> bool:
@@ -34,7 +38,11 @@ class TableStats:
                 "quarantined": sum(self.quarantined.values()),
                 "filtered_by_rule": dict(sorted(self.filtered.items())),
                 "quarantined_by_cause": dict(sorted(self.quarantined.items())),
-                "balanced": self.balanced}
+                "balanced": self.balanced, "complete": self.complete,
+                **({"lines": self.lines} if self.lines is not None else {}),
+                **({"expected_rows": self.expected_rows}
+                   if self.expected_rows is not None else {}),
+                **({"read_problem": self.read_problem} if self.read_problem else {})}
 
 
 @dataclass
