@@ -16,7 +16,14 @@ from typing import Any
 import click
 
 from migrate import __version__
-from migrate.errors import EXIT_DATA_ERRORS, EXIT_LOAD_FAILED, EXIT_OK, EXIT_USAGE, MigrateError
+from migrate.errors import (
+    EXIT_DATA_ERRORS,
+    EXIT_LOAD_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    InternalError,
+    MigrateError,
+)
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -32,6 +39,14 @@ class MigrateGroup(click.Group):
                 raise
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug of ours: a message and exit 70, never a traceback
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            error = InternalError(exc)
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
 
 
 @click.group(cls=MigrateGroup, context_settings=CONTEXT)
@@ -47,10 +62,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
     \b
       emr-migrate run -c sample_data/migration.yaml
 
-    Exit codes: 0 success, 1 data errors over the threshold, 2 usage or configuration error,
-    3 `validate` says NO-GO or `reconcile` found a difference, 4 the target refused data or
-    could not be reached, 5 a sync stopped by the delete circuit breaker, 6 sync conflicts
-    left for review.
+    Exit codes: 0 success, 1 data errors (a table over its quarantine threshold, a table that
+    emitted nothing, an incomplete read, references to quarantined rows), 2 usage,
+    configuration or source error, 3 `validate` says NO-GO or `reconcile` found a difference,
+    4 the target refused data or could not be reached, or an output could not be written
+    (disk full), 5 a sync stopped by the delete circuit breaker, 6 sync conflicts left for
+    review, 70 internal error (please report it). OUT/run.json always holds the status that
+    matches the exit code.
     """
     ctx.obj = {"debug": debug}
 

@@ -10,7 +10,7 @@ import os
 import re
 import uuid
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,7 +36,13 @@ class ThresholdConfig(BaseModel):
 
     model_config = _STRICT
     max_quarantine_rate: float = Field(0.01, ge=0, le=1,
-                                       description="Largest share of rows quarantined.")
+                                       description="Largest share of rows quarantined, over "
+                                       "the run and in each table.")
+    tables: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description="A table's (or mapping's) own largest share of rows "
+        "quarantined, by name: {encounters: 0.05}.")
+    max_dangling_references: int = Field(
+        0, ge=0, description="Most references a run may emit to rows it quarantined.")
 
 
 class ValidateConfig(BaseModel):
@@ -90,6 +96,8 @@ class RunSettings(BaseModel):
     timezone: str | None = None  # None: the pack's default, else UTC
     chunk_size: int = 5000
     max_quarantine_rate: float = 0.01
+    table_quarantine_rates: dict[str, float] = Field(default_factory=dict)
+    max_dangling_references: int = 0
     progress: bool = True
     executor: str = "local"  # "local" (in-process) or "dask"
     scheduler: str | None = None  # dask: scheduler address; None starts a LocalCluster
@@ -225,6 +233,8 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
         chunk_size=flags.get("chunk_size") or p.chunk_size or 5000,
         max_quarantine_rate=_first(flags.get("max_quarantine_rate"),
                                    p.thresholds.max_quarantine_rate),
+        table_quarantine_rates=dict(p.thresholds.tables),
+        max_dangling_references=p.thresholds.max_dangling_references,
         progress=flags.get("progress", True),
         executor=flags.get("executor") or ("dask" if flags.get("scheduler") else "local"),
         scheduler=flags.get("scheduler"),

@@ -8,8 +8,10 @@ Tree::
     ├── MappingError             a mapping pack that does not check (exit 2)
     ├── ExtractError             a source that cannot be read (exit 2)
     ├── LoadError                a target that refuses the data (exit 4)
-    │   └── TransientLoadError   worth retrying (timeouts, 429, 5xx)
-    └── DataErrorsOverThreshold  too many quarantined rows (exit 1)
+    │   ├── TransientLoadError   worth retrying (timeouts, 429, 5xx)
+    │   └── OutputError          an output file that cannot be written: disk full (exit 4)
+    ├── DataErrorsOverThreshold  too many quarantined rows (exit 1)
+    └── InternalError            a bug of ours: please report it (exit 70)
 
 Every message says what went wrong, where (file or table, row key, column) and, when known,
 what to do about it.
@@ -24,6 +26,7 @@ EXIT_DATA_ERRORS = 1
 EXIT_USAGE = 2
 EXIT_VALIDATION_FAILED = 3  # `emr-migrate validate` says NO-GO
 EXIT_LOAD_FAILED = 4
+EXIT_INTERNAL = 70  # an error we did not foresee (sysexits' EX_SOFTWARE): please report it
 
 
 class MigrateError(Exception):
@@ -81,7 +84,22 @@ class TransientLoadError(LoadError):
     """A load failure worth retrying: timeout, dropped connection, 429 or 5xx."""
 
 
+class OutputError(LoadError):
+    """An output file or folder that cannot be written (disk full, no permission)."""
+
+
 class DataErrorsOverThreshold(MigrateError):
     """More rows were quarantined than the project allows."""
 
     exit_code = EXIT_DATA_ERRORS
+
+
+class InternalError(MigrateError):
+    """An error the toolkit did not foresee: a bug to report, never shown as a traceback."""
+
+    exit_code = EXIT_INTERNAL
+
+    def __init__(self, exc: BaseException) -> None:
+        self.cause = type(exc).__name__
+        super().__init__(f"internal error ({self.cause}); please report it, with the output of "
+                         "the same command run with --debug")

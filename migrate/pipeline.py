@@ -19,14 +19,18 @@ from typing import IO, Any
 import orjson
 
 from migrate.config import RunSettings
-from migrate.errors import ConfigError, ExtractError, MigrateError
+from migrate.errors import ConfigError, ExtractError, InternalError, MigrateError
 from migrate.extractors.base import Extractor, RejectedRow, open_extractor
+from migrate.files import commit, leftovers, open_partial, private_dir, write_atomic, writing
 from migrate.loaders.base import Loader, open_loader
 from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
 from migrate.mappers.compiler import RowError
 from migrate.mappers.engine import EMITTED, FILTERED, UNCHANGED, MappingRunner, Unit
 from migrate.mappers.pack import CompiledMapping, MappingSettings, Pack, load_pack
 from migrate.report.model import RunReport, TableStats
+from migrate.validation.dangling import DanglingTracker
+
+QUARANTINE_FILE = "quarantine.ndjson"
 
 
 def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
@@ -36,25 +40,62 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
     ``pack`` is the compiled pack when the caller has loaded it already (with the settings'
     identity); `emr-migrate validate` passes one whose emits it counts.
 
-    Raises :class:`MigrateError` subclasses for problems that stop the run before any data is
-    written (a pack that does not check, a missing column, an unreachable target).
+    ``run.json`` says ``running`` from the start (an earlier run's verdict never stays beside
+    this run's files), and ``failed`` with the reason and exit code if the run stops on an
+    error. Raises :class:`MigrateError` subclasses for what stops a run (a pack that does not
+    check, a missing column, an unreachable target, a full disk); anything unforeseen is
+    raised as :class:`InternalError`.
     """
     started = time.perf_counter()
     pack = pack or load_pack(settings.mappings, pack_settings(settings))
+    out = private_dir(settings.output)
+    for leftover in leftovers(out):  # what a killed run left unfinished
+        leftover.unlink(missing_ok=True)
+    report = RunReport(pack=pack.spec.name, source=_describe_source(settings.source),
+                       target=str(settings.target.get("path") or settings.target.get("url")),
+                       max_quarantine_rate=settings.max_quarantine_rate,
+                       table_quarantine_rates=dict(settings.table_quarantine_rates),
+                       max_dangling_references=settings.max_dangling_references,
+                       state="running")
+    report.outputs.update(run_json=str(out / "run.json"),
+                          quarantine=str(out / QUARANTINE_FILE))
+    _write_run_json(out, report)
+    try:
+        _execute(settings, pack, report, extractor, loader)
+    except MigrateError as exc:
+        _failed(out, report, str(exc), exc.exit_code, started)
+        raise
+    except KeyboardInterrupt:
+        _failed(out, report, "interrupted (Ctrl-C)", 130, started)
+        raise
+    except Exception as exc:
+        error = InternalError(exc)
+        _failed(out, report, str(error), error.exit_code, started)
+        raise error from exc
+    report.state = "finished"
+    report.seconds = time.perf_counter() - started
+    _write_run_json(out, report)
+    return report
+
+
+def _execute(settings: RunSettings, pack: Pack, report: RunReport,
+             extractor: Extractor | None, loader: Loader | None) -> None:
+    """The stages, in order, filling ``report``; outputs are committed only when complete."""
+    out = settings.output
     with ExitStack() as stack:
         ext = extractor or open_extractor(**extractor_options(settings.source, pack))
         stack.callback(ext.close)
         check_columns(pack, ext)
         load = loader or open_loader(settings.target)
+        report.target = load.describe()
         load.open()
-        settings.output.mkdir(parents=True, exist_ok=True)
-        dead = _dead_letters(load, settings.output)
+        stack.push(_abort_on_error(load))
+        dead = _dead_letters(load, out)
         stack.callback(dead.close)
         load.plan_order(pack.depends)
-        qfile = stack.enter_context((settings.output / "quarantine.ndjson").open("wb"))
-        report = RunReport(pack=pack.spec.name, source=_describe_source(settings.source),
-                           target=load.describe(),
-                           max_quarantine_rate=settings.max_quarantine_rate)
+        qpath = out / QUARANTINE_FILE
+        qfile = open_partial(qpath)
+        stack.callback(_finish_file, qfile, qpath)  # explains the rows read, failed run or not
         run = _Run(pack, ext, load, qfile, report, settings)
         if settings.executor != "local":
             from migrate.executors import open_executor
@@ -63,16 +104,41 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
             report.executor = run.executor.describe()
             report.partitions = dict(run.executor.partitions)
         stack.enter_context(gc_tuned())
-        for mapping in pack.ordered_mappings():
-            run.mapping(mapping)
+        with writing(qpath):
+            for mapping in pack.ordered_mappings():
+                run.mapping(mapping)
         report.load = load.close().as_dict()
-        _write_load_failures(load, settings.output, report, dead)
+        _write_load_failures(load, out, report, dead)
+
+
+def _finish_file(fh: IO[bytes], path: Path) -> None:
+    """Close a file written under its temporary name and give it its final name."""
+    with writing(path):
+        fh.close()
+    commit(path)
+
+
+def _abort_on_error(load: Loader) -> Any:
+    """An exit callback that lets the loader discard what it could not finish."""
+    def on_exit(exc_type: Any, _exc: Any, _tb: Any) -> bool:
+        if exc_type is not None:
+            load.abort()
+        return False
+    return on_exit
+
+
+def _failed(out: Path, report: RunReport, error: str, code: int, started: float) -> None:
+    """Record a run that stopped: run.json says failed, why, and with which exit code."""
+    report.state, report.error, report.exit_code = "finished", error, code
     report.seconds = time.perf_counter() - started
-    report.outputs.update(run_json=str(settings.output / "run.json"),
-                          quarantine=str(settings.output / "quarantine.ndjson"))
-    (settings.output / "run.json").write_bytes(
-        orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
-    return report
+    try:
+        _write_run_json(out, report)
+    except MigrateError:
+        pass  # the disk that stopped the run may refuse run.json too; the error still shows
+
+
+def _write_run_json(out: Path, report: RunReport) -> None:
+    write_atomic(out / "run.json", orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
 
 
 @contextmanager
@@ -155,6 +221,7 @@ class _Run:
         self.report, self.settings = report, settings
         self.validator = FastValidator()
         self.executor: Any = None  # a started partitioned executor, when the run uses one
+        self.dangling = DanglingTracker(pack)
 
     def mapping(self, m: CompiledMapping) -> None:
         stats = TableStats(m.table, m.name, self.ext.describe(m.table))
@@ -226,7 +293,8 @@ class _Run:
         # Serialized resources (partitioned runs) go straight to a loader that takes them.
         load_raw = getattr(self.loader, "load_raw", None)
         observe = getattr(self.loader, "observe_units", None)
-        if load_raw is None or observe is not None:
+        watch = self.dangling.watches(m)  # m refers to a mapping with quarantined rows
+        if load_raw is None or observe is not None or watch:
             for unit in units:
                 unit.materialize()
         raw: list[tuple[str, bytes]] = []
@@ -257,7 +325,10 @@ class _Run:
             else:
                 stats.quarantined[unit.errors[0].code if unit.errors else "error"] += unit.rows
                 self._quarantine(m, unit)
+                self.dangling.quarantined(m, unit)
         counts.update(map(itemgetter("resourceType"), out))
+        if watch:
+            self.dangling.count(m, out, self.report.dangling)
         if observe is not None:  # loaders that track source rows (sync) see every outcome
             observe(m, units)
         if raw and load_raw is not None:
@@ -331,8 +402,7 @@ def _write_load_failures(loader: Loader, output: Path, report: RunReport,
     if not failures:
         return
     path = output / "load_failures.ndjson"
-    with path.open("wb") as fh:
-        for f in failures:
-            fh.write(orjson.dumps({"resourceType": f.resource_type, "id": f.id,
-                                   "status": f.status, "outcome": f.outcome}) + b"\n")
+    write_atomic(path, b"".join(
+        orjson.dumps({"resourceType": f.resource_type, "id": f.id, "status": f.status,
+                      "outcome": f.outcome}) + b"\n" for f in failures))
     report.outputs["load_failures"] = str(path)

@@ -30,8 +30,10 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
 def test_top_level_help_lists_exit_codes() -> None:
     code, out, _ = invoke("--help")
     assert code == 0
-    assert "Exit codes: 0 success, 1 data errors over the threshold, 2 usage or" in out
-    assert "5 a sync stopped by the delete circuit" in " ".join(out.split())
+    text = " ".join(out.split())
+    assert "Exit codes: 0 success, 1 data errors (a table over its quarantine threshold" in text
+    assert "5 a sync stopped by the delete circuit" in text
+    assert "70 internal error (please report it)" in text
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def test_every_row_ends_emitted_filtered_or_quarantined(mini: dict[str, Path]) -
         "read": 4, "emitted": 1, "unchanged": 0, "filtered": 0, "quarantined": 3,
         "filtered_by_rule": {},
         "quarantined_by_cause": {"bad-date": 1, "unmapped-code": 1, "unparseable-row": 1},
-        "balanced": True}
+        "balanced": True, "complete": True}
     assert stats["vitals"]["read"] == 4
     assert stats["vitals"]["emitted"] == 1
     assert stats["vitals"]["filtered_by_rule"] == {"soft-deleted": 1}

@@ -92,8 +92,9 @@ class Extractor(ABC):
         return None
 
     def account(self, table: str, query: str | None = None) -> ReadAccount | None:
-        """After a full read of ``table`` (or of the declared query): what the extractor can prove about its
-        completeness (see `ReadAccount`); None when it cannot tell. Override when it can."""
+        """After a full read of ``table`` (or of the declared query): what the extractor
+        can prove about its completeness (see `ReadAccount`); None when it cannot tell.
+        Override when it can."""
         return None
 
     def close(self) -> None:  # noqa: B027 - a hook with a default

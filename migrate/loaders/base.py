@@ -109,6 +109,10 @@ class Loader(ABC):
     def _send(self, resources: list[dict[str, Any]]) -> None:
         """Write one chunk of resources; count them in ``self.summary.written``."""
 
+    def abort(self) -> None:  # noqa: B027 - a hook with a default
+        """The run stopped on an error: discard what cannot be finished (partial files).
+        ``close`` is not called after it. Override when the loader writes files."""
+
     def close(self) -> LoadSummary:
         """Flush what is buffered and return the summary. Override to flush, then call super."""
         return self.summary

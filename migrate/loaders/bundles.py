@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from migrate.files import leftovers, private_dir, write_atomic
 from migrate.loaders.base import (
     DEFAULT_BUNDLE_SIZE,
     LOADERS,
@@ -37,9 +38,9 @@ class BundleFileLoader(Loader):
         return f"bundles:{self.path}"
 
     def open(self) -> None:
-        """Create the folder and remove bundle files of an earlier run."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        for old in self.path.glob("bundle-*.json"):
+        """Create the folder and remove bundle files of an earlier run (finished or not)."""
+        private_dir(self.path)
+        for old in [*self.path.glob("bundle-*.json"), *leftovers(self.path)]:
             old.unlink()
 
     def _send(self, resources: list[dict[str, Any]]) -> None:
@@ -54,8 +55,16 @@ class BundleFileLoader(Loader):
             return
         self._count += 1
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": self._entries}
-        (self.path / f"bundle-{self._count:06d}.json").write_bytes(orjson.dumps(bundle))
+        # Each file appears whole (temporary name, then renamed) or not at all.
+        write_atomic(self.path / f"bundle-{self._count:06d}.json", orjson.dumps(bundle),
+                     sync=False)
         self._entries = []
+
+    def abort(self) -> None:
+        """Remove this run's bundle files: an incomplete set must not pass for a load."""
+        for n in range(1, self._count + 1):
+            (self.path / f"bundle-{n:06d}.json").unlink(missing_ok=True)
+        self._entries, self._count = [], 0
 
     def close(self) -> LoadSummary:
         """Write the last, partly filled bundle."""

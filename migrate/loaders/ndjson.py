@@ -8,12 +8,17 @@ from typing import IO, Any
 
 import orjson
 
+from migrate.files import commit, discard, leftovers, open_partial, private_dir, writing
 from migrate.loaders.base import LOADERS, Loader, LoadSummary
 
 
 @LOADERS.register("ndjson")
 class NdjsonLoader(Loader):
-    """NDJSON files in a folder; earlier ``*.ndjson`` files there are replaced by the run."""
+    """NDJSON files in a folder; earlier ``*.ndjson`` files there are replaced by the run.
+
+    Each file is written as ``<Type>.ndjson.partial`` (0600) and renamed when the run
+    finishes: a failed run removes its partial files, a killed one leaves them marked.
+    """
 
     name = "ndjson"
 
@@ -27,9 +32,9 @@ class NdjsonLoader(Loader):
         return f"ndjson:{self.path}"
 
     def open(self) -> None:
-        """Create the folder and remove NDJSON files of an earlier run."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        for old in self.path.glob("*.ndjson"):
+        """Create the folder and remove NDJSON files of an earlier run (finished or not)."""
+        private_dir(self.path)
+        for old in [*self.path.glob("*.ndjson"), *leftovers(self.path)]:
             old.unlink()
 
     def _send(self, resources: list[dict[str, Any]]) -> None:
@@ -55,14 +60,28 @@ class NdjsonLoader(Loader):
         for rtype, lines in by_type.items():
             fh = files.get(rtype)
             if fh is None:
-                fh = files[rtype] = (self.path / f"{rtype}.ndjson").open("ab")
+                fh = files[rtype] = open_partial(self.path / f"{rtype}.ndjson")
             lines.append(b"")
-            fh.write(b"\n".join(lines))
+            with writing(self.path / f"{rtype}.ndjson"):
+                fh.write(b"\n".join(lines))
             written[rtype] += len(lines) - 1
 
     def close(self) -> LoadSummary:
-        """Close every file."""
-        for fh in self._files.values():
-            fh.close()
+        """Close every file and give it its final name."""
+        for rtype, fh in self._files.items():
+            path = self.path / f"{rtype}.ndjson"
+            with writing(path):
+                fh.close()
+            commit(path)
         self._files.clear()
         return super().close()
+
+    def abort(self) -> None:
+        """Close and remove the unfinished files."""
+        for rtype, fh in self._files.items():
+            try:
+                fh.close()
+            except OSError:
+                pass  # a full disk: the file is removed anyway
+            discard(self.path / f"{rtype}.ndjson")
+        self._files.clear()

@@ -30,6 +30,30 @@ class TableStats:
         return self.read == self.emitted + sum(self.filtered.values()) + \
             sum(self.quarantined.values())
 
+    @property
+    def quarantine_rate(self) -> float:
+        """Share of this table's rows quarantined."""
+        return sum(self.quarantined.values()) / self.read if self.read else 0.0
+
+    def problems(self, max_quarantine_rate: float) -> list[str]:
+        """Why this table fails the run (empty when it passes), each naming the table."""
+        where = f"table {self.table!r} (mapping {self.mapping})"
+        found = []
+        if not self.complete:
+            found.append(f"{where}: read incomplete: {self.read_problem or 'rows may be missing'}")
+        if not self.balanced:
+            found.append(f"{where}: rows unaccounted for (read {self.read}, emitted, filtered "
+                         "and quarantined do not add up)")
+        if self.read and not self.emitted:
+            found.append(f"{where}: had {self.read} rows and emitted none "
+                         f"({sum(self.quarantined.values())} quarantined, "
+                         f"{sum(self.filtered.values())} filtered)")
+        elif self.quarantine_rate > max_quarantine_rate:
+            found.append(f"{where}: {sum(self.quarantined.values())} of {self.read} rows "
+                         f"quarantined ({self.quarantine_rate:.2%}; the table may have "
+                         f"{max_quarantine_rate:.2%})")
+        return found
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready counts."""
         return {"table": self.table, "mapping": self.mapping, "source": self.source,
@@ -62,6 +86,14 @@ class RunReport:
     outputs: dict[str, str] = field(default_factory=dict)
     executor: str = "local"
     partitions: dict[str, int] = field(default_factory=dict)  # dask: key ranges per mapping
+    # Per table (or mapping) name: its own quarantine threshold, else max_quarantine_rate.
+    table_quarantine_rates: dict[str, float] = field(default_factory=dict)
+    max_dangling_references: int = 0
+    # (referring mapping, referenced mapping) -> references to rows that were quarantined.
+    dangling: Counter[tuple[str, str]] = field(default_factory=Counter)
+    error: str | None = None  # why a run that stopped failed (status "failed")
+    exit_code: int | None = None  # the exit code of a failed run
+    state: str = "finished"  # "running" while the run goes on (run.json written at start)
 
     @property
     def read(self) -> int:
@@ -78,25 +110,61 @@ class RunReport:
         """Share of rows quarantined."""
         return self.quarantined / self.read if self.read else 0.0
 
+    def table_rate(self, t: TableStats) -> float:
+        """The quarantine threshold of one table: its own (by mapping or table name), else
+        the run's."""
+        rates = self.table_quarantine_rates
+        return rates.get(t.mapping, rates.get(t.table, self.max_quarantine_rate))
+
+    def problems(self) -> list[str]:
+        """Every reason the data fails the run: failing tables first, then the run-wide
+        quarantine rate and dangling references."""
+        found = [p for t in self.tables for p in t.problems(self.table_rate(t))]
+        if self.quarantine_rate > self.max_quarantine_rate:
+            found.append(f"{self.quarantined} of {self.read} rows quarantined "
+                         f"({self.quarantine_rate:.2%}; the run may have "
+                         f"{self.max_quarantine_rate:.2%})")
+        dangling = sum(self.dangling.values())
+        if dangling > self.max_dangling_references:
+            found.append(f"{dangling} reference(s) point to quarantined rows (the run may have "
+                         f"{self.max_dangling_references}): " + ", ".join(
+                             f"{a} -> {b} {n}" for (a, b), n in sorted(self.dangling.items())))
+        return found
+
     @property
     def status(self) -> str:
-        """``ok``, ``data-errors`` (quarantine over the threshold) or ``load-errors``."""
+        """``running``, ``failed`` (stopped by an error), ``load-errors`` (the target refused
+        resources), ``data-errors`` (see `problems`) or ``ok``."""
+        if self.state == "running":
+            return "running"
+        if self.error is not None:
+            return "failed"
         if self.load.get("failed"):
             return "load-errors"
-        if self.quarantine_rate > self.max_quarantine_rate:
+        if self.problems():
             return "data-errors"
         return "ok"
 
     def as_dict(self) -> dict[str, Any]:
         """The content of ``run.json``."""
+        problems = self.problems()
         return {
-            "status": self.status, "pack": self.pack, "source": self.source,
+            "status": self.status,
+            **({"error": self.error, "exit_code": self.exit_code}
+               if self.error is not None else {}),
+            "problems": problems, "pack": self.pack, "source": self.source,
             "target": self.target,
             "executor": {"name": self.executor, "partitions": self.partitions},
             "seconds": round(self.seconds, 3),
             "rows": {"read": self.read, "quarantined": self.quarantined,
                      "quarantine_rate": round(self.quarantine_rate, 6),
-                     "max_quarantine_rate": self.max_quarantine_rate},
+                     "max_quarantine_rate": self.max_quarantine_rate,
+                     "table_quarantine_rates": dict(sorted(
+                         self.table_quarantine_rates.items()))},
+            "dangling_references": {
+                "total": sum(self.dangling.values()), "max": self.max_dangling_references,
+                "by_mapping": [{"mapping": a, "references": b, "count": n}
+                               for (a, b), n in sorted(self.dangling.items())]},
             "tables": [t.as_dict() for t in self.tables],
             "resources": dict(sorted(self.resources.items())),
             "resources_total": sum(self.resources.values()),

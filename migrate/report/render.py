@@ -16,10 +16,11 @@ def render_table(report: RunReport) -> str:
     """A summary table: rows per table, resources per type, outcome and where output went."""
     lines = [f"{'table':<22} {'mapping':<26} {'read':>8} {'emitted':>8} {'filtered':>8} "
              f"{'quarant.':>8}  ok"]
-    for t in report.tables:
+    failing = {id(t) for t in report.tables if t.problems(report.table_rate(t))}
+    for t in sorted(report.tables, key=lambda t: id(t) not in failing):
         lines.append(f"{t.table:<22.22} {t.mapping:<26.26} {t.read:>8} {t.emitted:>8} "
                      f"{sum(t.filtered.values()):>8} {sum(t.quarantined.values()):>8}  "
-                     f"{'yes' if t.balanced else 'NO'}")
+                     f"{'NO' if id(t) in failing else 'yes'}")
     lines.append("")
     lines.append("resources: " + ", ".join(f"{k} {v}" for k, v in sorted(report.resources.items()))
                  + f" (total {sum(report.resources.values())})")
@@ -34,5 +35,9 @@ def render_table(report: RunReport) -> str:
                  f"threshold {report.max_quarantine_rate:.2%})")
     for name, path in report.outputs.items():
         lines.append(f"{name}: {path}")
+    problems = report.problems()
+    if problems:
+        lines.append("problems:")
+        lines.extend(f"  {p}" for p in problems)
     lines.append(f"status: {report.status} in {report.seconds:.1f}s")
     return "\n".join(lines)

@@ -1,0 +1,108 @@
+"""Output files that are private, complete or clearly unfinished.
+
+Every file a run writes may hold patient data, so it is created 0600 (folders 0700) whatever
+the umask. A file is written under a temporary name (``NAME.partial``) and renamed to its
+final name only once complete: a reader never takes a half-written file for a finished one,
+and a killed run leaves ``.partial`` files that the next run removes. Writing errors (disk
+full, permissions) become :class:`OutputError` naming the file.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from migrate.errors import OutputError
+
+PARTIAL = ".partial"
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) as private folders; an existing folder is left as is."""
+    if not path.is_dir():
+        try:
+            path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            path.chmod(DIR_MODE)
+        except OSError as exc:
+            raise output_error(path, exc) from None
+    return path
+
+
+def partial_path(path: Path) -> Path:
+    """The temporary name ``path`` is written under."""
+    return path.with_name(path.name + PARTIAL)
+
+
+def open_private(path: Path, mode: str = "wb") -> IO[bytes]:
+    """Open ``path`` for writing (``wb`` or ``ab``), created 0600 whatever the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+        os.fchmod(fd, FILE_MODE)  # an existing file keeps its mode otherwise
+        return os.fdopen(fd, mode)
+    except OSError as exc:
+        raise output_error(path, exc) from None
+
+
+def open_partial(path: Path) -> IO[bytes]:
+    """Open the temporary file of ``path`` (emptied); `commit` renames it when complete."""
+    return open_private(partial_path(path), "wb")
+
+
+def commit(path: Path) -> None:
+    """Rename the finished temporary file of ``path`` to ``path`` (atomic on one volume)."""
+    try:
+        partial_path(path).replace(path)
+    except OSError as exc:
+        raise output_error(path, exc) from None
+
+
+def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file, then rename it; with ``sync``
+    the data reaches the disk before the rename (a crash leaves the old file or the new)."""
+    try:
+        with open_partial(path) as fh:
+            fh.write(data)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+    except OSError as exc:
+        discard(path)
+        raise output_error(path, exc) from None
+    commit(path)
+
+
+def discard(path: Path) -> None:
+    """Remove the temporary file of ``path``, if any (an unfinished output)."""
+    partial_path(path).unlink(missing_ok=True)
+
+
+def leftovers(folder: Path) -> Iterator[Path]:
+    """Temporary files an interrupted run left in ``folder``."""
+    return folder.glob(f"*{PARTIAL}") if folder.is_dir() else iter(())
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn ``OSError`` raised while writing ``path`` into `OutputError`."""
+    try:
+        yield
+    except OSError as exc:
+        raise output_error(path, exc) from None
+
+
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """An `OutputError` that names the file and says what to do."""
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        hint = "the disk is full (or the file size limit was reached): free space and run again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "no permission to write there: choose another output folder"
+    else:
+        hint = exc.strerror or type(exc).__name__
+    return OutputError(f"cannot write {path}: {hint}")

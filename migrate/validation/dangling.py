@@ -1,0 +1,64 @@
+"""References a run emits to rows it quarantined (they would dangle in the target).
+
+Mappings run referenced-first, so by the time a referring mapping runs, the rows quarantined
+in the mappings it references are known. Their would-be ids are computed from their keys the
+way the engine computes them (invariant 1), and only the resources of mappings that reference
+such a mapping are walked for references: a clean run pays nothing. Ids of emits with their
+own ``key`` cannot be recomputed from the row key and are not tracked.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from migrate.mappers.engine import Unit
+    from migrate.mappers.pack import CompiledMapping, Pack
+
+MAX_DEPTH = 64  # resources nest far less; a deeper value is not walked further
+
+
+class DanglingTracker:
+    """Would-be ids of quarantined rows, and references to them from later mappings."""
+
+    def __init__(self, pack: Pack) -> None:
+        self.pack = pack
+        self.ids: dict[str, str] = {}  # "Type/id" of a quarantined row -> its mapping
+        self._mappings: set[str] = set()
+
+    def quarantined(self, m: CompiledMapping, unit: Unit) -> None:
+        """Remember the ids the quarantined ``unit`` of ``m`` would have had."""
+        emits = [e for e in m.emits if e.key is None]
+        for key in unit.keys:
+            parts = tuple(key.get(c) for c in m.spec.key)
+            if not parts or any(p is None for p in parts):
+                continue
+            for emit in emits:
+                rid = self.pack.make_id(emit.resource, emit.entity, parts)
+                self.ids[f"{emit.resource}/{rid}"] = m.name
+                self._mappings.add(m.name)
+
+    def watches(self, m: CompiledMapping) -> bool:
+        """True when ``m`` references a mapping that had quarantined rows."""
+        return bool(self._mappings & self.pack.depends.get(m.name, set()))
+
+    def count(self, m: CompiledMapping, resources: list[dict[str, Any]],
+              found: Counter[tuple[str, str]]) -> None:
+        """Add to ``found`` the references of ``resources`` to quarantined rows."""
+        for res in resources:
+            self._walk(res, m.name, found, 0)
+
+    def _walk(self, node: Any, mapping: str, found: Counter[tuple[str, str]], depth: int) -> None:
+        if depth > MAX_DEPTH:
+            return
+        if isinstance(node, dict):
+            ref = node.get("reference")
+            if isinstance(ref, str) and ref in self.ids:
+                found[(mapping, self.ids[ref])] += 1
+            for value in node.values():
+                if isinstance(value, dict | list):
+                    self._walk(value, mapping, found, depth + 1)
+        elif isinstance(node, list):
+            for item in node:
+                self._walk(item, mapping, found, depth + 1)
