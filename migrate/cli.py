@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 data errors over the threshold; 2 usage or configuratio
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import uuid
@@ -71,6 +72,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     matches the exit code.
     """
     ctx.obj = {"debug": debug}
+    if not debug:  # drivers log their own tracebacks (a pool reset on a lost connection)
+        logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())
 
 
 def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:

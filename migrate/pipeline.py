@@ -241,7 +241,7 @@ class _Run:
             self._finished(m, stats)
             return
         with self._progress(m) as bar:
-            for batch in self._batches(m, runner):
+            for batch in self._guarded(m, self._batches(m, runner), stats):
                 stats.read += len(batch.rows) + len(batch.rejects)
                 for reject in batch.rejects:
                     self._reject(m, stats, reject)
@@ -258,6 +258,25 @@ class _Run:
             stats.lines, stats.expected_rows = account.lines, account.expected_rows
             stats.complete, stats.read_problem = account.complete, account.problem
         self.loader.table_finished(m, stats)
+
+    def _guarded(self, m: CompiledMapping, batches: Iterator[Any],
+                 stats: TableStats) -> Iterator[Any]:
+        """The batches, with an unforeseen failure of the source (a database gone mid-read, a
+        file removed) turned into an `ExtractError` naming the table and how far it got."""
+        it = iter(batches)
+        while True:
+            try:
+                batch = next(it)
+            except StopIteration:
+                return
+            except MigrateError:
+                raise
+            except Exception as exc:  # a driver's or reader's own error
+                raise ExtractError(
+                    f"lost the source while reading {self.ext.describe(m.table)} (mapping "
+                    f"{m.name}) after {stats.read} rows: {_cause(exc)}; the run is not "
+                    "finished: run it again once the source is back") from None
+            yield batch
 
     def _since(self, m: CompiledMapping) -> tuple[str, str] | None:
         # A loader that syncs incrementally may ask for changed rows only (a watermark).
@@ -358,6 +377,14 @@ class _Run:
                   "reasons": [{"code": "unparseable-row", "message": reject.message,
                                "column": None, "value": reject.raw, "rule": None}]}
         self.qfile.write(orjson.dumps(record) + b"\n")
+
+
+def _cause(exc: BaseException) -> str:
+    """An error's kind and driver code (``OperationalError 2013``), never its text (it may
+    quote source values)."""
+    orig = getattr(exc, "orig", None) or exc
+    code = orig.args[0] if orig.args and isinstance(orig.args[0], int) else None
+    return f"{type(orig).__name__}{f' {code}' if code is not None else ''}"
 
 
 def validate_units(validator: Any, units: list[Unit], warnings: Counter[str]) -> None:
