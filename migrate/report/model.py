@@ -110,16 +110,22 @@ class RunReport:
         """Share of rows quarantined."""
         return self.quarantined / self.read if self.read else 0.0
 
-    def table_rate(self, t: TableStats) -> float:
+    def table_rate(self, t: TableStats, default: float | None = None) -> float:
         """The quarantine threshold of one table: its own (by mapping or table name), else
-        the run's."""
+        ``default``, else the run's."""
         rates = self.table_quarantine_rates
-        return rates.get(t.mapping, rates.get(t.table, self.max_quarantine_rate))
+        fallback = self.max_quarantine_rate if default is None else default
+        return rates.get(t.mapping, rates.get(t.table, fallback))
+
+    def table_problems(self, default_rate: float | None = None) -> list[str]:
+        """Why tables fail the run: each over its own threshold (``default_rate`` for
+        tables without one, else the run's), emitting nothing, or read incompletely."""
+        return [p for t in self.tables for p in t.problems(self.table_rate(t, default_rate))]
 
     def problems(self) -> list[str]:
         """Every reason the data fails the run: failing tables first, then the run-wide
         quarantine rate and dangling references."""
-        found = [p for t in self.tables for p in t.problems(self.table_rate(t))]
+        found = self.table_problems()
         if self.quarantine_rate > self.max_quarantine_rate:
             found.append(f"{self.quarantined} of {self.read} rows quarantined "
                          f"({self.quarantine_rate:.2%}; the run may have "

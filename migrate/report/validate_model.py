@@ -132,6 +132,7 @@ class ValidationReport:
         failed = self.failed_expectations("critical")
         critical = len(failed)
         unbalanced = [s.table for s in run.tables if not s.balanced]
+        tables = run.table_problems(t.max_quarantine_rate)
         return [
             Check("quarantine_rate", run.quarantine_rate <= t.max_quarantine_rate,
                   round(run.quarantine_rate, 6), t.max_quarantine_rate,
@@ -159,6 +160,9 @@ class ValidationReport:
             Check("row_accounting", not unbalanced, len(unbalanced), 0,
                   "every row is emitted, filtered or quarantined" if not unbalanced else
                   f"rows unaccounted for in {', '.join(unbalanced)}"),
+            Check("tables", not tables, len(tables), 0,
+                  "every table within its quarantine threshold, read completely and "
+                  "emitting" if not tables else "; ".join(tables)),
         ]
 
     @property

@@ -128,7 +128,8 @@ def test_defects_make_it_no_go_with_every_reason(
     code, data, _ = bad
     assert (code, data["verdict"]) == (3, "NO-GO")
     assert [c["name"] for c in data["checks"] if not c["passed"]] == [
-        "dangling_references", "critical_expectations"]
+        "dangling_references", "critical_expectations", "tables"]
+    assert data["reasons"][2].startswith("table 'patients' (mapping synthea.patient): 1 of 26 ")
     assert data["reasons"][1].startswith("3 critical source expectation(s) failed: patients: "
                                          "Id is unique, encounters: PATIENT exists in")
     assert set(_failed(data)) == {

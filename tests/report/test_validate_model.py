@@ -108,7 +108,9 @@ def test_verdict_lists_every_failed_threshold(mini: dict[str, Path]) -> None:
         "2 code use(s) fell to an unmapped-code policy, 2 distinct (28.57% of rows; allowed "
         "1.00%): mini.patient sex",
         "1 reference(s) point to resources not in the output (allowed 0): "
-        "Observation.subject (1)"]
+        "Observation.subject (1)",
+        "table 'people' (mapping mini.patient): 1 of 4 rows quarantined (25.00%; the table "
+        "may have 1.00%)"]
     loose = dry_run(mini, thresholds=Thresholds(0.5, 0.5, 1, True))
     assert (loose.verdict, loose.reasons()) == ("GO", [])
 
