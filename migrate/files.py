@@ -83,6 +83,14 @@ def discard(path: Path) -> None:
     partial_path(path).unlink(missing_ok=True)
 
 
+def inside(path: Path, root: Path) -> bool:
+    """True when ``path``, symbolic links followed, lies inside ``root`` (also resolved)."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return False
+
+
 def leftovers(folder: Path) -> Iterator[Path]:
     """Temporary files an interrupted run left in ``folder``."""
     return folder.glob(f"*{PARTIAL}") if folder.is_dir() else iter(())

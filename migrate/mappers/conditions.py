@@ -15,9 +15,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from migrate.mappers.regex import PatternError, compile_pattern
 
 if TYPE_CHECKING:
     from migrate.mappers.compiler import Compiler, Cond, Scope
@@ -91,8 +92,8 @@ def _matches(c: Compiler, arg: Any, where: str, line: int) -> Cond:
     if pair is None:
         return lambda s: False
     try:
-        rx = re.compile(str(pair[1]))
-    except re.error as exc:
+        rx = compile_pattern(str(pair[1]))
+    except PatternError as exc:
         c.problem(line, where, f"bad regular expression: {exc}")
         return lambda s: False
     a = c.value(pair[0], where, line)

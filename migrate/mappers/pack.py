@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from migrate.errors import MappingError, Problem
+from migrate.files import inside
 from migrate.mappers import fhirmodel
 from migrate.mappers.compiler import Compiler, Cond, Const, Fn, memoized
 from migrate.mappers.ids import id_maker
@@ -246,6 +247,10 @@ def _read_pack_spec(root: Path, problems: list[Problem]) -> PackSpec:
     if not path.exists():
         name = re.sub(r"[^a-z0-9_.\-]+", "-", root.name.lower()).strip("-._") or "pack"
         return PackSpec(name=name)
+    if not inside(path, root):
+        problems.append(Problem(str(path), None, "", "a link to a file outside the pack; copy "
+                                "the file into the pack instead"))
+        return PackSpec(name="pack")
     _data, spec = read_checked(path, PackSpec, problems)
     return spec or PackSpec(name="pack")
 
@@ -260,6 +265,10 @@ def _read_specs(root: Path, problems: list[Problem],
     seen: dict[str, str] = {}
     for path in sorted([*root.glob("*.yaml"), *root.glob("*.yml")]):
         if path.name in ("pack.yaml", "pack.yml"):
+            continue
+        if not inside(path, root):
+            problems.append(Problem(str(path), None, "", "a link to a file outside the pack; "
+                                    "copy the file into the pack instead"))
             continue
         data, spec = read_checked(path, MappingSpec, problems)
         if spec is None:

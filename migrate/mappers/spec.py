@@ -6,6 +6,7 @@ else is checked here, with unknown keys rejected, so a typo is an error with its
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -105,6 +106,28 @@ class PackSpec(BaseModel):
     null_tokens: list[str] = Field(default_factory=lambda: [""])
     timezone: str | None = Field(None, description="Default zone of naive datetimes.")
     files: dict[str, str] = Field(default_factory=dict, description="Table -> CSV file name.")
+
+    @field_validator("files")
+    @classmethod
+    def _files_inside_source(cls, value: dict[str, str]) -> dict[str, str]:
+        """A file name is relative to the source folder and stays inside it."""
+        for table, name in value.items():
+            problem = relative_problem(name)
+            if problem:
+                raise ValueError(f"{table}: {problem}")
+        return value
+
+
+def relative_problem(name: str) -> str | None:
+    """Why ``name`` is not a plain path inside a folder (absolute, ``..``), or None."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if not name or path.is_absolute() or PureWindowsPath(name).drive:
+        return f"{name!r} must be a path relative to the source folder"
+    if ".." in path.parts:
+        return f"{name!r} must stay inside the source folder (no '..')"
+    if "\0" in name:
+        return f"{name!r} holds a NUL character"
+    return None
 
 
 def parse_model(model: type[BaseModel], data: Any, file: str) -> tuple[Any, list[Problem]]:

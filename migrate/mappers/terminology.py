@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migrate.errors import Problem
+from migrate.files import inside
 
 REQUIRED_COLUMNS = ("source_code", "target_system", "target_code", "target_display")
 OPTIONAL_COLUMNS = ("source_system", "comment")
@@ -101,6 +102,10 @@ def read_concept_maps(folder: Path, problems: list[Problem]) -> dict[str, Concep
     maps: dict[str, ConceptMap] = {}
     if folder.is_dir():
         for path in sorted(folder.glob("*.csv")):
+            if not inside(path, folder.parent):
+                problems.append(Problem(str(path), None, "", "a link to a file outside the "
+                                        "pack; copy the file into the pack instead"))
+                continue
             cmap = read_concept_map(path, problems)
             if cmap is not None:
                 maps[cmap.name] = cmap

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from migrate.mappers.compiler import Compiler, Const, Fn, RowError, Scope
+from migrate.mappers.regex import PatternError, compile_pattern
 from migrate.mappers.transforms import TRANSFORMS, _column_of, _sub, options
 
 # -- text ----------------------------------------------------------------------------------
@@ -105,12 +106,12 @@ def t_clean(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     return run
 
 
-def _regex(c: Compiler, pattern: Any, where: str, line: int) -> re.Pattern[str] | None:
+def _regex(c: Compiler, pattern: Any, where: str, line: int) -> Any:
     if pattern is None:
         return None
     try:
-        return re.compile(str(pattern))
-    except re.error as exc:
+        return compile_pattern(str(pattern))
+    except PatternError as exc:
         c.problem(line, f"{where}.pattern", f"bad regular expression: {exc}")
         return None
 

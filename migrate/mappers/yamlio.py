@@ -79,16 +79,75 @@ _LineLoader.add_implicit_resolver(
     list("-+0123456789."))
 
 
+MAX_BYTES = 4 << 20  # a mapping or project file is a few KB; 4 MB is no longer a mapping
+MAX_DEPTH = 64  # nesting of mappings and sequences (FHIR resources nest about 10 deep)
+MAX_NODES = 200_000  # nodes after aliases are expanded (a "billion laughs" has 10**9)
+
+
 def read_yaml(path: Path) -> Any:
-    """Read one YAML file; a syntax error becomes a :class:`MappingError` with file and line."""
+    """Read one YAML file; a syntax error becomes a :class:`MappingError` with file and line.
+
+    Bounded by construction: a file over `MAX_BYTES`, nesting deeper than `MAX_DEPTH`, or
+    more than `MAX_NODES` nodes once aliases are expanded is refused before anything is built
+    (PyYAML shares aliased objects, but everything that walks them pays the expansion).
+    """
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise MappingError([Problem(str(path), None, "", f"the file has {size:,} bytes, "
+                                        f"more than the {MAX_BYTES:,} a YAML file may have")])
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise MappingError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise MappingError([Problem(str(path), None, "", "not UTF-8 text (byte "
+                                    f"{exc.start})")]) from None
     try:
+        _check_bounds(text, str(path))
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else None
         msg = getattr(exc, "problem", None) or str(exc)
         raise MappingError([Problem(str(path), line, "", f"YAML syntax: {msg}")]) from exc
+
+
+def _check_bounds(text: str, file: str) -> None:
+    """Refuse nesting past `MAX_DEPTH` (from the parser's events: no recursion) and alias
+    expansion past `MAX_NODES` (counted over the composed graph, each node once)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LineLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise MappingError([Problem(file, line, "", f"nested more than {MAX_DEPTH} "
+                                            "levels deep")])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    node = yaml.compose(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    if node is not None and _expanded_size(node, {}) > MAX_NODES:
+        raise MappingError([Problem(file, None, "", f"more than {MAX_NODES:,} values once its "
+                                    "anchors and aliases (*name) are expanded; write the "
+                                    "repeated parts out or use fewer aliases")])
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Nodes under ``node`` with every alias expanded, computed once per distinct node."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = MAX_NODES + 1  # a node reached again while being counted: a cycle
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            total += _expanded_size(key, sizes) + _expanded_size(value, sizes)
+            if total > MAX_NODES:
+                break
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += _expanded_size(item, sizes)
+            if total > MAX_NODES:
+                break
+    sizes[id(node)] = total
+    return total

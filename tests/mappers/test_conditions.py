@@ -189,6 +189,6 @@ def test_badly_written_conditions_are_all_reported(problems_of):
         f"{file}:19: emit[0].template.valueString.choose[3].when.in_map: "
         "no concept map 'nope' in the pack's concept_maps/",
         f"{file}:20: emit[0].template.valueString.choose[4].when.matches: "
-        "bad regular expression: missing ), unterminated subpattern at position 0",
+        "bad regular expression: missing ): (x",
         f"{file}:21: emit[0].template.valueString.choose[5].when.not.any[1]: {one_of}",
     ]

@@ -148,7 +148,7 @@ def test_every_problem_of_every_file_is_reported_at_once(make_pack):
         Problem(c, 16, f"{t}.multipleBirthInteger.integer.maximum",
                 "unknown option 'maximum'; valid options: max, min, value"),
         Problem(c, 18, f"{t}.telecom[0].value.clean.pattern",
-                "bad regular expression: unterminated character set at position 1"),
+                "bad regular expression: missing ]: [0-9"),
         Problem(d, 8, f"{t}.subject.ref.key",
                 "patient has a key of 1 part(s), this reference gives 2"),
         Problem(d, 9, f"{t}.serviceProvider.ref", "no mapping 'organisation' in the pack "

@@ -690,7 +690,7 @@ def test_clean_option_problems(problems):
     assert problems("valueString: {clean: {value: $V, case: camel, pattern: '(a'}}") == [
         f"m.yaml:{T}: emit[0].template.valueString.clean.case: must be lower, upper or title",
         f"m.yaml:{T}: emit[0].template.valueString.clean.pattern: "
-        "bad regular expression: missing ), unterminated subpattern at position 0",
+        "bad regular expression: missing ): (a",
     ]
 
 
