@@ -25,6 +25,7 @@ from migrate.errors import (
     InternalError,
     MigrateError,
 )
+from migrate.redact import redact_text
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -38,7 +39,7 @@ class MigrateGroup(click.Group):
         except MigrateError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {redact_text(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise

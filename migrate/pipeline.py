@@ -27,6 +27,7 @@ from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
 from migrate.mappers.compiler import RowError
 from migrate.mappers.engine import EMITTED, FILTERED, UNCHANGED, MappingRunner, Unit
 from migrate.mappers.pack import CompiledMapping, MappingSettings, Pack, load_pack
+from migrate.redact import redact_text
 from migrate.report.model import RunReport, TableStats
 from migrate.validation.dangling import DanglingTracker
 
@@ -129,7 +130,7 @@ def _abort_on_error(load: Loader) -> Any:
 
 def _failed(out: Path, report: RunReport, error: str, code: int, started: float) -> None:
     """Record a run that stopped: run.json says failed, why, and with which exit code."""
-    report.state, report.error, report.exit_code = "finished", error, code
+    report.state, report.error, report.exit_code = "finished", redact_text(error), code
     report.seconds = time.perf_counter() - started
     try:
         _write_run_json(out, report)

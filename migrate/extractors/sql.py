@@ -19,16 +19,12 @@ from typing import Any
 
 from migrate.errors import ExtractError
 from migrate.extractors.base import DEFAULT_CHUNK_SIZE, EXTRACTORS, Batch, Extractor
+from migrate.redact import redact_url
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a malformed URL is shown as a placeholder
-        return "<database url>"
+    """The URL without its credentials (user-part password, secret query parameters)."""
+    return redact_url(url)
 
 
 @EXTRACTORS.register("sql")
@@ -46,7 +42,7 @@ class SqlExtractor(Extractor):
 
         if engine is None and not url:
             raise ExtractError("the sql extractor needs a database URL")
-        self.url = redact(url) if url else str(engine.url)
+        self.url = redact(url if url else engine.url.render_as_string(hide_password=False))
         try:
             self.engine = engine or sa.create_engine(url)
             _make_read_only(self.engine)
