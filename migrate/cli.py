@@ -25,6 +25,7 @@ from migrate.errors import (
     InternalError,
     MigrateError,
 )
+from migrate.files import write_atomic
 from migrate.redact import redact_text
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -188,7 +189,7 @@ def init(path: Path, mappings: str, source: str, source_system: str) -> None:
     """
     if path.exists():
         raise click.UsageError(f"{path} exists; not overwriting it")
-    path.write_text(
+    write_atomic(path, (
         "version: 1\n"
         f"mappings: {mappings}\n"
         f"source: {source}\n"
@@ -199,7 +200,7 @@ def init(path: Path, mappings: str, source: str, source_system: str) -> None:
         f"  source_system: {source_system}\n"
         "# timezone: America/Chicago   # zone of naive source datetimes (default: the pack's)\n"
         "thresholds:\n"
-        "  max_quarantine_rate: 0.01\n", encoding="utf-8")
+        "  max_quarantine_rate: 0.01\n").encode())  # 0600: the namespace reverses ids
     click.echo(f"wrote {path}")
 
 

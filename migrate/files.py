@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from migrate.errors import OutputError
 
@@ -39,13 +39,16 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + PARTIAL)
 
 
-def open_private(path: Path, mode: str = "wb") -> IO[bytes]:
-    """Open ``path`` for writing (``wb`` or ``ab``), created 0600 whatever the umask."""
+def open_private(path: Path, mode: str = "wb") -> IO[Any]:
+    """Open ``path`` for writing (``wb``, ``ab``, or ``w`` for UTF-8 text), created 0600
+    whatever the umask."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
     try:
         fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
         os.fchmod(fd, FILE_MODE)  # an existing file keeps its mode otherwise
-        return os.fdopen(fd, mode)
+        if "b" in mode:
+            return os.fdopen(fd, mode)
+        return os.fdopen(fd, mode, encoding="utf-8", newline="")
     except OSError as exc:
         raise output_error(path, exc) from None
 

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from migrate.extractors.base import Batch, Clean, Extractor, RejectedRow
+from migrate.files import open_private, private_dir
 from migrate.mappers.compiler import RowError
 from migrate.mappers.engine import MappingRunner, Unit
 from migrate.mappers.pack import CompiledMapping, Pack
@@ -148,8 +149,8 @@ def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: An
         return current[0][i]
 
     runner.group_tag = tag
-    Path(task.part_file).parent.mkdir(parents=True, exist_ok=True)
-    with Path(task.part_file).open("wb") as fh:
+    private_dir(Path(task.part_file).parent)
+    with open_private(Path(task.part_file)) as fh:
         for batch, index_of in _partition_rows(ext, m, task, chunk_size, runner.clean_column):
             if task.index == 0:
                 for reject in batch.rejects:

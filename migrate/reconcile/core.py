@@ -15,6 +15,7 @@ import orjson
 
 from migrate.config import RunSettings
 from migrate.errors import ConfigError
+from migrate.files import private_dir, write_atomic
 from migrate.reconcile.compare import compare
 from migrate.reconcile.expected import Expected, expected_from_ndjson, expected_from_source
 from migrate.reconcile.target import TargetReader
@@ -95,8 +96,8 @@ def reconcile(settings: RunSettings, *, sample: int = 20, from_ndjson: Path | No
     finally:
         if reader is None:
             target.close()
-    settings.output.mkdir(parents=True, exist_ok=True)
-    (settings.output / "reconcile.json").write_bytes(
+    private_dir(settings.output)
+    write_atomic(settings.output / "reconcile.json",
         orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
     return report
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from migrate.files import private_dir, write_atomic
 from migrate.report.validate_model import Redactor, Thresholds, ValidationReport
 
 if TYPE_CHECKING:
@@ -181,9 +182,9 @@ def write_reports(report: ValidationReport, folder: Path) -> None:
     """``report.json`` and ``report.html`` in ``folder``."""
     from migrate.report.html import render_html
 
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     report.outputs["report_json"] = str(folder / "report.json")
     report.outputs["report_html"] = str(folder / "report.html")
-    (folder / "report.json").write_bytes(
+    write_atomic(folder / "report.json",
         orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2, default=str))
-    (folder / "report.html").write_text(render_html(report), encoding="utf-8")
+    write_atomic(folder / "report.html", render_html(report).encode())

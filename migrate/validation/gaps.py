@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from migrate.files import open_private, private_dir
 from migrate.mappers.pack import Pack
 from migrate.mappers.terminology import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from migrate.report.model import RunReport
@@ -154,7 +155,7 @@ def write_gap_files(gaps: list[Gap], pack: Pack, folder: Path) -> dict[str, str]
     """Write ``terminology_gaps.csv`` and the fill-in concept maps; return their paths."""
     out: dict[str, str] = {}
     path = folder / "terminology_gaps.csv"
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with open_private(path, "w") as fh:
         writer = csv.writer(fh)
         writer.writerow(GAP_COLUMNS)
         for g in gaps:
@@ -165,7 +166,7 @@ def write_gap_files(gaps: list[Gap], pack: Pack, folder: Path) -> dict[str, str]
     for g in gaps:
         by_map.setdefault(g.concept_map, []).append(g)
     if by_map:
-        (folder / "terminology_gaps").mkdir(exist_ok=True)
+        private_dir(folder / "terminology_gaps")
     for name, members in sorted(by_map.items()):
         file = name if name != INLINE else f"{members[0].mapping}.{members[0].column}"
         fill = folder / "terminology_gaps" / f"{file}.csv"
@@ -193,7 +194,7 @@ def _write_fill_in(path: Path, existing: Path, gaps: list[Gap]) -> None:
     header = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
     used = {k for r in rows for k, v in r.items() if v} | set(REQUIRED_COLUMNS) | {"comment"}
     header = [c for c in header if c in used]
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with open_private(path, "w") as fh:
         writer = csv.DictWriter(fh, header, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)

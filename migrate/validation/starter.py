@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from migrate.files import private_dir, write_atomic
 from migrate.report.profile import ColumnProfile, TableProfile
 
 MAX_SET = 20
@@ -104,5 +105,5 @@ def _flow(value: Any) -> str:
 
 def write_suite(profiles: list[TableProfile], path: Path, min_count: int, source: str) -> None:
     """Write the starter file (its folder is created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_suite(profiles, min_count, source), encoding="utf-8")
+    private_dir(path.parent)
+    write_atomic(path, render_suite(profiles, min_count, source).encode())
