@@ -51,7 +51,8 @@ def _entries(bundle: dict[str, Any], status: str | None) -> list[dict[str, Any]]
 
 
 LIES: dict[str, Any] = {
-    # name: bundle -> (content type, body); every one is answered with HTTP 200
+    # name: bundle -> (content type, body); every one is answered with HTTP 200 (a test may
+    # add its own, returning (content type, body, status))
     "html": lambda b: ("text/html; charset=utf-8", LOGIN_PAGE),
     "empty-json": lambda b: ("application/json", b"{}"),
     "fewer-entries": lambda b: ("application/fhir+json", json.dumps(
@@ -83,8 +84,8 @@ class LyingFront(BaseHTTPRequestHandler):
         type(self).posts += 1
         self._answer(*LIES[self.lie](bundle))
 
-    def _answer(self, ctype: str, body: bytes) -> None:
-        self.send_response(200)
+    def _answer(self, ctype: str, body: bytes, status: int = 200) -> None:
+        self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

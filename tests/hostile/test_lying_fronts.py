@@ -154,6 +154,42 @@ def test_replay_keeps_exactly_the_letters_not_acknowledged(
     assert {d["resource"]["id"] for d in kept} < {d["resource"]["id"] for d in before}
 
 
+def test_a_replay_that_stops_half_way_keeps_every_letter_not_acknowledged(
+        practice: Path, tmp_path: Path) -> None:
+    """The first bundle is acknowledged, then the server fails for good: the file keeps the
+    rest (never answered), atomically rewritten, and exit 4 names the failure."""
+    out = tmp_path / "out"
+    with serving(lying_front("html")) as url:
+        run_to(practice, url, out)
+    dead_file = out / "dead_letters.ndjson"
+    before = letters(dead_file)
+    posts = iter(range(10_000))
+
+    def answer(bundle: dict[str, Any]) -> tuple[str, bytes, int]:
+        if next(posts) == 0:
+            return "application/fhir+json", orjson.dumps(fhir_answer(bundle)), 200
+        return "application/fhir+json", b'{"resourceType": "OperationOutcome"}', 503
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(LIES, "first-only", answer)
+        with serving(lying_front("first-only")) as url:
+            project = tmp_path / "p.yaml"
+            project.write_text(f"version: 1\nmappings: {REPO / 'mappings' / 'synthea'}\n"
+                               f"target: {{type: fhir-server, url: '{url}', bundle_size: 50, "
+                               "concurrency: 1, max_retries: 0}\n")
+            code, output = invoke("load", "--replay", str(dead_file), "-c", str(project),
+                                  "--out", str(out))
+    assert code == 4, output
+    assert "answered 503 after 1 attempts" in output
+    # the first bundle: up to 50 letters, of the first resource type (a new type starts a wave)
+    rtype = before[0]["resource"]["resourceType"]
+    first = next((i for i, d in enumerate(before) if d["resource"]["resourceType"] != rtype), 50)
+    first = min(first, 50)
+    kept = letters(dead_file)
+    assert [d["resource"] for d in kept] == [d["resource"] for d in before[first:]]
+    assert kept == before[first:]  # never answered: kept exactly as they were
+
+
 def test_sync_to_a_lying_front_records_nothing_and_the_next_sync_sends_everything(
         practice: Path, tmp_path: Path, sekmet_server: Any) -> None:
     out = tmp_path / "out"
