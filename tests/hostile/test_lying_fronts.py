@@ -60,6 +60,25 @@ def letters(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 
 
+def refused_by_a_login_page(practice: Path, out: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """A run against an HTML front: its dead-letter file, and the letters in it."""
+    with serving(lying_front("html")) as url:
+        run_to(practice, url, out)
+    return out / "dead_letters.ndjson", letters(out / "dead_letters.ndjson")
+
+
+def replay_with(answer: Any, dead_file: Path, tmp_path: Path, profile: str) -> tuple[int, str]:
+    """``load --replay`` to a front whose bundles ``answer`` answers, with a target profile."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(LIES, "scripted", answer)
+        with serving(lying_front("scripted")) as url:
+            project = tmp_path / "p.yaml"
+            project.write_text(f"version: 1\nmappings: {REPO / 'mappings' / 'synthea'}\n"
+                               f"target: {{type: fhir-server, url: '{url}', {profile}}}\n")
+            return invoke("load", "--replay", str(dead_file), "-c", str(project),
+                          "--out", str(dead_file.parent))
+
+
 def emitted(run_json: dict[str, Any]) -> int:
     """Resources the run handed to the loader."""
     return int(run_json["resources_total"])
@@ -100,14 +119,10 @@ def test_a_front_answering_metadata_with_a_login_page_is_refused_before_sending(
 @pytest.mark.parametrize("lie", ["html", "entries-400", "no-status"])
 def test_replay_against_a_lying_front_keeps_every_dead_letter(
         practice: Path, tmp_path: Path, sekmet_server: Any, lie: str) -> None:
-    out = tmp_path / "out"
-    with serving(lying_front("html")) as url:
-        run_to(practice, url, out)
-    dead_file = out / "dead_letters.ndjson"
-    before = letters(dead_file)
+    dead_file, before = refused_by_a_login_page(practice, tmp_path / "out")
     with serving(lying_front(lie)) as url:
         code, output = invoke("load", "--replay", str(dead_file), "--target", url,
-                              "--out", str(out))
+                              "--out", str(dead_file.parent))
     assert code == 4, output
     assert f"replayed {len(before)} from {dead_file}: loaded 0, refused {len(before)}" in output
     after = letters(dead_file)  # rewritten, not deleted: still every letter, with the new reason
@@ -117,7 +132,7 @@ def test_replay_against_a_lying_front_keeps_every_dead_letter(
     # a real server acknowledges them all: then, and only then, the file goes
     sekmet_server.reset()
     code, output = invoke("load", "--replay", str(dead_file), "--target",
-                          sekmet_server.base_url, "--out", str(out))
+                          sekmet_server.base_url, "--out", str(dead_file.parent))
     assert code == 0, output
     assert f"loaded {len(before)}, refused 0" in output
     assert not dead_file.exists()
@@ -126,27 +141,14 @@ def test_replay_against_a_lying_front_keeps_every_dead_letter(
 def test_replay_keeps_exactly_the_letters_not_acknowledged(
         practice: Path, tmp_path: Path) -> None:
     """A batch answered entry by entry: the acknowledged go, the rest stay (with why)."""
-    out = tmp_path / "out"
-    with serving(lying_front("html")) as url:
-        run_to(practice, url, out)
-    dead_file = out / "dead_letters.ndjson"
-    before = letters(dead_file)
+    dead_file, before = refused_by_a_login_page(practice, tmp_path / "out")
     statuses = iter(["201 Created", "", "200 OK", "500 Internal Server Error"] * len(before))
 
     def answer(bundle: dict[str, Any]) -> tuple[str, bytes]:
         body = fhir_answer(bundle, [next(statuses) for _ in bundle["entry"]])
         return "application/fhir+json", orjson.dumps(body)
 
-    front = lying_front("partial")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(LIES, "partial", answer)
-        with serving(front) as url:
-            project = tmp_path / "p.yaml"
-            project.write_text(f"version: 1\nmappings: {REPO / 'mappings' / 'synthea'}\n"
-                               f"target: {{type: fhir-server, url: '{url}', mode: batch, "
-                               "max_retries: 0}\n")
-            code, output = invoke("load", "--replay", str(dead_file), "-c", str(project),
-                                  "--out", str(out))
+    code, output = replay_with(answer, dead_file, tmp_path, "mode: batch, max_retries: 0")
     assert code == 4, output
     kept = letters(dead_file)
     assert len(kept) == sum(1 for i in range(len(before)) if i % 4 in (1, 3))
@@ -158,11 +160,7 @@ def test_a_replay_that_stops_half_way_keeps_every_letter_not_acknowledged(
         practice: Path, tmp_path: Path) -> None:
     """The first bundle is acknowledged, then the server fails for good: the file keeps the
     rest (never answered), atomically rewritten, and exit 4 names the failure."""
-    out = tmp_path / "out"
-    with serving(lying_front("html")) as url:
-        run_to(practice, url, out)
-    dead_file = out / "dead_letters.ndjson"
-    before = letters(dead_file)
+    dead_file, before = refused_by_a_login_page(practice, tmp_path / "out")
     posts = iter(range(10_000))
 
     def answer(bundle: dict[str, Any]) -> tuple[str, bytes, int]:
@@ -170,15 +168,8 @@ def test_a_replay_that_stops_half_way_keeps_every_letter_not_acknowledged(
             return "application/fhir+json", orjson.dumps(fhir_answer(bundle)), 200
         return "application/fhir+json", b'{"resourceType": "OperationOutcome"}', 503
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(LIES, "first-only", answer)
-        with serving(lying_front("first-only")) as url:
-            project = tmp_path / "p.yaml"
-            project.write_text(f"version: 1\nmappings: {REPO / 'mappings' / 'synthea'}\n"
-                               f"target: {{type: fhir-server, url: '{url}', bundle_size: 50, "
-                               "concurrency: 1, max_retries: 0}\n")
-            code, output = invoke("load", "--replay", str(dead_file), "-c", str(project),
-                                  "--out", str(out))
+    code, output = replay_with(answer, dead_file, tmp_path,
+                               "bundle_size: 50, concurrency: 1, max_retries: 0")
     assert code == 4, output
     assert "answered 503 after 1 attempts" in output
     # the first bundle: up to 50 letters, of the first resource type (a new type starts a wave)
