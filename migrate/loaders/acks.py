@@ -120,9 +120,8 @@ def _entry_answer(raw: Any) -> EntryAnswer:
 
 
 def _not_acknowledged(resp: httpx.Response, url: str, expected: str, why: str) -> str:
-    ctype = resp.headers.get("Content-Type", "no content type").split(";")[0].strip()
-    return (f"{url} answered {resp.status_code} {ctype}, not a FHIR {expected} ({why}); "
-            f"{NOTHING_COUNTED}")
+    return (f"{url} answered {resp.status_code} {_content_type(resp)}, not a FHIR {expected} "
+            f"({why}); {NOTHING_COUNTED}")
 
 
 def read_answer(resp: httpx.Response, rtype: str, rid: str, url: str) -> dict[str, Any] | None:
@@ -136,15 +135,22 @@ def read_answer(resp: httpx.Response, rtype: str, rid: str, url: str) -> dict[st
         body = None
     if isinstance(body, dict) and body.get("resourceType") == rtype and body.get("id") == rid:
         return body
-    ctype = resp.headers.get("Content-Type", "no content type").split(";")[0].strip()
-    raise LoadError(f"{url}/{rtype}/{rid} answered {resp.status_code} {ctype}, not the "
-                    f"{rtype} asked for; the target is not answering as a FHIR server")
+    raise LoadError(f"{url}/{rtype}/{rid} answered {resp.status_code} {_content_type(resp)}, "
+                    f"not the {rtype} asked for; the target is not answering as a FHIR server")
 
 
-def is_capability_statement(body: bytes) -> bool:
-    """The answer to ``GET /metadata`` is a JSON CapabilityStatement (not a login page)."""
+def check_capability_statement(resp: httpx.Response, url: str) -> None:
+    """The answer to ``GET /metadata`` must be a 200 JSON CapabilityStatement (a login page,
+    proxy or firewall in front of the server is not): else a :class:`LoadError`."""
     try:
-        doc = orjson.loads(body)
+        doc = orjson.loads(resp.content) if resp.status_code == 200 else None
     except orjson.JSONDecodeError:
-        return False
-    return isinstance(doc, dict) and doc.get("resourceType") == "CapabilityStatement"
+        doc = None
+    if not isinstance(doc, dict) or doc.get("resourceType") != "CapabilityStatement":
+        raise LoadError(f"{url}/metadata answered {resp.status_code} {_content_type(resp)}, "
+                        "not a FHIR CapabilityStatement; check the base URL (a login page, "
+                        "proxy or firewall in front of the server answers like this)")
+
+
+def _content_type(resp: httpx.Response) -> str:
+    return resp.headers.get("Content-Type", "no content type").split(";")[0].strip()

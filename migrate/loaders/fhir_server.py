@@ -18,7 +18,9 @@ Timeouts, dropped connections, 429 and 5xx are retried with backoff and jitter, 
 ``Retry-After``, up to ``max_retries`` times per request; then the load stops with
 :class:`TransientLoadError` (a re-run is safe). A transaction refused for its content (4xx) is
 resent as a batch (``on_refusal: batch``, default) or split in halves (``bisect``) so that only
-the refused entries become dead letters, with the server's OperationOutcome.
+the refused entries become dead letters, with the server's OperationOutcome. A resource counts
+as written only when the answer acknowledges it (`migrate.loaders.acks`); a 2xx answer that
+does not (a login page, the wrong Bundle) makes its entries dead letters with the reason.
 """
 
 from __future__ import annotations
@@ -35,12 +37,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from migrate.errors import ConfigError, LoadError, Problem, TransientLoadError
-from migrate.loaders.acks import (
-    BundleAnswer,
-    is_capability_statement,
-    outcome_of,
-    read_bundle_answer,
-)
+from migrate.loaders import acks
 from migrate.loaders.auth import AuthConfig, BearerAuthConfig, TargetAuth, make_auth
 from migrate.loaders.base import DEFAULT_BUNDLE_SIZE, LOADERS, Loader, LoadSummary
 from migrate.loaders.deadletter import DeadLetter
@@ -170,11 +167,7 @@ class FhirServerLoader(Loader):
         if resp.status_code in (401, 403):
             raise LoadError(f"{self.url}/metadata answered {resp.status_code}: the server "
                             "refused our credentials; check the target's auth settings")
-        if resp.status_code != 200 or not is_capability_statement(resp.content):
-            ctype = resp.headers.get("Content-Type", "no content type").split(";")[0]
-            raise LoadError(f"{self.url}/metadata answered {resp.status_code} {ctype}, not a "
-                            "FHIR CapabilityStatement; check the base URL (a login page, "
-                            "proxy or firewall in front of the server answers like this)")
+        acks.check_capability_statement(resp, self.url)
 
     # ------------------------------------------------------------------ feeding
 
@@ -219,7 +212,7 @@ class FhirServerLoader(Loader):
             else:
                 entry.request = put_entry(res, self.url)
         except ValueError as exc:
-            self._dead(entry, None, outcome_of(str(exc), "required"))
+            self._dead(entry, None, acks.outcome_of(str(exc), "required"))
             return None
         return entry
 
@@ -279,7 +272,7 @@ class FhirServerLoader(Loader):
     def _deliver_transaction(self, entries: list[Entry]) -> None:
         resp = self._post("transaction", entries)
         if resp.status_code < 300:
-            answer = read_bundle_answer(resp, "transaction", len(entries), self.url)
+            answer = acks.read_bundle_answer(resp, "transaction", len(entries), self.url)
             if answer.problem is None:
                 self._written(entries)
             else:
@@ -301,7 +294,7 @@ class FhirServerLoader(Loader):
                 else:
                     self._split(pending, self._deliver_batch)
                 return
-            answer = read_bundle_answer(resp, "batch", len(pending), self.url)
+            answer = acks.read_bundle_answer(resp, "batch", len(pending), self.url)
             if answer.problem is not None:
                 self._unacknowledged(pending, answer)
                 return
@@ -377,22 +370,23 @@ class FhirServerLoader(Loader):
             if self.on_acknowledged is not None:
                 self.on_acknowledged([e.resource for e in entries])
 
-    def _unacknowledged(self, entries: list[Entry], answer: BundleAnswer) -> None:
+    def _unacknowledged(self, entries: list[Entry], answer: acks.BundleAnswer) -> None:
         """A 2xx answer that acknowledges nothing: every entry is a dead letter with why."""
-        log.warning("%s", answer.problem)
+        log.warning("%d resources not written: %s", len(entries), answer.problem)
         with self._lock:
             self.summary.not_acknowledged[answer.problem or ""] += len(entries)
-        for entry in entries:
-            self._dead(entry, answer.http_status, answer.outcome())
+        for entry in entries:  # one warning for the bundle, not one per resource
+            self._dead(entry, answer.http_status, answer.outcome(), quiet=True)
 
-    def _dead(self, entry: Entry, status: int | None, outcome: Any) -> None:
+    def _dead(self, entry: Entry, status: int | None, outcome: Any, quiet: bool = False) -> None:
         from migrate.loaders.base import LoadFailure
 
         res = entry.resource
         with self._lock:
             self.summary.failures.append(LoadFailure(
                 res.get("resourceType", "?"), str(res.get("id")), status, outcome))
-        log.warning("%s/%s refused (%s)", res.get("resourceType"), res.get("id"), status)
+        if not quiet:
+            log.warning("%s/%s refused (%s)", res.get("resourceType"), res.get("id"), status)
         if self.dead_letters is not None:
             self.dead_letters.write(DeadLetter(res, status, outcome, entry.source,
                                                entry.attempts))
@@ -402,7 +396,7 @@ def _outcome(resp: httpx.Response) -> Any:
     try:
         return resp.json()
     except ValueError:
-        return outcome_of(resp.text[:500], "exception")
+        return acks.outcome_of(resp.text[:500], "exception")
 
 
 def target_problems(node: Any, file: str, where: str) -> list[Problem]:

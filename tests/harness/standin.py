@@ -66,15 +66,15 @@ LIES: dict[str, Any] = {
 
 
 class LyingFront(BaseHTTPRequestHandler):
-    """Answers ``GET /metadata`` like a FHIR server (unless ``metadata_html``) and every POSTed
-    bundle with HTTP 200 and the body ``LIES[lie]`` makes: nothing is stored."""
+    """Answers every GET like a FHIR server's ``/metadata`` (or, with ``html_on_get``, with a
+    login page) and every POSTed bundle with the answer ``LIES[lie]`` makes: nothing is stored."""
 
     lie = "html"
-    metadata_html = False
+    html_on_get = False
     posts = 0
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        if self.metadata_html:
+        if self.html_on_get:
             self._answer("text/html", LOGIN_PAGE)
         else:
             self._answer("application/fhir+json", json.dumps(CAPABILITY).encode())
@@ -95,10 +95,10 @@ class LyingFront(BaseHTTPRequestHandler):
         """Quiet."""
 
 
-def lying_front(lie: str, *, metadata_html: bool = False) -> type[LyingFront]:
+def lying_front(lie: str, *, html_on_get: bool = False) -> type[LyingFront]:
     """A `LyingFront` class answering bundles with ``LIES[lie]``."""
     return type(f"LyingFront_{lie}", (LyingFront,),
-                {"lie": lie, "metadata_html": metadata_html, "posts": 0})
+                {"lie": lie, "html_on_get": html_on_get, "posts": 0})
 
 
 @contextmanager

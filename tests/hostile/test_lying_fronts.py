@@ -16,8 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from migrate.cli import cli
+from migrate.errors import LoadError
 from migrate.loaders.acks import read_bundle_answer
 from migrate.state import StateStore
+from migrate.sync.writer import OutboxWriter
 from tests.conftest import REPO, TEST_NAMESPACE
 from tests.harness.standin import LIES, fhir_answer, lying_front, serving
 from tests.integration.test_sync import generate
@@ -107,7 +109,7 @@ def test_run_against_a_lying_front_writes_nothing_and_keeps_every_resource(
 
 def test_a_front_answering_metadata_with_a_login_page_is_refused_before_sending(
         practice: Path, tmp_path: Path) -> None:
-    front = lying_front("html", metadata_html=True)
+    front = lying_front("html", html_on_get=True)
     with serving(front) as url:
         code, output, _ = run_to(practice, url, tmp_path / "out")
     assert code == 4
@@ -236,3 +238,32 @@ def test_the_check_reads_what_sekmet_really_answers(sekmet_server: Any) -> None:
         assert answer.problem is None
         assert [e.status for e in answer.entries] == [201, 200]
         assert all(e.ok for e in answer.entries)
+
+
+def test_a_sync_read_answered_with_a_login_page_stops_with_the_write_pending(
+        tmp_path: Path) -> None:
+    """On a 412 the writer reads the resource back; a login page there is not 'no resource'
+    (which would record a false conflict): the sync stops, nothing recorded, write pending."""
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    run = store.start_run("sync", "test")
+    store.enqueue(run, [{"rtype": "Patient", "rid": "p1", "method": "PUT", "if_match": "1",
+                         "payload": b'{"resourceType": "Patient", "id": "p1"}',
+                         "content_hash": "h1", "mapping": "m", "key_hash": "k1"}])
+
+    def precondition_failed(bundle: dict[str, Any]) -> tuple[str, bytes]:
+        return "application/fhir+json", orjson.dumps(
+            fhir_answer(bundle, ["412 Precondition Failed"] * len(bundle["entry"])))
+
+    front = lying_front("scripted", html_on_get=True)  # every GET: a login page
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(LIES, "scripted", precondition_failed)
+        with serving(front) as url:
+            writer = OutboxWriter(store, run, {"type": "fhir-server", "url": url,
+                                               "mode": "batch"})
+            with pytest.raises(LoadError, match=f"{url}/Patient/p1 answered 200 text/html, "
+                                                "not the Patient asked for"):
+                writer.drain()
+            writer.close()
+    assert [w["rid"] for w in store.pending()] == ["p1"]
+    assert store.counts()["conflicts"] == 0
+    store.engine.dispose()
