@@ -16,6 +16,7 @@ rows the resource was made from (null for resources that did not come through th
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ import orjson
 from migrate.errors import ConfigError
 
 DEAD_LETTERS_FILE = "dead_letters.ndjson"
+log = logging.getLogger("migrate.loaders.deadletter")
 
 
 @dataclass
@@ -175,6 +177,9 @@ def replay_dead_letters(path: Path, target: dict[str, Any], output: Path) -> Rep
         keep = [refusals.letters.get(id(d.resource), d) for d in letters
                 if not _acknowledged(d, refusals, exact, done=summary is not None)]
         final = _keep_letters(path, output / DEAD_LETTERS_FILE, keep)
+        if summary is None:
+            log.warning("replay stopped: %d of %d letters not acknowledged, kept in %s",
+                        len(keep), len(letters), final)
     return ReplayResult(len(letters), len(letters) - len(keep), len(keep), final,
                         summary.as_dict())
 

@@ -159,7 +159,7 @@ def test_replay_keeps_exactly_the_letters_not_acknowledged(
 
 
 def test_a_replay_that_stops_half_way_keeps_every_letter_not_acknowledged(
-        practice: Path, tmp_path: Path) -> None:
+        practice: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The first bundle is acknowledged, then the server fails for good: the file keeps the
     rest (never answered), atomically rewritten, and exit 4 names the failure."""
     dead_file, before = refused_by_a_login_page(practice, tmp_path / "out")
@@ -181,6 +181,8 @@ def test_a_replay_that_stops_half_way_keeps_every_letter_not_acknowledged(
     kept = letters(dead_file)
     assert [d["resource"] for d in kept] == [d["resource"] for d in before[first:]]
     assert kept == before[first:]  # never answered: kept exactly as they were
+    assert (f"replay stopped: {len(kept)} of {len(before)} letters not acknowledged, kept in "
+            f"{dead_file}") in caplog.text
 
 
 def test_sync_to_a_lying_front_records_nothing_and_the_next_sync_sends_everything(
