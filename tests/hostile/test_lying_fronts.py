@@ -7,6 +7,7 @@ and ``sync``; the real sekmet-fhir server gives the positive path (its answers m
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,10 @@ def test_run_against_a_lying_front_writes_nothing_and_keeps_every_resource(
         assert diagnostics.startswith(url)
         assert REASONS[lie] in diagnostics
         assert diagnostics.endswith("nothing counted as written")
+        if lie == "fewer-entries":
+            got, sent = map(int, re.findall(r"\((\d+) entries for the (\d+) sent\)",
+                                            diagnostics)[0])
+            assert got == sent - 1
     assert f"written to {url}: 0, refused {len(dead)}" in output
     assert REASONS[lie] in output  # the summary says why
 
