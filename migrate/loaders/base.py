@@ -47,11 +47,15 @@ class LoadSummary:
     failures: list[LoadFailure] = field(default_factory=list)
     requests: int = 0
     retries: int = 0
+    not_acknowledged: Counter[str] = field(default_factory=Counter)
+    """Resources per reason the target's answer did not acknowledge them (also failures)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (failures counted, detail kept in their own file)."""
+        why = dict(self.not_acknowledged.most_common(5))
         return {"target": self.target, "written": dict(sorted(self.written.items())),
-                "failed": len(self.failures), "requests": self.requests, "retries": self.retries}
+                "failed": len(self.failures), "requests": self.requests, "retries": self.retries,
+                **({"not_acknowledged": why} if why else {})}
 
 
 class Loader(ABC):

@@ -16,6 +16,8 @@ rows the resource was made from (null for resources that did not come through th
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ import orjson
 from migrate.errors import ConfigError
 
 DEAD_LETTERS_FILE = "dead_letters.ndjson"
+log = logging.getLogger("migrate.loaders.deadletter")
 
 
 @dataclass
@@ -103,6 +106,39 @@ def read_dead_letters(path: Path) -> Iterator[DeadLetter]:
                              int(rec.get("attempts") or 0))
 
 
+def write_dead_letters(path: Path, letters: list[DeadLetter]) -> None:
+    """Replace ``path`` with exactly ``letters``, atomically: a temporary file beside it is
+    written, flushed to disk and renamed over it, so a crash leaves the old file or the new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    with part.open("wb") as fh:
+        for letter in letters:
+            fh.write(orjson.dumps(letter.as_dict(), default=str) + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    part.replace(path)
+
+
+class _Refusals(DeadLetterWriter):
+    """Keeps a replay's new refusals in memory, by resource, instead of writing them."""
+
+    def __init__(self) -> None:
+        super().__init__(Path(os.devnull))
+        self.letters: dict[int, DeadLetter] = {}
+        self.acknowledged: set[int] = set()
+
+    def write(self, letter: DeadLetter) -> None:
+        """Remember the refusal (its resource is the replayed letter's own dict)."""
+        with self._lock:
+            self.letters[id(letter.resource)] = letter
+            self.count += 1
+
+    def acknowledge(self, resources: list[dict[str, Any]]) -> None:
+        """The target positively acknowledged these resources."""
+        with self._lock:
+            self.acknowledged.update(id(r) for r in resources)
+
+
 @dataclass
 class ReplayResult:
     """What a replay of a dead-letter file did."""
@@ -115,25 +151,50 @@ class ReplayResult:
 
 
 def replay_dead_letters(path: Path, target: dict[str, Any], output: Path) -> ReplayResult:
-    """Send the resources of a dead-letter file again; those refused again go to
-    ``OUTPUT/dead_letters.ndjson`` (which may be the file replayed: it is read first)."""
+    """Send the resources of a dead-letter file again.
+
+    Every letter the target does not positively acknowledge (refused again, answered with
+    something that is not a FHIR acknowledgement, or not sent because the load stopped) is
+    kept in ``OUTPUT/dead_letters.ndjson`` (which may be the file replayed: it is read first),
+    rewritten atomically; that file is removed only when the replayed file was that one and
+    every letter was acknowledged.
+    """
     from migrate.loaders.base import open_loader
 
     letters = list(read_dead_letters(path))  # all of it, before the output replaces it
     loader = open_loader(target)
     loader.open()
-    final = output / DEAD_LETTERS_FILE
-    pending = output / (DEAD_LETTERS_FILE + ".part")
-    writer = loader.dead_letters = DeadLetterWriter(pending)
+    refusals = _Refusals()
+    loader.dead_letters = refusals
+    exact = hasattr(loader, "on_acknowledged")  # the FHIR loader says what each answer acked
+    if exact:
+        loader.on_acknowledged = refusals.acknowledge  # type: ignore[attr-defined]
+    summary = None
     try:
         loader.load([d.resource for d in letters], [d.source for d in letters])
         summary = loader.close()
-    finally:
-        writer.close()
-    if writer.count:
-        pending.replace(final)
-    elif final.exists() and final.resolve() == path.resolve():
-        final.unlink()  # every letter of the replayed file is loaded now
-    written = sum(summary.written.values())
-    return ReplayResult(len(letters), written, writer.count,
-                        final if writer.count else None, summary.as_dict())
+    finally:  # kept even when the load stops half-way: what was not acknowledged stays
+        keep = [refusals.letters.get(id(d.resource), d) for d in letters
+                if not _acknowledged(d, refusals, exact, done=summary is not None)]
+        final = _keep_letters(path, output / DEAD_LETTERS_FILE, keep)
+        if summary is None:
+            log.warning("replay stopped: %d of %d letters not acknowledged, kept in %s",
+                        len(keep), len(letters), final)
+    return ReplayResult(len(letters), len(letters) - len(keep), len(keep), final,
+                        summary.as_dict())
+
+
+def _acknowledged(letter: DeadLetter, refusals: _Refusals, exact: bool, done: bool) -> bool:
+    key = id(letter.resource)
+    if exact:
+        return key in refusals.acknowledged
+    return done and key not in refusals.letters  # file targets: written unless refused
+
+
+def _keep_letters(replayed: Path, final: Path, keep: list[DeadLetter]) -> Path | None:
+    if keep:
+        write_dead_letters(final, keep)
+        return final
+    if final.exists() and final.resolve() == replayed.resolve():
+        final.unlink()  # every letter of the replayed file is acknowledged now
+    return None

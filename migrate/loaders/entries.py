@@ -1,4 +1,4 @@
-"""Bundle entries for the FHIR server loader, and reading per-entry answers of a batch."""
+"""Bundle entries for the FHIR server loader (their answers are read by `migrate.loaders.acks`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from migrate.errors import LoadError
+from migrate.loaders.acks import entry_status  # noqa: F401 - its home was here
 
 _LOCAL_REF = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$")
 SINGLE_IDENTIFIER = frozenset({"Bundle", "Composition", "QuestionnaireResponse"})
@@ -73,28 +71,3 @@ def _conditional_refs(node: Any, system: str) -> Any:
     if isinstance(node, list):
         return [_conditional_refs(v, system) for v in node]
     return node
-
-
-def batch_results(resp: httpx.Response, expected: int) -> list[tuple[int, Any]]:
-    """(status, OperationOutcome or None) per entry of a batch-response, in request order."""
-    try:
-        entries = resp.json().get("entry") or []
-    except ValueError:
-        entries = None
-    if entries is None or len(entries) != expected:
-        got = "no JSON" if entries is None else f"{len(entries)} entries"
-        raise LoadError(f"the server answered a batch of {expected} entries with {got}; it may "
-                        "not support batch bundles: use mode: transaction")
-    out = []
-    for e in entries:
-        answer = e.get("response") or {}
-        status = entry_status(answer)
-        out.append((500 if status is None else status, answer.get("outcome")))
-    return out
-
-
-def entry_status(answer: dict[str, Any]) -> int | None:
-    """The HTTP status of a bundle entry's ``response`` (``"201 Created"`` -> 201); None when
-    it is missing or unreadable."""
-    text = str(answer.get("status") or "").split()
-    return int(text[0]) if text and text[0].isdigit() else None

@@ -18,7 +18,9 @@ Timeouts, dropped connections, 429 and 5xx are retried with backoff and jitter, 
 ``Retry-After``, up to ``max_retries`` times per request; then the load stops with
 :class:`TransientLoadError` (a re-run is safe). A transaction refused for its content (4xx) is
 resent as a batch (``on_refusal: batch``, default) or split in halves (``bisect``) so that only
-the refused entries become dead letters, with the server's OperationOutcome.
+the refused entries become dead letters, with the server's OperationOutcome. A resource counts
+as written only when the answer acknowledges it (`migrate.loaders.acks`); a 2xx answer that
+does not (a login page, the wrong Bundle) makes its entries dead letters with the reason.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Literal
 
@@ -34,10 +37,11 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from migrate.errors import ConfigError, LoadError, Problem, TransientLoadError
+from migrate.loaders import acks
 from migrate.loaders.auth import AuthConfig, BearerAuthConfig, TargetAuth, make_auth
 from migrate.loaders.base import DEFAULT_BUNDLE_SIZE, LOADERS, Loader, LoadSummary
 from migrate.loaders.deadletter import DeadLetter
-from migrate.loaders.entries import Entry, batch_results, conditional_entry, put_entry
+from migrate.loaders.entries import Entry, conditional_entry, put_entry
 from migrate.loaders.retry import RETRY_STATUS, Backoff, RateLimiter
 
 log = logging.getLogger("migrate.loaders.fhir_server")
@@ -143,6 +147,8 @@ class FhirServerLoader(Loader):
         self._entries: list[Entry] = []
         self._depends: dict[str, set[str]] | None = None
         self._since_barrier: set[str] = set()
+        # Told of every resource the server positively acknowledged (a replay keeps the rest).
+        self.on_acknowledged: Callable[[list[dict[str, Any]]], None] | None = None
 
     def __repr__(self) -> str:
         return f"FhirServerLoader({self.url!r}, mode={self.cfg.mode!r}, auth={self.auth!r})"
@@ -161,9 +167,7 @@ class FhirServerLoader(Loader):
         if resp.status_code in (401, 403):
             raise LoadError(f"{self.url}/metadata answered {resp.status_code}: the server "
                             "refused our credentials; check the target's auth settings")
-        if resp.status_code != 200 or b"CapabilityStatement" not in resp.content[:4096]:
-            raise LoadError(f"{self.url}/metadata answered {resp.status_code}, not a FHIR "
-                            "CapabilityStatement; check the base URL")
+        acks.check_capability_statement(resp, self.url)
 
     # ------------------------------------------------------------------ feeding
 
@@ -208,7 +212,7 @@ class FhirServerLoader(Loader):
             else:
                 entry.request = put_entry(res, self.url)
         except ValueError as exc:
-            self._dead(entry, None, _outcome_of(str(exc), "required"))
+            self._dead(entry, None, acks.outcome_of(str(exc), "required"))
             return None
         return entry
 
@@ -268,7 +272,11 @@ class FhirServerLoader(Loader):
     def _deliver_transaction(self, entries: list[Entry]) -> None:
         resp = self._post("transaction", entries)
         if resp.status_code < 300:
-            self._written(entries)
+            answer = acks.read_bundle_answer(resp, "transaction", len(entries), self.url)
+            if answer.problem is None:
+                self._written(entries)
+            else:
+                self._unacknowledged(entries, answer)
         elif len(entries) == 1:
             self._dead(entries[0], resp.status_code, _outcome(resp))
         elif self.cfg.on_refusal == "batch" and resp.status_code != 413:
@@ -286,15 +294,18 @@ class FhirServerLoader(Loader):
                 else:
                     self._split(pending, self._deliver_batch)
                 return
+            answer = acks.read_bundle_answer(resp, "batch", len(pending), self.url)
+            if answer.problem is not None:
+                self._unacknowledged(pending, answer)
+                return
             again = []
-            for entry, (status, outcome) in zip(pending, batch_results(resp, len(pending)),
-                                                strict=True):
-                if status < 300:
+            for entry, result in zip(pending, answer.entries, strict=True):
+                if result.ok:
                     self._written([entry])
-                elif status in RETRY_STATUS and attempt < self.cfg.max_retries:
+                elif result.status in RETRY_STATUS and attempt < self.cfg.max_retries:
                     again.append(entry)
                 else:
-                    self._dead(entry, status, outcome)
+                    self._dead(entry, result.status, result.outcome)
             if not again:
                 return
             pending = again
@@ -356,15 +367,26 @@ class FhirServerLoader(Loader):
         with self._lock:
             for e in entries:
                 self.summary.written[e.resource["resourceType"]] += 1
+            if self.on_acknowledged is not None:
+                self.on_acknowledged([e.resource for e in entries])
 
-    def _dead(self, entry: Entry, status: int | None, outcome: Any) -> None:
+    def _unacknowledged(self, entries: list[Entry], answer: acks.BundleAnswer) -> None:
+        """A 2xx answer that acknowledges nothing: every entry is a dead letter with why."""
+        log.warning("%d resources not written: %s", len(entries), answer.problem)
+        with self._lock:
+            self.summary.not_acknowledged[answer.problem or ""] += len(entries)
+        for entry in entries:  # one warning for the bundle, not one per resource
+            self._dead(entry, answer.http_status, answer.outcome(), quiet=True)
+
+    def _dead(self, entry: Entry, status: int | None, outcome: Any, quiet: bool = False) -> None:
         from migrate.loaders.base import LoadFailure
 
         res = entry.resource
         with self._lock:
             self.summary.failures.append(LoadFailure(
                 res.get("resourceType", "?"), str(res.get("id")), status, outcome))
-        log.warning("%s/%s refused (%s)", res.get("resourceType"), res.get("id"), status)
+        if not quiet:
+            log.warning("%s/%s refused (%s)", res.get("resourceType"), res.get("id"), status)
         if self.dead_letters is not None:
             self.dead_letters.write(DeadLetter(res, status, outcome, entry.source,
                                                entry.attempts))
@@ -374,13 +396,7 @@ def _outcome(resp: httpx.Response) -> Any:
     try:
         return resp.json()
     except ValueError:
-        return _outcome_of(resp.text[:500], "exception")
-
-
-def _outcome_of(text: str, code: str) -> dict[str, Any]:
-    return {"resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": code, "diagnostics": text}]}
-
+        return acks.outcome_of(resp.text[:500], "exception")
 
 
 def target_problems(node: Any, file: str, where: str) -> list[Problem]:

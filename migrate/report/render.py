@@ -27,6 +27,8 @@ def render_table(report: RunReport) -> str:
     load = report.load
     lines.append(f"written to {report.target}: {sum(load.get('written', {}).values())}"
                  + (f", refused {load['failed']}" if load.get("failed") else ""))
+    for reason, n in load.get("not_acknowledged", {}).items():
+        lines.append(f"  {n} not acknowledged: {reason}")
     if report.unmapped:
         lines.append(f"unmapped codes: {len(report.unmapped)} distinct, "
                      f"{sum(report.unmapped.values())} uses (see run.json)")

@@ -27,7 +27,12 @@ import httpx
 import orjson
 
 from migrate.errors import LoadError, TransientLoadError
-from migrate.loaders.entries import entry_status
+from migrate.loaders.acks import (
+    BundleAnswer,
+    entry_status,
+    read_answer,
+    read_bundle_answer,
+)
 from migrate.loaders.fhir_server import auth_arg, open_client, read_target_profile
 from migrate.loaders.retry import RETRY_STATUS, Backoff
 from migrate.state import (
@@ -131,21 +136,14 @@ class OutboxWriter:
     def _send(self, batch: list[dict[str, Any]]) -> None:
         entries = [self._entry(w) for w in batch]
         _fault("before-send", self._sent + 1)
-        resp = None
-        if self.transactions:
-            resp = self._post({"resourceType": "Bundle", "type": "transaction", "entry": entries},
-                              refusal_ok=True)
-            if resp is None:  # refused for its content: each entry gets its own answer
-                self.counts["batch_fallbacks"] += 1
-        if resp is None:
-            resp = self._post({"resourceType": "Bundle", "type": "batch", "entry": entries})
+        answer = self._answer(entries)
         self._sent += 1
         self.counts["bundles"] += 1
         _fault("after-send", self._sent)
-        answers = resp.json().get("entry", [])
-        if len(answers) != len(batch):
-            raise LoadError(f"{self.url} answered a batch of {len(batch)} with "
-                            f"{len(answers)} entries")
+        if answer.problem is not None:  # nothing recorded: the writes stay pending
+            raise LoadError(f"sync stopped: {answer.problem}; the {len(batch)} writes stay "
+                            "pending and the next sync sends them again")
+        answers = [{"response": a.response} for a in answer.entries]
         acked: list[tuple[str, str, str, str, str | None, str | None, str]] = []
         done: list[int] = []
         counts = self.counts
@@ -167,6 +165,21 @@ class OutboxWriter:
                     continue
                 done.append(w["seq"])
             self.store.record_writes(conn, self.run_id, acked, done)
+
+    def _answer(self, entries: list[dict[str, Any]]) -> BundleAnswer:
+        """Send the entries as a transaction, else (refused, or answered with entries that
+        are not all 2xx) as a batch; the answer as `read_bundle_answer` reads it."""
+        if self.transactions:
+            resp = self._post({"resourceType": "Bundle", "type": "transaction",
+                               "entry": entries}, refusal_ok=True)
+            if resp is not None:
+                answer = read_bundle_answer(resp, "transaction", len(entries), self.url)
+                if answer.problem is None or not answer.entries:
+                    return answer
+            self.counts["batch_fallbacks"] += 1  # each entry gets its own answer
+        resp = self._post({"resourceType": "Bundle", "type": "batch", "entry": entries})
+        assert resp is not None
+        return read_bundle_answer(resp, "batch", len(entries), self.url)
 
     def _entry(self, w: dict[str, Any]) -> dict[str, Any]:
         request: dict[str, Any] = {"method": w["method"], "url": f"{w['rtype']}/{w['rid']}"}
@@ -223,7 +236,7 @@ class OutboxWriter:
     def read(self, rtype: str, rid: str) -> dict[str, Any] | None:
         """The resource as the target holds it now, or None."""
         resp = self._request("GET", f"{self.url}/{rtype}/{rid}", None)
-        return resp.json() if resp.status_code == 200 else None
+        return read_answer(resp, rtype, rid, self.url)
 
     def _post(self, bundle: dict[str, Any], *, refusal_ok: bool = False) -> httpx.Response | None:
         """POST a bundle; ``None`` for a refused transaction (4xx) when ``refusal_ok``."""

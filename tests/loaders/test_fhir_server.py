@@ -21,6 +21,7 @@ from migrate.errors import ConfigError, LoadError
 from migrate.loaders.deadletter import DeadLetterWriter, read_dead_letters
 from migrate.loaders.fhir_server import FhirServerLoader
 from migrate.loaders.retry import Backoff, RateLimiter
+from tests.harness.standin import fhir_answer
 
 BASE = "http://ehr.test/fhir"
 OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "invalid",
@@ -57,11 +58,10 @@ class Fhir:
         with self.lock:
             self.log.append((bundle["entry"][0]["resource"].get("id", "?"), start,
                              time.monotonic()))
-        if bundle["type"] == "transaction":
-            if all(s < 300 for s in statuses):
-                return httpx.Response(200, json={"resourceType": "Bundle"})
+        if bundle["type"] == "transaction" and any(s >= 300 for s in statuses):
             return httpx.Response(400, json=OUTCOME)
-        return httpx.Response(200, json={"resourceType": "Bundle", "entry": [
+        kind = f"{bundle['type']}-response"
+        return httpx.Response(200, json={"resourceType": "Bundle", "type": kind, "entry": [
             {"response": {"status": f"{s} X", **({"outcome": OUTCOME} if s >= 400 else {})}}
             for s in statuses]})
 
@@ -191,7 +191,7 @@ def test_401_gets_one_new_token_then_stops(monkeypatch: pytest.MonkeyPatch) -> N
             return httpx.Response(200, json={"resourceType": "CapabilityStatement"})
         seen.append(request.headers["authorization"])
         ok = request.headers["authorization"].removeprefix("Bearer ") in accepted
-        return httpx.Response(200 if ok else 401, json={"resourceType": "Bundle"})
+        return httpx.Response(200 if ok else 401, json=fhir_answer(orjson.loads(request.content)))
 
     auth = {"type": "client-credentials", "token_url": "http://idp.test/token",
             "client_id": "c", "client_secret_env": "CC_SECRET"}
