@@ -225,8 +225,10 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
         tgt.setdefault("bundle_size", bundle_size)
         if flags.get("bundle_size"):
             tgt["bundle_size"] = flags["bundle_size"]
+    src = parse_source(source, sbase)
+    _check_plugin_options(src, tgt)
     return RunSettings(
-        mappings=_resolve(mappings, mbase), source=parse_source(source, sbase), target=tgt,
+        mappings=_resolve(mappings, mbase), source=src, target=tgt,
         output=_resolve(output or DEFAULT_OUTPUT, obase if output else cwd), namespace=ns,
         source_system=system or f"urn:uuid:{ns}",
         timezone=flags.get("timezone") or p.timezone,
@@ -241,6 +243,26 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
         workers=flags.get("workers"),
         partitions=flags.get("partitions"),
     )
+
+
+def _check_plugin_options(source: dict[str, Any], target: dict[str, Any]) -> None:
+    """Unknown source and target options, all reported at once with "did you mean"."""
+    from migrate.extractors.base import EXTRACTORS, register_builtin_extractors
+    from migrate.loaders.base import LOADERS, register_builtin_loaders
+    from migrate.registry import unknown_options
+
+    register_builtin_extractors()
+    register_builtin_loaders()
+    problems = []
+    for where, registry, opts in (("source", EXTRACTORS, source), ("target", LOADERS, target)):
+        kind = opts.get("type")
+        if kind not in registry:
+            continue  # reported when the plugin is opened, with the valid names
+        rest = {k: v for k, v in opts.items() if k != "type"}
+        problems += [f"{where}: {registry.kind} {kind!r} has no option {key!r}{hint}"
+                     for key, hint in unknown_options(registry.get(kind), rest)]
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def build_target(project: ProjectConfig | None, base: Path, target: str | None) -> dict[str, Any]:

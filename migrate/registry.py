@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from migrate.errors import UnknownPluginError
+from migrate.errors import ConfigError, UnknownPluginError
 
 T = TypeVar("T")
 
@@ -36,9 +38,35 @@ class Registry(Generic[T]):
         except KeyError:
             raise UnknownPluginError(self.kind, name, list(self._items)) from None
 
+    def create(self, name: str, options: dict[str, Any], where: str) -> Any:
+        """Instantiate the plugin ``name`` with ``options``, refusing unknown option names
+        (with "did you mean") before the plugin sees them. ``where`` names the setting."""
+        item = self.get(name)
+        unknown = unknown_options(item, options)
+        if unknown:
+            raise ConfigError("; ".join(f"{where}: {self.kind} {name!r} has no option {key!r}"
+                                        f"{hint}" for key, hint in unknown))
+        return item(**options)  # type: ignore[operator]
+
     def names(self) -> list[str]:
         """The registered names, sorted."""
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
         return name in self._items
+
+
+def unknown_options(item: Any, options: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(name, hint)`` for each option ``item``'s constructor does not take (none when it
+    takes ``**options`` and checks them itself)."""
+    params = inspect.signature(item).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return []
+    known = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+    out = []
+    for key in options:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (options: {', '.join(known)})"
+            out.append((str(key), hint))
+    return out

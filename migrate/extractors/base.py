@@ -104,9 +104,14 @@ class Extractor(ABC):
 EXTRACTORS: Registry[type[Extractor]] = Registry("extractor")
 
 
-def open_extractor(kind: str, **options: Any) -> Extractor:
-    """Instantiate the extractor registered as ``kind`` with its options."""
+def register_builtin_extractors() -> None:
+    """Import the built-in extractors, which registers them."""
     import migrate.extractors.csv  # noqa: F401 - registers "csv"
     import migrate.extractors.sql  # noqa: F401 - registers "sql"
 
-    return EXTRACTORS.get(kind)(**options)
+
+def open_extractor(kind: str, **options: Any) -> Extractor:
+    """Instantiate the extractor registered as ``kind`` with its options."""
+    register_builtin_extractors()
+
+    return EXTRACTORS.create(kind, options, "source")

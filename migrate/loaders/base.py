@@ -136,15 +136,20 @@ def parse_target(text: str) -> dict[str, Any]:
                       "base URL")
 
 
-def open_loader(options: dict[str, Any]) -> Loader:
-    """Instantiate the loader named by ``options['type']`` with the other options."""
+def register_builtin_loaders() -> None:
+    """Import the built-in loaders, which registers them."""
     import migrate.loaders.bundles
     import migrate.loaders.fhir_server
     import migrate.loaders.ndjson
     import migrate.loaders.null  # noqa: F401 - these register the built-in loaders
 
+
+def open_loader(options: dict[str, Any]) -> Loader:
+    """Instantiate the loader named by ``options['type']`` with the other options."""
+    register_builtin_loaders()
+
     opts = dict(options)
-    return LOADERS.get(opts.pop("type"))(**opts)
+    return LOADERS.create(opts.pop("type"), opts, "target")
 
 
 def transaction_entry(resource: dict[str, Any], full_url: str) -> dict[str, Any]:
