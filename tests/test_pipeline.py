@@ -13,6 +13,8 @@ from migrate.errors import ExtractError
 from migrate.pipeline import run_pipeline
 from tests.conftest import make_settings
 
+NOT_A_DATE = "not a valid date (formats tried: ISO 8601 (YYYY-MM-DD))"
+
 PATIENT_YAML = """\
 mapping: mini.patient
 source: people
@@ -93,7 +95,7 @@ def test_quarantine_names_table_row_key_column_and_problem(mini: dict[str, Path]
     records = {(q["table"], str(q["rows"][0])): q for q in quarantine(mini)}
     bad_date = records[("people", "{'pid': '2'}")]
     assert bad_date["reasons"] == [{
-        "code": "bad-date", "message": "not a valid date", "column": "dob",
+        "code": "bad-date", "message": NOT_A_DATE, "column": "dob",
         "value": "1970-13-40", "rule": f"{mini['pack'] / 'patient.yaml'}:11"}]
     unknown = records[("people", "{'pid': '3'}")]["reasons"][0]
     assert (unknown["code"], unknown["column"], unknown["value"]) == ("unmapped-code", "sex", "X")

@@ -16,6 +16,7 @@ itself off.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -215,6 +216,8 @@ class Compiler:
     def obj(self, node: dict[str, Any], where: str, line: int, model: str | None) -> Fn:
         """An object template: each member compiled, empties pruned, optional ``$when``."""
         cls = fhirmodel.model_class(model) if model else None
+        if cls is not None and model is not None:
+            self._choice_clash(cls, model, node, where, line)
         cond: Cond | None = None
         members: list[tuple[str, Fn]] = []
         # Each member with the columns it reads: the chunked runner (migrate.mappers.chunked)
@@ -255,11 +258,42 @@ class Compiler:
             )
             return None
         is_list, child = shape
+        if child is None and isinstance(sub, dict) and not _is_transform(sub, None):
+            self._not_a_transform(sub, where, line, f"{model}.{key}")
         if is_list and isinstance(sub, dict) and not _is_transform(sub, child):
             self.problem(line, where, f"{model}.{key} repeats; write it as a YAML list")
         if not is_list and isinstance(sub, list):
             self.problem(line, where, f"{model}.{key} does not repeat; give one value, not a list")
         return child
+
+    def _not_a_transform(self, sub: dict[str, Any], where: str, line: int, element: str
+                         ) -> None:
+        """A primitive element given an object that is no transform (a misspelt name)."""
+        from migrate.mappers.transforms import TRANSFORMS
+
+        keys = [str(k) for k in sub if k != "$when"]
+        hints = [difflib.get_close_matches(k, TRANSFORMS.names(), n=1, cutoff=0.6) for k in keys]
+        named = ", ".join(f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "")
+                          for k, h in zip(keys, hints, strict=True))
+        self.problem(line, where, f"{element} takes a value or one transform, not "
+                     f"{named or 'an empty object'}")
+
+    def _choice_clash(self, cls: Any, model: str, node: dict[str, Any], where: str,
+                      line: int) -> None:
+        """Two variants of one choice element (``deceasedBoolean`` and ``deceasedDateTime``)."""
+        groups = fhirmodel.choice_groups(cls)
+        seen: dict[str, str] = {}
+        for key, sub in node.items():
+            group = groups.get(str(key))
+            if group is None or (isinstance(sub, dict) and ("$when" in sub or "choose" in sub)):
+                continue  # a guarded variant: the author chose per row
+            if group in seen:
+                kline = getattr(node, "key_lines", {}).get(key, line)
+                self.problem(kline, f"{where}.{key}",
+                             f"{model}.{group}[x] takes one type: {seen[group]!r} and "
+                             f"{key!r} are both given (guard them with $when or choose)")
+            else:
+                seen[group] = str(key)
 
     def array(self, node: list[Any], where: str, line: int, model: str | None) -> Fn:
         """A list: items compiled; ``$foreach`` items expand; absent items dropped."""

@@ -69,3 +69,16 @@ def suggest(cls: Any, name: str) -> str:
         if name.lower() in lowered:
             close = [lowered[name.lower()]]
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@cache
+def choice_groups(cls: Any) -> dict[str, str]:
+    """Element name -> its choice element (``deceasedBoolean`` -> ``deceased``), for the
+    ``[x]`` elements of ``cls``: only one variant of each may be given."""
+    out: dict[str, str] = {}
+    for name, field in cls.model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        group = extra.get("one_of_many")
+        if isinstance(group, str):
+            out[field.alias or name] = group
+    return out

@@ -81,6 +81,11 @@ def _parse_date(text: str, formats: list[str] | None) -> date:
         date.fromisoformat(text)
 
 
+def _not_a_date(formats: list[str] | None) -> str:
+    tried = " or ".join(repr(f) for f in formats) if formats else "ISO 8601 (YYYY-MM-DD)"
+    return f"not a valid date (formats tried: {tried})"
+
+
 @TRANSFORMS.register("date")
 def t_date(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     """``{date: $COL}`` or ``{date: {value, formats, min, max}}``: a FHIR ``date``."""
@@ -88,7 +93,7 @@ def t_date(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     if o is None:
         return Const(None)
     val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
-    formats = o.get("formats")
+    formats = _formats(c, o.get("formats"), where, line)
     lo = _bound(c, o.get("min"), where, line)
     hi = _bound(c, o.get("max"), where, line)
 
@@ -99,7 +104,8 @@ def t_date(c: Compiler, arg: Any, where: str, line: int) -> Fn:
         try:
             d = _parse_date(str(v), formats)
         except ValueError:
-            raise RowError("bad-date", "not a valid date", column=col, value=v, line=line) from None
+            raise RowError("bad-date", _not_a_date(formats), column=col, value=v,
+                           line=line) from None
         if (lo and d < lo) or (hi and d > hi):
             raise RowError("implausible-date", f"date outside {lo or '...'} to {hi or '...'}",
                            column=col, value=v, line=line)
@@ -132,7 +138,7 @@ def t_datetime(c: Compiler, arg: Any, where: str, line: int) -> Fn:
         return Const(None)
     val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
     tz = c.context.zone(o.get("tz", "default"), c, where, line)
-    formats = o.get("formats")
+    formats = _formats(c, o.get("formats"), where, line)
 
     def run(s: Scope) -> str | None:
         v = val(s)
@@ -268,8 +274,10 @@ def t_boolean(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     if o is None:
         return Const(None)
     val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
-    yes = {str(x).lower() for x in o.get("true", ["true", "1", "yes", "y", "t"])}
-    no = {str(x).lower() for x in o.get("false", ["false", "0", "no", "n", "f"])}
+    yes = _words(o.get("true", ["true", "1", "yes", "y", "t"]))
+    no = _words(o.get("false", ["false", "0", "no", "n", "f"]))
+    if yes & no:
+        c.problem(line, where, f"{sorted(yes & no)} are both true and false")
 
     def run(s: Scope) -> bool | None:
         v = val(s)
@@ -283,6 +291,24 @@ def t_boolean(c: Compiler, arg: Any, where: str, line: int) -> Fn:
         raise RowError("not-a-boolean", "not a yes/no value", column=col, value=v, line=line)
 
     return run
+
+
+def _words(value: Any) -> set[str]:
+    """The spellings of a boolean option: one value (``true: YES``, ``true: 1``) or a list,
+    compared in lower case."""
+    items = value if isinstance(value, list) else [value]
+    return {str(x).lower() for x in items if not isinstance(x, dict | list)}
+
+
+def _formats(c: Compiler, value: Any, where: str, line: int) -> list[str] | None:
+    """``formats:`` as a list of strptime patterns (one pattern may be given alone)."""
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(x, str) and "%" in x for x in items):
+        c.problem(line, f"{where}.formats", "takes strptime patterns such as '%d/%m/%Y'")
+        return None
+    return items
 
 
 @TRANSFORMS.register("quantity")

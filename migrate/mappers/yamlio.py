@@ -61,11 +61,17 @@ _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _keep_strings)  # typ
 
 # YAML 1.1 reads 10:30 as the base-60 number 630; mapping authors mean the text. Re-register
 # the int and float resolvers without their sexagesimal forms.
+# YAML 1.1 also reads yes/no/on/off/y/n as booleans (``true: YES`` became ``true: True``, and
+# the word was lost); as in YAML 1.2, only true and false are booleans here.
 _LineLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers
-            if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+            if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+                           "tag:yaml.org,2002:bool")]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"))
 _LineLoader.add_implicit_resolver(
     "tag:yaml.org,2002:int",
     re.compile(r"""^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$""",

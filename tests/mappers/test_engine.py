@@ -12,6 +12,8 @@ from migrate.mappers.engine import EMITTED, FILTERED, QUARANTINED, MappingRunner
 from migrate.mappers.ids import resource_id
 from migrate.mappers.pack import Pack
 
+NOT_A_DATE = "not a valid date (formats tried: ISO 8601 (YYYY-MM-DD))"
+
 
 def rid(pack: Pack, rtype: str, entity: str, *key: Any) -> str:
     return resource_id(pack.settings.namespace, pack.settings.source_system, rtype, entity, key)
@@ -201,7 +203,7 @@ def test_filter_over_a_failing_transform_quarantines_the_row(pack_of, run_rows):
     units = run_rows(pack, "m", [{"ID": "1", "D": "junk"}, {"ID": "2", "D": "1999-01-01"},
                                  {"ID": "3", "D": "2001-01-01"}])
     assert [u.outcome for u in units] == [QUARANTINED, FILTERED, EMITTED]
-    assert errors(units[0]) == [("bad-date", "not a valid date", "D", "junk", 6)]
+    assert errors(units[0]) == [("bad-date", NOT_A_DATE, "D", "junk", 6)]
 
 
 def test_no_emit_matched_is_a_filter(pack_of, run_rows):
@@ -306,7 +308,7 @@ def test_notes_of_a_quarantined_unit_are_not_kept(pack_of, run_rows):
     assert [(n.code, n.value) for n in units[0].notes] == [("unmapped-code", "X")]
     assert units[1].outcome == QUARANTINED
     assert units[1].notes == []
-    assert errors(units[1]) == [("bad-date", "not a valid date", "BD", "bad", 8)]
+    assert errors(units[1]) == [("bad-date", NOT_A_DATE, "BD", "bad", 8)]
 
 
 # -- groups --------------------------------------------------------------------------------

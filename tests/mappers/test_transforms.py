@@ -16,6 +16,8 @@ import pytest
 from migrate.mappers.engine import Unit
 from migrate.mappers.ids import resource_id
 
+NOT_A_DATE = "not a valid date (formats tried: ISO 8601 (YYYY-MM-DD))"
+
 HEAD = """\
 mapping: m
 source: t
@@ -101,14 +103,15 @@ def test_date_custom_formats_are_tried_in_order(emit):
                  {"D": "01/05/2020"}, {"D": "20200105"}, {"D": "2020-01-05"}, resource="Patient")
     assert [body(u) for u in units[:2]] == [{"birthDate": "2020-01-05"}] * 2
     # With formats given, only those formats are accepted.
-    assert error(units[2]) == ("bad-date", "not a valid date", "D", "2020-01-05", T)
+    assert error(units[2]) == ("bad-date", "not a valid date (formats tried: '%m/%d/%Y' or "
+                               "'%Y%m%d')", "D", "2020-01-05", T)
 
 
 def test_date_that_does_not_exist_is_quarantined(emit):
     units = emit("birthDate: {date: $D}", {"D": "2020-02-30"}, {"D": "yesterday"},
                  resource="Patient")
-    assert error(units[0]) == ("bad-date", "not a valid date", "D", "2020-02-30", T)
-    assert error(units[1]) == ("bad-date", "not a valid date", "D", "yesterday", T)
+    assert error(units[0]) == ("bad-date", NOT_A_DATE, "D", "2020-02-30", T)
+    assert error(units[1]) == ("bad-date", NOT_A_DATE, "D", "yesterday", T)
 
 
 def test_date_outside_its_bounds_is_implausible(emit):
@@ -363,6 +366,8 @@ def test_quantity_option_problems(problems):
           high: {quantity: {value: $V}}
     """
     assert problems(template) == [
+        f"m.yaml:{T + 2}: emit[0].template.valueRange: Observation.value[x] takes one type: "
+        "'valueQuantity' and 'valueRange' are both given (guard them with $when or choose)",
         f"m.yaml:{T + 1}: emit[0].template.valueQuantity.quantity.on_unknown_unit: "
         "must be 'quarantine' or 'keep'",
         f"m.yaml:{T + 1}: emit[0].template.valueQuantity.quantity.convert_to: "
@@ -890,7 +895,7 @@ def test_a_transform_can_take_another_transform_as_its_value(emit):
                  {"D": "2020-01-05"}, {"D": "junk"}, resource="Patient")
     assert body(units[0]) == {"birthDate": "2020-01-05"}
     # The value is not a column, so no column is named.
-    assert error(units[1]) == ("bad-date", "not a valid date", None, "junk", T)
+    assert error(units[1]) == ("bad-date", NOT_A_DATE, None, "junk", T)
 
 
 @pytest.mark.parametrize("zone", ["UTC", "America/Chicago", "Asia/Kolkata"])
