@@ -189,9 +189,4 @@ def test_sqlite_row_hashes_wait_for_acknowledgement(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_postgresql_row_hashes_wait_for_acknowledgement(postgres: PostgresServer) -> None:
-    engine = sa.create_engine(postgres.url(), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql("DROP DATABASE IF EXISTS acks")
-        conn.exec_driver_sql("CREATE DATABASE acks")
-    engine.dispose()
-    exercise_acks(StateStore(postgres.url("acks")))
+    exercise_acks(StateStore(postgres.fresh_database("acks")))

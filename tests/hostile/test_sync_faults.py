@@ -27,7 +27,7 @@ from migrate.sync import run_sync
 from migrate.sync.lock import StateStoreBusy
 from migrate.sync.writer import OutboxWriter
 from tests.conftest import REPO, TEST_NAMESPACE, TEST_SYSTEM, make_settings
-from tests.harness.postgres import PostgresServer, postgres_available
+from tests.harness.postgres import PostgresServer, postgres_or_skip
 from tests.integration.test_sync import assert_target_equals, edit_csv, generate
 
 pytestmark = pytest.mark.integration
@@ -285,19 +285,7 @@ def test_killed_sync_leaves_no_stale_lock_on_sqlite(ws: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    if not postgres_available():
-        pytest.skip("PostgreSQL server binaries are not installed (scripts/test.sh installs them)")
-    with PostgresServer(tmp_path_factory.mktemp("pg")) as server:
-        yield server
-
-
-def fresh_database(pg: PostgresServer, name: str) -> str:
-    engine = sa.create_engine(pg.url(), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    engine.dispose()
-    return pg.url(name)
+    yield from postgres_or_skip(tmp_path_factory.mktemp("pg"))
 
 
 def wait_for_advisory_lock(url: str) -> None:
@@ -315,7 +303,7 @@ def wait_for_advisory_lock(url: str) -> None:
 
 def test_second_sync_on_postgresql_store_is_refused_and_nothing_lost(
         ws: dict[str, Any], postgres: PostgresServer, held_sync: threading.Event) -> None:
-    url = fresh_database(postgres, "sync_lock")
+    url = postgres.fresh_database("sync_lock")
     thread, box = start_sync(ws["settings"], state_url=url)
     wait_for_advisory_lock(url)
     with pytest.raises(StateStoreBusy) as refused:
@@ -335,7 +323,7 @@ def test_second_sync_on_postgresql_store_is_refused_and_nothing_lost(
 
 def test_killed_sync_leaves_no_stale_lock_on_postgresql(ws: dict[str, Any],
                                                         postgres: PostgresServer) -> None:
-    url = fresh_database(postgres, "sync_kill")
+    url = postgres.fresh_database("sync_kill")
     project = project_file(ws)
     killed = cli_sync(project, "--state", url, env={"MIGRATE_FAULT": "after-send:2"})
     assert killed.returncode == -9, killed.stderr

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from migrate.sync.lock import StateStoreBusy, sync_lock
-from tests.harness.postgres import PostgresServer, postgres_available
+from tests.harness.postgres import PostgresServer, postgres_or_skip
 
 HOLD = """
 import sys, time, sqlalchemy as sa
@@ -73,10 +73,7 @@ def test_sqlite_lock_in_one_process_and_released(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    if not postgres_available():
-        pytest.skip("PostgreSQL server binaries are not installed")
-    with PostgresServer(tmp_path_factory.mktemp("pg")) as server:
-        yield server
+    yield from postgres_or_skip(tmp_path_factory.mktemp("pg"))
 
 
 @pytest.mark.integration
