@@ -49,8 +49,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     Exit codes: 0 success, 1 data errors over the threshold, 2 usage or configuration error,
     3 `validate` says NO-GO or `reconcile` found a difference, 4 the target refused data or
-    could not be reached, 5 a sync stopped by the delete circuit breaker, 6 sync conflicts
-    left for review.
+    could not be reached (or the state store failed), 5 a sync's deletes stopped by the
+    circuit breaker or suspended, 6 sync conflicts left for review.
     """
     ctx.obj = {"debug": debug}
 
