@@ -35,6 +35,8 @@ from migrate.mappers.ids import digest
 
 SCHEMA_VERSION = 1
 _IN_SIZE = 500
+_REPAIRED = "deleted-rows-forgotten"
+"""Meta key: `StateStore.forget_deleted_rows` has run on this store."""
 """Keys per IN list of a state-store query."""
 _md = sa.MetaData()
 
@@ -274,13 +276,16 @@ class StateStore:
                        "key_hash = ?", rows)
 
     def forget_deleted_rows(self) -> None:
-        """Rows whose resources a sync deleted are mapped again if they come back (repairs a
-        store written before rows were forgotten at their delete)."""
+        """Once per store: rows whose resources a sync deleted are mapped again if they come
+        back (repairs a store written before rows were forgotten at their delete)."""
         with self.engine.begin() as conn:
+            if conn.execute(sa.select(META.c.value).where(META.c.key == _REPAIRED)).scalar():
+                return
             rows = conn.exec_driver_sql(self._sql(
                 f"SELECT DISTINCT mapping, key_hash FROM {RESOURCES.name} "
                 "WHERE status = 'deleted'")).all()
             self.forget_rows(conn, [tuple(r) for r in rows])
+            conn.execute(META.insert().values(key=_REPAIRED, value="1"))
 
     def row_hashes(self, mapping: str, keys: list[str], conn: Any = None) -> dict[str, str]:
         """The recorded row hash of each of these rows (key hashes) the store knows."""
