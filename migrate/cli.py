@@ -68,10 +68,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Exit codes: 0 success, 1 data errors (a table over its quarantine threshold, a table that
     emitted nothing, an incomplete read, references to quarantined rows), 2 usage,
     configuration or source error, 3 `validate` says NO-GO or `reconcile` found a difference,
-    4 the target refused data or could not be reached, or an output could not be written
-    (disk full), 5 a sync stopped by the delete circuit breaker, 6 sync conflicts left for
-    review, 70 internal error (please report it). OUT/run.json always holds the status that
-    matches the exit code.
+    4 the target refused data or could not be reached, an output could not be written (disk
+    full) or the state store failed, 5 a sync's deletes stopped by the circuit breaker or
+    suspended, 6 sync conflicts left for review, 70 internal error (please report it).
+    OUT/run.json always holds the status that matches the exit code.
     """
     ctx.obj = {"debug": debug}
     if not debug:  # drivers log their own tracebacks (a pool reset on a lost connection)
@@ -225,9 +225,10 @@ def sync(config: Path | None, state_url: str | None, force: bool, confirm_delete
     unchanged rows send nothing, and rows gone from the source follow their mapping's delete
     policy. Killed mid-way (even with SIGKILL), the same command finishes the work.
 
-    Exit codes: 0 in sync; 1 data errors over the threshold; 2 usage error; 4 target refused
-    data (dead letters) or unreachable; 5 deletes stopped by the circuit breaker; 6 conflicts
-    left for review.
+    Exit codes: 0 in sync; 1 data errors over the threshold; 2 usage error, or another sync
+    holds the state store; 4 target refused data (dead letters) or unreachable, or the state
+    store failed; 5 deletes stopped by the circuit breaker or suspended (a table read
+    incompletely or with more rows quarantined); 6 conflicts left for review.
 
     \b
     Example:
@@ -246,9 +247,11 @@ def sync(config: Path | None, state_url: str | None, force: bool, confirm_delete
     click.echo(f"time: {wall:.1f}s, {result.timing['blocked_s']:.1f}s of it waiting for the "
                "target")
     click.echo("state: " + ", ".join(f"{k} {v}" for k, v in result.state.items()))
+    for mapping, reason in sorted(result.suspended.items()):
+        click.echo(f"deletes suspended for {mapping}: {reason}; nothing of it was deleted")
     click.echo(f"status: {result.status}")
     codes = {"ok": EXIT_OK, "data-errors": EXIT_DATA_ERRORS, "load-errors": EXIT_LOAD_FAILED,
-             "dead-letters": EXIT_LOAD_FAILED, "conflicts": 6}
+             "dead-letters": EXIT_LOAD_FAILED, "conflicts": 6, "deletes-suspended": 5}
     sys.exit(codes.get(result.status, EXIT_DATA_ERRORS))
 
 

@@ -7,11 +7,15 @@ schema. It holds keys and hashes, never patient values, except the payloads of w
 Tables:
     meta         schema version, id-namespace fingerprint
     runs         one row per sync run: kind, status, times, counts
-    source_rows  per mapping and row key: content hash, last run that saw it
+    source_rows  per mapping and row key: content hash, last run that saw it; the hash is set
+                 only once every write of the row is acknowledged ("" until then)
+    staged_rows  row hashes waiting for the acknowledgement of their rows' writes
     resources    per resource id: the row that made it, content hash and server version last
                  written, status (live, deleted, conflict)
     watermarks   per mapping: committed and pending values of its change column
     outbox       writes planned but not yet acknowledged by the target (resume point)
+    table_reads  per mapping: rows read and quarantined by the last sync that deleted (the
+                 baseline a later sync's quarantine rate is compared with)
     dead_letters writes the target refused, with its OperationOutcome
     conflicts    updates not applied because the target changed since our last write
 """
@@ -31,6 +35,8 @@ from migrate.mappers.ids import digest
 
 SCHEMA_VERSION = 1
 _IN_SIZE = 500
+_REPAIRED = "deleted-rows-forgotten"
+"""Meta key: `StateStore.forget_deleted_rows` has run on this store."""
 """Keys per IN list of a state-store query."""
 _md = sa.MetaData()
 
@@ -70,7 +76,18 @@ OUTBOX = sa.Table(
     sa.Column("if_match", sa.String(64)), sa.Column("payload", sa.LargeBinary),
     sa.Column("content_hash", sa.String(32)),
     sa.Column("mapping", sa.String(128)), sa.Column("key_hash", sa.String(32)),
-    sa.Column("state", sa.String(16), nullable=False))
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Index("ix_outbox_row", "mapping", "key_hash"))
+STAGED_ROWS = sa.Table(
+    "staged_rows", _md, sa.Column("mapping", sa.String(128), primary_key=True),
+    sa.Column("key_hash", sa.String(32), primary_key=True),
+    sa.Column("row_hash", sa.String(32), nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=False))
+TABLE_READS = sa.Table(
+    "table_reads", _md, sa.Column("mapping", sa.String(128), primary_key=True),
+    sa.Column("read", sa.Integer, nullable=False),
+    sa.Column("quarantined", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=False))
 DEAD_LETTERS = sa.Table(
     "dead_letters", _md, sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("run_id", sa.Integer), sa.Column("rtype", sa.String(64)),
@@ -118,6 +135,8 @@ class StateStore:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         _md.create_all(self.engine)
+        for index in OUTBOX.indexes:  # create_all adds no index to a table of an older store
+            index.create(self.engine, checkfirst=True)
         with self.engine.begin() as conn:
             version = conn.execute(sa.select(META.c.value).where(META.c.key == "schema")).scalar()
             if version is None:
@@ -207,12 +226,66 @@ class StateStore:
               rows: list[tuple[str, str, str]]) -> None:
         """Mark resources (type, id, mapping, key_hash) and rows (mapping, key, hash) as seen."""
         with self.engine.begin() as conn:
-            if seen:
-                self._many(conn, f"UPDATE {RESOURCES.name} SET last_run = ?, mapping = ?, "
-                           "key_hash = ? WHERE rtype = ? AND rid = ?",
-                           [(run_id, m, k, t, i) for t, i, m, k in seen])
-            if rows:
-                self._upsert_rows(conn, run_id, rows)
+            self._touch(conn, run_id, seen, rows)
+
+    def plan(self, run_id: int, seen: list[tuple[str, str, str, str]],
+             settled: list[tuple[str, str, str]], staged: list[tuple[str, str, str]],
+             writes: list[dict[str, Any]]) -> None:
+        """Record one flush of a sync, in one transaction: resources (type, id, mapping, key
+        hash) seen; the hash of rows (mapping, key hash, row hash) that need no write
+        (``settled``); the ``writes`` queued; and the hash of the rows they come from
+        (``staged``), recorded only when the last of their writes is acknowledged
+        (`record_writes`). Until then such a row's hash is "": any later sync maps it again."""
+        with self.engine.begin() as conn:
+            self._touch(conn, run_id, seen, settled + [(m, k, "") for m, k, _ in staged])
+            if staged:
+                self._many(conn, f"DELETE FROM {STAGED_ROWS.name} WHERE mapping = ? AND "
+                           "key_hash = ?", [(m, k) for m, k, _ in staged])
+                self._many(conn, f"INSERT INTO {STAGED_ROWS.name} (mapping, key_hash, row_hash, "
+                           "run_id) VALUES (?, ?, ?, ?)", [(*r, run_id) for r in staged])
+            self.enqueue(run_id, writes, conn)
+
+    def _touch(self, conn: Any, run_id: int, seen: list[tuple[str, str, str, str]],
+               rows: list[tuple[str, str, str]]) -> None:
+        if seen:
+            self._many(conn, f"UPDATE {RESOURCES.name} SET last_run = ?, mapping = ?, "
+                       "key_hash = ? WHERE rtype = ? AND rid = ?",
+                       [(run_id, m, k, t, i) for t, i, m, k in seen])
+        if rows:
+            self._upsert_rows(conn, run_id, rows)
+
+    def _settle(self, conn: Any, rows: set[tuple[str, str]]) -> None:
+        """Record the staged hash of each of these rows (mapping, key hash) that has no write
+        left pending: every write of the row is acknowledged."""
+        idle = (f"NOT EXISTS (SELECT 1 FROM {OUTBOX.name} o WHERE o.mapping = ? AND "
+                "o.key_hash = ? AND o.state = 'pending')")
+        staged = (f"SELECT s.row_hash FROM {STAGED_ROWS.name} s WHERE s.mapping = ? "
+                  "AND s.key_hash = ?")
+        self._many(conn, f"UPDATE {SOURCE_ROWS.name} SET row_hash = ({staged}) WHERE mapping = ? "
+                   f"AND key_hash = ? AND EXISTS ({staged}) AND {idle}", [r * 4 for r in rows])
+        self._many(conn, f"DELETE FROM {STAGED_ROWS.name} WHERE mapping = ? AND key_hash = ? "
+                   f"AND {idle}", [r * 2 for r in rows])
+
+    def forget_rows(self, conn: Any, rows: list[tuple[str, str]]) -> None:
+        """Rows (mapping, key hash) to map again on the next sync: their resources did not
+        land, or were deleted or retired (a row that comes back is sent again)."""
+        if rows:
+            self._many(conn, f"UPDATE {SOURCE_ROWS.name} SET row_hash = '' WHERE mapping = ? "
+                       "AND key_hash = ? AND row_hash <> ''", rows)
+            self._many(conn, f"DELETE FROM {STAGED_ROWS.name} WHERE mapping = ? AND "
+                       "key_hash = ?", rows)
+
+    def forget_deleted_rows(self) -> None:
+        """Once per store: rows whose resources a sync deleted are mapped again if they come
+        back (repairs a store written before rows were forgotten at their delete)."""
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(META.c.value).where(META.c.key == _REPAIRED)).scalar():
+                return
+            rows = conn.exec_driver_sql(self._sql(
+                f"SELECT DISTINCT mapping, key_hash FROM {RESOURCES.name} "
+                "WHERE status = 'deleted'")).all()
+            self.forget_rows(conn, [tuple(r) for r in rows])
+            conn.execute(META.insert().values(key=_REPAIRED, value="1"))
 
     def row_hashes(self, mapping: str, keys: list[str], conn: Any = None) -> dict[str, str]:
         """The recorded row hash of each of these rows (key hashes) the store knows."""
@@ -331,6 +404,9 @@ class StateStore:
             # Done entries leave the outbox: it holds what is still to send (and the dead and
             # conflicting entries), so reading the next bundle never wades through history.
             self._many(conn, f"DELETE FROM {OUTBOX.name} WHERE seq = ?", [(seq,) for seq in done])
+        rows = {(m, k) for _, _, m, k, _, _, st in writes if m and k and st == "live"}
+        if rows:
+            self._settle(conn, rows)
 
     # -- watermarks ----------------------------------------------------------------------------
     def watermark(self, mapping: str) -> str | None:
@@ -347,19 +423,42 @@ class StateStore:
                     {"column": column, "pending": value, "pending_run": run_id})
 
     def commit_watermarks(self, run_id: int) -> None:
-        """Promote the pending watermarks of a run whose writes are all acknowledged."""
+        """Promote the pending watermarks of a run whose writes are all acknowledged; a mapping
+        with a write of that run refused (a dead letter) keeps its old watermark, so its rows
+        are read again."""
+        refused = sa.select(OUTBOX.c.mapping).where(OUTBOX.c.run_id == run_id,
+                                                    OUTBOX.c.state.in_(("pending", "dead")),
+                                                    OUTBOX.c.mapping.is_not(None))
         with self.engine.begin() as conn:
             conn.execute(WATERMARKS.update().where(WATERMARKS.c.pending_run == run_id,
-                                                   WATERMARKS.c.pending.is_not(None))
+                                                   WATERMARKS.c.pending.is_not(None),
+                                                   WATERMARKS.c.mapping.not_in(refused))
                          .values(committed=WATERMARKS.c.pending, pending=None))
 
+    # -- table reads ---------------------------------------------------------------------------
+    def table_reads(self) -> dict[str, tuple[int, int]]:
+        """Per mapping: rows read and quarantined by the sync its quarantine rate is held to."""
+        with self.engine.connect() as conn:
+            return {m: (r, q) for m, r, q in conn.execute(sa.select(
+                TABLE_READS.c.mapping, TABLE_READS.c.read, TABLE_READS.c.quarantined))}
+
+    def record_table_reads(self, run_id: int, reads: dict[str, tuple[int, int]]) -> None:
+        """Record rows read and quarantined per mapping (the new baselines)."""
+        with self.engine.begin() as conn:
+            for mapping, (read, quarantined) in reads.items():
+                _upsert(conn, TABLE_READS, {"mapping": mapping},
+                        {"read": read, "quarantined": quarantined, "run_id": run_id})
+
     # -- outbox, dead letters, conflicts -------------------------------------------------------
-    def enqueue(self, run_id: int, writes: list[dict[str, Any]]) -> None:
-        """Persist planned writes before any is sent (the resume point)."""
-        if writes:
-            with self.engine.begin() as conn:
-                conn.execute(OUTBOX.insert(), [{**w, "run_id": run_id, "state": "pending"}
-                                               for w in writes])
+    def enqueue(self, run_id: int, writes: list[dict[str, Any]], conn: Any = None) -> None:
+        """Persist planned writes before any is sent (the resume point), in the caller's
+        transaction when given."""
+        if writes and conn is None:
+            with self.engine.begin() as own:
+                self.enqueue(run_id, writes, own)
+        elif writes:
+            conn.execute(OUTBOX.insert(), [{**w, "run_id": run_id, "state": "pending"}
+                                           for w in writes])
 
     def pending(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Writes not yet acknowledged, oldest first."""

@@ -32,7 +32,7 @@ def test_top_level_help_lists_exit_codes() -> None:
     assert code == 0
     text = " ".join(out.split())
     assert "Exit codes: 0 success, 1 data errors (a table over its quarantine threshold" in text
-    assert "5 a sync stopped by the delete circuit" in text
+    assert "5 a sync's deletes stopped by the circuit breaker or suspended" in text
     assert "70 internal error (please report it)" in text
 
 

@@ -9,7 +9,15 @@ import pytest
 import sqlalchemy as sa
 
 from migrate.errors import ConfigError
-from migrate.state import RESOURCES, SCHEMA_VERSION, SOURCE_ROWS, StateStore, content_hash
+from migrate.state import (
+    OUTBOX,
+    RESOURCES,
+    SCHEMA_VERSION,
+    SOURCE_ROWS,
+    STAGED_ROWS,
+    StateStore,
+    content_hash,
+)
 from tests.harness.postgres import PostgresServer, postgres_available
 
 
@@ -117,3 +125,71 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
 @pytest.mark.integration
 def test_postgresql_state_store(postgres: PostgresServer) -> None:
     exercise(StateStore(postgres.url()))
+
+
+def write(rid: str, key: str, mapping: str = "m") -> dict[str, object]:
+    return {"rtype": "Patient", "rid": rid, "method": "PUT", "if_match": None,
+            "payload": b"{}", "content_hash": f"c-{rid}", "mapping": mapping, "key_hash": key}
+
+
+def ack(store: StateStore, run: int, *rids: str) -> None:
+    """Acknowledge the pending writes of these resources, as the outbox writer does."""
+    done = [w for w in store.pending() if w["rid"] in rids]
+    with store.engine.begin() as conn:
+        store.record_writes(conn, run, [(w["rtype"], w["rid"], w["mapping"], w["key_hash"],
+                                         w["content_hash"], "1", "live") for w in done],
+                            [w["seq"] for w in done])
+
+
+def exercise_acks(store: StateStore) -> None:
+    run = store.start_run("sync", "http://ehr/fhir")
+    # k0 needs no write: settled now. k1 makes two resources: its hash waits for both acks.
+    store.plan(run, [], [("m", "k0", "h0")], [("m", "k1", "h1")],
+               [write("p1", "k1"), write("p2", "k1")])
+    assert store.row_hashes("m", ["k0", "k1"]) == {"k0": "h0", "k1": ""}
+    ack(store, run, "p1")
+    assert store.row_hashes("m", ["k1"]) == {"k1": ""}  # p2 still pending
+    ack(store, run, "p2")
+    assert store.row_hashes("m", ["k1"]) == {"k1": "h1"}
+    # A row one of whose writes is refused (forgotten, as a dead letter does) stays unsettled
+    # even when its other write is acknowledged afterwards.
+    store.plan(run, [], [], [("m", "k2", "h2")], [write("p3", "k2"), write("p4", "k2")])
+    with store.engine.begin() as conn:
+        store.forget_rows(conn, [("m", "k2")])
+        conn.execute(sa.update(OUTBOX).where(OUTBOX.c.rid == "p3").values(state="dead"))
+    ack(store, run, "p4")
+    assert store.row_hashes("m", ["k2"]) == {"k2": ""}
+    # A flush whose writes cannot be stored records none of its rows either.
+    with pytest.raises(sa.exc.DBAPIError):
+        store.plan(run, [("Patient", "p1", "m", "k1")], [("m", "k5", "h5")], [],
+                   [{**write("p5", "k5"), "rtype": None}])
+    assert store.row_hashes("m", ["k5"]) == {}
+    # A mapping with a refused write of the run keeps its watermark; the others move on.
+    store.set_pending_watermark("m", "updated", "2024-02-01", run)
+    store.set_pending_watermark("n", "updated", "2024-03-01", run)
+    store.commit_watermarks(run)
+    assert (store.watermark("m"), store.watermark("n")) == (None, "2024-03-01")
+    # A row whose resource was deleted is mapped again when it comes back.
+    with store.engine.begin() as conn:
+        store.record_write(conn, "Patient", "p1", "m", "k1", None, "2", "deleted", run)
+    store.forget_deleted_rows()  # a store from before rows were forgotten at their delete
+    assert store.row_hashes("m", ["k0", "k1"]) == {"k0": "h0", "k1": ""}
+    store.touch(run, [], [("m", "k1", "h1")])  # a row still there that lost one resource
+    store.forget_deleted_rows()  # repaired once: not mapped again at every sync
+    assert store.row_hashes("m", ["k1"]) == {"k1": "h1"}
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(STAGED_ROWS)).scalar() == 0
+    assert store.table_reads() == {}
+    store.record_table_reads(run, {"m": (100, 1)})
+    store.record_table_reads(run, {"m": (120, 0), "n": (5, 0)})
+    assert store.table_reads() == {"m": (120, 0), "n": (5, 0)}
+    store.engine.dispose()
+
+
+def test_sqlite_row_hashes_wait_for_acknowledgement(tmp_path: Path) -> None:
+    exercise_acks(StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}"))
+
+
+@pytest.mark.integration
+def test_postgresql_row_hashes_wait_for_acknowledgement(postgres: PostgresServer) -> None:
+    exercise_acks(StateStore(postgres.fresh_database("acks")))

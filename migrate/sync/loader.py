@@ -21,6 +21,7 @@ from migrate.errors import MigrateError
 from migrate.loaders.base import Loader, LoadSummary
 from migrate.mappers.engine import EMITTED, QUARANTINED, UNCHANGED, Unit, key_hash
 from migrate.mappers.pack import CompiledMapping
+from migrate.report.model import TableStats
 from migrate.state import RESOURCES, StateStore, StoredResource, content_hash
 from migrate.sync.writer import OutboxWriter
 
@@ -65,6 +66,10 @@ class SyncLoader(Loader):
         self._full_read: set[str] = set()  # mappings whose every row is read this run
         self._known: tuple[str, np.ndarray, np.ndarray] | None = None
         self._marks: dict[str, str] = {}
+        # Per mapping: (read complete, why not, rows read, rows quarantined), from the pipeline.
+        self._reads: dict[str, tuple[bool, str | None, int, int]] = {}
+        self.suspended: dict[str, str] = {}
+        """Mappings whose deletes this sync held back, with the reason."""
 
     def describe(self) -> str:
         """The target URL."""
@@ -107,6 +112,11 @@ class SyncLoader(Loader):
         if (idle and self._pending) or self._due(1 if idle else READ_AHEAD):
             self._flush()
 
+    def table_finished(self, mapping: CompiledMapping, stats: TableStats) -> None:
+        """How completely a mapping's table was read: its deletes depend on it."""
+        self._reads[mapping.name] = (stats.complete, stats.read_problem, stats.read,
+                                     sum(stats.quarantined.values()))
+
     def _due(self, times: int) -> bool:
         return len(self._pending) >= times * FLUSH_EVERY or len(self._rows) >= times * ROWS_EVERY
 
@@ -117,13 +127,18 @@ class SyncLoader(Loader):
         """Plan and send the rest, then deletes; commit watermarks once all is acknowledged."""
         self._flush()
         self.writer.wait()  # every write recorded before deciding what is gone
-        self._deletes()
+        held = self._held_back()
+        self._deletes(held)
         self.writer.drain()
         for name, value in self._marks.items():
             self.store.set_pending_watermark(name, self.mappings[name].spec.sync.column or "",
                                              value, self.run_id)
         if not self.store.pending():
             self.store.commit_watermarks(self.run_id)
+        # The baselines of the next sync: tables read in full whose rate did not rise.
+        self.store.record_table_reads(self.run_id, {
+            name: (read, quarantined) for name, (_, _, read, quarantined) in self._reads.items()
+            if name not in held})
         for k, v in self.writer.counts.items():
             self.summary.written[k] = v
         return super().close()
@@ -185,12 +200,27 @@ class SyncLoader(Loader):
             write = self._plan(res, mapping, khash, old)
             if write is not None:
                 writes.append(write)
-        # A row with a resource left in conflict is not settled: map it again next time.
-        rows = [(m, k, "" if (m, k) in self._unsettled else h) for m, k, h in self._rows]
-        self.store.touch(self.run_id, seen, rows)
+        settled, staged = self._split_rows(writes)
         self._rows = []
-        self.store.enqueue(self.run_id, writes)
+        # One transaction: the rows' marks and the writes they wait for (nothing is taken for
+        # delivered that is not in the outbox; a row's hash is set when its writes are acked).
+        self.store.plan(self.run_id, seen, settled, staged, writes)
         self.writer.start_drain()  # sent while the next rows are mapped
+
+    def _split_rows(self, writes: list[dict[str, Any]]
+                    ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+        """The rows of this flush: settled now (no write needed: their hash is recorded), and
+        staged (their hash is recorded once their writes are acknowledged). A row with a
+        resource left in conflict is neither: "" maps it again next time."""
+        waiting = {(w["mapping"], w["key_hash"]) for w in writes}
+        settled: dict[tuple[str, str], str] = {}
+        staged: dict[tuple[str, str], str] = {}
+        for m, k, h in self._rows:
+            if (m, k) in self._unsettled:
+                settled[m, k] = ""
+            else:
+                (staged if (m, k) in waiting else settled)[m, k] = h
+        return [(*r, h) for r, h in settled.items()], [(*r, h) for r, h in staged.items()]
 
     def _plan(self, res: dict[str, Any], mapping: str, khash: str,
               old: StoredResource | None) -> dict[str, Any] | None:
@@ -210,8 +240,30 @@ class SyncLoader(Loader):
                 "key_hash": khash}
 
     # -- deletes -------------------------------------------------------------------------------
-    def _deletes(self) -> None:
-        gone = self._gone()
+    def _held_back(self) -> dict[str, str]:
+        """Mappings whose deletes must wait, with the reason: their read was incomplete, or
+        their quarantine rate rose since the baseline (unless deletes are confirmed)."""
+        baseline, held = self.store.table_reads(), {}
+        for name, (complete, problem, read, quarantined) in self._reads.items():
+            if not complete:
+                held[name] = ("the read of its table was incomplete ("
+                              f"{problem or 'rows may be missing'})")
+            elif name in baseline and not self.confirm_deletes:
+                was_read, was_quarantined = baseline[name]
+                was, now = was_quarantined / max(was_read, 1), quarantined / max(read, 1)
+                if now > was:
+                    held[name] = (f"its quarantine rate rose from {was:.2%} ({was_quarantined} "
+                                  f"of {was_read} rows) to {now:.2%} ({quarantined} of {read})")
+        return held
+
+    def _deletes(self, held: dict[str, str]) -> None:
+        gone: list[tuple[StoredResource, str]] = []
+        for res, policy in self._gone():
+            if policy != "report" and res.mapping in held:
+                self.plan["deletes-suspended"] += 1
+                self.suspended[res.mapping] = held[res.mapping]
+            else:
+                gone.append((res, policy))
         self._circuit_breaker(gone)
         writes = []
         for res, policy in gone:
@@ -221,7 +273,12 @@ class SyncLoader(Loader):
             write = self._delete_write(res, policy)
             if write is not None:
                 writes.append(write)
-        self.store.enqueue(self.run_id, writes)
+        # A row whose resources go is mapped again if it comes back (its hash is forgotten in
+        # the transaction that queues the deletes).
+        rows = sorted({(w["mapping"], w["key_hash"]) for w in writes})
+        with self.store.engine.begin() as conn:
+            self.store.forget_rows(conn, rows)
+            self.store.enqueue(self.run_id, writes, conn)
 
     def _gone(self) -> list[tuple[StoredResource, str]]:
         """Live resources the source no longer gives, with their mapping's delete policy."""

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from migrate.config import RunSettings
 from migrate.errors import ConfigError
 from migrate.report.model import RunReport
 from migrate.state import StateStore
 from migrate.sync.loader import SyncLoader
+from migrate.sync.lock import StateStoreError, sync_lock
 from migrate.sync.writer import OutboxWriter
 
 
@@ -27,22 +32,27 @@ class SyncResult:
     timing: dict[str, float] = field(default_factory=dict)
     """The writer's ``timing``: seconds in the target's round trips (``server_s``) and
     seconds the sync was held up by its sends (``blocked_s``)."""
+    suspended: dict[str, str] = field(default_factory=dict)
+    """Mappings whose deletes were held back (incomplete read, quarantine rate rose), why."""
 
     @property
     def status(self) -> str:
-        """``ok``, ``conflicts`` or ``dead-letters`` (the report's own status otherwise)."""
+        """``ok``, ``conflicts``, ``dead-letters`` or ``deletes-suspended`` (the report's own
+        status otherwise)."""
         if self.report.status != "ok":
             return self.report.status
         if self.state.get("conflicts"):
             return "conflicts"
         if self.state.get("dead_letters"):
             return "dead-letters"
+        if self.suspended:
+            return "deletes-suspended"
         return "ok"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
         return {"run_id": self.run_id, "status": self.status, "plan": self.plan,
-                "writes": self.writes, "state": self.state}
+                "writes": self.writes, "state": self.state, "suspended": self.suspended}
 
 
 def identity_fingerprint(settings: RunSettings) -> str:
@@ -58,15 +68,31 @@ def default_state_url(settings: RunSettings) -> str:
 
 def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool = False,
              confirm_deletes: bool = False, max_delete_share: float = 0.02) -> SyncResult:
-    """Bring the target up to date with the source, sending only what changed."""
-    from migrate.pipeline import run_pipeline
-
+    """Bring the target up to date with the source, sending only what changed. Holds the
+    state store's lock throughout (`sync_lock`: a second sync is refused)."""
     target = settings.target
     if target.get("type") != "fhir-server":
         raise ConfigError("sync needs a FHIR server target (an http(s):// base URL)")
     Path(settings.output).mkdir(parents=True, exist_ok=True)
-    store = StateStore(state_url or default_state_url(settings))
-    store.check_identity(identity_fingerprint(settings))
+    url = state_url or default_state_url(settings)
+    with _store_errors(sa.make_url(url).render_as_string(hide_password=True)):
+        store = StateStore(url)
+        try:
+            with sync_lock(store.engine):
+                store.check_identity(identity_fingerprint(settings))
+                return _sync(settings, store, force=force, confirm_deletes=confirm_deletes,
+                             max_delete_share=max_delete_share)
+        finally:
+            store.engine.dispose()
+
+
+def _sync(settings: RunSettings, store: StateStore, *, force: bool, confirm_deletes: bool,
+          max_delete_share: float) -> SyncResult:
+    """One sync, holding the store's lock."""
+    from migrate.pipeline import run_pipeline
+
+    target = settings.target
+    store.forget_deleted_rows()
     run_id = store.start_run("sync", target["url"])
     writer = OutboxWriter(store, run_id, target, force=force)
     status = "failed"
@@ -79,7 +105,22 @@ def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool
     finally:
         writer.close()
         counts = {**writer.counts}
-        store.finish_run(run_id, status, counts)
-        store.engine.dispose()
+        with contextlib.suppress(sa.exc.DBAPIError):  # a store that failed says why above
+            store.finish_run(run_id, status, counts)
     return SyncResult(run_id, report, dict(loader.plan), counts, store.counts(),
-                      {k: round(v, 3) for k, v in writer.timing.items()})
+                      {k: round(v, 3) for k, v in writer.timing.items()},
+                      dict(loader.suspended))
+
+
+@contextlib.contextmanager
+def _store_errors(name: str) -> Iterator[None]:
+    """A failing state store (disk full, database gone) as a `StateStoreError`: the driver's
+    reason, never the statement or its values."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise StateStoreError(
+            f"the state store {name} failed: {reason}. Nothing after the "
+            "failure was recorded as delivered: once the store is fixed, run sync again and "
+            "it sends everything not acknowledged.") from None

@@ -40,6 +40,7 @@ from migrate.state import (
     DEAD_LETTERS,
     OUTBOX,
     SOURCE_ROWS,
+    STAGED_ROWS,
     StateStore,
     content_hash,
 )
@@ -280,8 +281,11 @@ def _fault(point: str, n: int) -> None:
 
 
 def _forget_row(conn: Any, w: dict[str, Any]) -> None:
-    """A row whose write did not land must be mapped again on the next sync."""
+    """A row whose write did not land must be mapped again on the next sync (its staged hash
+    is dropped too: the acknowledgement of its other writes must not record it)."""
     if w.get("mapping") and w.get("key_hash"):
         conn.execute(SOURCE_ROWS.update().where(SOURCE_ROWS.c.mapping == w["mapping"],
                                                 SOURCE_ROWS.c.key_hash == w["key_hash"])
                      .values(row_hash=""))
+        conn.execute(STAGED_ROWS.delete().where(STAGED_ROWS.c.mapping == w["mapping"],
+                                                STAGED_ROWS.c.key_hash == w["key_hash"]))

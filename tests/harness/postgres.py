@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -90,3 +91,26 @@ class PostgresServer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+    def fresh_database(self, name: str) -> str:
+        """Drop and create database ``name``; its SQLAlchemy URL."""
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        engine.dispose()
+        return self.url(name)
+
+
+def postgres_or_skip(workdir: Path) -> Iterator[PostgresServer]:
+    """A started server for a fixture to yield from; skips the tests when PostgreSQL is not
+    installed."""
+    import pytest
+
+    if not postgres_available():
+        pytest.skip("PostgreSQL server binaries are not installed (scripts/test.sh installs "
+                    "them)")
+    with PostgresServer(workdir) as server:
+        yield server
