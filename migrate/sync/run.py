@@ -12,7 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from migrate.config import RunSettings
-from migrate.errors import ConfigError
+from migrate.errors import ConfigError, InternalError
+from migrate.redact import redact_url
 from migrate.report.model import RunReport
 from migrate.state import StateStore
 from migrate.sync.loader import SyncLoader
@@ -75,7 +76,7 @@ def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool
         raise ConfigError("sync needs a FHIR server target (an http(s):// base URL)")
     Path(settings.output).mkdir(parents=True, exist_ok=True)
     url = state_url or default_state_url(settings)
-    with _store_errors(sa.make_url(url).render_as_string(hide_password=True)):
+    with _store_errors(redact_url(url)):
         store = StateStore(url)
         try:
             with sync_lock(store.engine):
@@ -117,7 +118,12 @@ def _store_errors(name: str) -> Iterator[None]:
     """A failing state store (disk full, database gone) as a `StateStoreError`: the driver's
     reason, never the statement or its values."""
     try:
-        yield
+        try:
+            yield
+        except InternalError as wrapped:  # the pipeline wraps what it did not foresee
+            if isinstance(wrapped.__cause__, sa.exc.DBAPIError):
+                raise wrapped.__cause__ from None
+            raise
     except sa.exc.DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise StateStoreError(

@@ -39,10 +39,10 @@ def laughs(levels: int) -> str:
 
 
 def problems_of(pack: Path) -> str:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the machine may be busy with other work
     with pytest.raises(MappingError) as err:
         load_pack(pack, SETTINGS)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     return str(err.value)
 
 
@@ -74,10 +74,10 @@ def test_catastrophic_regex_runs_in_linear_time(tmp_path: Path) -> None:
     (pack / "concept_maps").mkdir()
     (pack / "concept_maps" / "gender.csv").write_text(GENDER, encoding="utf-8")
     loaded = load_pack(pack, SETTINGS)
-    started = time.perf_counter()
+    started = time.process_time()
     units = run_rows(loaded, "t.patient",
                      [{"ID": str(i), "SEX": "F", "NOTE": "a" * 35 + "!"} for i in range(200)])
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert [u.outcome for u in units] == ["emitted"] * 200
 
 
