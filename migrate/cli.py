@@ -239,12 +239,7 @@ def status(config: Path | None, state_url: str | None, **flags: Any) -> None:
     Example:
       emr-migrate status -c migration.yaml
     """
-    from migrate.state import StateStore
-    from migrate.sync.run import default_state_url
-
-    flags.setdefault("namespace", None)
-    settings = _settings(config, **flags)
-    store = StateStore(state_url or default_state_url(settings))
+    store = _state_store(config, state_url, flags)
     for run in store.runs():
         click.echo(f"run {run['run_id']:>4} {run['kind']:<6} {run['status']:<8} "
                    f"{run['counts'] or ''}")
@@ -253,6 +248,71 @@ def status(config: Path | None, state_url: str | None, **flags: Any) -> None:
     for c in store.conflicts():
         click.echo(f"conflict: {c['rtype']}/{c['rid']} we last wrote version "
                    f"{c['expected_version']}, the target has {c['actual_version']}")
+
+
+def _state_store(config: Path | None, state_url: str | None, flags: dict[str, Any]) -> Any:
+    """The project's state store (``--state``, else OUT/state.sqlite)."""
+    from migrate.state import StateStore
+    from migrate.sync.run import default_state_url
+
+    flags.setdefault("namespace", None)
+    return StateStore(state_url or default_state_url(_settings(config, **flags)))
+
+
+@cli.command(context_settings=CONTEXT)
+@run_options
+@click.option("--state", "state_url", help="State store URL (default OUT/state.sqlite).")
+@click.option("--take-source", multiple=True, metavar="WHICH", help="Overwrite the target with "
+              "the source on the next sync (WHICH: a conflict number, Type/id, or all).")
+@click.option("--keep-target", multiple=True, metavar="WHICH", help="Keep the target's "
+              "version; send nothing until the source row changes again.")
+@click.option("--mark-reviewed", multiple=True, metavar="WHICH", help="Stop reporting it; the "
+              "target's version stays held until you take the source or keep the target.")
+@click.option("--all", "show_all", is_flag=True, help="Also list resolved conflicts.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="How to print the list on stdout.")
+def conflicts(config: Path | None, state_url: str | None, take_source: tuple[str, ...],
+              keep_target: tuple[str, ...], mark_reviewed: tuple[str, ...], show_all: bool,
+              fmt: str, **flags: Any) -> None:
+    """List the sync conflicts waiting for review, or resolve them.
+
+    A conflict is a resource edited on the target since our last write whose source row
+    changed too. Listed: number, type/id, mapping, row key hash, versions, when; never the
+    content. Exit code 6 while conflicts are open, else 0.
+
+    \b
+    Example:
+      emr-migrate conflicts -c migration.yaml
+      emr-migrate conflicts -c migration.yaml --take-source Patient/8f1c...  # source wins
+      emr-migrate conflicts -c migration.yaml --keep-target 3 --mark-reviewed all
+    """
+    from migrate.sync.conflicts import list_conflicts, resolve
+
+    store = _state_store(config, state_url, flags)
+    for how, chosen in (("take-source", take_source), ("keep-target", keep_target),
+                        ("reviewed", mark_reviewed)):
+        for which in chosen:
+            for c in resolve(store, which, how):
+                click.echo(f"conflict {c.id} {c.rtype}/{c.rid}: {how}")
+    listed = list_conflicts(store, include_resolved=show_all)
+    if fmt == "json":
+        click.echo(orjson_text([c.as_dict() for c in listed]))
+    for c in listed if fmt == "table" else []:
+        when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(c.created or 0))
+        click.echo(f"{c.id:>4} {c.rtype}/{c.rid} mapping {c.mapping} key {c.key_hash} run "
+                   f"{c.run_id} {when}: we wrote version {c.expected_version}, the target has "
+                   f"{c.actual_version}" + (f" [{c.resolution}]" if c.resolution else ""))
+    still_open = sum(1 for c in listed if c.resolution is None)
+    if fmt == "table":
+        click.echo(f"open conflicts: {still_open}")
+    sys.exit(6 if still_open else EXIT_OK)
+
+
+def orjson_text(value: Any) -> str:
+    """Indented JSON text."""
+    import orjson
+
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
 @cli.command(context_settings=CONTEXT)

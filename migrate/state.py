@@ -14,6 +14,8 @@ Tables:
     outbox       writes planned but not yet acknowledged by the target (resume point)
     dead_letters writes the target refused, with its OperationOutcome
     conflicts    updates not applied because the target changed since our last write
+    conflict_resolutions  how and when a conflict was closed (take-source, keep-target,
+                 reviewed, overwritten); a new table, so older stores simply gain it
 """
 
 from __future__ import annotations
@@ -84,6 +86,10 @@ CONFLICTS = sa.Table(
     sa.Column("actual_version", sa.String(64)), sa.Column("ours", sa.LargeBinary),
     sa.Column("theirs", sa.LargeBinary), sa.Column("resolved", sa.Boolean, default=False),
     sa.Column("created", sa.Float))
+CONFLICT_RESOLUTIONS = sa.Table(
+    "conflict_resolutions", _md, sa.Column("conflict_id", sa.Integer, primary_key=True),
+    sa.Column("resolution", sa.String(16), nullable=False),
+    sa.Column("resolved_at", sa.Float, nullable=False))
 
 
 def content_hash(resource: dict[str, Any]) -> str:

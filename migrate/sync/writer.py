@@ -30,14 +30,8 @@ from migrate.errors import LoadError, TransientLoadError
 from migrate.loaders.entries import entry_status
 from migrate.loaders.fhir_server import auth_arg, open_client, read_target_profile
 from migrate.loaders.retry import RETRY_STATUS, Backoff
-from migrate.state import (
-    CONFLICTS,
-    DEAD_LETTERS,
-    OUTBOX,
-    SOURCE_ROWS,
-    StateStore,
-    content_hash,
-)
+from migrate.state import CONFLICTS, DEAD_LETTERS, OUTBOX, SOURCE_ROWS, StateStore
+from migrate.sync.conflicts import close_overwritten, open_conflict_keys, own_content
 
 FHIR_JSON = "application/fhir+json"
 _VERSION = re.compile(r'W/"([^"]+)"')
@@ -68,7 +62,8 @@ class OutboxWriter:
                         "Prefer": "return=minimal"}
         self.counts = {"bundles": 0, "created": 0, "updated": 0, "deleted": 0,
                        "acknowledged": 0, "conflicts": 0, "dead_letters": 0, "overwritten": 0,
-                       "batch_fallbacks": 0}
+                       "batch_fallbacks": 0, "adopted": 0}
+        self._open_conflicts = open_conflict_keys(store)  # closed when a write of theirs lands
         # Seconds in the target's HTTP round trips, and seconds the caller was held up by sends
         # (a synchronous drain, or a wait for the background one): a sync's wall time minus
         # ``blocked_s`` is our own part of it.
@@ -167,6 +162,8 @@ class OutboxWriter:
                     continue
                 done.append(w["seq"])
             self.store.record_writes(conn, self.run_id, acked, done)
+            if self._open_conflicts:
+                close_overwritten(conn, self._open_conflicts, acked)
 
     def _entry(self, w: dict[str, Any]) -> dict[str, Any]:
         request: dict[str, Any] = {"method": w["method"], "url": f"{w['rtype']}/{w['rid']}"}
@@ -198,15 +195,12 @@ class OutboxWriter:
         self.counts["dead_letters"] += 1
 
     def _precondition_failed(self, conn: Any, w: dict[str, Any]) -> None:
-        """The target changed since our last write: our own lost ack, or a real conflict."""
+        """The target's version moved on since our last write: our own content (a lost ack,
+        or a `run` that wrote it again: see `migrate.sync.conflicts`), or a real conflict."""
         current = self.read(w["rtype"], w["rid"])
-        if current is not None and w["payload"] and \
-                content_hash(current) == content_hash(orjson.loads(w["payload"])):
-            version = (current.get("meta") or {}).get("versionId")
-            self.store.record_writes(conn, self.run_id, [
-                (w["rtype"], w["rid"], w["mapping"], w["key_hash"], w["content_hash"], version,
-                 "live")], [w["seq"]])
-            self.counts["acknowledged"] += 1
+        own = own_content(self.store, conn, self.run_id, w, current)
+        if own is not None:  # recorded; an adopted version's write stays pending, sent again
+            self.counts[own] += 1
             return
         actual = (current or {}).get("meta", {}).get("versionId")
         conn.execute(CONFLICTS.insert().values(

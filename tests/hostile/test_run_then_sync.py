@@ -109,7 +109,7 @@ def test_a_real_edit_is_a_listed_conflict_without_phi(project: dict[str, Any]) -
     listed = emr("conflicts", "-c", project["yaml"])
     assert listed.exit_code == 6, listed.output
     assert f"Patient/{rid}" in listed.output
-    assert "patients" in listed.output  # the mapping
+    assert "mapping synthea.patient " in listed.output
     for phi in (EDITED, "Zzyzx", source_id):
         assert phi not in listed.output
     assert sync(project).exit_code == 6  # held, still open
