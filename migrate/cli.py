@@ -251,12 +251,19 @@ def status(config: Path | None, state_url: str | None, **flags: Any) -> None:
 
 
 def _state_store(config: Path | None, state_url: str | None, flags: dict[str, Any]) -> Any:
-    """The project's state store (``--state``, else OUT/state.sqlite)."""
+    """The project's state store (``--state``, else OUT/state.sqlite, which must exist)."""
+    from migrate.errors import ConfigError
     from migrate.state import StateStore
     from migrate.sync.run import default_state_url
 
     flags.setdefault("namespace", None)
-    return StateStore(state_url or default_state_url(_settings(config, **flags)))
+    if state_url is None:
+        settings = _settings(config, **flags)
+        if not (Path(settings.output) / "state.sqlite").is_file():
+            raise ConfigError(f"no state store at {Path(settings.output) / 'state.sqlite'}: no "
+                              "sync has run with this output folder (or give --state URL)")
+        state_url = default_state_url(settings)
+    return StateStore(state_url)
 
 
 @cli.command(context_settings=CONTEXT)
