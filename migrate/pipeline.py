@@ -21,7 +21,7 @@ import orjson
 from migrate.config import RunSettings
 from migrate.errors import ConfigError, ExtractError, MigrateError
 from migrate.extractors.base import Extractor, RejectedRow, open_extractor
-from migrate.loaders.base import Loader, open_loader
+from migrate.loaders.base import Loader
 from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
 from migrate.mappers.compiler import RowError
 from migrate.mappers.engine import EMITTED, FILTERED, UNCHANGED, MappingRunner, Unit
@@ -45,7 +45,7 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
         ext = extractor or open_extractor(**extractor_options(settings.source, pack))
         stack.callback(ext.close)
         check_columns(pack, ext)
-        load = loader or open_loader(settings.target)
+        load = loader or _run_loader(settings)
         load.open()
         settings.output.mkdir(parents=True, exist_ok=True)
         dead = _dead_letters(load, settings.output)
@@ -73,6 +73,14 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
     (settings.output / "run.json").write_bytes(
         orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
     return report
+
+
+def _run_loader(settings: RunSettings) -> Loader:
+    """The target's loader; to a FHIR server, one that notes what it sends in the state
+    store that `sync` keeps (`migrate.sync.runrecord`), so the two share one record."""
+    from migrate.sync.runrecord import open_run_loader
+
+    return open_run_loader(settings)
 
 
 @contextmanager

@@ -8,8 +8,11 @@ writer reads the resource and compares its content (server-set ``meta`` ignored,
 `content_hash` the store keeps) with what we know to be ours:
 
 * equal to what this write sends: our own write, acknowledged late (`ACKNOWLEDGED`);
-* equal to what we last wrote: nobody changed it, only its version moved; the server's version
+* equal to what a sync last wrote, or to what an `emr-migrate run` last sent
+  (`migrate.sync.runrecord`): nobody changed it, only its version moved; the server's version
   is adopted and the same write is sent again with ``If-Match`` on it (`ADOPTED`);
+* nothing, after a write with ``If-Match`` on `UNKNOWN_VERSION` (a resource a `run` sent that
+  no sync wrote yet): the run's write never landed; it is sent again as a create (`CREATE`);
 * anything else is a real conflict, kept for review.
 
 Both equalities are of whole content: a resource that differs in any element from what we
@@ -42,9 +45,11 @@ from migrate.state import (
     StateStore,
     content_hash,
 )
+from migrate.sync.runrecord import UNKNOWN_VERSION, sent_hash
 
 ACKNOWLEDGED = "acknowledged"
 ADOPTED = "adopted"
+CREATE = "recreated"
 RESOLUTIONS = ("take-source", "keep-target", "reviewed")
 """What a person can decide; ``overwritten`` is recorded by the writer itself."""
 
@@ -72,10 +77,15 @@ class ConflictInfo:
 
 def own_content(store: StateStore, conn: Any, run_id: int, w: dict[str, Any],
                 current: dict[str, Any] | None) -> str | None:
-    """After a 412 on outbox write ``w``: `ACKNOWLEDGED` or `ADOPTED` (recorded inside the
-    caller's transaction ``conn``) when the target holds our own content, else None."""
+    """After a 412 on outbox write ``w``: `ACKNOWLEDGED`, `ADOPTED` or `CREATE` (recorded
+    inside the caller's transaction ``conn``) when the target holds our own content or, for
+    a resource a run may have written, nothing; else None (a conflict)."""
     if current is None:
-        return None
+        if w["if_match"] != UNKNOWN_VERSION:
+            return None
+        # A run's write that never landed (or was deleted since): a create, as planned.
+        conn.execute(OUTBOX.update().where(OUTBOX.c.seq == w["seq"]).values(if_match=None))
+        return CREATE
     version = (current.get("meta") or {}).get("versionId")
     held = content_hash(current)
     if w["payload"] and held == content_hash(orjson.loads(w["payload"])):
@@ -84,12 +94,15 @@ def own_content(store: StateStore, conn: Any, run_id: int, w: dict[str, Any],
         return ACKNOWLEDGED
     last = conn.execute(sa.select(RESOURCES.c.content_hash, RESOURCES.c.status).where(
         RESOURCES.c.rtype == w["rtype"], RESOURCES.c.rid == w["rid"])).first()
+    ours = {sent_hash(conn, w["rtype"], w["rid"])}  # what a `run` sent
+    if last is not None and last.status == "live":
+        ours.add(last.content_hash)  # what a sync wrote
     # A version equal to the one refused would loop: only a version that moved is adopted.
-    if last is None or last.status != "live" or last.content_hash != held or \
-            version is None or str(version) == str(w["if_match"]):
+    if held not in ours - {None} or version is None or str(version) == str(w["if_match"]):
         return None
     conn.execute(RESOURCES.update().where(RESOURCES.c.rtype == w["rtype"],
-                                          RESOURCES.c.rid == w["rid"]).values(version=version))
+                                          RESOURCES.c.rid == w["rid"])
+                 .values(version=version, content_hash=held))
     conn.execute(OUTBOX.update().where(OUTBOX.c.seq == w["seq"]).values(if_match=version))
     return ADOPTED
 

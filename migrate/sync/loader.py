@@ -22,6 +22,7 @@ from migrate.loaders.base import Loader, LoadSummary
 from migrate.mappers.engine import EMITTED, QUARANTINED, UNCHANGED, Unit, key_hash
 from migrate.mappers.pack import CompiledMapping
 from migrate.state import RESOURCES, StateStore, StoredResource, content_hash
+from migrate.sync.runrecord import guard_run_writes
 from migrate.sync.writer import OutboxWriter
 
 FLUSH_EVERY = 2000
@@ -189,6 +190,7 @@ class SyncLoader(Loader):
         rows = [(m, k, "" if (m, k) in self._unsettled else h) for m, k, h in self._rows]
         self.store.touch(self.run_id, seen, rows)
         self._rows = []
+        guard_run_writes(self.store, writes)  # no blind overwrite of what a `run` wrote
         self.store.enqueue(self.run_id, writes)
         self.writer.start_drain()  # sent while the next rows are mapped
 

@@ -62,7 +62,7 @@ class OutboxWriter:
                         "Prefer": "return=minimal"}
         self.counts = {"bundles": 0, "created": 0, "updated": 0, "deleted": 0,
                        "acknowledged": 0, "conflicts": 0, "dead_letters": 0, "overwritten": 0,
-                       "batch_fallbacks": 0, "adopted": 0}
+                       "batch_fallbacks": 0, "adopted": 0, "recreated": 0}
         self._open_conflicts = open_conflict_keys(store)  # closed when a write of theirs lands
         # Seconds in the target's HTTP round trips, and seconds the caller was held up by sends
         # (a synchronous drain, or a wait for the background one): a sync's wall time minus

@@ -104,6 +104,54 @@ def test_run_then_sync_has_no_false_conflicts(project: dict[str, Any]) -> None:
     assert sync(p).exit_code == 0
 
 
+def test_a_run_of_an_older_source_between_syncs_is_still_our_own_content(
+        project: dict[str, Any]) -> None:
+    """sync (city A), the source moves (B), `run` writes B, the source moves again (C), sync:
+    the target holds B, neither what the last sync wrote nor what this one writes, yet ours
+    (the run's): exit 0 and C on the server, not a conflict."""
+    p, server = project, project["server"]
+    assert sync(p).exit_code == 0
+    rid = sorted(server.ids("Patient"))[0]
+    source_id = server.read("Patient", rid)["identifier"][0]["value"]
+    set_city(p["src"], source_id, "Bville")
+    assert emr("run", "-c", p["yaml"], "--no-progress").exit_code == 0
+    set_city(p["src"], source_id, "Ctown")
+    after = sync(p)
+    assert after.exit_code == 0, after.output
+    assert server.read("Patient", rid)["address"][0]["city"] == "Ctown"
+    assert_target_equals(server.base_url, p["src"], p["tmp"])
+
+
+def test_an_edit_made_between_a_run_and_the_first_sync_is_a_conflict_not_overwritten(
+        project: dict[str, Any]) -> None:
+    """The first sync after a `run` knows no version of what the run wrote: it must not PUT
+    blindly over an edit made since (before, it overwrote every one, exit 0)."""
+    p, server = project, project["server"]
+    assert emr("run", "-c", p["yaml"], "--no-progress").exit_code == 0
+    rid, _ = edit_on_target(server)
+    first = sync(p)
+    assert first.exit_code == 6, first.output
+    assert "conflicts 1" in first.output
+    assert server.read("Patient", rid)["name"][0]["family"] == EDITED
+    listed = emr("conflicts", "-c", p["yaml"])
+    assert f"Patient/{rid}" in listed.output
+    assert emr("conflicts", "-c", p["yaml"], "--keep-target", "all").exit_code == 0
+    assert sync(p).exit_code == 0
+    assert server.read("Patient", rid)["name"][0]["family"] == EDITED
+
+
+def test_a_run_whose_write_never_landed_is_created_by_the_first_sync(
+        project: dict[str, Any]) -> None:
+    p, server = project, project["server"]
+    assert emr("run", "-c", p["yaml"], "--no-progress").exit_code == 0
+    rid = sorted(server.ids("Patient"))[0]
+    server.delete("Patient", rid)
+    first = sync(p)
+    assert first.exit_code == 0, first.output
+    assert "recreated 1" in first.output
+    assert_target_equals(server.base_url, p["src"], p["tmp"])
+
+
 def test_a_real_edit_is_a_listed_conflict_without_phi(project: dict[str, Any]) -> None:
     rid, source_id = conflict(project)
     listed = emr("conflicts", "-c", project["yaml"])
