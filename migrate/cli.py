@@ -200,7 +200,9 @@ def sync(config: Path | None, state_url: str | None, force: bool, confirm_delete
     says was last written: new rows are created, changed rows updated (with If-Match, so edits
     made in the new EHR are never overwritten silently: they are reported as conflicts),
     unchanged rows send nothing, and rows gone from the source follow their mapping's delete
-    policy. Killed mid-way (even with SIGKILL), the same command finishes the work.
+    policy. Killed mid-way (even with SIGKILL), the same command finishes the work. What a
+    `run` wrote to the same target is recognised as ours, not as a conflict. List and resolve
+    conflicts with `emr-migrate conflicts`; --force overwrites them and closes them.
 
     Exit codes: 0 in sync; 1 data errors over the threshold; 2 usage error; 4 target refused
     data (dead letters) or unreachable; 5 deletes stopped by the circuit breaker; 6 conflicts
@@ -224,6 +226,9 @@ def sync(config: Path | None, state_url: str | None, force: bool, confirm_delete
                "target")
     click.echo("state: " + ", ".join(f"{k} {v}" for k, v in result.state.items()))
     click.echo(f"status: {result.status}")
+    if result.status == "conflicts":
+        click.echo(f"{result.state['conflicts']} conflicts open: list and resolve them with "
+                   f"`emr-migrate conflicts -c {config or 'migration.yaml'}`")
     codes = {"ok": EXIT_OK, "data-errors": EXIT_DATA_ERRORS, "load-errors": EXIT_LOAD_FAILED,
              "dead-letters": EXIT_LOAD_FAILED, "conflicts": 6}
     sys.exit(codes.get(result.status, EXIT_DATA_ERRORS))
@@ -300,22 +305,31 @@ def conflicts(config: Path | None, state_url: str | None, take_source: tuple[str
                         ("reviewed", mark_reviewed)):
         for which in chosen:
             for c in resolve(store, which, how):
-                click.echo(f"conflict {c.id} {c.rtype}/{c.rid}: {how}")
+                click.echo(f"conflict {c.id} {c.rtype}/{c.rid}: {how}", err=True)
     listed = list_conflicts(store, include_resolved=show_all)
-    if fmt == "json":
-        click.echo(orjson_text([c.as_dict() for c in listed]))
-    for c in listed if fmt == "table" else []:
-        when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(c.created or 0))
-        click.echo(f"{c.id:>4} {c.rtype}/{c.rid} mapping {c.mapping} key {c.key_hash} run "
-                   f"{c.run_id} {when}: we wrote version {c.expected_version}, the target has "
-                   f"{c.actual_version}" + (f" [{c.resolution}]" if c.resolution else ""))
     still_open = sum(1 for c in listed if c.resolution is None)
-    if fmt == "table":
+    if fmt == "json":
+        click.echo(_json_text([c.as_dict() for c in listed]))
+    else:
+        _show_conflicts(listed)
         click.echo(f"open conflicts: {still_open}")
     sys.exit(6 if still_open else EXIT_OK)
 
 
-def orjson_text(value: Any) -> str:
+def _show_conflicts(listed: list[Any]) -> None:
+    """One line a conflict: keys, hashes, versions and times, never the resource."""
+    from migrate.sync.runrecord import UNKNOWN_VERSION
+
+    for c in listed:
+        when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(c.created or 0))
+        ours = ("unknown (written by a run)" if c.expected_version == UNKNOWN_VERSION
+                else c.expected_version)
+        click.echo(f"{c.id:>4} {c.rtype}/{c.rid} mapping {c.mapping} key {c.key_hash} run "
+                   f"{c.run_id} {when}: we wrote version {ours}, the target has "
+                   f"{c.actual_version}" + (f" [{c.resolution}]" if c.resolution else ""))
+
+
+def _json_text(value: Any) -> str:
     """Indented JSON text."""
     import orjson
 

@@ -81,5 +81,20 @@ def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool
         counts = {**writer.counts}
         store.finish_run(run_id, status, counts)
         store.engine.dispose()
-    return SyncResult(run_id, report, dict(loader.plan), counts, store.counts(),
-                      {k: round(v, 3) for k, v in writer.timing.items()})
+    result = SyncResult(run_id, report, dict(loader.plan), counts, store.counts(),
+                        {k: round(v, 3) for k, v in writer.timing.items()})
+    write_sync_verdict(Path(settings.output) / "run.json", result)
+    return result
+
+
+def write_sync_verdict(run_json: Path, result: SyncResult) -> None:
+    """Put the sync's own verdict in run.json: its ``status`` is the sync's (``conflicts``,
+    ``dead-letters`` ...), the one its exit code says, not only the pipeline's ``ok``; the
+    ``sync`` member carries the plan, writes and open state."""
+    import orjson
+
+    data = orjson.loads(run_json.read_bytes()) if run_json.is_file() else {}
+    data.update(status=result.status, sync=result.as_dict())
+    tmp = run_json.with_name(run_json.name + ".tmp")
+    tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    tmp.replace(run_json)

@@ -7,9 +7,11 @@ transaction the server refuses for its content (a 4xx, such as a 412 on one ``If
 one. ``mode: batch`` sends batches only.
 
 Updates carry ``If-Match`` with the version we last wrote. A 412 means the target moved on: if
-what the target now holds is exactly what we meant to write (our own earlier write whose
-acknowledgement was lost to a crash), it is acknowledged; otherwise the update is not applied
-and goes to the conflicts table with both versions, unless ``force`` is set. Every answer is
+what the target now holds is our own content (what we meant to write, whose acknowledgement
+was lost to a crash; or what we or an `emr-migrate run` wrote before, at a version that moved:
+see `migrate.sync.conflicts`), it is taken over; otherwise the update is not applied and goes
+to the conflicts table with both versions, unless ``force`` is set. A write that lands closes
+the open conflicts of its resource (``overwritten``). Every answer is
 recorded in the same database transaction that removes the entry from the outbox, so a process
 killed at any point resumes by re-sending what is still pending.
 """
@@ -69,6 +71,7 @@ class OutboxWriter:
         # ``blocked_s`` is our own part of it.
         self.timing = {"server_s": 0.0, "blocked_s": 0.0}
         self._sent = 0
+        self._reads: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -144,6 +147,7 @@ class OutboxWriter:
         acked: list[tuple[str, str, str, str, str | None, str | None, str]] = []
         done: list[int] = []
         counts = self.counts
+        self._prefetch(batch, answers)
         with self.store.engine.begin() as conn:
             for w, answer in zip(batch, answers, strict=True):
                 response = answer.get("response") or {}
@@ -214,8 +218,37 @@ class OutboxWriter:
                                 None, w["if_match"], "conflict", self.run_id)
         self.counts["conflicts"] += 1
 
+    def _prefetch(self, batch: list[dict[str, Any]], answers: list[dict[str, Any]]) -> None:
+        """Read, in one batch bundle of GETs, the resources whose writes were answered 412:
+        the check of our own content that follows needs no round trip each (after a `run`,
+        that is every resource of the first sync)."""
+        keys = [(w["rtype"], w["rid"]) for w, a in zip(batch, answers, strict=True)
+                if entry_status(a.get("response") or {}) == 412]
+        self._reads = {}
+        if len(keys) < 2:
+            return
+        try:
+            resp = self._request("POST", self.url, orjson.dumps({
+                "resourceType": "Bundle", "type": "batch", "entry": [
+                    {"request": {"method": "GET", "url": f"{t}/{i}"}} for t, i in keys]}))
+            got = resp.json().get("entry") if resp.status_code == 200 else None
+        except (LoadError, ValueError, AttributeError):
+            got = None  # the answers to the writes are recorded all the same
+        if not isinstance(got, list) or len(got) != len(keys):
+            return  # an answer we cannot pair: each is read on its own
+        for key, entry in zip(keys, got, strict=True):
+            if not isinstance(entry, dict):
+                continue
+            status, res = entry_status(entry.get("response") or {}), entry.get("resource")
+            if status == 200 and isinstance(res, dict) and res.get("id") == key[1]:
+                self._reads[key] = res
+            elif status in (404, 410):
+                self._reads[key] = None
+
     def read(self, rtype: str, rid: str) -> dict[str, Any] | None:
         """The resource as the target holds it now, or None."""
+        if (rtype, rid) in self._reads:
+            return self._reads.pop((rtype, rid))
         resp = self._request("GET", f"{self.url}/{rtype}/{rid}", None)
         return resp.json() if resp.status_code == 200 else None
 

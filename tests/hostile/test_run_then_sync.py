@@ -80,7 +80,15 @@ def conflict(p: dict[str, Any]) -> tuple[str, str]:
     result = sync(p)
     assert result.exit_code == 6, result.output
     assert "status: conflicts" in result.output
+    assert run_status(p) == "conflicts"  # run.json says what the exit code says
     return rid, source_id
+
+
+def run_status(p: dict[str, Any]) -> str:
+    """The status run.json records."""
+    import orjson
+
+    return str(orjson.loads((p["tmp"] / "out" / "run.json").read_bytes())["status"])
 
 
 def test_run_then_sync_has_no_false_conflicts(project: dict[str, Any]) -> None:
@@ -172,6 +180,7 @@ def test_each_resolution_lets_the_next_sync_pass(project: dict[str, Any], how: s
     assert resolved.exit_code == 0, resolved.output
     after = sync(p)
     assert after.exit_code == 0, after.output
+    assert run_status(p) == "ok"
     held = server.read("Patient", rid)
     if how == "--take-source":
         assert held["name"][0]["family"] != EDITED

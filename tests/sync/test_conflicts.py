@@ -14,12 +14,14 @@ from migrate.state import CONFLICTS, StateStore, content_hash
 from migrate.sync.conflicts import (
     ACKNOWLEDGED,
     ADOPTED,
+    CREATE,
     close_overwritten,
     list_conflicts,
     open_conflict_keys,
     own_content,
     resolve,
 )
+from migrate.sync.runrecord import UNKNOWN_VERSION, record_sent
 
 OLD = {"resourceType": "Patient", "id": "p1", "gender": "female"}
 NEW = {**OLD, "birthDate": "1970-01-01"}
@@ -154,3 +156,24 @@ def test_a_write_that_lands_closes_the_conflicts_it_overwrote(store: StateStore)
     assert store.counts()["conflicts"] == 0
     assert keys == set()
     assert list_conflicts(store, include_resolved=True)[0].resolution == "overwritten"
+
+
+def test_what_a_run_last_sent_at_a_moved_version_is_adopted_too(store: StateStore) -> None:
+    """sync wrote OLD; a `run` sent RUN (another source state); the target holds RUN."""
+    run_content = {**OLD, "gender": "unknown"}
+    run, w = _last_written(store)
+    record_sent(store, 99, [("Patient", "p1", content_hash(run_content))])
+    assert _own(store, run, w, _on_server(run_content, "2")) == ADOPTED
+    stored = store.lookup([("Patient", "p1")])[("Patient", "p1")]
+    assert (stored.version, stored.content_hash) == ("2", content_hash(run_content))
+    assert _own(store, run, {**w, "if_match": "2"}, _on_server(EDITED, "3")) is None
+
+
+def test_a_resource_only_a_run_wrote_and_that_is_not_there_is_created(
+        store: StateStore) -> None:
+    run = store.start_run("sync", "test")
+    store.enqueue(run, [{"rtype": "Patient", "rid": "p1", "method": "PUT",
+                         "if_match": UNKNOWN_VERSION, "payload": orjson.dumps(NEW),
+                         "content_hash": content_hash(NEW), "mapping": "m", "key_hash": "k1"}])
+    assert _own(store, run, store.pending()[0], None) == CREATE
+    assert [p["if_match"] for p in store.pending()] == [None]
