@@ -11,9 +11,9 @@ what the target now holds is our own content (what we meant to write, whose ackn
 was lost to a crash; or what we or an `emr-migrate run` wrote before, at a version that moved:
 see `migrate.sync.conflicts`), it is taken over; otherwise the update is not applied and goes
 to the conflicts table with both versions, unless ``force`` is set. A write that lands closes
-the open conflicts of its resource (``overwritten``). Every answer is
-recorded in the same database transaction that removes the entry from the outbox, so a process
-killed at any point resumes by re-sending what is still pending.
+the open conflicts of its resource (``overwritten``). Every answer is recorded in the same
+database transaction that removes the entry from the outbox, so a process killed at any point
+resumes by re-sending what is still pending.
 """
 
 from __future__ import annotations
