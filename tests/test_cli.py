@@ -164,5 +164,5 @@ def test_conflicts_lists_as_json_and_refuses_an_unknown_one_with_exit_2(project:
     assert (code, orjson.loads(out)) == (0, [])
     code, _, err = invoke("conflicts", "-c", str(project), "--take-source", "Patient/nope")
     assert code == 2
-    assert err == ("Error: no open conflict matches 'Patient/nope': give a conflict number or "
-                   "Type/id from `emr-migrate conflicts`, or all\n")
+    assert err == ("Error: no open or reviewed conflict matches 'Patient/nope': give a conflict "
+                   "number or Type/id from `emr-migrate conflicts --all`, or all\n")

@@ -142,14 +142,16 @@ def list_conflicts(store: StateStore, *, include_resolved: bool = False) -> list
 
 
 def resolve(store: StateStore, which: str, how: str) -> list[ConflictInfo]:
-    """Resolve the open conflicts ``which`` names (a conflict number, ``Type/id``, or ``all``)
-    as ``how`` (one of `RESOLUTIONS`); returns them. Unknown or closed: `ConfigError`."""
+    """Resolve the conflicts ``which`` names (a conflict number, ``Type/id``, or ``all``) as
+    ``how`` (one of `RESOLUTIONS`); returns them. Open ones, and reviewed ones (their resource
+    is still held: a decision can follow); none: `ConfigError`."""
     if how not in RESOLUTIONS:
         raise ConfigError(f"unknown resolution {how!r}; choose one of {', '.join(RESOLUTIONS)}")
-    chosen = [c for c in list_conflicts(store) if _selected(c, which)]
+    chosen = [c for c in list_conflicts(store, include_resolved=True)
+              if c.resolution in (None, "reviewed") and _selected(c, which)]
     if not chosen:
-        raise ConfigError(f"no open conflict matches {which!r}: give a conflict number or "
-                          "Type/id from `emr-migrate conflicts`, or all")
+        raise ConfigError(f"no open or reviewed conflict matches {which!r}: give a conflict "
+                          "number or Type/id from `emr-migrate conflicts --all`, or all")
     with store.engine.begin() as conn:
         for c in chosen:
             ours = conn.execute(sa.select(CONFLICTS.c.ours).where(CONFLICTS.c.id == c.id)
@@ -193,5 +195,6 @@ def _mark(conn: Any, ids: list[int], how: str) -> None:
         return
     now = time.time()
     conn.execute(CONFLICTS.update().where(CONFLICTS.c.id.in_(ids)).values(resolved=True))
+    conn.execute(CONFLICT_RESOLUTIONS.delete().where(CONFLICT_RESOLUTIONS.c.conflict_id.in_(ids)))
     conn.execute(CONFLICT_RESOLUTIONS.insert(),
                  [{"conflict_id": i, "resolution": how, "resolved_at": now} for i in ids])

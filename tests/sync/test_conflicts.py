@@ -124,8 +124,18 @@ def test_each_resolution_closes_the_conflict_and_sets_what_the_next_sync_does(
     assert (stored.status, stored.content_hash) == (status, chash)
     assert stored.version == ("1" if how == "reviewed" else "2")
     assert store.row_hashes("m", ["k1"]) == {"k1": ""}  # mapped again next time
-    with pytest.raises(ConfigError, match="no open conflict matches 'all'"):
-        resolve(store, "all", how)
+    if how != "reviewed":
+        with pytest.raises(ConfigError, match="no open or reviewed conflict matches 'all'"):
+            resolve(store, "all", how)
+
+
+def test_a_reviewed_conflict_can_still_be_decided(store: StateStore) -> None:
+    _conflict(store)
+    resolve(store, "all", "reviewed")
+    resolve(store, "Patient/p1", "take-source")
+    [closed] = list_conflicts(store, include_resolved=True)
+    assert closed.resolution == "take-source"
+    assert store.lookup([("Patient", "p1")])[("Patient", "p1")].status == "live"
 
 
 def test_taking_the_source_of_a_resource_deleted_on_the_target_creates_it_again(
@@ -137,7 +147,7 @@ def test_taking_the_source_of_a_resource_deleted_on_the_target_creates_it_again(
 
 def test_unknown_selector_or_resolution_is_a_clear_error(store: StateStore) -> None:
     _conflict(store)
-    with pytest.raises(ConfigError, match="no open conflict matches 'Patient/nope'"):
+    with pytest.raises(ConfigError, match="no open or reviewed conflict matches 'Patient/nope'"):
         resolve(store, "Patient/nope", "take-source")
     with pytest.raises(ConfigError, match="unknown resolution 'ignore'"):
         resolve(store, "all", "ignore")
