@@ -187,3 +187,36 @@ def test_a_resource_only_a_run_wrote_and_that_is_not_there_is_created(
                          "content_hash": content_hash(NEW), "mapping": "m", "key_hash": "k1"}])
     assert _own(store, run, store.pending()[0], None) == CREATE
     assert [p["if_match"] for p in store.pending()] == [None]
+
+
+@pytest.mark.integration
+def test_on_a_postgresql_store(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The same record, adoption, guard and resolution on a team's PostgreSQL state store."""
+    from migrate.sync.runrecord import guard_run_writes
+    from tests.harness.postgres import PostgresServer, postgres_available
+
+    if not postgres_available():
+        pytest.skip("PostgreSQL server binaries are not installed (scripts/test.sh installs "
+                    "them)")
+    with PostgresServer(tmp_path_factory.mktemp("pg")) as server:
+        store = StateStore(server.url())
+        try:
+            run_content = {**OLD, "gender": "unknown"}
+            run, w = _last_written(store)
+            record_sent(store, 99, [("Patient", "p1", content_hash(run_content))])
+            assert _own(store, run, w, _on_server(run_content, "2")) == ADOPTED
+            writes = [{"rtype": "Patient", "rid": "p1", "method": "PUT", "if_match": None}]
+            guard_run_writes(store, writes)
+            assert writes[0]["if_match"] == UNKNOWN_VERSION
+            with store.engine.begin() as conn:
+                conn.execute(CONFLICTS.insert().values(
+                    run_id=run, rtype="Patient", rid="p1", expected_version="2",
+                    actual_version="3", ours=w["payload"], theirs=b"{}", resolved=False,
+                    created=1.0))
+            assert [c.mapping for c in list_conflicts(store)] == ["m"]
+            resolve(store, "all", "reviewed")
+            resolve(store, "all", "keep-target")
+            assert store.counts()["conflicts"] == 0
+            assert list_conflicts(store, include_resolved=True)[0].resolution == "keep-target"
+        finally:
+            store.engine.dispose()
