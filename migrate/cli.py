@@ -223,7 +223,9 @@ def sync(config: Path | None, state_url: str | None, force: bool, confirm_delete
     says was last written: new rows are created, changed rows updated (with If-Match, so edits
     made in the new EHR are never overwritten silently: they are reported as conflicts),
     unchanged rows send nothing, and rows gone from the source follow their mapping's delete
-    policy. Killed mid-way (even with SIGKILL), the same command finishes the work.
+    policy. Killed mid-way (even with SIGKILL), the same command finishes the work. What a
+    `run` wrote to the same target is recognised as ours, not as a conflict. List and resolve
+    conflicts with `emr-migrate conflicts`; --force overwrites them and closes them.
 
     Exit codes: 0 in sync; 1 data errors over the threshold; 2 usage error, or another sync
     holds the state store; 4 target refused data (dead letters) or unreachable, or the state
@@ -250,6 +252,9 @@ def sync(config: Path | None, state_url: str | None, force: bool, confirm_delete
     for mapping, reason in sorted(result.suspended.items()):
         click.echo(f"deletes suspended for {mapping}: {reason}; nothing of it was deleted")
     click.echo(f"status: {result.status}")
+    if result.status == "conflicts":
+        click.echo(f"{result.state['conflicts']} conflicts open: list and resolve them with "
+                   f"`emr-migrate conflicts -c {config or 'migration.yaml'}`")
     codes = {"ok": EXIT_OK, "data-errors": EXIT_DATA_ERRORS, "load-errors": EXIT_LOAD_FAILED,
              "dead-letters": EXIT_LOAD_FAILED, "conflicts": 6, "deletes-suspended": 5}
     sys.exit(codes.get(result.status, EXIT_DATA_ERRORS))
@@ -265,12 +270,7 @@ def status(config: Path | None, state_url: str | None, **flags: Any) -> None:
     Example:
       emr-migrate status -c migration.yaml
     """
-    from migrate.state import StateStore
-    from migrate.sync.run import default_state_url
-
-    flags.setdefault("namespace", None)
-    settings = _settings(config, **flags)
-    store = StateStore(state_url or default_state_url(settings))
+    store = _state_store(config, state_url, flags)
     for run in store.runs():
         click.echo(f"run {run['run_id']:>4} {run['kind']:<6} {run['status']:<8} "
                    f"{run['counts'] or ''}")
@@ -279,6 +279,87 @@ def status(config: Path | None, state_url: str | None, **flags: Any) -> None:
     for c in store.conflicts():
         click.echo(f"conflict: {c['rtype']}/{c['rid']} we last wrote version "
                    f"{c['expected_version']}, the target has {c['actual_version']}")
+
+
+def _state_store(config: Path | None, state_url: str | None, flags: dict[str, Any]) -> Any:
+    """The project's state store (``--state``, else OUT/state.sqlite, which must exist)."""
+    from migrate.errors import ConfigError
+    from migrate.state import StateStore
+    from migrate.sync.run import default_state_url
+
+    flags.setdefault("namespace", None)
+    if state_url is None:
+        settings = _settings(config, **flags)
+        if not (Path(settings.output) / "state.sqlite").is_file():
+            raise ConfigError(f"no state store at {Path(settings.output) / 'state.sqlite'}: no "
+                              "sync has run with this output folder (or give --state URL)")
+        state_url = default_state_url(settings)
+    return StateStore(state_url)
+
+
+@cli.command(context_settings=CONTEXT)
+@run_options
+@click.option("--state", "state_url", help="State store URL (default OUT/state.sqlite).")
+@click.option("--take-source", multiple=True, metavar="WHICH", help="Overwrite the target with "
+              "the source on the next sync (WHICH: a conflict number, Type/id, or all).")
+@click.option("--keep-target", multiple=True, metavar="WHICH", help="Keep the target's "
+              "version; send nothing until the source row changes again.")
+@click.option("--mark-reviewed", multiple=True, metavar="WHICH", help="Stop reporting it; the "
+              "target's version stays held until you take the source or keep the target.")
+@click.option("--all", "show_all", is_flag=True, help="Also list resolved conflicts.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="How to print the list on stdout.")
+def conflicts(config: Path | None, state_url: str | None, take_source: tuple[str, ...],
+              keep_target: tuple[str, ...], mark_reviewed: tuple[str, ...], show_all: bool,
+              fmt: str, **flags: Any) -> None:
+    """List the sync conflicts waiting for review, or resolve them.
+
+    A conflict is a resource edited on the target since our last write whose source row
+    changed too. Listed: number, type/id, mapping, row key hash, versions, when; never the
+    content. Exit code 6 while conflicts are open, else 0.
+
+    \b
+    Example:
+      emr-migrate conflicts -c migration.yaml
+      emr-migrate conflicts -c migration.yaml --take-source Patient/8f1c...  # source wins
+      emr-migrate conflicts -c migration.yaml --keep-target 3 --mark-reviewed all
+    """
+    from migrate.sync.conflicts import list_conflicts, resolve
+
+    store = _state_store(config, state_url, flags)
+    for how, chosen in (("take-source", take_source), ("keep-target", keep_target),
+                        ("reviewed", mark_reviewed)):
+        for which in chosen:
+            for c in resolve(store, which, how):
+                click.echo(f"conflict {c.id} {c.rtype}/{c.rid}: {how}", err=True)
+    listed = list_conflicts(store, include_resolved=show_all)
+    still_open = sum(1 for c in listed if c.resolution is None)
+    if fmt == "json":
+        click.echo(_json_text([c.as_dict() for c in listed]))
+    else:
+        _show_conflicts(listed)
+        click.echo(f"open conflicts: {still_open}")
+    sys.exit(6 if still_open else EXIT_OK)
+
+
+def _show_conflicts(listed: list[Any]) -> None:
+    """One line a conflict: keys, hashes, versions and times, never the resource."""
+    from migrate.sync.runrecord import UNKNOWN_VERSION
+
+    for c in listed:
+        when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(c.created or 0))
+        ours = ("unknown (written by a run)" if c.expected_version == UNKNOWN_VERSION
+                else c.expected_version)
+        click.echo(f"{c.id:>4} {c.rtype}/{c.rid} mapping {c.mapping} key {c.key_hash} run "
+                   f"{c.run_id} {when}: we wrote version {ours}, the target has "
+                   f"{c.actual_version}" + (f" [{c.resolution}]" if c.resolution else ""))
+
+
+def _json_text(value: Any) -> str:
+    """Indented JSON text."""
+    import orjson
+
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
 @cli.command(context_settings=CONTEXT)

@@ -22,7 +22,7 @@ from migrate.config import RunSettings
 from migrate.errors import ConfigError, ExtractError, InternalError, MigrateError
 from migrate.extractors.base import Extractor, RejectedRow, open_extractor
 from migrate.files import commit, leftovers, open_partial, private_dir, write_atomic, writing
-from migrate.loaders.base import Loader, open_loader
+from migrate.loaders.base import Loader
 from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
 from migrate.mappers.compiler import RowError
 from migrate.mappers.engine import EMITTED, FILTERED, UNCHANGED, MappingRunner, Unit
@@ -87,7 +87,7 @@ def _execute(settings: RunSettings, pack: Pack, report: RunReport,
         ext = extractor or open_extractor(**extractor_options(settings.source, pack))
         stack.callback(ext.close)
         check_columns(pack, ext)
-        load = loader or open_loader(settings.target)
+        load = loader or _run_loader(settings)
         report.target = load.describe()
         load.open()
         stack.push(_abort_on_error(load))
@@ -140,6 +140,14 @@ def _failed(out: Path, report: RunReport, error: str, code: int, started: float)
 
 def _write_run_json(out: Path, report: RunReport) -> None:
     write_atomic(out / "run.json", orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
+
+
+def _run_loader(settings: RunSettings) -> Loader:
+    """The target's loader; to a FHIR server, one that notes what it sends in the state
+    store that `sync` keeps (`migrate.sync.runrecord`), so the two share one record."""
+    from migrate.sync.runrecord import open_run_loader
+
+    return open_run_loader(settings)
 
 
 @contextmanager

@@ -18,6 +18,11 @@ Tables:
                  baseline a later sync's quarantine rate is compared with)
     dead_letters writes the target refused, with its OperationOutcome
     conflicts    updates not applied because the target changed since our last write
+    conflict_resolutions  how and when a conflict was closed (take-source, keep-target,
+                 reviewed, overwritten); a new table, so older stores simply gain it
+    sent_by_run  per resource id: the content hash an `emr-migrate run` to the target last
+                 sent (recorded as it is sent; never taken for a delivery, only to recognise
+                 our own content after a 412); a new table too
 """
 
 from __future__ import annotations
@@ -101,6 +106,15 @@ CONFLICTS = sa.Table(
     sa.Column("actual_version", sa.String(64)), sa.Column("ours", sa.LargeBinary),
     sa.Column("theirs", sa.LargeBinary), sa.Column("resolved", sa.Boolean, default=False),
     sa.Column("created", sa.Float))
+CONFLICT_RESOLUTIONS = sa.Table(
+    "conflict_resolutions", _md, sa.Column("conflict_id", sa.Integer, primary_key=True),
+    sa.Column("resolution", sa.String(16), nullable=False),
+    sa.Column("resolved_at", sa.Float, nullable=False))
+SENT_BY_RUN = sa.Table(
+    "sent_by_run", _md, sa.Column("rtype", sa.String(64), primary_key=True),
+    sa.Column("rid", sa.String(64), primary_key=True),
+    sa.Column("content_hash", sa.String(32), nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=False))
 
 
 def content_hash(resource: dict[str, Any]) -> str:

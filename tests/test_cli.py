@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from migrate.cli import cli
+from migrate.state import StateStore
 from tests.conftest import TEST_NAMESPACE
 from tests.test_pipeline import PATIENT_YAML, VITALS_YAML, write
 
@@ -150,3 +151,20 @@ def test_the_installed_command_exits_with_the_documented_codes(project: Path,
     people.write_text(people.read_text() + "3,Brownstone,M,not-a-date\n")
     assert run("run", "-c", str(project), "--no-progress").returncode == 1
     assert run("run", "-c", str(project), "--target", "http://127.0.0.1:9/fhir").returncode == 4
+
+
+def test_conflicts_lists_as_json_and_refuses_an_unknown_one_with_exit_2(project: Path) -> None:
+    """No sync yet: no state store, exit 2 saying so. An empty store: an empty list, exit 0;
+    a resolution naming no open conflict is a usage error that says what to give, without a
+    traceback."""
+    code, _, err = invoke("conflicts", "-c", str(project))
+    assert code == 2
+    assert err.startswith(f"Error: no state store at {project.parent / 'out' / 'state.sqlite'}")
+    (project.parent / "out").mkdir()
+    StateStore(f"sqlite:///{project.parent / 'out' / 'state.sqlite'}").engine.dispose()
+    code, out, _ = invoke("conflicts", "-c", str(project), "--format", "json")
+    assert (code, orjson.loads(out)) == (0, [])
+    code, _, err = invoke("conflicts", "-c", str(project), "--take-source", "Patient/nope")
+    assert code == 2
+    assert err == ("Error: no open or reviewed conflict matches 'Patient/nope': give a conflict "
+                   "number or Type/id from `emr-migrate conflicts --all`, or all\n")

@@ -193,3 +193,22 @@ def test_sqlite_row_hashes_wait_for_acknowledgement(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_postgresql_row_hashes_wait_for_acknowledgement(postgres: PostgresServer) -> None:
     exercise_acks(StateStore(postgres.fresh_database("acks")))
+
+
+def test_a_store_made_before_conflict_resolutions_gains_the_table(tmp_path: Path) -> None:
+    """The table is new, not a changed one: an existing store opens at the same schema
+    version and can record resolutions."""
+    from migrate.state import CONFLICT_RESOLUTIONS
+
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    store = StateStore(url)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE conflict_resolutions")
+    store.engine.dispose()
+    again = StateStore(url)
+    with again.engine.begin() as conn:
+        conn.execute(CONFLICT_RESOLUTIONS.insert().values(conflict_id=1, resolution="reviewed",
+                                                          resolved_at=1.0))
+        assert conn.execute(sa.select(sa.func.count()).select_from(CONFLICT_RESOLUTIONS)
+                            ).scalar() == 1
+    again.engine.dispose()

@@ -23,6 +23,7 @@ from migrate.mappers.engine import EMITTED, QUARANTINED, UNCHANGED, Unit, key_ha
 from migrate.mappers.pack import CompiledMapping
 from migrate.report.model import TableStats
 from migrate.state import RESOURCES, StateStore, StoredResource, content_hash
+from migrate.sync.runrecord import guard_run_writes
 from migrate.sync.writer import OutboxWriter
 
 FLUSH_EVERY = 2000
@@ -202,6 +203,7 @@ class SyncLoader(Loader):
                 writes.append(write)
         settled, staged = self._split_rows(writes)
         self._rows = []
+        guard_run_writes(self.store, writes)  # no blind overwrite of what a `run` wrote
         # One transaction: the rows' marks and the writes they wait for (nothing is taken for
         # delivered that is not in the outbox; a row's hash is set when its writes are acked).
         self.store.plan(self.run_id, seen, settled, staged, writes)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from migrate.config import RunSettings
 from migrate.errors import ConfigError, InternalError
+from migrate.files import write_atomic
 from migrate.redact import redact_url
 from migrate.report.model import RunReport
 from migrate.state import StateStore
@@ -93,6 +94,8 @@ def _sync(settings: RunSettings, store: StateStore, *, force: bool, confirm_dele
     from migrate.pipeline import run_pipeline
 
     target = settings.target
+    # No earlier verdict stays beside this sync's work, even if it fails before the pipeline.
+    write_atomic(Path(settings.output) / "run.json", b'{"status": "running", "command": "sync"}')
     store.forget_deleted_rows()
     run_id = store.start_run("sync", target["url"])
     writer = OutboxWriter(store, run_id, target, force=force)
@@ -108,9 +111,11 @@ def _sync(settings: RunSettings, store: StateStore, *, force: bool, confirm_dele
         counts = {**writer.counts}
         with contextlib.suppress(sa.exc.DBAPIError):  # a store that failed says why above
             store.finish_run(run_id, status, counts)
-    return SyncResult(run_id, report, dict(loader.plan), counts, store.counts(),
-                      {k: round(v, 3) for k, v in writer.timing.items()},
-                      dict(loader.suspended))
+    result = SyncResult(run_id, report, dict(loader.plan), counts, store.counts(),
+                        {k: round(v, 3) for k, v in writer.timing.items()},
+                        dict(loader.suspended))
+    write_sync_verdict(Path(settings.output) / "run.json", result)
+    return result
 
 
 @contextlib.contextmanager
@@ -130,3 +135,14 @@ def _store_errors(name: str) -> Iterator[None]:
             f"the state store {name} failed: {reason}. Nothing after the "
             "failure was recorded as delivered: once the store is fixed, run sync again and "
             "it sends everything not acknowledged.") from None
+
+
+def write_sync_verdict(run_json: Path, result: SyncResult) -> None:
+    """Put the sync's own verdict in run.json: its ``status`` is the sync's (``conflicts``,
+    ``dead-letters`` ...), the one its exit code says, not only the pipeline's ``ok``; the
+    ``sync`` member carries the plan, writes and open state."""
+    import orjson
+
+    data = orjson.loads(run_json.read_bytes()) if run_json.is_file() else {}
+    data.update(status=result.status, sync=result.as_dict())
+    write_atomic(run_json, orjson.dumps(data, option=orjson.OPT_INDENT_2))

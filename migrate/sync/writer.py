@@ -7,11 +7,13 @@ transaction the server refuses for its content (a 4xx, such as a 412 on one ``If
 one. ``mode: batch`` sends batches only.
 
 Updates carry ``If-Match`` with the version we last wrote. A 412 means the target moved on: if
-what the target now holds is exactly what we meant to write (our own earlier write whose
-acknowledgement was lost to a crash), it is acknowledged; otherwise the update is not applied
-and goes to the conflicts table with both versions, unless ``force`` is set. Every answer is
-recorded in the same database transaction that removes the entry from the outbox, so a process
-killed at any point resumes by re-sending what is still pending.
+what the target now holds is our own content (what we meant to write, whose acknowledgement
+was lost to a crash; or what we or an `emr-migrate run` wrote before, at a version that moved:
+see `migrate.sync.conflicts`), it is taken over; otherwise the update is not applied and goes
+to the conflicts table with both versions, unless ``force`` is set. A write that lands closes
+the open conflicts of its resource (``overwritten``). Every answer is recorded in the same
+database transaction that removes the entry from the outbox, so a process killed at any point
+resumes by re-sending what is still pending.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ from migrate.state import (
     SOURCE_ROWS,
     STAGED_ROWS,
     StateStore,
-    content_hash,
 )
+from migrate.sync.conflicts import close_overwritten, open_conflict_keys, own_content
 
 FHIR_JSON = "application/fhir+json"
 _VERSION = re.compile(r'W/"([^"]+)"')
@@ -74,12 +76,14 @@ class OutboxWriter:
                         "Prefer": "return=minimal"}
         self.counts = {"bundles": 0, "created": 0, "updated": 0, "deleted": 0,
                        "acknowledged": 0, "conflicts": 0, "dead_letters": 0, "overwritten": 0,
-                       "batch_fallbacks": 0}
+                       "batch_fallbacks": 0, "adopted": 0, "recreated": 0}
+        self._open_conflicts = open_conflict_keys(store)  # closed when a write of theirs lands
         # Seconds in the target's HTTP round trips, and seconds the caller was held up by sends
         # (a synchronous drain, or a wait for the background one): a sync's wall time minus
         # ``blocked_s`` is our own part of it.
         self.timing = {"server_s": 0.0, "blocked_s": 0.0}
         self._sent = 0
+        self._reads: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -148,6 +152,7 @@ class OutboxWriter:
         acked: list[tuple[str, str, str, str, str | None, str | None, str]] = []
         done: list[int] = []
         counts = self.counts
+        self._prefetch(batch, answers)
         with self.store.engine.begin() as conn:
             for w, answer in zip(batch, answers, strict=True):
                 response = answer.get("response") or {}
@@ -166,6 +171,8 @@ class OutboxWriter:
                     continue
                 done.append(w["seq"])
             self.store.record_writes(conn, self.run_id, acked, done)
+            if self._open_conflicts:
+                close_overwritten(conn, self._open_conflicts, acked)
 
     def _answer(self, entries: list[dict[str, Any]]) -> BundleAnswer:
         """Send the entries as a transaction, else (refused, or answered with entries that
@@ -212,15 +219,12 @@ class OutboxWriter:
         self.counts["dead_letters"] += 1
 
     def _precondition_failed(self, conn: Any, w: dict[str, Any]) -> None:
-        """The target changed since our last write: our own lost ack, or a real conflict."""
+        """The target's version moved on since our last write: our own content (a lost ack,
+        or a `run` that wrote it again: see `migrate.sync.conflicts`), or a real conflict."""
         current = self.read(w["rtype"], w["rid"])
-        if current is not None and w["payload"] and \
-                content_hash(current) == content_hash(orjson.loads(w["payload"])):
-            version = (current.get("meta") or {}).get("versionId")
-            self.store.record_writes(conn, self.run_id, [
-                (w["rtype"], w["rid"], w["mapping"], w["key_hash"], w["content_hash"], version,
-                 "live")], [w["seq"]])
-            self.counts["acknowledged"] += 1
+        own = own_content(self.store, conn, self.run_id, w, current)
+        if own is not None:  # recorded; an adopted version's write stays pending, sent again
+            self.counts[own] += 1
             return
         actual = (current or {}).get("meta", {}).get("versionId")
         conn.execute(CONFLICTS.insert().values(
@@ -234,8 +238,37 @@ class OutboxWriter:
                                 None, w["if_match"], "conflict", self.run_id)
         self.counts["conflicts"] += 1
 
+    def _prefetch(self, batch: list[dict[str, Any]], answers: list[dict[str, Any]]) -> None:
+        """Read, in one batch bundle of GETs, the resources whose writes were answered 412:
+        the check of our own content that follows needs no round trip each (after a `run`,
+        that is every resource of the first sync)."""
+        keys = [(w["rtype"], w["rid"]) for w, a in zip(batch, answers, strict=True)
+                if entry_status(a.get("response") or {}) == 412]
+        self._reads = {}
+        if len(keys) < 2:
+            return
+        try:
+            resp = self._request("POST", self.url, orjson.dumps({
+                "resourceType": "Bundle", "type": "batch", "entry": [
+                    {"request": {"method": "GET", "url": f"{t}/{i}"}} for t, i in keys]}))
+            got = resp.json().get("entry") if resp.status_code == 200 else None
+        except (LoadError, ValueError, AttributeError):
+            got = None  # the answers to the writes are recorded all the same
+        if not isinstance(got, list) or len(got) != len(keys):
+            return  # an answer we cannot pair: each is read on its own
+        for key, entry in zip(keys, got, strict=True):
+            if not isinstance(entry, dict):
+                continue
+            status, res = entry_status(entry.get("response") or {}), entry.get("resource")
+            if status == 200 and isinstance(res, dict) and res.get("id") == key[1]:
+                self._reads[key] = res
+            elif status in (404, 410):
+                self._reads[key] = None
+
     def read(self, rtype: str, rid: str) -> dict[str, Any] | None:
         """The resource as the target holds it now, or None."""
+        if (rtype, rid) in self._reads:
+            return self._reads.pop((rtype, rid))
         resp = self._request("GET", f"{self.url}/{rtype}/{rid}", None)
         return read_answer(resp, rtype, rid, self.url)
 
