@@ -53,7 +53,8 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
     for leftover in leftovers(out):  # what a killed run left unfinished
         leftover.unlink(missing_ok=True)
     report = RunReport(pack=pack.spec.name, source=_describe_source(settings.source),
-                       target=str(settings.target.get("path") or settings.target.get("url")),
+                       target=redact_text(str(settings.target.get("path")
+                                              or settings.target.get("url"))),
                        max_quarantine_rate=settings.max_quarantine_rate,
                        table_quarantine_rates=dict(settings.table_quarantine_rates),
                        max_dangling_references=settings.max_dangling_references,
