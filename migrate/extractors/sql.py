@@ -104,14 +104,7 @@ class SqlExtractor(Extractor):
         import sqlalchemy as sa
 
         self._accounts.pop((table, query), None)
-        params: dict[str, Any] = {}
-        inner = query or f"SELECT * FROM {self._quote(table)}"
-        if since is not None:
-            col = self.engine.dialect.identifier_preparer.quote(since[0])
-            inner = f"SELECT * FROM ({inner}) AS q WHERE q.{col} >= :since"
-            params["since"] = since[1].replace("T", " ")
-        sql: Any = sa.text(inner) if query or since else \
-            sa.select(sa.table(table, *[sa.column(c) for c in self.columns(table)]))
+        inner, sql, params = self._selection(table, query, since)
         read = 0
         with self.engine.connect().execution_options(stream_results=True) as conn:
             expected = int(conn.execute(sa.text(f"SELECT COUNT(*) FROM ({inner}) AS c"),
@@ -129,9 +122,36 @@ class SqlExtractor(Extractor):
                 yield batch
         self._accounts[(table, query)] = _account(self.describe(table), read, expected)
 
+    def _selection(self, table: str, query: str | None, since: tuple[str, str] | None
+                   ) -> tuple[str, Any, dict[str, Any]]:
+        """The SQL text of what is read (to count it), the statement that reads it, and its
+        parameters."""
+        import sqlalchemy as sa
+
+        params: dict[str, Any] = {}
+        inner = query or f"SELECT * FROM {self._quote(table)}"
+        if since is not None:
+            col = self.engine.dialect.identifier_preparer.quote(since[0])
+            inner = f"SELECT * FROM ({inner}) AS q WHERE q.{col} >= :since"
+            params["since"] = since[1].replace("T", " ")
+        sql: Any = sa.text(inner) if query or since else \
+            sa.select(sa.table(table, *[sa.column(c) for c in self.columns(table)]))
+        return inner, sql, params
+
     def account(self, table: str, query: str | None = None) -> ReadAccount | None:
-        """Rows read against ``COUNT(*)`` taken when the read began (None before a full
-        read by this extractor)."""
+        """Rows read against ``COUNT(*)`` taken when the read began. When this extractor did
+        not read the table (the partitioned executor's workers did), a counting read of the
+        whole selection, rows not converted."""
+        if (table, query) not in self._accounts:
+            import sqlalchemy as sa
+
+            inner, sql, params = self._selection(table, query, None)
+            with self.engine.connect().execution_options(stream_results=True) as conn:
+                expected = int(conn.execute(sa.text(f"SELECT COUNT(*) FROM ({inner}) AS c"),
+                                            params).scalar_one())
+                read = sum(len(p) for p in conn.execute(sql, params).partitions(
+                    DEFAULT_CHUNK_SIZE * 4))
+            self._accounts[(table, query)] = _account(self.describe(table), read, expected)
         return self._accounts.get((table, query))
 
     def column_values(self, table: str, column: str, query: str | None = None) -> Iterator[Any]:
