@@ -27,6 +27,8 @@ from typing import IO, Any
 import numpy as np
 
 SCAN_BLOCK = 1 << 22
+# Lines shorter than this need no exact length (the reader's block is far larger).
+LONG_LINE = 1 << 15
 # A record longer than this is quarantined rather than read (pyarrow's block must hold it).
 MAX_RECORD = 1 << 28
 
@@ -99,17 +101,27 @@ def scan(path: Path, encoding: str, delimiter: str, names: list[str]) -> Scan:
 
 def _lines(acc: _Acc, buf: bytes, base: int, first: int, path: Path, encoding: str,
            names: list[str], delimiter: str) -> int:
-    """Scan whole lines ``buf`` (ending in a newline) starting at physical line ``first``."""
+    """Scan whole lines ``buf`` (ending in a newline) starting at physical line ``first``;
+    how many there are. Only a block with something to look at (a quote, a blank line, a NUL,
+    a long line, a bad byte) has its lines located one by one."""
     arr = np.frombuffer(buf, np.uint8)
-    ends = np.flatnonzero(arr == 10)
+    newline = arr == 10
+    # (`b"\n\n" in buf` is slow where newlines are frequent; the mask is at hand)
+    blank = bool(newline[0]) or bool(np.any(newline[1:] & newline[:-1])) or \
+        (b"\r" in buf and (buf.startswith(b"\r\n") or b"\n\r\n" in buf))
+    if not (blank or b'"' in buf or b"\x00" in buf or _long_line(buf)) and \
+            _decodes(buf, encoding):
+        acc.longest = max(acc.longest, LONG_LINE)
+        return int(np.count_nonzero(newline))
+    ends = np.flatnonzero(newline)
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
     lengths = ends - starts
     acc.longest = max(acc.longest, int(lengths.max()) + 1)
-    if buf.startswith((b"\n", b"\r\n")) or b"\n\n" in buf or b"\n\r\n" in buf:
-        blank = (lengths == 0) | ((lengths == 1) & (arr[starts] == 13))
-        acc.blank.append(np.flatnonzero(blank) + first)
+    if blank:
+        empty = (lengths == 0) | ((lengths == 1) & (arr[starts] == 13))
+        acc.blank.append(np.flatnonzero(empty) + first)
     if b'"' in buf:
         quotes = np.flatnonzero(arr == 34)
         counts = np.diff(np.searchsorted(quotes, ends), prepend=0)
@@ -125,6 +137,21 @@ def _lines(acc: _Acc, buf: bytes, base: int, first: int, path: Path, encoding: s
                  "or ids (remove it from the export)", text)
     _check_encoding(acc, buf, ends, starts, base, first, path, encoding, names, delimiter)
     return len(ends)
+
+
+def _long_line(buf: bytes) -> bool:
+    """True when ``buf`` may hold a line of LONG_LINE bytes or more (a stretch of LONG_LINE / 2
+    bytes from an aligned start without a newline), checked without locating every line."""
+    half = LONG_LINE // 2
+    return any(buf.find(b"\n", p, p + half) < 0 for p in range(0, len(buf), half))
+
+
+def _decodes(buf: bytes, encoding: str) -> bool:
+    try:
+        str(buf, encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _check_encoding(acc: _Acc, buf: bytes, ends: Any, starts: Any, base: int, first: int,
