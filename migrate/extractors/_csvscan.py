@@ -80,37 +80,47 @@ class _Acc:
 def scan(path: Path, encoding: str, delimiter: str, names: list[str]) -> Scan:
     """Scan ``path`` (its first line is the header, already read by the caller)."""
     acc, lines = _Acc(), 1
+    buf = bytearray(SCAN_BLOCK)  # reused: fresh 4 MB blocks and their copies cost more
     with path.open("rb") as fh:
         offset = len(fh.readline())
-        carry = b""
-        while block := fh.read(SCAN_BLOCK):
-            data = carry + block
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                carry = data
-                continue
-            lines += _lines(acc, data[:cut], offset, lines + 1, path, encoding, names, delimiter)
-            offset, carry = offset + cut, data[cut:]
-        if carry:
-            lines += _lines(acc, carry + b"\n", offset, lines + 1, path, encoding, names,
+        held = 0  # bytes of an unfinished line kept at the start of buf
+        while True:
+            if held == len(buf):  # a line longer than the buffer
+                buf.extend(bytes(len(buf)))
+            with memoryview(buf) as view:
+                got = fh.readinto(view[held:])
+            if not got:
+                break
+            size = held + got
+            cut = buf.rfind(b"\n", 0, size) + 1
+            if cut:
+                lines += _lines(acc, buf, cut, offset, lines + 1, path, encoding, names,
+                                delimiter)
+                buf[:size - cut] = buf[cut:size]
+                offset += cut
+            held = size - cut
+        if held:
+            buf[held:held + 1] = b"\n"
+            lines += _lines(acc, buf, held + 1, offset, lines + 1, path, encoding, names,
                             delimiter)
         if offset == 0:
             lines = 0
         return _settle(acc, lines, fh, path, encoding, delimiter, names)
 
 
-def _lines(acc: _Acc, buf: bytes, base: int, first: int, path: Path, encoding: str,
-           names: list[str], delimiter: str) -> int:
-    """Scan whole lines ``buf`` (ending in a newline) starting at physical line ``first``;
-    how many there are. Only a block with something to look at (a quote, a blank line, a NUL,
-    a long line, a bad byte) has its lines located one by one."""
-    arr = np.frombuffer(buf, np.uint8)
+def _lines(acc: _Acc, buf: bytearray, size: int, base: int, first: int, path: Path,
+           encoding: str, names: list[str], delimiter: str) -> int:
+    """Scan the whole lines in ``buf[:size]`` (ending in a newline) starting at physical line
+    ``first``; how many there are. Only a block with something to look at (a quote, a blank
+    line, a NUL, a long line, a bad byte) has its lines located one by one."""
+    arr = np.frombuffer(buf, np.uint8, count=size)
     newline = arr == 10
     # (`b"\n\n" in buf` is slow where newlines are frequent; the mask is at hand)
     blank = bool(newline[0]) or bool(np.any(newline[1:] & newline[:-1])) or \
-        (b"\r" in buf and (buf.startswith(b"\r\n") or b"\n\r\n" in buf))
-    if not (blank or b'"' in buf or b"\x00" in buf or _long_line(buf)) and \
-            _decodes(buf, encoding):
+        (buf.find(b"\r", 0, size) >= 0
+         and (buf.startswith(b"\r\n") or buf.find(b"\n\r\n", 0, size) >= 0))
+    quoted, nul = buf.find(b'"', 0, size) >= 0, buf.find(b"\x00", 0, size) >= 0
+    if not (blank or quoted or nul or _long_line(buf, size)) and _decodes(buf, size, encoding):
         acc.longest = max(acc.longest, LONG_LINE)
         return int(np.count_nonzero(newline))
     ends = np.flatnonzero(newline)
@@ -122,51 +132,56 @@ def _lines(acc: _Acc, buf: bytes, base: int, first: int, path: Path, encoding: s
     if blank:
         empty = (lengths == 0) | ((lengths == 1) & (arr[starts] == 13))
         acc.blank.append(np.flatnonzero(empty) + first)
-    if b'"' in buf:
+    if quoted:
         quotes = np.flatnonzero(arr == 34)
         counts = np.diff(np.searchsorted(quotes, ends), prepend=0)
         for i in np.flatnonzero(counts & 1).tolist():
             acc.odd.append(_Odd(first + i, base + int(starts[i]), base + int(ends[i]) + 1,
-                                buf[starts[i]:ends[i]]))
-    if b"\x00" in buf:
+                                bytes(buf[starts[i]:ends[i]])))
+    if nul:
         for i in np.unique(np.searchsorted(ends, np.flatnonzero(arr == 0))).tolist():
-            text = buf[starts[i]:ends[i]]
+            text = bytes(buf[starts[i]:ends[i]])
             col = _column_of(text, text.index(b"\x00"), delimiter, names)
             _bad(acc, first + i, base + int(starts[i]), base + int(ends[i]) + 1,
                  f"{path}: line {first + i}: NUL byte in {col}; NUL cannot go into FHIR text "
                  "or ids (remove it from the export)", text)
-    _check_encoding(acc, buf, ends, starts, base, first, path, encoding, names, delimiter)
+    _check_encoding(acc, buf, size, ends, starts, base, first, path, encoding, names,
+                    delimiter)
     return len(ends)
 
 
-def _long_line(buf: bytes) -> bool:
-    """True when ``buf`` may hold a line of LONG_LINE bytes or more (a stretch of LONG_LINE / 2
-    bytes from an aligned start without a newline), checked without locating every line."""
+def _long_line(buf: bytearray, size: int) -> bool:
+    """True when ``buf[:size]`` may hold a line of LONG_LINE bytes or more (a stretch of
+    LONG_LINE / 2 bytes from an aligned start without a newline), checked without locating
+    every line."""
     half = LONG_LINE // 2
-    return any(buf.find(b"\n", p, p + half) < 0 for p in range(0, len(buf), half))
+    return any(buf.find(b"\n", p, min(p + half, size)) < 0 for p in range(0, size, half))
 
 
-def _decodes(buf: bytes, encoding: str) -> bool:
-    try:
-        str(buf, encoding)
-    except UnicodeDecodeError:
-        return False
+def _decodes(buf: bytearray, size: int, encoding: str) -> bool:
+    with memoryview(buf) as view, view[:size] as part:
+        try:
+            str(part, encoding)
+        except UnicodeDecodeError:
+            return False
     return True
 
 
-def _check_encoding(acc: _Acc, buf: bytes, ends: Any, starts: Any, base: int, first: int,
-                    path: Path, encoding: str, names: list[str], delimiter: str) -> None:
+def _check_encoding(acc: _Acc, buf: bytearray, size: int, ends: Any, starts: Any, base: int,
+                    first: int, path: Path, encoding: str, names: list[str],
+                    delimiter: str) -> None:
     """Lines whose bytes are not valid in ``encoding`` become bad lines; decoding resumes at
     the next line."""
-    view, pos = memoryview(buf), 0
-    while pos < len(buf):
-        try:
-            str(view[pos:], encoding)
-            return
-        except UnicodeDecodeError as exc:
-            at = pos + exc.start
+    pos = 0
+    while pos < size:
+        with memoryview(buf) as view, view[pos:size] as part:
+            try:
+                str(part, encoding)
+                return
+            except UnicodeDecodeError as exc:
+                at = pos + exc.start
         i = int(np.searchsorted(ends, at))
-        text = buf[starts[i]:ends[i]]
+        text = bytes(buf[starts[i]:ends[i]])
         col = _column_of(text, at - int(starts[i]), delimiter, names)
         _bad(acc, first + i, base + int(starts[i]), base + int(ends[i]) + 1,
              f"{path}: line {first + i}: not valid {encoding} at byte {base + at} (in {col}); "
