@@ -70,7 +70,14 @@ class CsvExtractor(Extractor):
             raise ExtractError(f"{path}: line 1 (the header) is not valid {self.encoding} at "
                                f"byte {exc.start}; set the source encoding, e.g. cp1252"
                                ) from None
-        header = next(csv.reader([text.rstrip("\r\n")], delimiter=self.delimiter), None)
+        if "\r" in text.rstrip("\r\n"):
+            raise ExtractError(f"{path}: lines end in a carriage return alone (classic Mac "
+                               "line ends), which the reader cannot count line by line; "
+                               "convert the file to LF or CRLF line ends")
+        try:
+            header = next(csv.reader([text.rstrip("\r\n")], delimiter=self.delimiter), None)
+        except csv.Error as exc:
+            raise ExtractError(f"{path}: line 1 (the header) cannot be read: {exc}") from None
         if not header or header == [""]:
             raise ExtractError(f"{path}: the file is empty (no header line)")
         names = [h.lstrip("\ufeff").strip() for h in header]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from migrate.errors import ExtractError
 from migrate.extractors import _csvscan
 from migrate.extractors.base import ReadAccount, RejectedRow
 from migrate.extractors.csv import CsvExtractor
@@ -95,3 +96,16 @@ def test_account_without_a_prior_read_counts_the_file(tmp_path: Path) -> None:
     account = CsvExtractor(tmp_path).account("t")
     assert account == ReadAccount({"total": 6, "header": 1, "records": 3, "blank": 1,
                                    "in_quarantined": 1})
+
+
+def test_a_crlf_file_with_a_multi_line_value(tmp_path: Path) -> None:
+    rows, rejects, account = read(tmp_path, b'a,b\r\n1,"x\r\ny"\r\n\r\n2,z\r\n')
+    assert (rows, rejects) == ([{"a": "1", "b": "x\r\ny"}, {"a": "2", "b": "z"}], [])
+    assert account == ReadAccount({"total": 5, "header": 1, "records": 3, "blank": 1,
+                                   "in_quarantined": 0})
+
+
+def test_carriage_returns_alone_as_line_ends_are_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_bytes(b"a,b\r1,x\r2,y\r")
+    with pytest.raises(ExtractError, match=r"t.csv: lines end in a carriage return alone"):
+        CsvExtractor(tmp_path).columns("t")
