@@ -254,10 +254,12 @@ def _settle(acc: _Acc, lines: int, fh: IO[bytes], path: Path, encoding: str,
         b = odd[k + 1] if k + 1 < len(odd) else None
         if b is None or _all_complete(fh, a, b, encoding, delimiter, len(names), acc.bad):
             name = names[col] if col < len(names) else "?"
+            why = "before the end of the file" if b is None else \
+                "before lines that each read as complete rows"
             _bad(acc, a.line, a.start, a.end,
                  f"{path}: line {a.line}: unbalanced quote in column {col + 1} {name!r} (the "
-                 "quoted value never closes before lines that each read as complete rows); "
-                 f"this line is set aside and reading goes on at line {a.line + 1}", a.text)
+                 f"quoted value never closes {why}); this line is set aside and reading goes "
+                 f"on at line {a.line + 1}", a.text)
             k += 1
             continue
         regions.append((a.line, b.line - a.line + 1, a.start, b.end))
