@@ -13,7 +13,7 @@ import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO, Any
 
 from migrate.errors import OutputError
@@ -92,6 +92,18 @@ def inside(path: Path, root: Path) -> bool:
         return path.resolve().is_relative_to(root.resolve())
     except (OSError, RuntimeError):  # a link loop
         return False
+
+
+def relative_problem(name: str) -> str | None:
+    """Why ``name`` is not a plain path inside a folder (absolute, ``..``), or None."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if not name or path.is_absolute() or PureWindowsPath(name).drive:
+        return f"{name!r} must be a path relative to the source folder"
+    if ".." in path.parts:
+        return f"{name!r} must stay inside the source folder (no '..')"
+    if "\0" in name:
+        return f"{name!r} holds a NUL character"
+    return None
 
 
 def leftovers(folder: Path) -> Iterator[Path]:

@@ -82,7 +82,8 @@ def test_every_row_ends_emitted_filtered_or_quarantined(mini: dict[str, Path]) -
         "read": 4, "emitted": 1, "unchanged": 0, "filtered": 0, "quarantined": 3,
         "filtered_by_rule": {},
         "quarantined_by_cause": {"bad-date": 1, "unmapped-code": 1, "unparseable-row": 1},
-        "balanced": True, "complete": True}
+        "balanced": True, "complete": True,
+        "lines": {"total": 5, "header": 1, "records": 3, "blank": 0, "in_quarantined": 1}}
     assert stats["vitals"]["read"] == 4
     assert stats["vitals"]["emitted"] == 1
     assert stats["vitals"]["filtered_by_rule"] == {"soft-deleted": 1}
@@ -102,7 +103,7 @@ def test_quarantine_names_table_row_key_column_and_problem(mini: dict[str, Path]
     assert unknown["message"] == "code not in inline values"
     ragged = records[("people", "{'line': 5}")]["reasons"][0]
     assert ragged["code"] == "unparseable-row"
-    assert ragged["message"] == "expected 4 fields, found 5"
+    assert ragged["message"] == f"{mini['src'] / 'people.csv'}: line 5: expected 4 fields, found 5"
     nan = records[("vitals", "{'vid': '11'}")]["reasons"][0]
     assert (nan["code"], nan["column"], nan["value"]) == ("not-a-number", "kg", "12O")
     invalid = records[("vitals", "{'vid': '12'}")]["reasons"][0]
@@ -136,9 +137,11 @@ def test_a_missing_file_is_named(mini: dict[str, Path]) -> None:
 def test_wrong_encoding_is_reported_with_the_file(mini: dict[str, Path]) -> None:
     (mini["src"] / "people.csv").write_bytes("pid,last,sex,dob\n1,Mü\xefller,F,1970-01-02\n"
                                              .encode("latin-1"))
-    with pytest.raises(ExtractError, match=r"people.csv: not utf-8 text \(invalid start byte\); "
-                       r"set the source encoding"):
-        run(mini)
+    report = run(mini, max_quarantine_rate=1.0)  # the row is quarantined, not the run
+    assert (report.tables[0].read, report.tables[0].quarantined["unparseable-row"]) == (1, 1)
+    message = quarantine(mini)[0]["reasons"][0]["message"]
+    assert message == (f"{mini['src'] / 'people.csv'}: line 2: not valid utf-8 at byte 20 "
+                       "(in column 2 'last'); set the source encoding, e.g. cp1252")
     settings = make_settings({"type": "csv", "path": str(mini["src"]), "encoding": "latin-1"},
                              f"ndjson:{mini['out'] / 'nd'}", mini["out"], mappings=mini["pack"],
                              max_quarantine_rate=1.0)

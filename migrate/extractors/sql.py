@@ -18,7 +18,14 @@ from decimal import Decimal
 from typing import Any
 
 from migrate.errors import ExtractError
-from migrate.extractors.base import DEFAULT_CHUNK_SIZE, EXTRACTORS, Batch, Extractor
+from migrate.extractors.base import (
+    DEFAULT_CHUNK_SIZE,
+    EXTRACTORS,
+    Batch,
+    Extractor,
+    ReadAccount,
+    RejectedRow,
+)
 from migrate.redact import redact_url
 
 
@@ -43,6 +50,7 @@ class SqlExtractor(Extractor):
         if engine is None and not url:
             raise ExtractError("the sql extractor needs a database URL")
         self.url = redact(url if url else engine.url.render_as_string(hide_password=False))
+        self._accounts: dict[tuple[str, str | None], ReadAccount] = {}
         try:
             self.engine = engine or sa.create_engine(url)
             _make_read_only(self.engine)
@@ -86,24 +94,61 @@ class SqlExtractor(Extractor):
     def iter_batches(self, table: str, chunk_size: int = DEFAULT_CHUNK_SIZE,
                      query: str | None = None,
                      since: tuple[str, str] | None = None) -> Iterator[Batch]:
-        """Stream rows with a server-side cursor, ``chunk_size`` at a time."""
+        """Stream rows with a server-side cursor, ``chunk_size`` at a time, after counting
+        them (``COUNT(*)`` of the same selection) so `account` can compare. A row holding text
+        the driver cannot decode is rejected with its column, not the run."""
+        import sqlalchemy as sa
+
+        self._accounts.pop((table, query), None)
+        inner, sql, params = self._selection(table, query, since)
+        read = 0
+        with self.engine.connect().execution_options(stream_results=True) as conn:
+            expected = int(conn.execute(sa.text(f"SELECT COUNT(*) FROM ({inner}) AS c"),
+                                        params).scalar_one())
+            result = conn.execute(sql, params)
+            # SQLite decodes text as rows are fetched (maybe ahead of the part at hand):
+            # batches are searched while undecodable values are seen and not yet found.
+            keys, handled = list(result.keys()), Undecodable.seen
+            for part in result.partitions(chunk_size):
+                batch = Batch([{k: _text(v) for k, v in zip(keys, r, strict=True)}
+                               for r in part], start=read)
+                if Undecodable.seen > handled:
+                    handled += _reject_undecodable(batch, self.describe(table))
+                read += len(part)
+                yield batch
+        self._accounts[(table, query)] = _account(self.describe(table), read, expected)
+
+    def _selection(self, table: str, query: str | None, since: tuple[str, str] | None
+                   ) -> tuple[str, Any, dict[str, Any]]:
+        """The SQL text of what is read (to count it), the statement that reads it, and its
+        parameters."""
         import sqlalchemy as sa
 
         params: dict[str, Any] = {}
+        inner = query or f"SELECT * FROM {self._quote(table)}"
         if since is not None:
             col = self.engine.dialect.identifier_preparer.quote(since[0])
-            inner = query or f"SELECT * FROM {self._quote(table)}"
-            sql: Any = sa.text(f"SELECT * FROM ({inner}) AS q WHERE q.{col} >= :since")
+            inner = f"SELECT * FROM ({inner}) AS q WHERE q.{col} >= :since"
             params["since"] = since[1].replace("T", " ")
-        elif query:
-            sql = sa.text(query)
-        else:
-            sql = sa.select(sa.table(table, *[sa.column(c) for c in self.columns(table)]))
-        with self.engine.connect().execution_options(stream_results=True) as conn:
-            result = conn.execute(sql, params)
-            keys = list(result.keys())
-            for part in result.partitions(chunk_size):
-                yield Batch([{k: _text(v) for k, v in zip(keys, r, strict=True)} for r in part])
+        sql: Any = sa.text(inner) if query or since else \
+            sa.select(sa.table(table, *[sa.column(c) for c in self.columns(table)]))
+        return inner, sql, params
+
+    def account(self, table: str, query: str | None = None) -> ReadAccount | None:
+        """Rows read against ``COUNT(*)`` taken when the read began. When this extractor did
+        not read the table (the partitioned executor's workers did), a counting read of the
+        whole selection, rows not converted."""
+        if (table, query) not in self._accounts:
+            import sqlalchemy as sa
+
+            inner, sql, params = self._selection(table, query, None)
+            with self.engine.connect().execution_options(stream_results=True) as conn:
+                expected = int(conn.execute(sa.text(f"SELECT COUNT(*) FROM ({inner}) AS c"),
+                                            params).scalar_one())
+                read = sum(len(p) for p in conn.execute(sql, params).partitions(
+                    DEFAULT_CHUNK_SIZE * 4))
+            self._accounts[(table, query)] = _account(self.describe(table), read, expected)
+        return self._accounts.get((table, query))
 
     def column_values(self, table: str, column: str, query: str | None = None) -> Iterator[Any]:
         """Every value of one column, as text (the partitioned executor picks key ranges from
@@ -143,6 +188,69 @@ def _make_read_only(engine: Any) -> None:
         cur = dbapi_conn.cursor()
         cur.execute(sql)
         cur.close()
+        if name == "sqlite":  # SQLite hands over any bytes as TEXT: decode them ourselves
+            dbapi_conn.text_factory = _decode
+
+
+class Undecodable:
+    """A TEXT value whose bytes are not UTF-8 (SQLite stores whatever it is given); counted,
+    so a batch is searched for them only when one was seen."""
+
+    seen = 0
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.at = _bad_byte(raw)
+
+
+def _bad_byte(raw: bytes) -> int:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return -1
+
+
+def _decode(raw: bytes) -> str | Undecodable:
+    """SQLite's text factory: UTF-8 text, or an `Undecodable` the extractor rejects."""
+    try:
+        return str(raw, "utf-8")
+    except UnicodeDecodeError:
+        Undecodable.seen += 1
+        return Undecodable(raw)
+
+
+def _reject_undecodable(batch: Batch, where: str) -> int:
+    """Move the batch's rows holding an `Undecodable` value to its rejects; how many values
+    were found."""
+    found = 0
+    kept: list[dict[str, Any]] = []
+    for i, row in enumerate(batch.rows):
+        bad = next((k for k, v in row.items() if isinstance(v, Undecodable)), None)
+        if bad is None:
+            kept.append(row)
+            continue
+        found += sum(isinstance(v, Undecodable) for v in row.values())
+        value = row[bad]
+        batch.rejects.append(RejectedRow(None, (
+            f"{where}: row {batch.start + i + 1} of the read: column {bad!r} is not valid "
+            f"utf-8 at byte {value.at}; fix the value in the database"),
+            value.raw.decode("utf-8", "replace")))
+    batch.rows = kept
+    return found
+
+
+def _account(where: str, read: int, expected: int) -> ReadAccount:
+    """Rows read against the count taken when the read began."""
+    if read < expected:
+        return ReadAccount(expected_rows=expected, complete=False, problem=(
+            f"{where}: read {read} rows but COUNT(*) was {expected} when the read began; "
+            f"{expected - read} row(s) may be missing"))
+    if read > expected:
+        return ReadAccount(expected_rows=expected, problem=(
+            f"{where}: read {read} rows, {read - expected} more than COUNT(*) ({expected}) "
+            "when the read began (rows added during the read)"))
+    return ReadAccount(expected_rows=expected)
 
 
 def _text(value: Any) -> Any:
@@ -161,6 +269,8 @@ def _text(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return str(value)
+    if isinstance(value, Undecodable):
+        return value
     if isinstance(value, bytes | bytearray | memoryview):
         raw = bytes(value)
         if len(raw) == 16:

@@ -6,12 +6,12 @@ else is checked here, with unknown keys rejected, so a typo is an error with its
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from migrate.errors import Problem
+from migrate.files import relative_problem
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
@@ -116,18 +116,6 @@ class PackSpec(BaseModel):
             if problem:
                 raise ValueError(f"{table}: {problem}")
         return value
-
-
-def relative_problem(name: str) -> str | None:
-    """Why ``name`` is not a plain path inside a folder (absolute, ``..``), or None."""
-    path = PurePosixPath(name.replace("\\", "/"))
-    if not name or path.is_absolute() or PureWindowsPath(name).drive:
-        return f"{name!r} must be a path relative to the source folder"
-    if ".." in path.parts:
-        return f"{name!r} must stay inside the source folder (no '..')"
-    if "\0" in name:
-        return f"{name!r} holds a NUL character"
-    return None
 
 
 def parse_model(model: type[BaseModel], data: Any, file: str) -> tuple[Any, list[Problem]]:

@@ -86,8 +86,10 @@ def test_csv_ragged_rows_are_rejected_with_their_line(tmp_path: Path) -> None:
     rows = [r for b in batches for r in b.rows]
     rejects = [r for b in batches for r in b.rejects]
     assert rows == [{"a": "1", "b": "2"}, {"a": "7", "b": "8"}]
+    path = tmp_path / "t.csv"
     assert [(r.line, r.message, r.raw) for r in rejects] == [
-        (3, "expected 2 fields, found 1", "3"), (4, "expected 2 fields, found 3", "4,5,6")]
+        (3, f"{path}: line 3: expected 2 fields, found 1", "3"),
+        (4, f"{path}: line 4: expected 2 fields, found 3", "4,5,6")]
 
 
 def test_csv_missing_folder(tmp_path: Path) -> None:

@@ -37,3 +37,27 @@ def test_an_unknown_source_type_lists_the_valid_ones(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "unknown extractor 'excel'; valid names: csv, sql" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_source_files_outside_the_folder_are_refused(tmp_path: Path) -> None:
+    sample = REPO / "sample_data" / "synthea"
+    done = run(tmp_path, f"{{type: csv, path: {sample}, files: {{patients: /etc/passwd}}}}",
+               f"ndjson:{tmp_path / 'nd'}")
+    assert done.returncode == 2
+    assert "files.patients: '/etc/passwd' must be a path relative to the source folder" in (
+        done.stderr)
+    assert "root:" not in done.stderr + done.stdout
+
+
+def test_a_table_file_linking_outside_the_source_is_never_opened(tmp_path: Path) -> None:
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "sample_data" / "synthea", src)
+    (src / "patients.csv").unlink()
+    (src / "patients.csv").symlink_to("/etc/passwd")
+    done = run(tmp_path, str(src), f"ndjson:{tmp_path / 'nd'}")
+    assert done.returncode == 2
+    assert "leads outside the source folder" in done.stderr
+    assert "root:" not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
