@@ -103,6 +103,7 @@ class RunSettings(BaseModel):
     scheduler: str | None = None  # dask: scheduler address; None starts a LocalCluster
     workers: int | None = None  # dask LocalCluster: worker processes (default: CPU count)
     partitions: int | None = None  # dask: key ranges per table (default: 2 per worker)
+    show_values: bool = False  # source values (unmapped codes) in run.json and reports
 
 
 def read_project(path: Path) -> ProjectConfig:
@@ -242,6 +243,7 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
         scheduler=flags.get("scheduler"),
         workers=flags.get("workers"),
         partitions=flags.get("partitions"),
+        show_values=bool(flags.get("show_values")),
     )
 
 
