@@ -107,7 +107,11 @@ class RunSettings(BaseModel):
 
 
 def read_project(path: Path) -> ProjectConfig:
-    """Read and check a project file, reporting every problem with its line."""
+    """Read and check a project file, reporting every problem with its line (and warning when
+    group or others can read it: its namespace reverses resource ids)."""
+    from migrate.files import warn_if_open
+
+    warn_if_open(path, "project")
     try:
         data = read_yaml(path)
     except MappingError as exc:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from migrate.config import RunSettings
 from migrate.errors import ConfigError
+from migrate.files import private_dir
 from migrate.report.model import RunReport
 from migrate.state import StateStore
 from migrate.sync.loader import SyncLoader
@@ -73,7 +74,7 @@ def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool
     target = settings.target
     if target.get("type") != "fhir-server":
         raise ConfigError("sync needs a FHIR server target (an http(s):// base URL)")
-    Path(settings.output).mkdir(parents=True, exist_ok=True)
+    private_dir(Path(settings.output))
     url = state_url or default_state_url(settings)
     with _store_errors(sa.make_url(url).render_as_string(hide_password=True)):
         store = StateStore(url)
