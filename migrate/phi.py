@@ -5,7 +5,7 @@ a patient's name typed into a code column) is shown *masked*: a keyed hash (HMAC
 the project's namespace, 10 hex digits: the same value always gives the same hash within one
 migration, and nobody without the namespace can test a guess), its length and its shape, each
 letter written ``A``/``a``, each digit ``9``, other characters kept, runs longer than four
-shortened (``Zoë220 Okuneva92`` becomes ``Aaaa999 Aaaa99``). That is enough to count, group
+shortened (``Zoë220 Okuneva92`` becomes ``Aaa999 Aaaaa99``). That is enough to count, group
 and recognise gaps; the values themselves come only with ``--show-values``.
 
 `sensitive_column` decides which profiled columns are never shown by value.

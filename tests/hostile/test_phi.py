@@ -217,3 +217,14 @@ def test_dead_letters_and_state_store_are_private_under_umask_000(tmp_path: Path
         store.engine.dispose()
     finally:
         os.umask(old)
+
+
+def test_run_shows_unmapped_values_only_with_show_values(tmp_path: Path) -> None:
+    plant(tmp_path)
+    args = ["run", *COMMON, "--target", "ndjson:target", "--format", "json"]
+    shown = cli_run(tmp_path, 0o022, *args, "--out", "shown", "--show-values")
+    assert shown.returncode == 0, shown.stderr
+    codes = {u["code"] for u in orjson.loads(shown.stdout)["unmapped_codes"]}
+    assert planted_name() in codes
+    stored = orjson.loads((tmp_path / "shown" / "run.json").read_bytes())["unmapped_codes"]
+    assert planted_name() in {u["code"] for u in stored}
