@@ -98,6 +98,7 @@ def leaks(text: str, values: set[str]) -> list[str]:
     return sorted(v for v in values if v in text)
 
 
+@pytest.mark.integration
 def test_no_source_value_in_any_output(outputs: tuple[Path, dict]) -> None:
     root, runs = outputs
     values = needles()
@@ -115,12 +116,14 @@ def test_no_source_value_in_any_output(outputs: tuple[Path, dict]) -> None:
     assert f"({len(planted_name())} chars, shape " in gap["code"]
 
 
+@pytest.mark.integration
 def test_every_file_is_0600_and_every_folder_0700_under_umask_022(
         outputs: tuple[Path, dict]) -> None:
     root, _ = outputs
     assert_private(root, ["out", "target"])
 
 
+@pytest.mark.integration
 def test_every_file_is_private_under_umask_000(tmp_path: Path, sekmet_server: Any) -> None:
     run_all(tmp_path, 0o000, sekmet_server.base_url, validate=False)
     assert_private(tmp_path, ["out", "target"])
