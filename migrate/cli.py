@@ -127,6 +127,8 @@ def _settings(config: Path | None, **flags: Any) -> Any:
 @run_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="How to print the summary on stdout.")
+@click.option("--show-values", is_flag=True, help="Show unmapped source codes as they are in "
+              "run.json and the summary (they may hold PHI); without it they are masked.")
 def run(config: Path | None, fmt: str, **flags: Any) -> None:
     """Extract, map, validate and load: the whole migration.
 
@@ -446,7 +448,7 @@ def _validate_setup(config: Path | None, report_dir: Path | None, expectations: 
     project = read_project(config) if config else None
     base = config.resolve().parent if config else Path.cwd()
     flags["progress"] = not flags.pop("no_progress", False)
-    settings = build_settings(project, base, **flags)
+    settings = build_settings(project, base, show_values=show_values, **flags)
     vcfg = project.validate_ if project else None
     if expectations is None and vcfg and vcfg.expectations:
         expectations = (base / vcfg.expectations).resolve()

@@ -103,10 +103,15 @@ class RunSettings(BaseModel):
     scheduler: str | None = None  # dask: scheduler address; None starts a LocalCluster
     workers: int | None = None  # dask LocalCluster: worker processes (default: CPU count)
     partitions: int | None = None  # dask: key ranges per table (default: 2 per worker)
+    show_values: bool = False  # source values (unmapped codes) in run.json and reports
 
 
 def read_project(path: Path) -> ProjectConfig:
-    """Read and check a project file, reporting every problem with its line."""
+    """Read and check a project file, reporting every problem with its line (and warning when
+    group or others can read it: its namespace reverses resource ids)."""
+    from migrate.files import warn_if_open
+
+    warn_if_open(path, "project")
     try:
         data = read_yaml(path)
     except MappingError as exc:
@@ -242,6 +247,7 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
         scheduler=flags.get("scheduler"),
         workers=flags.get("workers"),
         partitions=flags.get("partitions"),
+        show_values=bool(flags.get("show_values")),
     )
 
 

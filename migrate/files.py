@@ -5,11 +5,16 @@ the umask. A file is written under a temporary name (``NAME.partial``) and renam
 final name only once complete: a reader never takes a half-written file for a finished one,
 and a killed run leaves ``.partial`` files that the next run removes. Writing errors (disk
 full, permissions) become :class:`OutputError` naming the file.
+
+An existing file or folder written into that group or others can read gets one warning line
+on stderr (`warn_if_open`, through the ``migrate.files`` logger; the path only, no data); files
+we write are made 0600 anyway, existing folders are left as they are.
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,16 +26,58 @@ from migrate.errors import OutputError
 PARTIAL = ".partial"
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+log = logging.getLogger(__name__)
+_warned: set[Path] = set()
+
+
+def warn_if_open(path: Path, what: str = "output") -> bool:
+    """Warn once (one stderr line, the path only) when ``path`` exists and group or others
+    may read it; True when they may."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return False
+    if not mode & 0o077:
+        return False
+    if path.absolute() not in _warned:
+        _warned.add(path.absolute())
+        kind = "folder" if path.is_dir() else "file"
+        log.warning("warning: %s %s %s is readable by group or others (mode %03o) and may hold "
+                    "patient data: chmod %s it", what, kind, path, mode,
+                    "700" if kind == "folder" else "600")
+    return True
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) as private folders; an existing folder is left as is."""
-    if not path.is_dir():
-        try:
-            path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-            path.chmod(DIR_MODE)
-        except OSError as exc:
-            raise output_error(path, exc) from None
+    """Create ``path`` (and missing parents) as private folders; an existing folder is left as
+    is (with a warning when others can read it)."""
+    if path.is_dir():
+        warn_if_open(path)
+        return path
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    try:
+        for folder in reversed(missing):
+            folder.mkdir(mode=DIR_MODE, exist_ok=True)
+            folder.chmod(DIR_MODE)
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Make sure ``path`` exists and is 0600 (created empty if missing; an existing file that
+    others could read is warned about and tightened): for files another library writes, such
+    as an SQLite state store (SQLite gives its -wal, -shm and -journal files the same mode)."""
+    try:
+        if path.exists():
+            if warn_if_open(path):
+                path.chmod(FILE_MODE)
+            return path
+        private_dir(path.parent)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+        path.chmod(FILE_MODE)
+    except OSError as exc:
+        raise output_error(path, exc) from None
     return path
 
 
@@ -43,6 +90,7 @@ def open_private(path: Path, mode: str = "wb") -> IO[Any]:
     """Open ``path`` for writing (``wb``, ``ab``, or ``w`` for UTF-8 text), created 0600
     whatever the umask."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
+    warn_if_open(path)
     try:
         fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
         os.fchmod(fd, FILE_MODE)  # an existing file keeps its mode otherwise
@@ -60,6 +108,7 @@ def open_partial(path: Path) -> IO[bytes]:
 
 def commit(path: Path) -> None:
     """Rename the finished temporary file of ``path`` to ``path`` (atomic on one volume)."""
+    warn_if_open(path)
     try:
         partial_path(path).replace(path)
     except OSError as exc:

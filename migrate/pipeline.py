@@ -58,7 +58,8 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
                        max_quarantine_rate=settings.max_quarantine_rate,
                        table_quarantine_rates=dict(settings.table_quarantine_rates),
                        max_dangling_references=settings.max_dangling_references,
-                       state="running")
+                       state="running", show_values=settings.show_values,
+                       value_key=settings.namespace.bytes)
     report.outputs.update(run_json=str(out / "run.json"),
                           quarantine=str(out / QUARANTINE_FILE))
     _write_run_json(out, report)

@@ -140,11 +140,24 @@ class StoredResource:
     status: str
 
 
+def _private_sqlite(url: str) -> None:
+    """An SQLite store file is created 0600 before SQLite opens it (it holds payloads)."""
+    from pathlib import Path
+
+    from migrate.files import private_file
+
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not str(parsed.database).startswith("file:"):
+        private_file(Path(str(parsed.database)))
+
+
 class StateStore:
     """The state of one migration (one id namespace, one target)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
+        _private_sqlite(url)
         self.engine = sa.create_engine(url)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)

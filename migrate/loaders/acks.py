@@ -12,6 +12,7 @@ asked for (:func:`read_answer`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,3 +155,32 @@ def check_capability_statement(resp: httpx.Response, url: str) -> None:
 
 def _content_type(resp: httpx.Response) -> str:
     return resp.headers.get("Content-Type", "no content type").split(";")[0].strip()
+
+
+_FHIR_PATH = re.compile(r"[A-Z][A-Za-z]{1,40}(\.[A-Za-z_]\w{0,40}(\[\d{1,4}\])?){1,8}")  # no values
+
+
+def outcome_summary(resp: httpx.Response) -> str:
+    """What a refusal says, without its text: an OperationOutcome's severity, code, issue count
+    and element paths (its diagnostics may quote the data sent: a patient's name), or the
+    content type and size of anything else."""
+    try:
+        body = orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        body = None
+    issues = body.get("issue") if isinstance(body, dict) and \
+        body.get("resourceType") == "OperationOutcome" else None
+    if not isinstance(issues, list):
+        return f"{_content_type(resp)}, {len(resp.content)} bytes (not shown)"
+    parts = [_issue_summary(i) for i in issues[:3] if isinstance(i, dict)]
+    more = f" and {len(issues) - 3} more" if len(issues) > 3 else ""
+    return (f"OperationOutcome with {len(issues)} issue(s): {'; '.join(parts)}{more} (its text "
+            "is not shown: it may quote patient data)")
+
+
+def _issue_summary(issue: dict[str, Any]) -> str:
+    where = issue.get("expression") or issue.get("location") or []
+    paths = [p for p in where if isinstance(p, str) and _FHIR_PATH.fullmatch(p)] \
+        if isinstance(where, list) else []
+    text = f"{issue.get('severity', '?')} {issue.get('code', '?')}"
+    return text + (f" at {', '.join(paths[:2])}" if paths else "")

@@ -27,6 +27,7 @@ from typing import IO, Any
 import orjson
 
 from migrate.errors import ConfigError
+from migrate.files import open_private, private_dir
 
 DEAD_LETTERS_FILE = "dead_letters.ndjson"
 log = logging.getLogger("migrate.loaders.deadletter")
@@ -66,8 +67,8 @@ class DeadLetterWriter:
         line = orjson.dumps(letter.as_dict(), default=str) + b"\n"
         with self._lock:
             if self._fh is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fh = self.path.open("wb")
+                private_dir(self.path.parent)
+                self._fh = open_private(self.path, "wb")
             self._fh.write(line)
             self._fh.flush()
             self.count += 1
@@ -109,9 +110,9 @@ def read_dead_letters(path: Path) -> Iterator[DeadLetter]:
 def write_dead_letters(path: Path, letters: list[DeadLetter]) -> None:
     """Replace ``path`` with exactly ``letters``, atomically: a temporary file beside it is
     written, flushed to disk and renamed over it, so a crash leaves the old file or the new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     part = path.with_name(path.name + ".part")
-    with part.open("wb") as fh:
+    with open_private(part, "wb") as fh:
         for letter in letters:
             fh.write(orjson.dumps(letter.as_dict(), default=str) + b"\n")
         fh.flush()

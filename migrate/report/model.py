@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from migrate.phi import mask
+
 
 @dataclass
 class TableStats:
@@ -94,6 +96,12 @@ class RunReport:
     error: str | None = None  # why a run that stopped failed (status "failed")
     exit_code: int | None = None  # the exit code of a failed run
     state: str = "finished"  # "running" while the run goes on (run.json written at start)
+    show_values: bool = False  # unmapped codes as they are (else masked: `migrate.phi.mask`)
+    value_key: bytes = field(default=b"", repr=False)  # the key of masked values
+
+    def shown(self, value: str) -> str:
+        """A source value as run.json shows it: as is with ``show_values``, else masked."""
+        return value if self.show_values else mask(self.value_key, value)
 
     @property
     def read(self) -> int:
@@ -176,7 +184,7 @@ class RunReport:
             "resources_total": sum(self.resources.values()),
             "warnings": dict(sorted(self.warnings.items())),
             "unmapped_codes": [
-                {"mapping": m, "column": c, "code": v, "count": n}
+                {"mapping": m, "column": c, "code": self.shown(v), "count": n}
                 for (m, c, v), n in sorted(self.unmapped.items())],
             "load": self.load, "outputs": self.outputs,
         }

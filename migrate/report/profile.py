@@ -1,10 +1,12 @@
 """Profile a source (`emr-migrate profile`): per column its type, null share, distinct count,
 top values and range, streamed chunk by chunk.
 
-Privacy: a value is listed among the top values only when it was seen at least ``min_count``
-times (default 5), so rare values (a name, an MRN) never appear. Ranges (min and max of numbers
-and dates) are single values and are shown: the profile is for the consultant, who can read
-the source anyway; do not hand it to others when ranges are sensitive (dates of birth).
+Privacy: a column that may identify a person is never profiled by value (no top values, no
+range): decided by its name (identifiers, names, addresses, phone, email, birth and death
+dates, free text: `migrate.phi.sensitive_name`) and by its values (UUIDs, mostly distinct
+values, values mostly shaped like names). Other columns list a value among the top values only
+when it was seen at least ``min_count`` times (default 5); their date ranges are shown to the
+month (``2014-05 .. 2024-04``), never as exact dates.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migrate.errors import MigrateError
+from migrate.phi import sensitive_name, sensitive_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,8 +75,27 @@ class ColumnProfile:
         formats = [(n, f) for (k, f), n in self.shapes.items() if k == self.kind and f]
         return max(formats)[1] if formats else None
 
+    @property
+    def sensitive(self) -> bool:
+        """True when the column may identify a person: never shown by value."""
+        filled = self.rows - self.nulls
+        return self.kind == "uuid" or sensitive_name(self.name) or \
+            (self.kind in ("text", "integer") and sensitive_values(self.counts, len(self.counts),
+                                                                   filled))
+
+    def bounds(self) -> tuple[float | str | None, float | str | None]:
+        """The range as shown: none for sensitive columns, dates cut to the month."""
+        if self.sensitive or self.low is None:
+            return None, None
+        if isinstance(self.low, str) and isinstance(self.high, str):
+            return self.low[:7], self.high[:7]
+        return self.low, self.high
+
     def top(self, min_count: int) -> list[tuple[str, int]]:
-        """The most frequent values seen at least ``min_count`` times."""
+        """The most frequent values seen at least ``min_count`` times (none when sensitive, none
+        for dates)."""
+        if self.sensitive or self.kind in ("date", "datetime"):
+            return []
         frequent = sorted(((v, n) for v, n in self.counts.items() if n >= min_count),
                           key=lambda vn: (-vn[1], vn[0]))
         return frequent[:TOP_VALUES]
@@ -81,11 +103,13 @@ class ColumnProfile:
     def as_dict(self, min_count: int) -> dict[str, Any]:
         """JSON-ready, with the privacy rule applied to top values."""
         distinct = len(self.counts)
+        low, high = self.bounds()
         return {"name": self.name, "type": self.kind, "format": self.date_format,
+                "values_withheld": self.sensitive,
                 "nulls": self.nulls, "null_share": round(self.nulls / self.rows, 4)
                 if self.rows else 0.0, "distinct": distinct, "distinct_is_floor": self.capped,
                 "top_values": [{"value": v, "count": n} for v, n in self.top(min_count)],
-                "min": self.low, "max": self.high}
+                "min": low, "max": high}
 
 
 @dataclass
@@ -179,11 +203,13 @@ def render_profile(profiles: list[TableProfile], min_count: int) -> str:
             d = c.as_dict(min_count)
             top = ", ".join(f"{t['value']} ({t['count']})" for t in d["top_values"][:4])
             rng = f" range {d['min']} .. {d['max']}" if d["min"] is not None else ""
+            rng += "  (values withheld)" if d["values_withheld"] else ""
             lines.append(f"  {c.name:<24.24} {d['type']:<9} null {d['null_share']:>6.1%} "
                          f"distinct {d['distinct']:>6}{'+' if c.capped else ' '}{rng}"
                          + (f"  top: {top}" if top else ""))
         lines.append("")
-    lines.append(f"(top values seen fewer than {min_count} times are not shown)")
+    lines.append(f"(top values seen fewer than {min_count} times are not shown; columns that "
+                 "may identify a person are never shown by value; dates are cut to the month)")
     return "\n".join(lines)
 
 

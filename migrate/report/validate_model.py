@@ -1,21 +1,22 @@
 """What a dry run found, as data, and the GO / NO-GO verdict; renderers only read it.
 
 PHI: row keys (which may be MRNs) are shown as keyed hashes and raw values are left out
-unless the report is made with ``show_values=True``. Codes of terminology gaps are shown when
-they look like codes (no spaces, at most 64 characters); anything else is elided.
+unless the report is made with ``show_values=True``. Codes of terminology gaps are masked the
+same way (`migrate.phi.mask`: keyed hash, length and shape), since a code column can hold a
+patient's name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from migrate.phi import mask
 from migrate.report.model import RunReport
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from migrate.validation.gx import ExpectationResult
 
 GO, NO_GO = "GO", "NO-GO"
-_CODE_LIKE = re.compile(r"[A-Za-z0-9._:/#\-]{1,64}")
 
 
 def _some(items: Iterable[str], most: int = 3) -> str:
@@ -79,10 +79,9 @@ class Redactor:
         return [None if v is None else str(v) for v in values] if self.show_values else None
 
     def code(self, code: str) -> str:
-        """A source code, elided when it does not look like one."""
-        if self.show_values or _CODE_LIKE.fullmatch(code):
-            return code
-        return f"<hidden: {len(code)} characters>"
+        """A source code as shown: as is with ``show_values``, else masked (keyed hash, length
+        and shape: a name typed into a code column looks like a code too)."""
+        return code if self.show_values else mask(self.secret, code)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from migrate.config import RunSettings
 from migrate.errors import ConfigError, InternalError
-from migrate.files import write_atomic
+from migrate.files import private_dir, write_atomic
 from migrate.redact import redact_url
 from migrate.report.model import RunReport
 from migrate.state import StateStore
@@ -75,7 +75,7 @@ def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool
     target = settings.target
     if target.get("type") != "fhir-server":
         raise ConfigError("sync needs a FHIR server target (an http(s):// base URL)")
-    Path(settings.output).mkdir(parents=True, exist_ok=True)
+    private_dir(Path(settings.output))
     url = state_url or default_state_url(settings)
     with _store_errors(redact_url(url)):
         store = StateStore(url)

@@ -32,6 +32,7 @@ from migrate.errors import LoadError, TransientLoadError
 from migrate.loaders.acks import (
     BundleAnswer,
     entry_status,
+    outcome_summary,
     read_answer,
     read_bundle_answer,
 )
@@ -279,7 +280,7 @@ class OutboxWriter:
             return None
         if resp.status_code >= 300:
             raise LoadError(f"{self.url} refused a {bundle['type']} bundle with "
-                            f"{resp.status_code}: {resp.text[:300]}")
+                            f"{resp.status_code}: {outcome_summary(resp)}")
         return resp
 
     def _request(self, method: str, url: str, body: bytes | None) -> httpx.Response:

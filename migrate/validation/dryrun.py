@@ -109,7 +109,8 @@ def _source_checks(report: ValidationReport, settings: RunSettings, pack: Pack,
     quarantine = settings.output / "quarantine.ndjson"
     report.gaps = gaps.collect_gaps(pack, report.run, quarantine)
     report.quarantine = gaps.group_quarantine(quarantine)
-    report.outputs.update(gaps.write_gap_files(report.gaps, pack, settings.output))
+    report.outputs.update(gaps.write_gap_files(report.gaps, pack, settings.output,
+                                                   report.redactor))
 
 
 def extractor_options(source: dict[str, Any], pack: Pack) -> dict[str, Any]:

@@ -9,6 +9,11 @@ missed it, found by reading the mapping's ``translate`` options.
 concept map, a fill-in copy of the map (``terminology_gaps/<map>.csv``): the map's entries plus
 one row per missing code with empty targets and a ``comment`` naming mapping, column and count.
 Filled in, it replaces ``concept_maps/<map>.csv`` in the pack as is.
+
+PHI: an unmapped "code" may be a patient's name typed into a code column. Without
+``--show-values`` the ``source_code`` of ``terminology_gaps.csv`` is masked (keyed hash, length
+and shape, `migrate.phi.mask`) and no fill-in maps are written; ``validate --show-values``
+writes the real codes and the fill-in maps.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from migrate.files import open_private, private_dir
 from migrate.mappers.pack import Pack
 from migrate.mappers.terminology import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from migrate.report.model import RunReport
+from migrate.report.validate_model import Redactor
 
 GAP_COLUMNS = ("source_code", "target_system", "target_code", "target_display", "mapping",
                "column", "count", "concept_map", "policy")
@@ -151,17 +157,21 @@ def group_quarantine(path: Path) -> list[QuarantineGroup]:
     return sorted(groups.values(), key=lambda g: (-g.rows, g.code, g.mapping))
 
 
-def write_gap_files(gaps: list[Gap], pack: Pack, folder: Path) -> dict[str, str]:
-    """Write ``terminology_gaps.csv`` and the fill-in concept maps; return their paths."""
+def write_gap_files(gaps: list[Gap], pack: Pack, folder: Path,
+                    redactor: Redactor) -> dict[str, str]:
+    """Write ``terminology_gaps.csv`` (codes as the redactor shows them) and, with
+    ``show_values`` only, the fill-in concept maps; return their paths."""
     out: dict[str, str] = {}
     path = folder / "terminology_gaps.csv"
     with open_private(path, "w") as fh:
         writer = csv.writer(fh)
         writer.writerow(GAP_COLUMNS)
         for g in gaps:
-            writer.writerow([g.code, "", "", "", g.mapping, g.column, g.count, g.concept_map,
-                             "+".join(sorted(g.policies))])
+            writer.writerow([redactor.code(g.code), "", "", "", g.mapping, g.column, g.count,
+                             g.concept_map, "+".join(sorted(g.policies))])
     out["terminology_gaps"] = str(path)
+    if not redactor.show_values:
+        return out
     by_map: dict[str, list[Gap]] = {}
     for g in gaps:
         by_map.setdefault(g.concept_map, []).append(g)

@@ -4,7 +4,8 @@ Guesses, meant to be edited: an ``Id``-like column that is filled and unique bec
 (not null and unique, critical); a column named after another table (``PATIENT``,
 ``PATIENTID``, ``patient_id``) becomes a foreign key to that table's key; date columns get
 their format and a plausible range; filled columns get ``not_null``; small code lists whose
-every value was seen at least ``min_count`` times get ``in_set``. Numbers get a comment with
+every value was seen at least ``min_count`` times get ``in_set`` (never a column that may
+identify a person: see `migrate.report.profile`). Numbers get a comment with
 their observed range (a useful range depends on what the column measures).
 """
 
@@ -61,8 +62,9 @@ def starter_expectations(p: TableProfile, keys: dict[str, str],
         if ref:
             out.append({"foreign_key": c.name, "references": ref})
         out.extend(_column_expectations(c, min_count))
-        if c.kind in ("integer", "decimal") and c.low is not None:
-            notes.append(f"{c.name}: numbers from {c.low} to {c.high}; add a 'between' check "
+        low, high = c.bounds()
+        if c.kind in ("integer", "decimal") and low is not None:
+            notes.append(f"{c.name}: numbers from {low} to {high}; add a 'between' check "
                          "if a range is known")
     return out, notes
 
@@ -74,7 +76,7 @@ def _column_expectations(c: ColumnProfile, min_count: int) -> list[dict[str, Any
     if c.kind in ("date", "datetime") and c.date_format:
         out.append({"date": c.name, "format": c.date_format, "min": "1900-01-01",
                     "max": "today"})
-    elif c.kind == "text" and 0 < len(c.counts) <= MAX_SET and not c.capped \
+    elif c.kind == "text" and 0 < len(c.counts) <= MAX_SET and not c.capped and not c.sensitive \
             and min(c.counts.values()) >= min_count:
         out.append({"in_set": c.name, "values": sorted(c.counts)})
     return out

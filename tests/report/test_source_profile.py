@@ -38,11 +38,12 @@ def test_column_profiles(source: Path) -> None:
     assert prof.rows == 13
     assert cols["id"] | {"top_values": []} == {
         "name": "id", "type": "integer", "format": None, "nulls": 0, "null_share": 0.0,
-        "distinct": 13, "distinct_is_floor": False, "top_values": [], "min": 0.0, "max": 12.0}
-    assert cols["id"]["top_values"] == []  # every id seen once: none shown
+        "distinct": 13, "distinct_is_floor": False, "top_values": [], "min": None, "max": None,
+        "values_withheld": True}  # an identifier: never shown by value
     assert cols["kind"]["top_values"] == [{"value": "a", "count": 6}, {"value": "b", "count": 6}]
     assert (cols["dob"]["type"], cols["dob"]["format"]) == ("date", "%Y-%m-%d")
-    assert (cols["dob"]["min"], cols["dob"]["max"]) == ("1950-01-01", "1999-12-31")
+    assert (cols["dob"]["min"], cols["dob"]["values_withheld"]) == (None, True)  # birth dates
+    assert (cols["when"]["min"], cols["when"]["max"]) == ("2020-01", "2020-01")  # to the month
     assert (cols["when"]["type"], cols["when"]["nulls"]) == ("datetime", 1)
     assert cols["when"]["format"] == "%Y-%m-%dT%H:%M:%SZ"
     assert (cols["weight"]["type"], cols["weight"]["max"]) == ("decimal", 71.5)

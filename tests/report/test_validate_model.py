@@ -96,8 +96,8 @@ def test_nothing_is_loaded_and_every_figure_is_in_report_json(mini: dict[str, Pa
     assert data["output"]["references"][0]["examples"][0].startswith("Patient/")
     assert report.run.target.startswith("null")
     assert sorted(p.name for p in folder.iterdir()) == [
-        "quarantine.ndjson", "report.html", "report.json", "run.json", "terminology_gaps",
-        "terminology_gaps.csv"]
+        "quarantine.ndjson", "report.html", "report.json", "run.json", "terminology_gaps.csv"]
+    # no fill-in concept maps without --show-values: they would carry the unmapped values
 
 
 def test_verdict_lists_every_failed_threshold(mini: dict[str, Path]) -> None:
@@ -115,8 +115,21 @@ def test_verdict_lists_every_failed_threshold(mini: dict[str, Path]) -> None:
     assert (loose.verdict, loose.reasons()) == ("GO", [])
 
 
+def test_terminology_gaps_are_masked_without_show_values(mini: dict[str, Path]) -> None:
+    dry_run(mini)
+    folder = mini["out"] / "validate"
+    with (folder / "terminology_gaps.csv").open(newline="") as fh:
+        codes = [r["source_code"] for r in csv.DictReader(fh)]
+    assert len(codes) == 2
+    assert all(re.fullmatch(r"#[0-9a-f]{10} \(1 chars, shape A\)", c) for c in codes)
+    data = orjson.loads((folder / "report.json").read_bytes())
+    assert sorted(g["code"] for g in data["terminology_gaps"]) == sorted(codes)
+    run = orjson.loads((folder / "run.json").read_bytes())
+    assert sorted(u["code"] for u in run["unmapped_codes"]) == sorted(codes)
+
+
 def test_terminology_gaps_and_a_fill_in_map_that_reads_back(mini: dict[str, Path]) -> None:
-    report = dry_run(mini)
+    report = dry_run(mini, show_values=True)
     assert [(g.code, g.count, g.concept_map, g.column, sorted(g.policies))
             for g in report.gaps] == [("Q", 1, "sex", "sex", ["fixed-code"]),
                                       ("X", 1, "sex", "sex", ["fixed-code"])]
@@ -182,6 +195,9 @@ def test_redactor_hashes_with_the_project_key() -> None:
     a, b = Redactor(b"k1"), Redactor(b"k2")
     assert a.key({"Id": "123"}) == a.key({"Id": "123"}) != b.key({"Id": "123"})
     assert Redactor(b"k", show_values=True).key({"Id": "123"}) == {"Id": "123"}
-    assert a.code("8480-6") == "8480-6"
-    assert a.code("John Smith") == "<hidden: 10 characters>"
+    assert a.code("John Smith") == a.code("John Smith") != b.code("John Smith")
+    assert a.code("John Smith").endswith(" (10 chars, shape Aaaa Aaaaa)")
+    assert "Smith" not in a.code("Smith")
+    assert "8480" not in a.code("8480-6")
+    assert Redactor(b"k", show_values=True).code("John Smith") == "John Smith"
     assert a.values(["x"]) is None
