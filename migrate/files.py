@@ -42,8 +42,10 @@ def warn_if_open(path: Path, what: str = "output") -> bool:
     if path.absolute() not in _warned:
         _warned.add(path.absolute())
         kind = "folder" if path.is_dir() else "file"
+        holds = ("the id namespace (with it, resource ids can be traced back to source keys)"
+                 if what == "project" else "patient data")
         log.warning("warning: %s %s %s is readable by group or others (mode %03o) and may hold "
-                    "patient data: chmod %s it", what, kind, path, mode,
+                    "%s: chmod %s it", what, kind, path, mode, holds,
                     "700" if kind == "folder" else "600")
     return True
 

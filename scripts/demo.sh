@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+chmod 600 sample_data/migration.yaml  # it holds the id namespace; git checks it out 0644
 .venv/bin/emr-migrate run -c sample_data/migration.yaml "$@"
 echo "Output: $(pwd)/out/ndjson (one <ResourceType>.ndjson per type), $(pwd)/out/run.json"
