@@ -4,25 +4,7 @@ An SQLAlchemy database (an SQLite file by default; a PostgreSQL URL works too) w
 schema. It holds keys and hashes, never patient values, except the payloads of writes in flight
 (the outbox) and of dead letters and conflicts, which the consultant needs to act on.
 
-Tables:
-    meta         schema version, id-namespace fingerprint
-    runs         one row per sync run: kind, status, times, counts
-    source_rows  per mapping and row key: content hash, last run that saw it; the hash is set
-                 only once every write of the row is acknowledged ("" until then)
-    staged_rows  row hashes waiting for the acknowledgement of their rows' writes
-    resources    per resource id: the row that made it, content hash and server version last
-                 written, status (live, deleted, conflict)
-    watermarks   per mapping: committed and pending values of its change column
-    outbox       writes planned but not yet acknowledged by the target (resume point)
-    table_reads  per mapping: rows read and quarantined by the last sync that deleted (the
-                 baseline a later sync's quarantine rate is compared with)
-    dead_letters writes the target refused, with its OperationOutcome
-    conflicts    updates not applied because the target changed since our last write
-    conflict_resolutions  how and when a conflict was closed (take-source, keep-target,
-                 reviewed, overwritten); a new table, so older stores simply gain it
-    sent_by_run  per resource id: the content hash an `emr-migrate run` to the target last
-                 sent (recorded as it is sent; never taken for a delivery, only to recognise
-                 our own content after a 412); a new table too
+Tables: see `migrate.state_schema`.
 """
 
 from __future__ import annotations
@@ -37,86 +19,27 @@ import sqlalchemy as sa
 
 from migrate.errors import ConfigError
 from migrate.mappers.ids import digest
+from migrate.state_schema import (  # noqa: F401 - the tables are part of this module's API
+    CONFLICT_RESOLUTIONS,
+    CONFLICTS,
+    DEAD_LETTERS,
+    META,
+    METADATA,
+    OUTBOX,
+    RESOURCES,
+    RUNS,
+    SENT_BY_RUN,
+    SOURCE_ROWS,
+    STAGED_ROWS,
+    TABLE_READS,
+    WATERMARKS,
+)
 
 SCHEMA_VERSION = 1
 _IN_SIZE = 500
 _REPAIRED = "deleted-rows-forgotten"
 """Meta key: `StateStore.forget_deleted_rows` has run on this store."""
 """Keys per IN list of a state-store query."""
-_md = sa.MetaData()
-
-META = sa.Table("meta", _md, sa.Column("key", sa.String(64), primary_key=True),
-                sa.Column("value", sa.Text, nullable=False))
-RUNS = sa.Table(
-    "runs", _md, sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("started", sa.Float, nullable=False), sa.Column("finished", sa.Float),
-    sa.Column("target", sa.Text), sa.Column("counts", sa.Text))
-SOURCE_ROWS = sa.Table(
-    "source_rows", _md, sa.Column("mapping", sa.String(128), primary_key=True),
-    sa.Column("key_hash", sa.String(32), primary_key=True),
-    sa.Column("row_hash", sa.String(32), nullable=False),
-    sa.Column("last_run", sa.Integer, nullable=False))
-RESOURCES = sa.Table(
-    "resources", _md, sa.Column("rtype", sa.String(64), primary_key=True),
-    sa.Column("rid", sa.String(64), primary_key=True),
-    sa.Column("mapping", sa.String(128), nullable=False),
-    sa.Column("key_hash", sa.String(32), nullable=False),
-    sa.Column("content_hash", sa.String(32)),
-    sa.Column("version", sa.String(64)),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("last_run", sa.Integer, nullable=False),
-    sa.Index("ix_resources_row", "mapping", "key_hash"))
-WATERMARKS = sa.Table(
-    "watermarks", _md, sa.Column("mapping", sa.String(128), primary_key=True),
-    sa.Column("column", sa.String(128), nullable=False), sa.Column("committed", sa.Text),
-    sa.Column("pending", sa.Text), sa.Column("pending_run", sa.Integer))
-OUTBOX = sa.Table(
-    "outbox", _md, sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.Integer, nullable=False),
-    sa.Column("rtype", sa.String(64), nullable=False),
-    sa.Column("rid", sa.String(64), nullable=False),
-    sa.Column("method", sa.String(8), nullable=False),
-    sa.Column("if_match", sa.String(64)), sa.Column("payload", sa.LargeBinary),
-    sa.Column("content_hash", sa.String(32)),
-    sa.Column("mapping", sa.String(128)), sa.Column("key_hash", sa.String(32)),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Index("ix_outbox_row", "mapping", "key_hash"))
-STAGED_ROWS = sa.Table(
-    "staged_rows", _md, sa.Column("mapping", sa.String(128), primary_key=True),
-    sa.Column("key_hash", sa.String(32), primary_key=True),
-    sa.Column("row_hash", sa.String(32), nullable=False),
-    sa.Column("run_id", sa.Integer, nullable=False))
-TABLE_READS = sa.Table(
-    "table_reads", _md, sa.Column("mapping", sa.String(128), primary_key=True),
-    sa.Column("read", sa.Integer, nullable=False),
-    sa.Column("quarantined", sa.Integer, nullable=False),
-    sa.Column("run_id", sa.Integer, nullable=False))
-DEAD_LETTERS = sa.Table(
-    "dead_letters", _md, sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.Integer), sa.Column("rtype", sa.String(64)),
-    sa.Column("rid", sa.String(64)), sa.Column("status", sa.Integer),
-    sa.Column("outcome", sa.Text), sa.Column("payload", sa.LargeBinary),
-    sa.Column("created", sa.Float))
-CONFLICTS = sa.Table(
-    "conflicts", _md, sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.Integer), sa.Column("rtype", sa.String(64)),
-    sa.Column("rid", sa.String(64)), sa.Column("expected_version", sa.String(64)),
-    sa.Column("actual_version", sa.String(64)), sa.Column("ours", sa.LargeBinary),
-    sa.Column("theirs", sa.LargeBinary), sa.Column("resolved", sa.Boolean, default=False),
-    sa.Column("created", sa.Float))
-CONFLICT_RESOLUTIONS = sa.Table(
-    "conflict_resolutions", _md, sa.Column("conflict_id", sa.Integer, primary_key=True),
-    sa.Column("resolution", sa.String(16), nullable=False),
-    sa.Column("resolved_at", sa.Float, nullable=False))
-SENT_BY_RUN = sa.Table(
-    "sent_by_run", _md, sa.Column("rtype", sa.String(64), primary_key=True),
-    sa.Column("rid", sa.String(64), primary_key=True),
-    sa.Column("content_hash", sa.String(32), nullable=False),
-    sa.Column("run_id", sa.Integer, nullable=False))
-
-
 def content_hash(resource: dict[str, Any]) -> str:
     """Canonical hash of a resource: sorted keys, without server-managed ``meta`` members."""
     meta = resource.get("meta")
@@ -161,7 +84,7 @@ class StateStore:
         self.engine = sa.create_engine(url)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        _md.create_all(self.engine)
+        METADATA.create_all(self.engine)
         for index in OUTBOX.indexes:  # create_all adds no index to a table of an older store
             index.create(self.engine, checkfirst=True)
         with self.engine.begin() as conn:
