@@ -14,6 +14,8 @@ import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -26,6 +28,8 @@ from cryptography.x509.oid import NameOID
 from migrate.cli import cli
 from migrate.errors import LoadError, TransientLoadError
 from migrate.loaders.fhir_server import FhirServerLoader
+from migrate.state import StateStore
+from migrate.sync.loader import DeleteCircuitOpen, SyncLoader
 from tests.conftest import TEST_NAMESPACE
 from tests.harness.standin import CAPABILITY, LyingFront
 from tests.test_pipeline import PATIENT_YAML, write
@@ -143,3 +147,26 @@ def test_the_cli_says_tls_and_debug_shows_the_ssl_cause(
         exc = exc.__cause__ or exc.__context__
     assert chain[0] == "LoadError"
     assert "SSLCertVerificationError" in chain
+
+
+def test_the_delete_circuit_breaker_names_the_real_flags(tmp_path: Path) -> None:
+    """It told users to raise `sync.max_delete_share`, which no file accepts."""
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    run = store.start_run("sync", "test")
+    with store.engine.begin() as conn:
+        for i in range(10):
+            store.record_write(conn, "Patient", f"p{i}", "m", f"k{i}", "c", "1", "live", run)
+    writer = cast(Any, SimpleNamespace(url="http://ehr.test/fhir"))
+    loader = SyncLoader(store, run, writer)
+    gone = [(r, "delete") for r in list(store.resources_of("m"))[:3]]
+    with pytest.raises(DeleteCircuitOpen) as err:
+        loader._circuit_breaker(gone)
+    assert str(err.value) == (
+        "this sync would delete or retire more than 2% of Patient: 3 of 10; nothing was "
+        "deleted. Check the source export is complete, then re-run `emr-migrate sync` with "
+        "--confirm-deletes (or a larger --max-delete-share than 0.02).")
+    assert err.value.exit_code == 5
+    for flag in ("--confirm-deletes", "--max-delete-share"):
+        assert flag in [p.opts[0] for p in cli.commands["sync"].params if p.opts]
+    SyncLoader(store, run, writer, max_delete_share=0.3)._circuit_breaker(gone)  # 30% > 3/10
+    store.engine.dispose()
