@@ -209,3 +209,19 @@ def test_mutated_project_files_build_or_say_where(scratch: Path, data: st.DataOb
         build_settings(read_project(project), project.parent)
     except ConfigError as exc:
         assert_located(exc, [project], PROJECT_KEYS)
+
+
+# -- crashes the fuzzing found, each kept as a plain regression test ---------------------------
+def test_a_list_as_a_key_is_a_located_problem(base_pack: Path, scratch: Path) -> None:
+    """`? [a]: b` (a YAML complex key) was a TypeError (unhashable type: 'list')."""
+    root = scratch / "complex-key"
+    shutil.copytree(base_pack, root)
+    (root / "patients.yaml").write_text("mapping: {? [a]: b}\n", encoding="utf-8")
+    with pytest.raises(MappingError) as err:
+        load_pack(root, SETTINGS)
+    assert (f"{root / 'patients.yaml'}:1: YAML syntax: a key must be a plain name, not a list "
+            "or mapping") in str(err.value)
+    project = scratch / "complex-key.yaml"
+    project.write_text("version: 1\nmappings: {? [a]: b}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{project}:2: YAML syntax: a key must be a plain"):
+        read_project(project)
