@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from migrate.errors import MappingError, Problem
 from migrate.files import inside
 from migrate.mappers import fhirmodel
+from migrate.mappers.checks import declared_columns, no_lets
 from migrate.mappers.compiler import Compiler, Cond, Const, Fn, memoized
 from migrate.mappers.ids import id_maker
 from migrate.mappers.spec import EmitSpec, MappingSpec, PackSpec, read_checked
@@ -232,6 +233,7 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
         mappings.append(_compile(file, data, spec, ctx, pack_spec, problems))
         depends[spec.mapping] = ctx.refs - {spec.mapping}
     _check_id_collisions(mappings, problems)
+    declared_columns(mappings, pack_spec, problems)
     if not specs and not problems:
         problems.append(Problem(str(root), None, "", "no mapping files (*.yaml) in this folder"))
     if problems:
@@ -308,13 +310,13 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
     filters, screen_deps = [], []
     for i, f in enumerate(spec.filter):
         cond, deps = c.tracked_cond(f.when, f"filter[{i}].when", _line(data, "filter", i))
-        _no_lets(c, spec, deps, f"filter[{i}].when", _line(data, "filter", i))
+        no_lets(c, spec, deps, f"filter[{i}].when", _line(data, "filter", i))
         filters.append((f.name, cond, _line(data, "filter", i)))
         screen_deps.append(deps)
     group_when = None
     if spec.group and spec.group.when is not None:
         group_when, deps = c.tracked_cond(spec.group.when, "group.when", _line(data, "group"))
-        _no_lets(c, spec, deps, "group.when", _line(data, "group"))
+        no_lets(c, spec, deps, "group.when", _line(data, "group"))
         screen_deps.append(deps)
         for col in spec.group.by:
             c.columns.setdefault(col, _line(data, "group"))
@@ -339,15 +341,6 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
     return CompiledMapping(spec, file, getattr(data, "line", 1), c.columns, lets, filters,
                            group_when, emits, nulls, _line(data, "key"), column_nulls,
                            [c.let_deps.get(name) for name, _ in lets], screen_deps)
-
-
-def _no_lets(c: Compiler, spec: MappingSpec, deps: frozenset[str] | None, where: str,
-             line: int) -> None:
-    """A filter or group condition naming a let: it would read a column of that name."""
-    for name in sorted(set(deps or ()) & set(spec.let)):
-        c.problem(line, where, f"${name} names a let value, but filters and group conditions "
-                  "run before let values exist and read columns only; write the condition on "
-                  "the columns the let reads")
 
 
 def _line(data: Any, key: str, index: int | None = None) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.errors import MappingError
+from migrate.errors import MappingError, Problem
 from migrate.mappers.pack import load_pack
 from tests.mappers.conftest import SETTINGS
 
@@ -78,3 +78,24 @@ def test_quoted_words_and_boolean_lets_still_check(make_pack: Callable[..., Path
             "    template:\n      active: {choose: [{when: {in: [$dead, [true]]}, value: false},"
             " {value: true}]}\n      maritalStatus: {first_of: [{text: $M}]}\n")
     load_pack(make_pack({"p.yaml": text}), SETTINGS)
+
+
+def test_columns_the_pack_declares_are_checked(make_pack: Callable[..., Path]) -> None:
+    """pack.yaml `columns:` (the source's columns) lets `check` refuse any other column."""
+    pack_yaml = ("name: t\ncolumns:\n  people: [ID, SEX, BIRTHDATE]\n"
+                 "  visits: [VID, PATIENT]\n")
+    people = (f"{HEAD}emit:\n  - resource: Patient\n    template:\n      gender: {{translate: "
+              "{map: gender, from: $SEX, as: code, on_unmapped: keep}}\n"
+              "      birthDate: {date: $BIRTHDAT}\n")
+    other = ("mapping: t.other\nsource: orders\nkey: [OID]\nemit:\n  - resource: Patient\n"
+             "    template: {gender: $G}\n")  # a table pack.yaml does not declare: not checked
+    pack = make_pack({"pack.yaml": pack_yaml, "people.yaml": people, "other.yaml": other},
+                     concept_maps={"gender": GENDER})
+    with pytest.raises(MappingError) as err:
+        load_pack(pack, SETTINGS)
+    assert err.value.problems == [Problem(
+        str(pack / "people.yaml"), 8, "", "column 'BIRTHDAT' is not among the columns "
+        "pack.yaml declares for table 'people'; did you mean 'BIRTHDATE'?")]
+    (pack / "people.yaml").write_text(people.replace("$BIRTHDAT}", "$BIRTHDATE}"),
+                                      encoding="utf-8")
+    load_pack(pack, SETTINGS)

@@ -1,0 +1,45 @@
+"""Whole-mapping checks `check` makes beyond the file models and the template compiler.
+
+Each finds, before any data is read, something that would otherwise fail or mislead at run
+time (docs/mapping-spec.md, "Pitfalls").
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+from migrate.errors import Problem
+
+if TYPE_CHECKING:
+    from migrate.mappers.compiler import Compiler
+    from migrate.mappers.pack import CompiledMapping
+    from migrate.mappers.spec import MappingSpec, PackSpec
+
+
+def no_lets(c: Compiler, spec: MappingSpec, deps: frozenset[str] | None, where: str,
+            line: int) -> None:
+    """A filter or group condition naming a let: it would read a column of that name."""
+    for name in sorted(set(deps or ()) & set(spec.let)):
+        c.problem(line, where, f"${name} names a let value, but filters and group conditions "
+                  "run before let values exist and read columns only; write the condition on "
+                  "the columns the let reads")
+
+
+def declared_columns(mappings: list[CompiledMapping], pack: PackSpec,
+                     problems: list[Problem]) -> None:
+    """Columns read from a table that ``pack.yaml`` ``columns:`` says the source lacks."""
+    for m in mappings:
+        declared = pack.columns.get(m.table)
+        if declared is None or m.spec.query:  # a query has columns of its own
+            continue
+        needed = dict(m.columns)
+        for col in m.spec.key:
+            needed.setdefault(col, m.key_line)
+        for col, line in sorted(needed.items(), key=lambda kv: kv[1]):
+            if col not in declared:
+                close = difflib.get_close_matches(col, declared, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(Problem(m.file, line, "", f"column {col!r} is not among the "
+                                        f"columns pack.yaml declares for table {m.table!r}"
+                                        f"{hint}"))
