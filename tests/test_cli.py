@@ -150,3 +150,25 @@ def test_the_installed_command_exits_with_the_documented_codes(project: Path,
     people.write_text(people.read_text() + "3,Brownstone,M,not-a-date\n")
     assert run("run", "-c", str(project), "--no-progress").returncode == 1
     assert run("run", "-c", str(project), "--target", "http://127.0.0.1:9/fhir").returncode == 4
+
+
+def test_check_with_a_source_reads_its_headers_only(tmp_path: Path) -> None:
+    """`check --source`: a column the pack reads and the export lacks is found before any run;
+    the export here has headers only, so no row is needed."""
+    from tests.conftest import REPO
+
+    for csv in (REPO / "sample_data" / "synthea").glob("*.csv"):
+        header = csv.read_text(encoding="utf-8").splitlines()[0]
+        (tmp_path / csv.name).write_text(header.replace("BIRTHDATE", "BIRTH_DATE") + "\n",
+                                         encoding="utf-8")
+    pack = str(REPO / "mappings" / "synthea")
+    code, _, err = invoke("check", pack, "--source", str(tmp_path))
+    assert code == 2
+    assert "patients.yaml:56: column 'BIRTHDATE' is not in " in err
+    assert "Traceback" not in err
+    (tmp_path / "patients.csv").write_text(
+        (REPO / "sample_data" / "synthea" / "patients.csv").read_text(encoding="utf-8")
+        .splitlines()[0] + "\n", encoding="utf-8")
+    code, out, _ = invoke("check", pack, "--source", str(tmp_path))
+    assert code == 0
+    assert "all good" in out
