@@ -33,10 +33,7 @@ def declared_columns(mappings: list[CompiledMapping], pack: PackSpec,
         declared = pack.columns.get(m.table)
         if declared is None or m.spec.query:  # a query has columns of its own
             continue
-        needed = dict(m.columns)
-        for col in m.spec.key:
-            needed.setdefault(col, m.key_line)
-        for col, line in sorted(needed.items(), key=lambda kv: kv[1]):
+        for col, line in m.columns_read():
             if col not in declared:
                 close = difflib.get_close_matches(col, declared, n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -92,6 +92,13 @@ class CompiledMapping:
         """The source table it reads."""
         return self.spec.source
 
+    def columns_read(self) -> list[tuple[str, int]]:
+        """Every column it reads (the key's too), with the first line reading it, by line."""
+        needed = dict(self.columns)
+        for col in self.spec.key:
+            needed.setdefault(col, self.key_line)
+        return sorted(needed.items(), key=lambda kv: kv[1])
+
     @property
     def resource_types(self) -> list[str]:
         """Resource types it can emit."""
