@@ -99,3 +99,28 @@ def test_columns_the_pack_declares_are_checked(make_pack: Callable[..., Path]) -
     (pack / "people.yaml").write_text(people.replace("$BIRTHDAT}", "$BIRTHDATE}"),
                                       encoding="utf-8")
     load_pack(pack, SETTINGS)
+
+
+# -- the lead's compiler checks (issue 17), kept here so docs/security.md can name them ------
+def test_a_misspelt_transform_under_a_primitive_is_reported(
+        make_pack: Callable[..., Path]) -> None:
+    text = problems(make_pack, "", "      gender: {translat: {map: gender, from: $SEX}}")
+    assert ("emit[0].template.gender: Patient.gender takes a value or one transform, not "
+            "'translat' (did you mean 'translate'?)") in text
+
+
+def test_two_variants_of_one_choice_element_are_reported(
+        make_pack: Callable[..., Path]) -> None:
+    text = problems(make_pack, "", "      deceasedBoolean: {boolean: $DEAD}\n"
+                    "      deceasedDateTime: {datetime: $DIED}")
+    assert ("Patient.deceased[x] takes one type: 'deceasedBoolean' and 'deceasedDateTime' are "
+            "both given (guard them with $when or choose)") in text
+
+
+@pytest.mark.parametrize("words", ["true: YES", "true: 1, false: 0", "true: [J], false: N"])
+def test_boolean_words_given_as_one_value_check(make_pack: Callable[..., Path],
+                                                words: str) -> None:
+    text = (f"{HEAD}emit:\n  - resource: Patient\n    template:\n"
+            f"      active: {{boolean: {{value: $A, {words}}}}}\n"
+            "      birthDate: {date: {value: $DOB, formats: '%d/%m/%Y'}}\n")
+    load_pack(make_pack({"p.yaml": text}), SETTINGS)  # was a TypeError traceback
