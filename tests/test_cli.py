@@ -172,3 +172,21 @@ def test_check_with_a_source_reads_its_headers_only(tmp_path: Path) -> None:
     code, out, _ = invoke("check", pack, "--source", str(tmp_path))
     assert code == 0
     assert "all good" in out
+
+
+def test_an_unforeseen_error_is_exit_70_without_traceback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug of ours: 'please report it', exit 70 (never 1, the data-errors code); --debug
+    shows the traceback."""
+    import migrate.mappers.pack
+
+    def broken(*_args: object, **_kw: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(migrate.mappers.pack, "load_pack", broken)
+    code, _, err = invoke("check", "mappings/synthea")
+    assert code == 70
+    assert err.startswith("Error: internal error (ZeroDivisionError); please report it")
+    assert "Traceback" not in err
+    result = CliRunner().invoke(cli, ["--debug", "check", "mappings/synthea"])
+    assert isinstance(result.exception, ZeroDivisionError)
