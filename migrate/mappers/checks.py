@@ -7,7 +7,8 @@ time (docs/mapping-spec.md, "Pitfalls").
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from migrate.errors import Problem
 
@@ -40,3 +41,23 @@ def declared_columns(mappings: list[CompiledMapping], pack: PackSpec,
                 problems.append(Problem(m.file, line, "", f"column {col!r} is not among the "
                                         f"columns pack.yaml declares for table {m.table!r}"
                                         f"{hint}"))
+
+
+def branches(node: dict[str, Any], where: str, line: int
+             ) -> Iterator[tuple[dict[str, Any], str, int]]:
+    """The objects a ``first_of`` or ``choose`` gives that are no transform: under a primitive
+    element each is a misspelt transform (``birthDate: {first_of: [{dat: $DOB}]}``)."""
+    from migrate.mappers.compiler import _is_transform
+
+    keys = [k for k in node if k != "$when"]
+    arg = node.get(keys[0]) if len(keys) == 1 else None
+    if keys == ["first_of"] and isinstance(arg, list):
+        found = [(b, f"{where}.first_of[{i}]") for i, b in enumerate(arg)]
+    elif keys == ["choose"] and isinstance(arg, list):
+        found = [(b.get("value"), f"{where}.choose[{i}].value") for i, b in enumerate(arg)
+                 if isinstance(b, dict)]
+    else:
+        return
+    for sub, swhere in found:
+        if isinstance(sub, dict) and not _is_transform(sub, None):
+            yield sub, swhere, getattr(sub, "line", line)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate.errors import Problem
-from migrate.mappers import fhirmodel
+from migrate.mappers import checks, fhirmodel
 
 Fn = Callable[["Scope"], Any]
 Cond = Callable[["Scope"], bool]
@@ -267,6 +267,9 @@ class Compiler:
         is_list, child = shape
         if child is None and isinstance(sub, dict) and not _is_transform(sub, None):
             self._not_a_transform(sub, where, line, f"{model}.{key}")
+        elif child is None and isinstance(sub, dict):
+            for bsub, bwhere, bline in checks.branches(sub, where, line):
+                self._not_a_transform(bsub, bwhere, bline, f"{model}.{key}")
         if is_list and isinstance(sub, dict) and not _is_transform(sub, child):
             self.problem(line, where, f"{model}.{key} repeats; write it as a YAML list")
         if not is_list and isinstance(sub, list):

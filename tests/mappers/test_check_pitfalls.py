@@ -124,3 +124,13 @@ def test_boolean_words_given_as_one_value_check(make_pack: Callable[..., Path],
             f"      active: {{boolean: {{value: $A, {words}}}}}\n"
             "      birthDate: {date: {value: $DOB, formats: '%d/%m/%Y'}}\n")
     load_pack(make_pack({"p.yaml": text}), SETTINGS)  # was a TypeError traceback
+
+
+@pytest.mark.parametrize("template", [
+    "      birthDate: {first_of: [{dat: $DOB}, $DOB2]}",
+    "      birthDate: {choose: [{when: {present: $DOB}, value: {dat: $DOB}}]}"])
+def test_a_misspelt_transform_in_a_branch_under_a_primitive_is_reported(
+        make_pack: Callable[..., Path], template: str) -> None:
+    text = problems(make_pack, "", template)
+    assert "Patient.birthDate takes a value or one transform, not 'dat' (did you mean " \
+        "'date'?)" in text
