@@ -154,23 +154,41 @@ def run(config: Path | None, fmt: str, **flags: Any) -> None:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("pack", type=click.Path(path_type=Path))
-def check(pack: Path) -> None:
+@click.option("--source", help="CSV folder or SQL URL: also check that every column the pack "
+              "reads exists there (reads headers and the catalogue, no rows).")
+def check(pack: Path, source: str | None) -> None:
     """Check a mapping pack without reading any data.
 
     Reports every problem of every mapping file at once, with file and line: unknown keys,
     unknown FHIR elements, bad transforms, references to missing mappings, concept maps that
-    do not exist.
+    do not exist, columns missing from the pack's declared `columns:` (or from --source).
 
     \b
     Example:
       emr-migrate check mappings/synthea
+      emr-migrate check mappings/synthea --source sample_data/synthea
     """
     from migrate.mappers.pack import load_pack
 
     loaded = load_pack(pack)
+    if source:
+        _check_source_columns(loaded, source)
     tables = ", ".join(loaded.tables())
     click.echo(f"{pack}: {len(loaded.mappings)} mappings, {len(loaded.concept_maps)} concept "
                f"maps, all good. Tables read, in load order: {tables}")
+
+
+def _check_source_columns(pack: Any, source: str) -> None:
+    """Every column ``pack`` reads exists in ``source`` (headers only); else ExtractError."""
+    from migrate.config import parse_source
+    from migrate.extractors.base import open_extractor
+    from migrate.pipeline import check_columns, extractor_options
+
+    ext = open_extractor(**extractor_options(parse_source(source, Path.cwd()), pack))
+    try:
+        check_columns(pack, ext)
+    finally:
+        ext.close()
 
 
 @cli.command(context_settings=CONTEXT)

@@ -200,10 +200,7 @@ def check_columns(pack: Pack, ext: Extractor) -> None:
         except (ExtractError, ConfigError) as exc:
             problems.append(f"{m.file}: mapping {m.name}: {exc}")
             continue
-        needed = dict(m.columns)
-        for col in m.spec.key:
-            needed.setdefault(col, m.key_line)
-        for col, line in sorted(needed.items(), key=lambda kv: kv[1]):
+        for col, line in m.columns_read():
             if col not in have:
                 problems.append(f"{m.file}:{line}: column {col!r} is not in "
                                 f"{ext.describe(m.table)} (it has: {', '.join(sorted(have))})")

@@ -168,3 +168,43 @@ def test_conflicts_lists_as_json_and_refuses_an_unknown_one_with_exit_2(project:
     assert code == 2
     assert err == ("Error: no open or reviewed conflict matches 'Patient/nope': give a conflict "
                    "number or Type/id from `emr-migrate conflicts --all`, or all\n")
+
+
+def test_check_with_a_source_reads_its_headers_only(tmp_path: Path) -> None:
+    """`check --source`: a column the pack reads and the export lacks is found before any run;
+    the export here has headers only, so no row is needed."""
+    from tests.conftest import REPO
+
+    for csv in (REPO / "sample_data" / "synthea").glob("*.csv"):
+        header = csv.read_text(encoding="utf-8").splitlines()[0]
+        (tmp_path / csv.name).write_text(header.replace("BIRTHDATE", "BIRTH_DATE") + "\n",
+                                         encoding="utf-8")
+    pack = str(REPO / "mappings" / "synthea")
+    code, _, err = invoke("check", pack, "--source", str(tmp_path))
+    assert code == 2
+    assert "patients.yaml:56: column 'BIRTHDATE' is not in " in err
+    assert "Traceback" not in err
+    (tmp_path / "patients.csv").write_text(
+        (REPO / "sample_data" / "synthea" / "patients.csv").read_text(encoding="utf-8")
+        .splitlines()[0] + "\n", encoding="utf-8")
+    code, out, _ = invoke("check", pack, "--source", str(tmp_path))
+    assert code == 0
+    assert "all good" in out
+
+
+def test_an_unforeseen_error_is_exit_70_without_traceback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug of ours: 'please report it', exit 70 (never 1, the data-errors code); --debug
+    shows the traceback."""
+    import migrate.mappers.pack
+
+    def broken(*_args: object, **_kw: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(migrate.mappers.pack, "load_pack", broken)
+    code, _, err = invoke("check", "mappings/synthea")
+    assert code == 70
+    assert err.startswith("Error: internal error (ZeroDivisionError); please report it")
+    assert "Traceback" not in err
+    result = CliRunner().invoke(cli, ["--debug", "check", "mappings/synthea"])
+    assert isinstance(result.exception, ZeroDivisionError)

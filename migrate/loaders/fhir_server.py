@@ -42,7 +42,7 @@ from migrate.loaders.auth import AuthConfig, BearerAuthConfig, TargetAuth, make_
 from migrate.loaders.base import DEFAULT_BUNDLE_SIZE, LOADERS, Loader, LoadSummary
 from migrate.loaders.deadletter import DeadLetter
 from migrate.loaders.entries import Entry, conditional_entry, put_entry
-from migrate.loaders.retry import RETRY_STATUS, Backoff, RateLimiter
+from migrate.loaders.retry import RETRY_STATUS, Backoff, RateLimiter, raise_if_tls
 
 log = logging.getLogger("migrate.loaders.fhir_server")
 FHIR_JSON = "application/fhir+json"
@@ -158,15 +158,18 @@ class FhirServerLoader(Loader):
         return self.url
 
     def open(self) -> None:
-        """Check that the server answers as a FHIR server before sending anything."""
+        """Check that the server answers as a FHIR server before sending anything.
+
+        429 and 5xx answers and timeouts are retried with the target's backoff; a refused
+        connection or a TLS failure is reported at once.
+        """
+        url = f"{self.url}/metadata"
         try:
-            resp = self.client.get(f"{self.url}/metadata", headers=HEADERS,
-                                   auth=auth_arg(self.auth))
-        except httpx.HTTPError as exc:
-            raise LoadError(f"cannot reach FHIR server {self.url}: {type(exc).__name__}") from None
-        if resp.status_code in (401, 403):
-            raise LoadError(f"{self.url}/metadata answered {resp.status_code}: the server "
-                            "refused our credentials; check the target's auth settings")
+            resp = self._exchange(url, lambda: self.client.get(
+                url, headers=HEADERS, auth=auth_arg(self.auth)))
+        except httpx.HTTPError as exc:  # a refused connection, a redirect loop
+            raise LoadError(f"cannot reach FHIR server {self.url}: {type(exc).__name__}"
+                            ) from exc
         acks.check_capability_statement(resp, self.url)
 
     # ------------------------------------------------------------------ feeding
@@ -320,33 +323,49 @@ class FhirServerLoader(Loader):
     def _post(self, kind: str, entries: list[Entry]) -> httpx.Response:
         body = orjson.dumps({"resourceType": "Bundle", "type": kind,
                              "entry": [e.request for e in entries]})
-        for attempt in range(self.cfg.max_retries + 1):
-            if self._stop.is_set():
-                raise LoadError("stopped: another bundle failed")
+
+        def before() -> None:
             self._limiter.acquire()
             for e in entries:
                 e.attempts += 1
             self._count(requests=1)
+
+        return self._exchange(self.url, lambda: self.client.post(
+            self.url, content=body, headers=HEADERS, auth=auth_arg(self.auth)), before)
+
+    def _exchange(self, url: str, send: Callable[[], httpx.Response],
+                  before: Callable[[], None] | None = None) -> httpx.Response:
+        """``send()`` until it is answered, retrying timeouts, 429 and 5xx with backoff.
+
+        Refused credentials and TLS failures stop at once; so does a refused connection
+        when nothing was ever sent (``before`` is None: the first ``GET /metadata``).
+        """
+        for attempt in range(self.cfg.max_retries + 1):
+            if self._stop.is_set():
+                raise LoadError("stopped: another bundle failed")
+            if before is not None:
+                before()
             retry_after = None
             try:
-                resp = self.client.post(self.url, content=body, headers=HEADERS,
-                                        auth=auth_arg(self.auth))
+                resp = send()
             except httpx.TransportError as exc:
+                raise_if_tls(exc, self.url)
+                if before is None and isinstance(exc, httpx.ConnectError):
+                    raise
                 problem = f": {type(exc).__name__}"
             else:
                 if resp.status_code in (401, 403):
-                    raise LoadError(f"{self.url} answered {resp.status_code}: the server refused "
+                    raise LoadError(f"{url} answered {resp.status_code}: the server refused "
                                     "our credentials; check the target's auth settings")
                 if resp.status_code not in RETRY_STATUS:
                     return resp
                 problem, retry_after = f" answered {resp.status_code}", resp.headers.get(
                     "Retry-After")
             if attempt == self.cfg.max_retries:
-                raise TransientLoadError(f"{self.url}{problem} after {attempt + 1} attempts; "
+                raise TransientLoadError(f"{url}{problem} after {attempt + 1} attempts; "
                                          "try again later (loading again is safe)")
             self._count(retries=1)
-            log.info("%s%s; retry %d of %d", self.url, problem, attempt + 1,
-                     self.cfg.max_retries)
+            log.info("%s%s; retry %d of %d", url, problem, attempt + 1, self.cfg.max_retries)
             self._wait(attempt, retry_after)
         raise AssertionError("unreachable")
 

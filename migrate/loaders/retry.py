@@ -7,9 +7,12 @@ Both are thread-safe and both sleep on a :class:`threading.Event`, so a loader t
 from __future__ import annotations
 
 import random
+import ssl
 import threading
 import time
 from email.utils import parsedate_to_datetime
+
+from migrate.errors import LoadError
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 """HTTP statuses worth sending again: timeouts, throttling and server trouble."""
@@ -76,3 +79,29 @@ class Backoff:
         if hinted is not None:
             wait = max(wait, hinted)
         return min(wait, self.max_wait)
+
+
+def tls_problem(exc: BaseException) -> str | None:
+    """Why TLS failed, when ``exc`` or an error that caused it is a TLS error; else None."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # httpx -> httpcore -> ssl; bounded in case of a cycle
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            reason = seen.verify_message or seen.reason or "certificate verify failed"
+            return f"the server's TLS certificate could not be verified: {reason}"
+        if isinstance(seen, ssl.SSLError):
+            return f"the TLS handshake with the server failed: {seen.reason or seen}"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def raise_if_tls(exc: BaseException, url: str) -> None:
+    """Raise a :class:`LoadError` saying what is wrong with TLS (not worth retrying).
+
+    The TLS error stays the cause, so ``--debug`` shows it.
+    """
+    problem = tls_problem(exc)
+    if problem:
+        raise LoadError(f"{url}: {problem}; set ca_bundle in the target profile (a PEM file "
+                        "of the CA that signed it) or fix the certificate") from exc

@@ -72,6 +72,10 @@ def _lookup(c: Compiler, o: dict[str, Any], where: str, line: int) -> Any:
     if not isinstance(values, dict):
         c.problem(line, f"{where}.values", "must map source codes to target codes")
         return None
+    for k in values:
+        if isinstance(k, bool):
+            c.problem(line, f"{where}.values", f"the source code {str(k).lower()} is a YAML "
+                      f"boolean, compared as the text {str(k)!r}; quote it ('{str(k).lower()}')")
     target_system = o.get("target_system")
     entries = {str(k): Target(target_system, str(v), None) for k, v in values.items()}
     return ConceptMap("inline", c.context.root, entries)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate.errors import Problem
-from migrate.mappers import fhirmodel
+from migrate.mappers import checks, fhirmodel
 
 Fn = Callable[["Scope"], Any]
 Cond = Callable[["Scope"], bool]
@@ -111,6 +111,9 @@ class Compiler:
     group: bool = False
     # let name -> the columns its value is computed from (None: not keyable)
     let_deps: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    # The FHIR type expected where the transform being compiled stands (``first_of`` and
+    # ``choose`` check their branches against it).
+    expected: str | None = None
     _frames: list[set[str]] = field(default_factory=list)
 
     # -- reporting -------------------------------------------------------------------------
@@ -206,7 +209,11 @@ class Compiler:
         keys = [k for k in node if k != "$when"]
         if len(keys) == 1 and keys[0] in TRANSFORMS and not _is_element(model, keys[0]):
             key = keys[0]
-            fn = _collecting(TRANSFORMS.get(key)(self, node[key], f"{where}.{key}", line))
+            outer, self.expected = self.expected, model
+            try:
+                fn = _collecting(TRANSFORMS.get(key)(self, node[key], f"{where}.{key}", line))
+            finally:
+                self.expected = outer
             if "$when" not in node:
                 return fn
             cond = self.cond(node["$when"], f"{where}.$when", line)
@@ -260,6 +267,9 @@ class Compiler:
         is_list, child = shape
         if child is None and isinstance(sub, dict) and not _is_transform(sub, None):
             self._not_a_transform(sub, where, line, f"{model}.{key}")
+        elif child is None and isinstance(sub, dict):
+            for bsub, bwhere, bline in checks.branches(sub, where, line):
+                self._not_a_transform(bsub, bwhere, bline, f"{model}.{key}")
         if is_list and isinstance(sub, dict) and not _is_transform(sub, child):
             self.problem(line, where, f"{model}.{key} repeats; write it as a YAML list")
         if not is_list and isinstance(sub, list):

@@ -78,6 +78,12 @@ def _in(c: Compiler, arg: Any, where: str, line: int) -> Cond:
             c.problem(line, where, "the second item must be a list of values")
         return lambda s: False
     a = c.value(pair[0], where, line)
+    column = isinstance(pair[0], str) and pair[0].startswith("$") \
+        and pair[0][1:] not in c.var_names  # a column is text: it never equals a boolean
+    for x in pair[1] if column else ():
+        if isinstance(x, bool):
+            c.problem(line, where, f"{str(x).lower()} in the list is a YAML boolean, compared "
+                      f"as the text {str(x)!r}; quote it ('{str(x).lower()}') for the word")
     allowed = frozenset(str(x) for x in pair[1])
     return lambda s: _text(a(s)) in allowed
 

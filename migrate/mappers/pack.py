@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from migrate.errors import MappingError, Problem
 from migrate.files import inside
 from migrate.mappers import fhirmodel
+from migrate.mappers.checks import declared_columns, no_lets
 from migrate.mappers.compiler import Compiler, Cond, Const, Fn, memoized
 from migrate.mappers.ids import id_maker
 from migrate.mappers.spec import EmitSpec, MappingSpec, PackSpec, read_checked
@@ -90,6 +91,13 @@ class CompiledMapping:
     def table(self) -> str:
         """The source table it reads."""
         return self.spec.source
+
+    def columns_read(self) -> list[tuple[str, int]]:
+        """Every column it reads (the key's too), with the first line reading it, by line."""
+        needed = dict(self.columns)
+        for col in self.spec.key:
+            needed.setdefault(col, self.key_line)
+        return sorted(needed.items(), key=lambda kv: kv[1])
 
     @property
     def resource_types(self) -> list[str]:
@@ -232,6 +240,7 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
         mappings.append(_compile(file, data, spec, ctx, pack_spec, problems))
         depends[spec.mapping] = ctx.refs - {spec.mapping}
     _check_id_collisions(mappings, problems)
+    declared_columns(mappings, pack_spec, problems)
     if not specs and not problems:
         problems.append(Problem(str(root), None, "", "no mapping files (*.yaml) in this folder"))
     if problems:
@@ -308,11 +317,13 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
     filters, screen_deps = [], []
     for i, f in enumerate(spec.filter):
         cond, deps = c.tracked_cond(f.when, f"filter[{i}].when", _line(data, "filter", i))
+        no_lets(c, spec, deps, f"filter[{i}].when", _line(data, "filter", i))
         filters.append((f.name, cond, _line(data, "filter", i)))
         screen_deps.append(deps)
     group_when = None
     if spec.group and spec.group.when is not None:
         group_when, deps = c.tracked_cond(spec.group.when, "group.when", _line(data, "group"))
+        no_lets(c, spec, deps, "group.when", _line(data, "group"))
         screen_deps.append(deps)
         for col in spec.group.by:
             c.columns.setdefault(col, _line(data, "group"))

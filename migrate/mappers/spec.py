@@ -106,6 +106,9 @@ class PackSpec(BaseModel):
     null_tokens: list[str] = Field(default_factory=lambda: [""])
     timezone: str | None = Field(None, description="Default zone of naive datetimes.")
     files: dict[str, str] = Field(default_factory=dict, description="Table -> CSV file name.")
+    columns: dict[str, list[str]] = Field(
+        default_factory=dict, description="Table -> the columns the source has, when the pack "
+        "knows them: `check` then refuses any other column a mapping of that table reads.")
 
     @field_validator("files")
     @classmethod

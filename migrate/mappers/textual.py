@@ -166,7 +166,9 @@ def t_first_of(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     """``{first_of: [a, b, ...]}``: the first value that is present (``$when`` branches too)."""
     if not isinstance(arg, list) or not arg:
         return c.problem(line, where, "takes a non-empty list")
-    fns = [c.value(a, f"{where}[{i}]", getattr(a, "line", line)) for i, a in enumerate(arg)]
+    model = c.expected  # each item stands where the first_of stands
+    fns = [c.value(a, f"{where}[{i}]", getattr(a, "line", line), model)
+           for i, a in enumerate(arg)]
 
     def run(s: Scope) -> Any:
         for f in fns:
@@ -184,13 +186,14 @@ def t_choose(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     if not isinstance(arg, list) or not arg:
         return c.problem(line, where, "takes a list of {when, value} branches")
     branches: list[tuple[Any, Fn]] = []
+    model = c.expected  # each branch's value stands where the choose stands
     for i, b in enumerate(arg):
         bwhere, bline = f"{where}[{i}]", getattr(b, "line", line)
         if not isinstance(b, dict) or "value" not in b or set(b) - {"when", "value"}:
             c.problem(bline, bwhere, "a branch is {when: condition, value: ...} (when optional)")
             continue
         cond = c.cond(b["when"], f"{bwhere}.when", bline) if "when" in b else None
-        branches.append((cond, c.value(b["value"], f"{bwhere}.value", bline)))
+        branches.append((cond, c.value(b["value"], f"{bwhere}.value", bline, model)))
 
     def run(s: Scope) -> Any:
         for cond, val in branches:

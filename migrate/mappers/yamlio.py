@@ -35,6 +35,10 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     seen: set[Any] = set()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, list | dict):  # `? [a]: b` (a complex key): no setting is named so
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain name, not a list or mapping",
+                key_node.start_mark)
         if id(key_node) in explicit and key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -85,6 +89,28 @@ _LineLoader.add_implicit_resolver(
     list("-+0123456789."))
 
 
+class _LeadingZero(yaml.YAMLError):
+    """A plain number written with a leading zero (``0123``): YAML 1.1 reads it as octal."""
+
+    def __init__(self, text: str, mark: Any) -> None:
+        self.problem_mark = mark
+        value = int(text.replace("_", ""), 8) if set(text) <= set("+-01234567_") else None
+        read = f"the octal number {value}" if value is not None else "a number"
+        self.problem = (f"{text} is read as {read} and loses its leading zero; quote it "
+                        f"('{text}') if it is a code, or write it without the zero")
+        super().__init__(self.problem)
+
+
+def _construct_int(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    text = str(node.value)
+    if node.style is None and re.fullmatch(r"[-+]?0[0-9_]+", text):
+        raise _LeadingZero(text, node.start_mark)
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)  # type: ignore[arg-type]
+
+
 MAX_BYTES = 4 << 20  # a mapping or project file is a few KB; 4 MB is no longer a mapping
 MAX_DEPTH = 64  # nesting of mappings and sequences (FHIR resources nest about 10 deep)
 MAX_NODES = 200_000  # nodes after aliases are expanded (a "billion laughs" has 10**9)
@@ -115,7 +141,8 @@ def read_yaml(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else None
         msg = getattr(exc, "problem", None) or str(exc)
-        raise MappingError([Problem(str(path), line, "", f"YAML syntax: {msg}")]) from exc
+        kind = "" if isinstance(exc, _LeadingZero) else "YAML syntax: "
+        raise MappingError([Problem(str(path), line, "", f"{kind}{msg}")]) from exc
 
 
 def _check_bounds(text: str, file: str) -> None:

@@ -16,7 +16,7 @@ from migrate.loaders.fhir_server import (
     open_client,
     read_target_profile,
 )
-from migrate.loaders.retry import RETRY_STATUS, Backoff
+from migrate.loaders.retry import RETRY_STATUS, Backoff, raise_if_tls
 
 PAGE_SIZE = 1000
 ACCEPT = {"Accept": "application/fhir+json"}
@@ -49,6 +49,7 @@ class TargetReader:
                 resp = self.client.get(full, params=params, headers=ACCEPT,
                                        auth=auth_arg(self.auth))
             except httpx.TransportError as exc:
+                raise_if_tls(exc, self.url)
                 problem, after = type(exc).__name__, None
             else:
                 if resp.status_code not in RETRY_STATUS:

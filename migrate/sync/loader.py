@@ -330,7 +330,8 @@ class SyncLoader(Loader):
             raise DeleteCircuitOpen(
                 f"this sync would delete or retire more than {self.max_delete_share:.0%} of "
                 f"{detail}; nothing was deleted. Check the source export is complete, then "
-                "re-run with --confirm-deletes (or raise sync.max_delete_share).")
+                "re-run `emr-migrate sync` with --confirm-deletes (or a larger "
+                f"--max-delete-share than {self.max_delete_share:g}).")
 
     def _delete_write(self, res: StoredResource, policy: str) -> dict[str, Any] | None:
         base = {"rtype": res.rtype, "rid": res.rid, "mapping": res.mapping,

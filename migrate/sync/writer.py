@@ -37,7 +37,7 @@ from migrate.loaders.acks import (
     read_bundle_answer,
 )
 from migrate.loaders.fhir_server import auth_arg, open_client, read_target_profile
-from migrate.loaders.retry import RETRY_STATUS, Backoff
+from migrate.loaders.retry import RETRY_STATUS, Backoff, raise_if_tls
 from migrate.state import (
     CONFLICTS,
     DEAD_LETTERS,
@@ -291,6 +291,7 @@ class OutboxWriter:
                                            auth=auth_arg(self.auth))
             except httpx.TransportError as exc:
                 self.timing["server_s"] += time.perf_counter() - t0
+                raise_if_tls(exc, url)
                 if attempt == self.max_retries:
                     raise TransientLoadError(f"{url}: {type(exc).__name__} after "
                                              f"{attempt + 1} attempts") from None

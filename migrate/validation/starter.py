@@ -3,14 +3,15 @@
 Guesses, meant to be edited: an ``Id``-like column that is filled and unique becomes the key
 (not null and unique, critical); a column named after another table (``PATIENT``,
 ``PATIENTID``, ``patient_id``) becomes a foreign key to that table's key; date columns get
-their format and a plausible range; filled columns get ``not_null``; small code lists whose
-every value was seen at least ``min_count`` times get ``in_set`` (never a column that may
-identify a person: see `migrate.report.profile`). Numbers get a comment with
-their observed range (a useful range depends on what the column measures).
+their format and a range their own values pass; filled columns get ``not_null``; small code
+lists whose every value was seen at least ``min_count`` times get ``in_set`` (never a column
+that may identify a person: see `migrate.report.profile`). Numbers get a comment with their
+observed range (a useful range depends on what the column measures).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from migrate.report.profile import ColumnProfile, TableProfile
 
 MAX_SET = 20
 _KEY_NAMES = ("id", "uuid", "key")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def key_column(p: TableProfile) -> str | None:
@@ -74,12 +76,30 @@ def _column_expectations(c: ColumnProfile, min_count: int) -> list[dict[str, Any
     if c.rows and c.nulls == 0:
         out.append({"not_null": c.name})
     if c.kind in ("date", "datetime") and c.date_format:
-        out.append({"date": c.name, "format": c.date_format, "min": "1900-01-01",
-                    "max": "today"})
-    elif c.kind == "text" and 0 < len(c.counts) <= MAX_SET and not c.capped and not c.sensitive \
+        out.append({"date": c.name, "format": c.date_format, **_date_bounds(c)})
+    elif c.kind == "text" and 0 < len(c.counts) <= MAX_SET and not c.capped \
+            and not c.sensitive \
             and min(c.counts.values()) >= min_count:
         out.append({"in_set": c.name, "values": sorted(c.counts)})
     return out
+
+
+def _date_bounds(c: ColumnProfile) -> dict[str, str]:
+    """``min``/``max`` a date column's own values pass: 1900-01-01 and today when they hold.
+
+    A column with dates after today (a date-shifted export) gets the end of the year of its
+    latest date, one before 1900 the start of the year of its earliest: a whole year, so no
+    one's own date is written. Without a known range (a format not starting with the year)
+    there are no bounds: a guess could fail the whole column.
+    """
+    low, high = str(c.low or "")[:10], str(c.high or "")[:10]
+    if not (_ISO_DATE.fullmatch(low) and _ISO_DATE.fullmatch(high)):
+        return {}
+    today, year = dt.date.today().isoformat(), int(high[:4])
+    # a datetime bound is midnight: a datetime column ends at the next year's first instant
+    last = f"{year}-12-31" if c.kind == "date" else f"{year + 1}-01-01"
+    return {"min": "1900-01-01" if low >= "1900-01-01" else f"{low[:4]}-01-01",
+            "max": "today" if high <= today else last}
 
 
 def render_suite(profiles: list[TableProfile], min_count: int, source: str) -> str:

@@ -97,3 +97,28 @@ def test_starter_suite_of_the_sample_passes_on_the_sample(tmp_path: Path) -> Non
     assert [r.check for r in results if not r.success] == []
     fks = {r.check for r in results if r.kind == "foreign_key"}
     assert "PATIENT exists in patients.Id" in fks
+
+
+def test_a_date_shifted_export_gets_no_max_today_and_its_suite_passes(tmp_path: Path) -> None:
+    """Dates after today (a date-shifted export): the starter suite writes the end of the year
+    of the latest date, never `max: today` (its suite failed 100%), and passes on its data."""
+    from migrate.validation.frames import scan_table
+    from migrate.validation.gx import run_expectations
+
+    rows = ["id,dob,seen,old"] + [f"{i},2090-0{1 + i % 9}-1{i % 9},2091-12-{21 + i % 9}T10:00:00,"
+                                  f"1890-05-0{1 + i % 9}" for i in range(12)]
+    (tmp_path / "shifted.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    profiles = profile_source({"type": "csv", "path": str(tmp_path)})
+    text = render_suite(profiles, 5, "shifted")
+    assert "{date: dob, format: '%Y-%m-%d', min: '1900-01-01', max: '2090-12-31'}" in text
+    assert "{date: seen, format: '%Y-%m-%dT%H:%M:%S', min: '1900-01-01', max: '2092-01-01'}" \
+        in text
+    assert "{date: old, format: '%Y-%m-%d', min: '1890-01-01', max: today}" in text
+    assert "2090-09-18" not in text  # the year's end, not the latest row's own date
+    path = tmp_path / "suite.yaml"
+    path.write_text(text, encoding="utf-8")
+    scans = {p.table: scan_table(CsvExtractor(tmp_path), p.table, [c.name for c in p.columns],
+                                 frozenset({""})) for p in profiles}
+    results = run_expectations(read_suite(path), scans, {}, {})
+    assert len([r for r in results if r.kind == "date"]) == 6  # format and range, 3 columns
+    assert [r.check for r in results if not r.success] == []
