@@ -62,7 +62,10 @@ class BundleAnswer:
 def entry_status(answer: dict[str, Any]) -> int | None:
     """The HTTP status of a bundle entry's ``response`` (``"201 Created"`` -> 201); None when
     it is missing or unreadable."""
-    text = str(answer.get("status") or "").split()
+    status = answer.get("status")
+    if not isinstance(status, str):  # FHIR's response.status is a string ("201 Created"); a
+        return None  # number or anything else is not a FHIR answer, so it acknowledges nothing
+    text = status.split()
     return int(text[0]) if text and text[0].isdigit() else None
 
 

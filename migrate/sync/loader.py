@@ -69,6 +69,7 @@ class SyncLoader(Loader):
         self._marks: dict[str, str] = {}
         # Per mapping: (read complete, why not, rows read, rows quarantined), from the pipeline.
         self._reads: dict[str, tuple[bool, str | None, int, int]] = {}
+        self._unkeyed: dict[str, int] = {}  # mapping -> rows read without a key (unparseable)
         self.suspended: dict[str, str] = {}
         """Mappings whose deletes this sync held back, with the reason."""
 
@@ -117,6 +118,8 @@ class SyncLoader(Loader):
         """How completely a mapping's table was read: its deletes depend on it."""
         self._reads[mapping.name] = (stats.complete, stats.read_problem, stats.read,
                                      sum(stats.quarantined.values()))
+        # Rows the reader could not parse have no key: any row that seems gone may be one.
+        self._unkeyed[mapping.name] = stats.quarantined.get("unparseable-row", 0)
 
     def _due(self, times: int) -> bool:
         return len(self._pending) >= times * FLUSH_EVERY or len(self._rows) >= times * ROWS_EVERY
@@ -250,6 +253,10 @@ class SyncLoader(Loader):
             if not complete:
                 held[name] = ("the read of its table was incomplete ("
                               f"{problem or 'rows may be missing'})")
+            elif self._unkeyed.get(name):
+                held[name] = (f"{self._unkeyed[name]} of its rows could not be read, so their "
+                              "keys are unknown and a row that seems gone may be one of them "
+                              "(see quarantine.ndjson)")
             elif name in baseline and not self.confirm_deletes:
                 was_read, was_quarantined = baseline[name]
                 was, now = was_quarantined / max(was_read, 1), quarantined / max(read, 1)

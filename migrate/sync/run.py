@@ -78,14 +78,20 @@ def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool
     private_dir(Path(settings.output))
     url = state_url or default_state_url(settings)
     with _store_errors(redact_url(url)):
-        store = StateStore(url)
+        # The lock comes first: two first syncs on a new store must not race to create it.
+        lock_engine = sa.create_engine(url)
         try:
-            with sync_lock(store.engine):
-                store.check_identity(identity_fingerprint(settings))
-                return _sync(settings, store, force=force, confirm_deletes=confirm_deletes,
-                             max_delete_share=max_delete_share)
+            with sync_lock(lock_engine):
+                store = StateStore(url)
+                try:
+                    store.check_identity(identity_fingerprint(settings))
+                    return _sync(settings, store, force=force,
+                                 confirm_deletes=confirm_deletes,
+                                 max_delete_share=max_delete_share)
+                finally:
+                    store.engine.dispose()
         finally:
-            store.engine.dispose()
+            lock_engine.dispose()
 
 
 def _sync(settings: RunSettings, store: StateStore, *, force: bool, confirm_deletes: bool,

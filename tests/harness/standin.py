@@ -46,7 +46,7 @@ CAPABILITY = {"resourceType": "CapabilityStatement", "status": "active", "kind":
 LOGIN_PAGE = b"<!doctype html><html><body><form action='/login'>Sign in</form></body></html>"
 
 
-def _entries(bundle: dict[str, Any], status: str | None) -> list[dict[str, Any]]:
+def _entries(bundle: dict[str, Any], status: str | int | None) -> list[dict[str, Any]]:
     return [{"response": {} if status is None else {"status": status}} for _ in bundle["entry"]]
 
 
@@ -61,6 +61,9 @@ LIES: dict[str, Any] = {
         {**fhir_answer(b), "entry": _entries(b, None)}).encode()),
     "entries-400": lambda b: ("application/fhir+json", json.dumps(
         {**fhir_answer(b), "entry": _entries(b, "400 Bad Request")}).encode()),
+    # FHIR's response.status is a string; a number is a front imitating an answer
+    "numeric-status": lambda b: ("application/fhir+json", json.dumps(
+        {**fhir_answer(b), "entry": _entries(b, 200)}).encode()),
 }
 """Answers a front (login page, WAF, proxy, broken server) gives with 200 to a bundle POST."""
 

@@ -33,6 +33,7 @@ REASONS = {  # what the message must name, per lie
     "fewer-entries": "not a FHIR transaction-response (",  # "(N entries for the M sent)"
     "no-status": "not a FHIR transaction-response (entry 1 answered None, not 2xx)",
     "entries-400": "not a FHIR transaction-response (entry 1 answered '400 Bad Request', not 2xx)",
+    "numeric-status": "not a FHIR transaction-response (entry 1 answered 200, not 2xx)",
 }
 
 
@@ -123,7 +124,7 @@ def test_a_front_answering_metadata_with_a_login_page_is_refused_before_sending(
     assert not (tmp_path / "out" / "dead_letters.ndjson").exists()
 
 
-@pytest.mark.parametrize("lie", ["html", "entries-400", "no-status"])
+@pytest.mark.parametrize("lie", ["html", "entries-400", "no-status", "numeric-status"])
 def test_replay_against_a_lying_front_keeps_every_dead_letter(
         practice: Path, tmp_path: Path, sekmet_server: Any, lie: str) -> None:
     dead_file, before = refused_by_a_login_page(practice, tmp_path / "out")

@@ -189,6 +189,39 @@ def test_deletes_suspended_for_an_incomplete_read(ws: dict[str, Any],
     assert server.count("Encounter") == before
 
 
+def test_deletes_suspended_when_a_row_could_not_be_read_though_the_rate_did_not_rise(
+        ws: dict[str, Any]) -> None:
+    """A bad row is fixed and a stray quote breaks another: the quarantine rate is the same,
+    but the broken row has no readable key and looks gone. Nothing may be deleted."""
+    server, src = ws["server"], ws["src"]
+    loose = make_settings(src, ws["settings"].target, ws["tmp"] / "out",
+                          table_quarantine_rates={"encounters": 0.5},
+                          max_dangling_references=100_000)
+
+    def bad_class(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        rows[3]["ENCOUNTERCLASS"] = "bogusclass"
+        return rows
+
+    kept = ws["tmp"] / "encounters.csv.orig"
+    shutil.copy(src / "encounters.csv", kept)
+    edit_csv(src / "encounters.csv", bad_class)
+    first = run_sync(loose)
+    assert any(t.table == "encounters" and t.quarantined for t in first.report.tables)
+    before = server.count("Encounter")
+    shutil.copy(kept, src / "encounters.csv")  # the bad row fixed ...
+    lines = (src / "encounters.csv").read_bytes().split(b"\n")
+    fields = lines[8].split(b",")
+    fields[3] = b'"' + fields[3]  # ... and a stray quote opens a field of another row
+    lines[8] = b",".join(fields)
+    (src / "encounters.csv").write_bytes(b"\n".join(lines))
+    second = run_sync(loose, max_delete_share=0.5)  # the breaker is not what holds it
+    assert second.writes["deleted"] == 0, second.as_dict()
+    assert second.plan["deletes-suspended"] == 1, second.plan
+    assert "could not be read" in second.suspended[ENCOUNTER]
+    assert second.status == "deletes-suspended"
+    assert server.count("Encounter") == before + 1  # the fixed row is created, none deleted
+
+
 def test_deletes_suspended_when_the_quarantine_rate_rises(ws: dict[str, Any]) -> None:
     """5 rows vanish and one more is unreadable (what a stray quote does): no Encounter is
     deleted, the CLI exits 5 naming the mapping and why; once the export is whole again the
@@ -276,6 +309,22 @@ def test_second_sync_on_sqlite_store_is_refused_and_nothing_lost(
     assert "Traceback" not in second.stderr
     assert "error" not in box, box
     assert box["result"].status == "ok"
+    assert_target_equals(ws["server"].base_url, ws["src"], ws["tmp"])
+
+
+def test_two_first_syncs_on_a_new_store_do_not_race_to_create_it(ws: dict[str, Any]) -> None:
+    """Both start on an output folder with no state store yet: the lock is taken before the
+    store's tables are created, so the loser is refused (exit 2), never a failed store."""
+    project = project_file(ws)
+    cmd = [sys.executable, "-m", "migrate", "sync", "-c", str(project), "--no-progress"]
+    both = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    done = [(p.wait(300), *p.communicate()) for p in both]
+    codes = sorted(code for code, _, _ in done)
+    messages = "".join(out + err for _, out, err in done)
+    assert codes in ([0, 0], [0, 2]), messages
+    assert "already exists" not in messages
+    assert "Traceback" not in messages
     assert_target_equals(ws["server"].base_url, ws["src"], ws["tmp"])
 
 
