@@ -110,8 +110,24 @@ def _execute(settings: RunSettings, pack: Pack, report: RunReport,
         with writing(qpath):
             for mapping in pack.ordered_mappings():
                 run.mapping(mapping)
+        report.reference_problems = empty_but_referenced(report, pack.depends)
         report.load = load.close().as_dict()
         _write_load_failures(load, out, report, dead)
+
+
+def empty_but_referenced(report: RunReport, depends: dict[str, set[str]]) -> list[str]:
+    """Mappings that emitted nothing while mappings that reference them emitted resources: a
+    header-only patients file leaves every reference to a Patient pointing at nothing."""
+    emitted = {t.mapping: t.emitted for t in report.tables}
+    out = []
+    for t in report.tables:
+        if t.emitted or t.incremental:
+            continue
+        users = sorted(m for m, deps in depends.items() if t.mapping in deps and emitted.get(m))
+        if users:
+            out.append(f"table {t.table!r} (mapping {t.mapping}) emitted nothing, but "
+                       f"{', '.join(users)} refer to it: those references point at nothing")
+    return out
 
 
 def _finish_file(fh: IO[bytes], path: Path) -> None:
@@ -233,6 +249,7 @@ class _Run:
 
     def mapping(self, m: CompiledMapping) -> None:
         stats = TableStats(m.table, m.name, self.ext.describe(m.table))
+        stats.incremental = self._since(m) is not None
         self.report.tables.append(stats)
         runner = MappingRunner(self.pack, m,
                                hash_rows=bool(getattr(self.loader, "wants_row_hashes", False)),
@@ -380,6 +397,9 @@ class _Run:
 
     def _reject(self, m: CompiledMapping, stats: TableStats, reject: RejectedRow) -> None:
         stats.quarantined["unparseable-row"] += 1
+        delimiter = getattr(self.ext, "delimiter", None)  # a file's rows: key from the line
+        if isinstance(delimiter, str) and reject.raw:
+            self.dangling.unreadable(m, reject.raw, self.ext.columns(m.table), delimiter)
         record = {"table": m.table, "mapping": m.name, "source": self.ext.describe(m.table),
                   "rows": [{"line": reject.line}],
                   "reasons": [{"code": "unparseable-row", "message": reject.message,

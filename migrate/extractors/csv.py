@@ -74,6 +74,10 @@ class CsvExtractor(Extractor):
                 first = fh.readline()
         except FileNotFoundError:
             raise ExtractError(f"table {table!r}: file {str(path)!r} not found") from None
+        if first.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first:
+            raise ExtractError(f"{path}: the file looks like UTF-16 (a UTF-16 byte-order mark "
+                               "or NUL bytes between the header's letters), which is not read "
+                               "line by line; save it as UTF-8 (or cp1252) and run again")
         try:
             text = first.decode(self.encoding)
         except UnicodeDecodeError as exc:

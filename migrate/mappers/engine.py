@@ -73,6 +73,16 @@ class Unit:
         self.outcome, self.resources, self.errors = QUARANTINED, [], unique
 
 
+def _quoted_keys(keys: list[tuple[Any, ...]]) -> set[int]:
+    """The position of each key with a double quote in a text part (a stray quote that ended up in
+    an id column, which would give the row a new resource id). One join and one search in
+    the common case of no quote at all."""
+    parts = [p for k in keys for p in k if type(p) is str]
+    if '"' not in "".join(parts):
+        return set()
+    return {i for i, k in enumerate(keys) if any(type(p) is str and '"' in p for p in k)}
+
+
 class MappingRunner:
     """Feeds rows of one table through one compiled mapping, in chunks.
 
@@ -288,9 +298,17 @@ class MappingRunner:
             [hash(k) if None not in k else hash(tuple(map(str, k))) for k in keys] if text_only
             else [hash(tuple(map(str, k))) for k in keys])
         out: list[tuple[Row, tuple[Any, ...], Unit | None]] = []
-        for row, key, n in zip(rows, keys, counts, strict=True):
+        quoted = _quoted_keys(keys)
+        for i, (row, key, n) in enumerate(zip(rows, keys, counts, strict=True)):
             missing = [c for c in required if row.get(c) is None] if None in key else None
-            if missing:
+            if quoted and i in quoted:
+                col = next(c for c, v in zip(cols, key, strict=True) if '"' in str(v))
+                err = RowError("suspect-key", "the key holds a double quote: a damaged line "
+                               "(a stray quote)? Fix the export; the row is not guessed at",
+                               column=col, value=row.get(col), line=self.m.key_line)
+                out.append((row, key, Unit(self.m.name, [self._key_dict(key)], QUARANTINED,
+                                           errors=[err])))
+            elif missing:
                 err = RowError("missing-key", "key column is empty", column=missing[0],
                                value=None, line=self.m.key_line)
                 out.append((row, key, Unit(self.m.name, [self._key_dict(key)], QUARANTINED,

@@ -25,6 +25,7 @@ class TableStats:
     expected_rows: int | None = None  # rows the source counted before the read (databases)
     complete: bool = True  # False when the extractor could not prove every row was read
     read_problem: str | None = None  # why the read is not complete
+    incremental: bool = False  # only rows changed since a watermark were read (a sync)
 
     @property
     def balanced(self) -> bool:
@@ -93,6 +94,8 @@ class RunReport:
     max_dangling_references: int = 0
     # (referring mapping, referenced mapping) -> references to rows that were quarantined.
     dangling: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Problems of references the pipeline found (a referenced table that emitted nothing).
+    reference_problems: list[str] = field(default_factory=list)
     error: str | None = None  # why a run that stopped failed (status "failed")
     exit_code: int | None = None  # the exit code of a failed run
     state: str = "finished"  # "running" while the run goes on (run.json written at start)
@@ -138,6 +141,7 @@ class RunReport:
             found.append(f"{self.quarantined} of {self.read} rows quarantined "
                          f"({self.quarantine_rate:.2%}; the run may have "
                          f"{self.max_quarantine_rate:.2%})")
+        found += self.reference_problems
         dangling = sum(self.dangling.values())
         if dangling > self.max_dangling_references:
             found.append(f"{dangling} reference(s) point to quarantined rows (the run may have "

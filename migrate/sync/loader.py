@@ -118,8 +118,10 @@ class SyncLoader(Loader):
         """How completely a mapping's table was read: its deletes depend on it."""
         self._reads[mapping.name] = (stats.complete, stats.read_problem, stats.read,
                                      sum(stats.quarantined.values()))
-        # Rows the reader could not parse have no key: any row that seems gone may be one.
-        self._unkeyed[mapping.name] = stats.quarantined.get("unparseable-row", 0)
+        # Rows the reader could not parse have no key, and a key with a stray quote in it is
+        # not the row's real one: any row that seems gone may be one of them.
+        self._unkeyed[mapping.name] = sum(stats.quarantined.get(cause, 0)
+                                          for cause in ("unparseable-row", "suspect-key"))
 
     def _due(self, times: int) -> bool:
         return len(self._pending) >= times * FLUSH_EVERY or len(self._rows) >= times * ROWS_EVERY

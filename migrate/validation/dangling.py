@@ -29,14 +29,37 @@ class DanglingTracker:
 
     def quarantined(self, m: CompiledMapping, unit: Unit) -> None:
         """Remember the ids the quarantined ``unit`` of ``m`` would have had."""
+        self._remember(m, unit.keys)
+
+    def unreadable(self, m: CompiledMapping, raw: str | None, header: list[str],
+                   delimiter: str) -> None:
+        """Best effort for a line the reader set aside (a stray quote, a bad byte): its key
+        is read from the raw line's fields before the first quote, when the key lies there
+        (an id column usually comes first)."""
+        if not raw or not m.spec.key:
+            return
+        fields = raw.split(delimiter)
+        clean = next((i for i, f in enumerate(fields) if '"' in f), len(fields))
+        try:
+            where = [header.index(c) for c in m.spec.key]
+        except ValueError:
+            return
+        if max(where) < min(clean, len(fields)):
+            self._remember(m, [{c: fields[i].strip() or None
+                                for c, i in zip(m.spec.key, where, strict=True)}])
+
+    def _remember(self, m: CompiledMapping, keys: list[dict[str, Any]]) -> None:
         emits = [e for e in m.emits if e.key is None]
-        for key in unit.keys:
+        for key in keys:
             parts = tuple(key.get(c) for c in m.spec.key)
             if not parts or any(p is None for p in parts):
                 continue
+            # A key damaged by a stray quote: the rows referring to it use the undamaged one.
+            unquoted = tuple(p.strip('"') if isinstance(p, str) else p for p in parts)
             for emit in emits:
-                rid = self.pack.make_id(emit.resource, emit.entity, parts)
-                self.ids[f"{emit.resource}/{rid}"] = m.name
+                for variant in {parts, unquoted}:
+                    rid = self.pack.make_id(emit.resource, emit.entity, variant)
+                    self.ids[f"{emit.resource}/{rid}"] = m.name
                 self._mappings.add(m.name)
 
     def watches(self, m: CompiledMapping) -> bool:

@@ -129,3 +129,55 @@ def test_a_table_threshold_out_of_range_is_a_config_error(tmp_path: Path, rate: 
     assert done.returncode == 2
     assert "thresholds.tables.patients" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_references_to_a_line_the_reader_set_aside_are_counted(tmp_path: Path) -> None:
+    """A stray quote sets encounter line 6 aside (1 of 379, under every threshold): the
+    rows referring to that encounter dangle, and the run says so (it said ok)."""
+    src = tmp_path / "src"
+    shutil.copytree(SAMPLE, src)
+    path = src / "encounters.csv"
+    lines = path.read_bytes().split(b"\n")
+    fields = lines[5].split(b",")
+    fields[3] = b'"' + fields[3]
+    lines[5] = b",".join(fields)
+    path.write_bytes(b"\n".join(lines))
+    done = migrate("run", "-c", str(project(tmp_path, src)), "--no-progress")
+    assert done.returncode == 1, done.stdout + done.stderr
+    run = run_json(tmp_path)
+    assert table(run, "encounters")["quarantined_by_cause"] == {"unparseable-row": 1}
+    dangling = {d["mapping"]: d["count"] for d in run["dangling_references"]["by_mapping"]
+                if d["references"] == "synthea.encounter"}
+    assert sum(dangling.values()) > 0, run["dangling_references"]
+    assert any("point to quarantined rows" in p for p in run["problems"])
+
+
+def test_a_header_only_table_that_others_refer_to_fails_the_run(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(SAMPLE, src)
+    path = src / "patients.csv"
+    path.write_bytes(path.read_bytes().split(b"\n")[0] + b"\n")
+    done = migrate("run", "-c", str(project(tmp_path, src)), "--no-progress")
+    assert done.returncode == 1, done.stdout + done.stderr
+    problems = run_json(tmp_path)["problems"]
+    assert any(p.startswith("table 'patients' (mapping synthea.patient) emitted nothing, but ")
+               and "synthea.encounter" in p for p in problems), problems
+
+
+def test_a_quote_left_in_a_key_quarantines_the_row_instead_of_a_new_id(tmp_path: Path) -> None:
+    """``<uuid>",...``: CSV keeps the quote as a character; as part of the key it would give
+    the row a new resource id (and a sync would delete the real one). It is quarantined."""
+    src = tmp_path / "src"
+    shutil.copytree(SAMPLE, src)
+    path = src / "encounters.csv"
+    lines = path.read_bytes().split(b"\n")
+    first, rest = lines[27].split(b",", 1)
+    lines[27] = first + b'",' + rest
+    path.write_bytes(b"\n".join(lines))
+    done = migrate("run", "-c", str(project(tmp_path, src)), "--no-progress")
+    run = run_json(tmp_path)
+    assert table(run, "encounters")["quarantined_by_cause"] == {"suspect-key": 1}
+    quarantine = (tmp_path / "out" / "quarantine.ndjson").read_text(encoding="utf-8")
+    assert "the key holds a double quote" in quarantine
+    assert done.returncode == 1  # the rows that refer to it now dangle, and say so
+    assert run["dangling_references"]["total"] > 0

@@ -50,6 +50,10 @@ CASES = {
     "header_only": case([HEADER], 0, 0),
     "duplicate_header": case([b"Id,PATIENT,PATIENT\n", *ROWS], 0, 0, refused=True),
     "empty_file": case([], 0, 0, refused=True),
+    "utf16_with_bom": case([b"".join([HEADER, *ROWS]).decode().encode("utf-16")], 0, 0,
+                           refused=True),
+    "utf16le_without_bom": case([b"".join([HEADER, *ROWS]).decode().encode("utf-16-le")], 0, 0,
+                                refused=True),
 }
 
 
