@@ -135,8 +135,14 @@ def read_yaml(path: Path) -> Any:
         raise MappingError([Problem(str(path), None, "", "not UTF-8 text (byte "
                                     f"{exc.start})")]) from None
     try:
-        _check_bounds(text, str(path))
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        _check_depth(text, str(path))
+        loader = _LineLoader(text)  # composed once: checked, then built from the same graph
+        try:
+            node = loader.get_single_node()
+            _check_expansion(node, str(path))
+            return None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else None
@@ -145,20 +151,34 @@ def read_yaml(path: Path) -> Any:
         raise MappingError([Problem(str(path), line, "", f"{kind}{msg}")]) from exc
 
 
-def _check_bounds(text: str, file: str) -> None:
-    """Refuse nesting past `MAX_DEPTH` (from the parser's events: no recursion) and alias
-    expansion past `MAX_NODES` (counted over the composed graph, each node once)."""
+def _check_depth(text: str, file: str) -> None:
+    """Refuse nesting past `MAX_DEPTH` before anything is composed (composing recurses per
+    level). Counted from the parser's events, with libyaml's parser when PyYAML has it: this
+    pass only counts, so the C parser keeps it cheap."""
     depth = 0
-    for event in yaml.parse(text, Loader=_LineLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                line = event.start_mark.line + 1 if event.start_mark else None
-                raise MappingError([Problem(file, line, "", f"nested more than {MAX_DEPTH} "
-                                            "levels deep")])
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-    node = yaml.compose(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    parser = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+    try:
+        for event in yaml.parse(text, Loader=parser):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    _too_deep(file, event.start_mark)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" in str(exc.problem):  # libyaml's own limit, met while scanning
+            _too_deep(file, exc.problem_mark)
+        # Any other syntax error is reported by the loader that follows, in its own words.
+
+
+def _too_deep(file: str, mark: Any) -> None:
+    line = mark.line + 1 if mark else None
+    raise MappingError([Problem(file, line, "", f"nested more than {MAX_DEPTH} levels deep")])
+
+
+def _check_expansion(node: yaml.Node | None, file: str) -> None:
+    """Refuse alias expansion past `MAX_NODES` (counted over the composed graph, each node
+    once), before anything is built from it."""
     if node is not None and _expanded_size(node, {}) > MAX_NODES:
         raise MappingError([Problem(file, None, "", f"more than {MAX_NODES:,} values once its "
                                     "anchors and aliases (*name) are expanded; write the "
