@@ -255,8 +255,6 @@ def _check_plugin_options(source: dict[str, Any], target: dict[str, Any]) -> Non
     """Unknown source and target options, all reported at once with "did you mean"."""
     from migrate.extractors.base import EXTRACTORS, register_builtin_extractors
     from migrate.loaders.base import LOADERS, register_builtin_loaders
-    from migrate.registry import unknown_options
-
     register_builtin_extractors()
     register_builtin_loaders()
     problems = []
@@ -265,8 +263,7 @@ def _check_plugin_options(source: dict[str, Any], target: dict[str, Any]) -> Non
         if kind not in registry:
             continue  # reported when the plugin is opened, with the valid names
         rest = {k: v for k, v in opts.items() if k != "type"}
-        problems += [f"{where}: {registry.kind} {kind!r} has no option {key!r}{hint}"
-                     for key, hint in unknown_options(registry.get(kind), rest)]
+        problems += registry.option_problems(kind, rest, where)
     if problems:
         raise ConfigError("\n".join(problems))
 

@@ -27,7 +27,7 @@ from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
 from migrate.mappers.compiler import RowError
 from migrate.mappers.engine import EMITTED, FILTERED, UNCHANGED, MappingRunner, Unit
 from migrate.mappers.pack import CompiledMapping, MappingSettings, Pack, load_pack
-from migrate.redact import redact_text
+from migrate.redact import redact_text, redact_url
 from migrate.report.model import RunReport, TableStats
 from migrate.validation.dangling import DanglingTracker
 
@@ -202,9 +202,7 @@ def extractor_options(source: dict[str, Any], pack: Pack) -> dict[str, Any]:
 
 
 def _describe_source(source: dict[str, Any]) -> str:
-    from migrate.extractors.sql import redact
-
-    return redact(source["url"]) if "url" in source else str(source.get("path"))
+    return redact_url(source["url"]) if "url" in source else str(source.get("path"))
 
 
 def check_columns(pack: Pack, ext: Extractor) -> None:

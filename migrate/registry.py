@@ -41,12 +41,15 @@ class Registry(Generic[T]):
     def create(self, name: str, options: dict[str, Any], where: str) -> Any:
         """Instantiate the plugin ``name`` with ``options``, refusing unknown option names
         (with "did you mean") before the plugin sees them. ``where`` names the setting."""
-        item = self.get(name)
-        unknown = unknown_options(item, options)
-        if unknown:
-            raise ConfigError("; ".join(f"{where}: {self.kind} {name!r} has no option {key!r}"
-                                        f"{hint}" for key, hint in unknown))
-        return item(**options)  # type: ignore[operator]
+        problems = self.option_problems(name, options, where)
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return self.get(name)(**options)  # type: ignore[operator]
+
+    def option_problems(self, name: str, options: dict[str, Any], where: str) -> list[str]:
+        """One message per option the plugin ``name`` does not take, with "did you mean"."""
+        return [f"{where}: {self.kind} {name!r} has no option {key!r}{hint}"
+                for key, hint in unknown_options(self.get(name), options)]
 
     def names(self) -> list[str]:
         """The registered names, sorted."""

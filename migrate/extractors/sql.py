@@ -29,11 +29,6 @@ from migrate.extractors.base import (
 from migrate.redact import redact_url
 
 
-def redact(url: str) -> str:
-    """The URL without its credentials (user-part password, secret query parameters)."""
-    return redact_url(url)
-
-
 @EXTRACTORS.register("sql")
 class SqlExtractor(Extractor):
     """A database reached through an SQLAlchemy URL (or an ``Engine``).
@@ -49,7 +44,7 @@ class SqlExtractor(Extractor):
 
         if engine is None and not url:
             raise ExtractError("the sql extractor needs a database URL")
-        self.url = redact(url if url else engine.url.render_as_string(hide_password=False))
+        self.url = redact_url(url if url else engine.url.render_as_string(hide_password=False))
         self._accounts: dict[tuple[str, str | None], ReadAccount] = {}
         try:
             self.engine = engine or sa.create_engine(url)
