@@ -70,16 +70,9 @@ def private_file(path: Path) -> Path:
     """Make sure ``path`` exists and is 0600 (created empty if missing; an existing file that
     others could read is warned about and tightened): for files another library writes, such
     as an SQLite state store (SQLite gives its -wal, -shm and -journal files the same mode)."""
-    try:
-        if path.exists():
-            if warn_if_open(path):
-                path.chmod(FILE_MODE)
-            return path
+    if not path.exists():
         private_dir(path.parent)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
-        path.chmod(FILE_MODE)
-    except OSError as exc:
-        raise output_error(path, exc) from None
+    open_private(path, "ab").close()  # created 0600, or tightened (warned about when open)
     return path
 
 
