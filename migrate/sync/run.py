@@ -12,9 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from migrate.config import RunSettings
-from migrate.errors import ConfigError, InternalError
+from migrate.errors import ConfigError, InternalError, MigrateError
 from migrate.files import private_dir, write_atomic
-from migrate.redact import redact_url
+from migrate.redact import redact_text, redact_url
 from migrate.report.model import RunReport
 from migrate.state import StateStore
 from migrate.sync.loader import SyncLoader
@@ -83,11 +83,13 @@ def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool
         try:
             with sync_lock(lock_engine):
                 store = StateStore(url)
+                run_json = Path(settings.output) / "run.json"
                 try:
                     store.check_identity(identity_fingerprint(settings))
-                    return _sync(settings, store, force=force,
-                                 confirm_deletes=confirm_deletes,
-                                 max_delete_share=max_delete_share)
+                    with _failure_recorded(run_json), _store_errors(redact_url(url)):
+                        return _sync(settings, store, force=force,
+                                     confirm_deletes=confirm_deletes,
+                                     max_delete_share=max_delete_share)
                 finally:
                     store.engine.dispose()
         finally:
@@ -143,12 +145,30 @@ def _store_errors(name: str) -> Iterator[None]:
             "it sends everything not acknowledged.") from None
 
 
+@contextlib.contextmanager
+def _failure_recorded(run_json: Path) -> Iterator[None]:
+    """A sync that stops on an error leaves run.json saying ``failed``, why, and the exit
+    code the CLI gives (the pipeline's own record may name an error this layer turned into
+    another, or the sync may have stopped before the pipeline began)."""
+    try:
+        yield
+    except MigrateError as exc:
+        with contextlib.suppress(MigrateError):  # a disk too full for it: the error still shows
+            _update_run_json(run_json, status="failed", error=redact_text(str(exc)),
+                             exit_code=exc.exit_code)
+        raise
+
+
+def _update_run_json(run_json: Path, **members: Any) -> None:
+    import orjson
+
+    data = orjson.loads(run_json.read_bytes()) if run_json.is_file() else {}
+    data.update(members)
+    write_atomic(run_json, orjson.dumps(data, option=orjson.OPT_INDENT_2))
+
+
 def write_sync_verdict(run_json: Path, result: SyncResult) -> None:
     """Put the sync's own verdict in run.json: its ``status`` is the sync's (``conflicts``,
     ``dead-letters`` ...), the one its exit code says, not only the pipeline's ``ok``; the
     ``sync`` member carries the plan, writes and open state."""
-    import orjson
-
-    data = orjson.loads(run_json.read_bytes()) if run_json.is_file() else {}
-    data.update(status=result.status, sync=result.as_dict())
-    write_atomic(run_json, orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    _update_run_json(run_json, status=result.status, sync=result.as_dict())

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -109,6 +110,8 @@ def test_state_store_failing_mid_sync_then_resync_delivers_everything(
     assert failed.value.exit_code == 4
     assert "state store" in str(failed.value)
     assert "disk is full" in str(failed.value)
+    verdict = orjson.loads((ws["tmp"] / "out" / "run.json").read_bytes())
+    assert (verdict["status"], verdict["exit_code"]) == ("failed", 4)  # as the CLI exits
     monkeypatch.setattr(StateStore, "enqueue", real)
     healed = run_sync(ws["settings"])
     assert healed.status == "ok", healed.as_dict()
