@@ -20,6 +20,7 @@ import httpx
 import orjson
 
 from migrate.errors import LoadError
+from migrate.redact import redact_url
 
 NOTHING_COUNTED = "nothing counted as written"
 
@@ -124,8 +125,8 @@ def _entry_answer(raw: Any) -> EntryAnswer:
 
 
 def _not_acknowledged(resp: httpx.Response, url: str, expected: str, why: str) -> str:
-    return (f"{url} answered {resp.status_code} {_content_type(resp)}, not a FHIR {expected} "
-            f"({why}); {NOTHING_COUNTED}")
+    return (f"{redact_url(url)} answered {resp.status_code} {_content_type(resp)}, not a FHIR "
+            f"{expected} ({why}); {NOTHING_COUNTED}")
 
 
 def read_answer(resp: httpx.Response, rtype: str, rid: str, url: str) -> dict[str, Any] | None:
@@ -139,8 +140,9 @@ def read_answer(resp: httpx.Response, rtype: str, rid: str, url: str) -> dict[st
         body = None
     if isinstance(body, dict) and body.get("resourceType") == rtype and body.get("id") == rid:
         return body
-    raise LoadError(f"{url}/{rtype}/{rid} answered {resp.status_code} {_content_type(resp)}, "
-                    f"not the {rtype} asked for; the target is not answering as a FHIR server")
+    raise LoadError(f"{redact_url(url)}/{rtype}/{rid} answered {resp.status_code} "
+                    f"{_content_type(resp)}, not the {rtype} asked for; the target is not "
+                    "answering as a FHIR server")
 
 
 def check_capability_statement(resp: httpx.Response, url: str) -> None:
@@ -151,9 +153,10 @@ def check_capability_statement(resp: httpx.Response, url: str) -> None:
     except orjson.JSONDecodeError:
         doc = None
     if not isinstance(doc, dict) or doc.get("resourceType") != "CapabilityStatement":
-        raise LoadError(f"{url}/metadata answered {resp.status_code} {_content_type(resp)}, "
-                        "not a FHIR CapabilityStatement; check the base URL (a login page, "
-                        "proxy or firewall in front of the server answers like this)")
+        raise LoadError(f"{redact_url(url)}/metadata answered {resp.status_code} "
+                        f"{_content_type(resp)}, not a FHIR CapabilityStatement; check the base "
+                        "URL (a login page, proxy or firewall in front of the server answers "
+                        "like this)")
 
 
 def _content_type(resp: httpx.Response) -> str:

@@ -80,3 +80,12 @@ def test_a_read_must_answer_the_resource_asked_for() -> None:
         with pytest.raises(LoadError, match=f"{URL}/Patient/p1 answered .*, not the Patient "
                                             "asked for"):
             read_answer(wrong, "Patient", "p1", URL)
+
+
+def test_the_reason_names_the_target_without_its_credentials() -> None:
+    """The reason goes to dead letters and to the console: a token in the URL is masked."""
+    url = "https://ehr.example.org/fhir?access_token=s3cret"
+    got = read_bundle_answer(answer(b"<html>", ctype="text/html"), "transaction", 2, url)
+    assert got.problem is not None
+    assert got.problem.startswith("https://ehr.example.org/fhir?access_token=*** answered 200")
+    assert "s3cret" not in got.problem
