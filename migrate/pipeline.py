@@ -247,7 +247,8 @@ class _Run:
 
     def mapping(self, m: CompiledMapping) -> None:
         stats = TableStats(m.table, m.name, self.ext.describe(m.table))
-        stats.incremental = self._since(m) is not None
+        since = self._since(m)  # asked once: a sync looks its watermark up in the store
+        stats.incremental = since is not None
         self.report.tables.append(stats)
         runner = MappingRunner(self.pack, m,
                                hash_rows=bool(getattr(self.loader, "wants_row_hashes", False)),
@@ -264,7 +265,7 @@ class _Run:
             self._finished(m, stats)
             return
         with self._progress(m) as bar:
-            for batch in self._guarded(m, self._batches(m, runner), stats):
+            for batch in self._guarded(m, self._batches(m, runner, since), stats):
                 stats.read += len(batch.rows) + len(batch.rejects)
                 for reject in batch.rejects:
                     self._reject(m, stats, reject)
@@ -306,8 +307,8 @@ class _Run:
         since_of = getattr(self.loader, "extract_since", None)
         return since_of(m) if since_of else None
 
-    def _batches(self, m: CompiledMapping, runner: MappingRunner) -> Iterator[Any]:
-        since = self._since(m)
+    def _batches(self, m: CompiledMapping, runner: MappingRunner,
+                 since: tuple[str, str] | None) -> Iterator[Any]:
         if since is not None:
             return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query,
                                          since=since)
