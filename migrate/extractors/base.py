@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from migrate.registry import Registry
 
@@ -56,6 +56,31 @@ class ReadAccount:
     problem: str | None = None
 
 
+@dataclass(frozen=True)
+class ExtractorCapabilities:
+    """What an extractor can do beyond its three abstract methods. The pipeline, the
+    executors and the validation probes ask this declaration, never the object itself: a
+    capability that is declared has its method implemented, one that is not is never called.
+    """
+
+    clean_columns: bool = False
+    """``iter_batches(..., clean=)`` applies a `Clean` a column at a time (batches ``clean``)."""
+    queries: bool = False
+    """Mappings may declare ``query:``; ``query_columns(sql)`` and ``iter_batches(query=)``."""
+    incremental: bool = False
+    """``iter_batches(since=(column, value))`` yields only rows changed since a watermark."""
+    column_values: bool = False
+    """``column_values(table, column)``: every value of one column, read cheaply."""
+    value_counts: bool = False
+    """``column_counts(table, column)``: rows per value of one column."""
+    selected_reads: bool = False
+    """``iter_selected(table, chunk_size, select)``: reads only rows a mask keeps."""
+    lists_tables: bool = False
+    """``tables()``: the tables the source holds (coverage of unmapped tables)."""
+    split_lines: bool = False
+    """``split_rejected(table, raw)``: the fields of a rejected line (to key it)."""
+
+
 # ``clean(column, values) -> values``: a mapping's trimming and null tokens for one column.
 Clean = Callable[[str, list[Any]], list[Any]]
 
@@ -64,9 +89,10 @@ class Extractor(ABC):
     """Reads tables from one source. Subclasses implement the three abstract methods."""
 
     name = "base"
+    capabilities: ClassVar[ExtractorCapabilities] = ExtractorCapabilities()
     # True when ``iter_batches`` takes ``clean=`` (a `Clean`) and applies it a column at a time
     # before rows become dicts (cheaper than cleaning each row afterwards); it then marks its
-    # batches ``clean``.
+    # batches ``clean``. (Being replaced by ``capabilities.clean_columns``.)
     cleans_columns = False
 
     @abstractmethod

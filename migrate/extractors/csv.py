@@ -16,6 +16,7 @@ from migrate.extractors.base import (
     Batch,
     Clean,
     Extractor,
+    ExtractorCapabilities,
     ReadAccount,
     RejectedRow,
 )
@@ -31,6 +32,9 @@ class CsvExtractor(Extractor):
     """
 
     name = "csv"
+    capabilities = ExtractorCapabilities(clean_columns=True, incremental=True, column_values=True,
+                                         value_counts=True, selected_reads=True,
+                                         lists_tables=True, split_lines=True)
     cleans_columns = True
 
     def __init__(self, path: str | Path, encoding: str = "utf-8", delimiter: str = ",",

@@ -23,6 +23,7 @@ from migrate.extractors.base import (
     EXTRACTORS,
     Batch,
     Extractor,
+    ExtractorCapabilities,
     ReadAccount,
     RejectedRow,
 )
@@ -38,6 +39,8 @@ class SqlExtractor(Extractor):
     """
 
     name = "sql"
+    capabilities = ExtractorCapabilities(queries=True, incremental=True, column_values=True,
+                                         lists_tables=True)
 
     def __init__(self, url: str | None = None, engine: Any = None) -> None:
         import sqlalchemy as sa

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any, ClassVar, final
 
 from migrate.errors import ConfigError
 from migrate.registry import Registry
@@ -58,10 +58,28 @@ class LoadSummary:
                 **({"not_acknowledged": why} if why else {})}
 
 
+@dataclass(frozen=True)
+class LoaderCapabilities:
+    """What a loader (a target) can do beyond ``_send``. The pipeline asks this declaration,
+    never the object: a declared capability has its method implemented."""
+
+    traces_sources: bool = False
+    """``_send_traced(resources, sources)`` keeps where each resource came from (dead letters)."""
+    raw_resources: bool = False
+    """``load_raw([(resourceType, json bytes)])`` takes resources serialized by workers."""
+    row_hashes: bool = False
+    """Wants each unit's source-row hash (change detection of a sync)."""
+    incremental: bool = False
+    """``extract_since(mapping)`` and ``unchanged_rows(mapping, candidates)`` (a sync)."""
+    observes_units: bool = False
+    """``observe_units(mapping, units)`` sees every unit's outcome (tracks source rows)."""
+
+
 class Loader(ABC):
     """Writes resources to one target."""
 
     name = "base"
+    capabilities: ClassVar[LoaderCapabilities] = LoaderCapabilities()
 
     def __init__(self) -> None:
         self.summary = LoadSummary(self.describe())

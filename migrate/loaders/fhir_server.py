@@ -39,7 +39,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from migrate.errors import ConfigError, LoadError, Problem, TransientLoadError
 from migrate.loaders import acks
 from migrate.loaders.auth import AuthConfig, BearerAuthConfig, TargetAuth, make_auth
-from migrate.loaders.base import DEFAULT_BUNDLE_SIZE, LOADERS, Loader, LoadSummary
+from migrate.loaders.base import (
+    DEFAULT_BUNDLE_SIZE,
+    LOADERS,
+    Loader,
+    LoaderCapabilities,
+    LoadSummary,
+)
 from migrate.loaders.deadletter import DeadLetter
 from migrate.loaders.entries import Entry, conditional_entry, put_entry
 from migrate.loaders.retry import RETRY_STATUS, Backoff, RateLimiter, raise_if_tls
@@ -131,6 +137,7 @@ class FhirServerLoader(Loader):
     """
 
     name = "fhir-server"
+    capabilities = LoaderCapabilities(traces_sources=True)
 
     def __init__(self, url: str, client: httpx.Client | None = None, **options: Any) -> None:
         self.cfg = read_target_profile({"url": url, **options})

@@ -9,7 +9,7 @@ from typing import IO, Any
 import orjson
 
 from migrate.files import commit, discard, leftovers, open_partial, private_dir, writing
-from migrate.loaders.base import LOADERS, Loader, LoadSummary
+from migrate.loaders.base import LOADERS, Loader, LoaderCapabilities, LoadSummary
 
 
 @LOADERS.register("ndjson")
@@ -21,6 +21,7 @@ class NdjsonLoader(Loader):
     """
 
     name = "ndjson"
+    capabilities = LoaderCapabilities(raw_resources=True)
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

@@ -18,7 +18,7 @@ import orjson
 import sqlalchemy as sa
 
 from migrate.errors import MigrateError
-from migrate.loaders.base import Loader, LoadSummary
+from migrate.loaders.base import Loader, LoaderCapabilities, LoadSummary
 from migrate.mappers.engine import EMITTED, QUARANTINED, UNCHANGED, Unit, key_hash
 from migrate.mappers.pack import CompiledMapping
 from migrate.report.model import TableStats
@@ -47,6 +47,7 @@ class SyncLoader(Loader):
     """Plans and sends the writes of one sync run."""
 
     name = "sync"
+    capabilities = LoaderCapabilities(row_hashes=True, incremental=True, observes_units=True)
     wants_row_hashes = True
 
     def __init__(self, store: StateStore, run_id: int, writer: OutboxWriter, *,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrate.loaders.base import Loader, LoadSummary, open_loader
+from migrate.loaders.base import Loader, LoaderCapabilities, LoadSummary, open_loader
 from migrate.loaders.fhir_server import FhirServerLoader
 from migrate.mappers.engine import EMITTED, Unit
 from migrate.mappers.pack import CompiledMapping
@@ -50,6 +50,8 @@ def open_run_loader(settings: Any) -> Loader:
 
 class RecordingFhirServerLoader(FhirServerLoader):
     """A `FhirServerLoader` that notes the content hash of each resource it is given."""
+
+    capabilities = LoaderCapabilities(traces_sources=True, observes_units=True)
 
     def __init__(self, store: StateStore, run_id: int, **options: Any) -> None:
         super().__init__(**options)
