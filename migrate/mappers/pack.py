@@ -18,7 +18,15 @@ from migrate.mappers import fhirmodel
 from migrate.mappers.checks import declared_columns, no_lets
 from migrate.mappers.compiler import Compiler, Cond, Const, Fn, memoized
 from migrate.mappers.ids import id_maker
-from migrate.mappers.spec import EmitSpec, MappingSpec, PackSpec, read_checked, read_pack_spec
+from migrate.mappers.installed import pack_source
+from migrate.mappers.spec import (
+    UNVERSIONED,
+    EmitSpec,
+    MappingSpec,
+    PackSpec,
+    read_checked,
+    read_pack_spec,
+)
 from migrate.mappers.terminology import ConceptMap, read_concept_maps
 
 # Placeholder identity used when a pack is only checked, not run.
@@ -116,6 +124,15 @@ class Pack:
     depends: dict[str, set[str]] = field(default_factory=dict)
     make_id: Any = None  # (resource_type, entity, key tuple) -> id, cached
     fingerprint: str = ""  # hash of every mapping and concept map file
+
+    @property
+    def version(self) -> str:
+        """pack.yaml's version, else ``unversioned``."""
+        return self.spec.version or UNVERSIONED
+
+    def source(self) -> str:
+        """Where the pack comes from: its distribution when installed, else its folder."""
+        return pack_source(self.root)
 
     def tables(self) -> list[str]:
         """Source tables in load order: referenced mappings' tables first."""
