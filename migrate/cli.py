@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from migrate import __version__
+from migrate.commands.packs import packs
 from migrate.errors import (
     EXIT_DATA_ERRORS,
     EXIT_LOAD_FAILED,
@@ -557,6 +558,9 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
                                                             for c in p.columns]}
                              for p in profiles], option=orjson.OPT_INDENT_2).decode()
                if fmt == "json" else render_profile(profiles, min_count))
+
+
+cli.add_command(packs)
 
 
 def main() -> None:

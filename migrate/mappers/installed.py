@@ -156,3 +156,19 @@ def identify(folder: Path, eps: Iterable[EntryPoint] | None = None) -> PackIdent
     if problems:
         raise MappingError(problems)
     return PackIdentity(spec.name, spec.version or UNVERSIONED, pack_source(folder, eps))
+
+
+def describe_installed(eps: Iterable[EntryPoint] | None = None) -> list[dict[str, Any]]:
+    """What `emr-migrate packs` lists: per installed pack its name, version, description,
+    source, folder, number of mapping files, and the problems of its pack.yaml (if any)."""
+    out = []
+    for pack in installed_packs(eps):
+        problems: list[Problem] = []
+        spec = read_pack_spec(pack.folder, problems)
+        files = [p for p in [*pack.folder.glob("*.yaml"), *pack.folder.glob("*.yml")]
+                 if p.name not in ("pack.yaml", "pack.yml")]
+        out.append({"name": pack.name, "version": spec.version or UNVERSIONED,
+                    "description": " ".join((spec.description or "").split()),
+                    "source": pack.distribution, "path": str(pack.folder),
+                    "mappings": len(files), "problems": [str(p) for p in problems]})
+    return out
