@@ -18,6 +18,7 @@ import click
 
 from migrate import __version__
 from migrate.commands.packs import packs
+from migrate.commands.sample import sample
 from migrate.errors import (
     EXIT_DATA_ERRORS,
     EXIT_LOAD_FAILED,
@@ -561,6 +562,7 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
 
 
 cli.add_command(packs)
+cli.add_command(sample)
 
 
 def main() -> None:
