@@ -17,6 +17,8 @@ from typing import Any
 import click
 
 from migrate import __version__
+from migrate.commands.packs import packs
+from migrate.commands.sample import sample
 from migrate.errors import (
     EXIT_DATA_ERRORS,
     EXIT_LOAD_FAILED,
@@ -83,7 +85,8 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
         click.option("-c", "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
                      help="Project file (migration.yaml). Flags override its settings."),
-        click.option("--mappings", help="Mapping pack folder, e.g. mappings/synthea."),
+        click.option("--mappings", help="Mapping pack: a folder (mappings/synthea) or an "
+                     "installed pack's name (synthea; see `emr-migrate packs`)."),
         click.option("--source", help="CSV export folder, or an SQLAlchemy URL "
                      "(sqlite:///emr.db, mysql+pymysql://user@host/db)."),
         click.option("--target", help="ndjson:DIR (default ndjson:out/ndjson), bundles:DIR, or "
@@ -153,11 +156,11 @@ def run(config: Path | None, fmt: str, **flags: Any) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("pack", type=click.Path(path_type=Path))
+@click.argument("pack")
 @click.option("--source", help="CSV folder or SQL URL: also check that every column the pack "
               "reads exists there (reads headers and the catalogue, no rows).")
-def check(pack: Path, source: str | None) -> None:
-    """Check a mapping pack without reading any data.
+def check(pack: str, source: str | None) -> None:
+    """Check a mapping pack (a folder or an installed pack's name) without reading any data.
 
     Reports every problem of every mapping file at once, with file and line: unknown keys,
     unknown FHIR elements, bad transforms, references to missing mappings, concept maps that
@@ -166,11 +169,12 @@ def check(pack: Path, source: str | None) -> None:
     \b
     Example:
       emr-migrate check mappings/synthea
-      emr-migrate check mappings/synthea --source sample_data/synthea
+      emr-migrate check synthea --source sample_data/synthea
     """
+    from migrate.mappers.installed import resolve_mappings
     from migrate.mappers.pack import load_pack
 
-    loaded = load_pack(pack)
+    loaded = load_pack(resolve_mappings(pack, Path.cwd()))
     if source:
         _check_source_columns(loaded, source)
     tables = ", ".join(loaded.tables())
@@ -555,6 +559,10 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
                                                             for c in p.columns]}
                              for p in profiles], option=orjson.OPT_INDENT_2).decode()
                if fmt == "json" else render_profile(profiles, min_count))
+
+
+cli.add_command(packs)
+cli.add_command(sample)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from migrate.errors import ConfigError, MappingError
+from migrate.mappers.installed import resolve_mappings
 from migrate.mappers.spec import parse_model
 from migrate.mappers.yamlio import read_yaml
 
@@ -69,7 +70,8 @@ class ProjectConfig(BaseModel):
 
     model_config = _STRICT
     version: Literal[1] = 1
-    mappings: str | None = Field(None, description="Mapping pack folder.")
+    mappings: str | None = Field(None, description="Mapping pack: a folder, or the name of "
+                                   "an installed pack (`emr-migrate packs` lists them).")
     source: str | dict[str, Any] | None = Field(None, description="CSV folder or SQL URL.")
     target: str | dict[str, Any] | None = Field(None, description="ndjson:DIR, bundles:DIR or URL.")
     targets: dict[str, dict[str, Any]] | None = Field(
@@ -233,7 +235,7 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
     src = parse_source(source, sbase)
     _check_plugin_options(src, tgt)
     return RunSettings(
-        mappings=_resolve(mappings, mbase), source=src, target=tgt,
+        mappings=resolve_mappings(mappings, mbase), source=src, target=tgt,
         output=_resolve(output or DEFAULT_OUTPUT, obase if output else cwd), namespace=ns,
         source_system=system or f"urn:uuid:{ns}",
         timezone=flags.get("timezone") or p.timezone,

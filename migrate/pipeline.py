@@ -52,7 +52,8 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
     out = private_dir(settings.output)
     for leftover in leftovers(out):  # what a killed run left unfinished
         leftover.unlink(missing_ok=True)
-    report = RunReport(pack=pack.spec.name, source=_describe_source(settings.source),
+    report = RunReport(pack=pack.spec.name, pack_version=pack.version, pack_source=pack.source(),
+                       source=_describe_source(settings.source),
                        target=redact_text(str(settings.target.get("path")
                                               or settings.target.get("url"))),
                        max_quarantine_rate=settings.max_quarantine_rate,

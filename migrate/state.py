@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
@@ -33,7 +33,11 @@ from migrate.state_schema import (  # noqa: F401 - the tables are part of this m
     STAGED_ROWS,
     TABLE_READS,
     WATERMARKS,
+    add_missing_columns,
 )
+
+if TYPE_CHECKING:
+    from migrate.mappers.installed import PackIdentity
 
 SCHEMA_VERSION = 1
 _IN_SIZE = 500
@@ -87,6 +91,7 @@ class StateStore:
         METADATA.create_all(self.engine)
         for index in OUTBOX.indexes:  # create_all adds no index to a table of an older store
             index.create(self.engine, checkfirst=True)
+        add_missing_columns(self.engine)  # nor a column
         with self.engine.begin() as conn:
             version = conn.execute(sa.select(META.c.value).where(META.c.key == "schema")).scalar()
             if version is None:
@@ -109,11 +114,14 @@ class StateStore:
                     "the original identity settings, or a new state store for a new migration.")
 
     # -- runs ------------------------------------------------------------------------------------
-    def start_run(self, kind: str, target: str) -> int:
-        """Record a run; returns its id."""
+    def start_run(self, kind: str, target: str, pack: PackIdentity | None = None) -> int:
+        """Record a run (and the mapping pack it runs, when given); returns its id."""
+        packed = ({"pack": pack.name, "pack_version": pack.version, "pack_source": pack.source}
+                  if pack else {})
         with self.engine.begin() as conn:
             res = conn.execute(RUNS.insert().values(kind=kind, status="running",
-                                                    started=time.time(), target=target))
+                                                    started=time.time(), target=target,
+                                                    **packed))
             return int(res.inserted_primary_key[0])
 
     def finish_run(self, run_id: int, status: str, counts: dict[str, Any]) -> None:

@@ -2,7 +2,9 @@
 
 Tables:
     meta         schema version, id-namespace fingerprint
-    runs         one row per sync run: kind, status, times, counts
+    runs         one row per sync run: kind, status, times, counts, and the mapping pack it
+                 ran (name, version, source); the pack columns are added to an older store
+                 when it opens (`add_missing_columns`)
     source_rows  per mapping and row key: content hash, last run that saw it; the hash is set
                  only once every write of the row is acknowledged ("" until then)
     staged_rows  row hashes waiting for the acknowledgement of their rows' writes
@@ -24,6 +26,7 @@ Tables:
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 
 METADATA = sa.MetaData()
 
@@ -34,7 +37,9 @@ RUNS = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("started", sa.Float, nullable=False), sa.Column("finished", sa.Float),
-    sa.Column("target", sa.Text), sa.Column("counts", sa.Text))
+    sa.Column("target", sa.Text), sa.Column("counts", sa.Text),
+    sa.Column("pack", sa.String(128)), sa.Column("pack_version", sa.String(64)),
+    sa.Column("pack_source", sa.Text))
 SOURCE_ROWS = sa.Table(
     "source_rows", METADATA, sa.Column("mapping", sa.String(128), primary_key=True),
     sa.Column("key_hash", sa.String(32), primary_key=True),
@@ -97,3 +102,27 @@ SENT_BY_RUN = sa.Table(
     sa.Column("rid", sa.String(64), primary_key=True),
     sa.Column("content_hash", sa.String(32), nullable=False),
     sa.Column("run_id", sa.Integer, nullable=False))
+
+# Columns added to a table after stores were made with it: nullable, so an older store gains
+# them (ALTER TABLE ... ADD COLUMN) at the same schema version, its earlier rows NULL.
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"runs": ("pack", "pack_version", "pack_source")}
+
+
+def add_missing_columns(engine: sa.Engine) -> None:
+    """Give an older store the columns of `ADDED_COLUMNS` it lacks."""
+    for table, names in ADDED_COLUMNS.items():
+        for name in names:
+            if name in _columns(engine, table):
+                continue
+            column = METADATA.tables[table].c[name]
+            kind = column.type.compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            except DBAPIError:
+                if name not in _columns(engine, table):  # else another process added it
+                    raise
+
+
+def _columns(engine: sa.Engine, table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(engine).get_columns(table)}

@@ -37,6 +37,7 @@ def test_paths_are_read_from_the_project_folder_and_flags_win(tmp_path: Path,
                                                               ) -> None:
     path = write(tmp_path, f"version: 1\nmappings: pack\nsource: src\ntarget: bundles:b\n"
                            f"identity:\n  namespace: {NS}\nchunk_size: 10\nbundle_size: 7\n")
+    (tmp_path / "pack").mkdir()  # a bare name is a folder only when it exists, else a pack name
     monkeypatch.chdir(tmp_path.parent)
     s = build_settings(read_project(path), tmp_path)
     assert s.mappings == tmp_path / "pack"
@@ -81,3 +82,25 @@ def test_importing_migrate_loads_no_heavy_modules() -> None:
             "'pandas', 'sqlalchemy', 'httpx', 'click') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_mappings_may_name_an_installed_pack(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    import migrate.mappers.installed as installed
+
+    pack = tmp_path / "site" / "thepack"
+    pack.mkdir(parents=True)
+    (pack / "pack.yaml").write_text("name: thepack\nversion: 1.0.0\n", encoding="utf-8")
+    ep = EntryPoint("thepack", "pathlib:Path", "migrate.packs")
+    monkeypatch.setattr(installed, "entry_points", lambda group: [ep])
+    monkeypatch.setattr(EntryPoint, "load", lambda self: lambda: pack)
+    path = write(tmp_path, f"version: 1\nmappings: thepack\nsource: src\n"
+                           f"identity:\n  namespace: {NS}\n")
+    assert build_settings(read_project(path), tmp_path).mappings == pack
+    assert build_settings(None, tmp_path, mappings="thepack", source="src",
+                          namespace=NS).mappings == pack
+    with pytest.raises(ConfigError, match=r"'thepak' is neither a folder in .* nor an "
+                       r"installed pack \(installed packs: thepack\); did you mean 'thepack'\?"):
+        build_settings(None, tmp_path, mappings="thepak", source="src", namespace=NS)

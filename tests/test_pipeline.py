@@ -147,3 +147,15 @@ def test_wrong_encoding_is_reported_with_the_file(mini: dict[str, Path]) -> None
                              max_quarantine_rate=1.0)
     report = run_pipeline(settings)
     assert report.tables[0].emitted == 1
+
+
+def test_run_json_names_the_pack_its_version_and_source(mini: dict[str, Path]) -> None:
+    run(mini)
+    got = orjson.loads((mini["out"] / "run.json").read_bytes())
+    assert (got["pack"], got["pack_version"], got["pack_source"]) == (
+        "pack", "unversioned", f"folder {mini['pack']}")
+    (mini["pack"] / "pack.yaml").write_text("name: mini\nversion: 0.3.0\n", encoding="utf-8")
+    report = run(mini)
+    got = orjson.loads((mini["out"] / "run.json").read_bytes())
+    assert (got["pack"], got["pack_version"]) == ("mini", "0.3.0") == (report.pack,
+                                                                      report.pack_version)

@@ -212,3 +212,29 @@ def test_a_store_made_before_conflict_resolutions_gains_the_table(tmp_path: Path
         assert conn.execute(sa.select(sa.func.count()).select_from(CONFLICT_RESOLUTIONS)
                             ).scalar() == 1
     again.engine.dispose()
+
+
+def test_a_store_made_before_the_pack_columns_gains_them(tmp_path: Path) -> None:
+    """An existing store (runs without pack columns) opens, keeps its runs, and records the
+    pack of the runs that follow."""
+    from migrate.mappers.installed import PackIdentity
+
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    old = sa.create_engine(url)
+    with old.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                             "kind VARCHAR(16) NOT NULL, status VARCHAR(16) NOT NULL, "
+                             "started FLOAT NOT NULL, finished FLOAT, target TEXT, counts TEXT)")
+        conn.exec_driver_sql("INSERT INTO runs (kind, status, started, target) "
+                             "VALUES ('sync', 'done', 1.0, 'http://ehr/fhir')")
+    old.dispose()
+    store = StateStore(url)
+    store.start_run("sync", "http://ehr/fhir",
+                    PackIdentity("synthea", "1.0.0", "emr-migrate 0.1.0"))
+    runs = store.runs()
+    assert [(r["pack"], r["pack_version"], r["pack_source"]) for r in runs] == [
+        ("synthea", "1.0.0", "emr-migrate 0.1.0"), (None, None, None)]
+    store.engine.dispose()
+    again = StateStore(url)  # opening a store that has them changes nothing
+    assert len(again.runs()) == 2
+    again.engine.dispose()

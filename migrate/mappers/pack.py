@@ -6,7 +6,6 @@ with CSV concept maps. :func:`load_pack` reports every problem of every file at 
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,15 @@ from migrate.mappers import fhirmodel
 from migrate.mappers.checks import declared_columns, no_lets
 from migrate.mappers.compiler import Compiler, Cond, Const, Fn, memoized
 from migrate.mappers.ids import id_maker
-from migrate.mappers.spec import EmitSpec, MappingSpec, PackSpec, read_checked
+from migrate.mappers.installed import pack_source
+from migrate.mappers.spec import (
+    UNVERSIONED,
+    EmitSpec,
+    MappingSpec,
+    PackSpec,
+    read_checked,
+    read_pack_spec,
+)
 from migrate.mappers.terminology import ConceptMap, read_concept_maps
 
 # Placeholder identity used when a pack is only checked, not run.
@@ -117,6 +124,15 @@ class Pack:
     depends: dict[str, set[str]] = field(default_factory=dict)
     make_id: Any = None  # (resource_type, entity, key tuple) -> id, cached
     fingerprint: str = ""  # hash of every mapping and concept map file
+
+    @property
+    def version(self) -> str:
+        """pack.yaml's version, else ``unversioned``."""
+        return self.spec.version or UNVERSIONED
+
+    def source(self) -> str:
+        """Where the pack comes from: its distribution when installed, else its folder."""
+        return pack_source(self.root)
 
     def tables(self) -> list[str]:
         """Source tables in load order: referenced mappings' tables first."""
@@ -225,7 +241,7 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
     problems: list[Problem] = []
     if not root.is_dir():
         raise MappingError([Problem(str(root), None, "", "no such mapping pack folder")])
-    pack_spec = _read_pack_spec(root, problems)
+    pack_spec = read_pack_spec(root, problems)
     broken: set[str] = set()
     specs = _read_specs(root, problems, broken)
     maps = read_concept_maps(root / "concept_maps", problems)
@@ -247,21 +263,6 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
         raise MappingError(problems)
     return Pack(root, pack_spec, mappings, maps, settings, depends, ctx.make_id,
                 _fingerprint(root))
-
-
-def _read_pack_spec(root: Path, problems: list[Problem]) -> PackSpec:
-    path = root / "pack.yaml"
-    if not path.exists() and (root / "pack.yml").exists():
-        path = root / "pack.yml"
-    if not path.exists():
-        name = re.sub(r"[^a-z0-9_.\-]+", "-", root.name.lower()).strip("-._") or "pack"
-        return PackSpec(name=name)
-    if not inside(path, root):
-        problems.append(Problem(str(path), None, "", "a link to a file outside the pack; copy "
-                                "the file into the pack instead"))
-        return PackSpec(name="pack")
-    _data, spec = read_checked(path, PackSpec, problems)
-    return spec or PackSpec(name="pack")
 
 
 def _read_specs(root: Path, problems: list[Problem],

@@ -6,15 +6,20 @@ else is checked here, with unknown keys rejected, so a typo is an error with its
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from migrate.errors import Problem
-from migrate.files import relative_problem
+from migrate.files import inside, relative_problem
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
+# Semantic version text (https://semver.org): MAJOR.MINOR.PATCH, optional -pre and +build.
+VERSION_PATTERN = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.\-]+)?(\+[0-9A-Za-z.\-]+)?$"
+UNVERSIONED = "unversioned"
 
 
 class GroupSpec(BaseModel):
@@ -101,6 +106,9 @@ class PackSpec(BaseModel):
 
     model_config = _STRICT
     name: str = Field(pattern=NAME_PATTERN)
+    version: str | None = Field(
+        None, pattern=VERSION_PATTERN, description="The pack's semantic version (1.4.0): "
+        "required for an installed pack, optional for a folder (then reported as unversioned).")
     description: str | None = None
     source_format: str | None = Field(None, description="What kind of source the pack reads.")
     null_tokens: list[str] = Field(default_factory=lambda: [""])
@@ -198,3 +206,22 @@ def read_checked(path: Any, model: type[BaseModel],
     spec, errs = parse_model(model, data, str(path))
     problems.extend(errs)
     return data, spec
+
+
+def read_pack_spec(root: Path, problems: list[Problem]) -> PackSpec:
+    """The pack's ``pack.yaml`` (or ``pack.yml``), checked; problems go to ``problems``.
+
+    Without the file, the pack is named after its folder.
+    """
+    path = root / "pack.yaml"
+    if not path.exists() and (root / "pack.yml").exists():
+        path = root / "pack.yml"
+    if not path.exists():
+        name = re.sub(r"[^a-z0-9_.\-]+", "-", root.name.lower()).strip("-._") or "pack"
+        return PackSpec(name=name)
+    if not inside(path, root):
+        problems.append(Problem(str(path), None, "", "a link to a file outside the pack; copy "
+                                "the file into the pack instead"))
+        return PackSpec(name="pack")
+    _data, spec = read_checked(path, PackSpec, problems)
+    return spec or PackSpec(name="pack")

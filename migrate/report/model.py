@@ -79,6 +79,8 @@ class RunReport:
     pack: str
     source: str
     target: str
+    pack_version: str = "unversioned"  # pack.yaml's version
+    pack_source: str = ""  # "<distribution> <version>" of an installed pack, or "folder <path>"
     tables: list[TableStats] = field(default_factory=list)
     resources: Counter[str] = field(default_factory=Counter)
     warnings: Counter[str] = field(default_factory=Counter)
@@ -170,7 +172,8 @@ class RunReport:
             "status": self.status,
             **({"error": self.error, "exit_code": self.exit_code}
                if self.error is not None else {}),
-            "problems": problems, "pack": self.pack, "source": self.source,
+            "problems": problems, "pack": self.pack, "pack_version": self.pack_version,
+            "pack_source": self.pack_source, "source": self.source,
             "target": self.target,
             "executor": {"name": self.executor, "partitions": self.partitions},
             "seconds": round(self.seconds, 3),

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from migrate.config import RunSettings
 from migrate.errors import ConfigError, InternalError, MigrateError
 from migrate.files import private_dir, write_atomic
+from migrate.mappers.installed import identify
 from migrate.redact import redact_text, redact_url
 from migrate.report.model import RunReport
 from migrate.state import StateStore
@@ -105,7 +106,7 @@ def _sync(settings: RunSettings, store: StateStore, *, force: bool, confirm_dele
     # No earlier verdict stays beside this sync's work, even if it fails before the pipeline.
     write_atomic(Path(settings.output) / "run.json", b'{"status": "running", "command": "sync"}')
     store.forget_deleted_rows()
-    run_id = store.start_run("sync", target["url"])
+    run_id = store.start_run("sync", target["url"], identify(settings.mappings))
     writer = OutboxWriter(store, run_id, target, force=force)
     status = "failed"
     try:

@@ -1,0 +1,21 @@
+"""The built-in mapping packs, installed as the package ``migrate_packs``.
+
+This folder is the package's source (see ``[tool.setuptools.package-dir]`` in pyproject.toml):
+each subfolder is a pack, shipped as package data. The functions below are the targets of the
+``migrate.packs`` entry points: each gives its pack's folder.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+
+
+def synthea() -> Traversable:
+    """The Synthea CSV pack's folder."""
+    return files(__name__) / "synthea"
+
+
+def openemr() -> Traversable:
+    """The OpenEMR (SQL) pack's folder."""
+    return files(__name__) / "openemr"
