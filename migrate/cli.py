@@ -1,7 +1,7 @@
 """``emr-migrate``: a thin command line over the library (only this module imports click).
 
-Exit codes: 0 success; 1 data errors over the threshold; 2 usage or configuration error;
-3 `validate` says NO-GO; 4 the target refused data or could not be reached.
+Exit codes: `migrate.errors.ExitCode` (listed by ``emr-migrate --help``); an error carries its
+code, a command's verdict is turned into one by `migrate.errors.exit_code_for`.
 """
 
 from __future__ import annotations
@@ -17,18 +17,12 @@ from typing import Any
 import click
 
 from migrate import __version__
-from migrate.errors import (
-    EXIT_DATA_ERRORS,
-    EXIT_LOAD_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    InternalError,
-    MigrateError,
-)
+from migrate.errors import ExitCode, InternalError, MigrateError, exit_code_for, exit_code_help
 from migrate.files import write_atomic
 from migrate.redact import redact_text
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+EPILOG = exit_code_help() + " OUT/run.json always holds the status that matches the exit code."
 
 
 class MigrateGroup(click.Group):
@@ -52,7 +46,7 @@ class MigrateGroup(click.Group):
             ctx.exit(error.exit_code)
 
 
-@click.group(cls=MigrateGroup, context_settings=CONTEXT)
+@click.group(cls=MigrateGroup, context_settings=CONTEXT, epilog=EPILOG)
 @click.version_option(__version__, "--version", prog_name="emr-migrate")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
@@ -64,14 +58,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     \b
       emr-migrate run -c sample_data/migration.yaml
-
-    Exit codes: 0 success, 1 data errors (a table over its quarantine threshold, a table that
-    emitted nothing, an incomplete read, references to quarantined rows), 2 usage,
-    configuration or source error, 3 `validate` says NO-GO or `reconcile` found a difference,
-    4 the target refused data or could not be reached, an output could not be written (disk
-    full) or the state store failed, 5 a sync's deletes stopped by the circuit breaker or
-    suspended, 6 sync conflicts left for review, 70 internal error (please report it).
-    OUT/run.json always holds the status that matches the exit code.
     """
     ctx.obj = {"debug": debug}
     if not debug:  # drivers log their own tracebacks (a pool reset on a lost connection)
@@ -148,8 +134,7 @@ def run(config: Path | None, fmt: str, **flags: Any) -> None:
 
     report = run_pipeline(_settings(config, **flags))
     click.echo(render_json(report) if fmt == "json" else render_table(report))
-    code = {"ok": EXIT_OK, "data-errors": EXIT_DATA_ERRORS, "load-errors": EXIT_LOAD_FAILED}
-    sys.exit(code[report.status])
+    sys.exit(exit_code_for(report.status))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -275,9 +260,7 @@ def sync(config: Path | None, state_url: str | None, force: bool, confirm_delete
     if result.status == "conflicts":
         click.echo(f"{result.state['conflicts']} conflicts open: list and resolve them with "
                    f"`emr-migrate conflicts -c {config or 'migration.yaml'}`")
-    codes = {"ok": EXIT_OK, "data-errors": EXIT_DATA_ERRORS, "load-errors": EXIT_LOAD_FAILED,
-             "dead-letters": EXIT_LOAD_FAILED, "conflicts": 6, "deletes-suspended": 5}
-    sys.exit(codes.get(result.status, EXIT_DATA_ERRORS))
+    sys.exit(exit_code_for(result.status))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -359,7 +342,7 @@ def conflicts(config: Path | None, state_url: str | None, take_source: tuple[str
     else:
         _show_conflicts(listed)
         click.echo(f"open conflicts: {still_open}")
-    sys.exit(6 if still_open else EXIT_OK)
+    sys.exit(exit_code_for("conflicts" if still_open else "ok"))
 
 
 def _show_conflicts(listed: list[Any]) -> None:
@@ -416,7 +399,7 @@ def load(replay_file: Path, target: str | None, config: Path | None,
     click.echo(f"replayed {result.replayed} from {replay_file}: loaded {result.written}, "
                f"refused {result.refused}"
                + (f" (see {result.dead_letters})" if result.dead_letters else ""))
-    sys.exit(EXIT_LOAD_FAILED if result.refused else EXIT_OK)
+    sys.exit(exit_code_for("load-errors" if result.refused else "ok"))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -447,14 +430,14 @@ def reconcile(config: Path | None, sample: int, seed: int, from_ndjson: Path | N
     """
     import orjson
 
-    from migrate.reconcile import EXIT_RECONCILE_MISMATCH, render_reconcile
     from migrate.reconcile import reconcile as run_reconcile
+    from migrate.reconcile import render_reconcile
 
     report = run_reconcile(_settings(config, **flags), sample=sample, seed=seed,
                            from_ndjson=from_ndjson, ignore_extra=ignore_extra)
     click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode()
                if fmt == "json" else render_reconcile(report))
-    sys.exit(EXIT_OK if report.ok else EXIT_RECONCILE_MISMATCH)
+    sys.exit(exit_code_for("ok" if report.ok else "mismatch"))
 
 
 def _validate_setup(config: Path | None, report_dir: Path | None, expectations: Path | None,
@@ -501,15 +484,13 @@ def validate(config: Path | None, report_dir: Path | None, expectations: Path | 
       emr-migrate validate -c sample_data/migration.yaml
       emr-migrate validate -c migration.yaml --report-dir out/dry-run-2 --no-progress
     """
-    from migrate.errors import EXIT_VALIDATION_FAILED
-    from migrate.report.validate_model import GO
     from migrate.report.validate_text import render_validate_text
     from migrate.validation.dryrun import validate_migration
 
     settings, options = _validate_setup(config, report_dir, expectations, show_values, flags)
     report = validate_migration(settings, options)
     click.echo(render_validate_text(report))
-    sys.exit(EXIT_OK if report.verdict == GO else EXIT_VALIDATION_FAILED)
+    sys.exit(exit_code_for(report.verdict))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -563,8 +544,8 @@ def main() -> None:
         rv = cli.main(standalone_mode=False, prog_name="emr-migrate")
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_USAGE)
-    sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+        sys.exit(ExitCode.USAGE)
+    sys.exit(rv if isinstance(rv, int) else ExitCode.OK)
