@@ -288,7 +288,7 @@ def _state_store(config: Path | None, state_url: str | None, flags: dict[str, An
     """The project's state store (``--state``, else OUT/state.sqlite, which must exist)."""
     from migrate.errors import ConfigError
     from migrate.state import StateStore
-    from migrate.sync.run import default_state_url
+    from migrate.sync.identity import default_state_url
 
     flags.setdefault("namespace", None)
     if state_url is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from migrate.files import private_dir, write_atomic
 from migrate.redact import redact_text, redact_url
 from migrate.report.model import RunReport
 from migrate.state import StateStore
+from migrate.sync.identity import default_state_url, identity_fingerprint
 from migrate.sync.loader import SyncLoader
 from migrate.sync.lock import StateStoreError, sync_lock
 from migrate.sync.writer import OutboxWriter
@@ -55,17 +55,6 @@ class SyncResult:
         """JSON-ready summary."""
         return {"run_id": self.run_id, "status": self.status, "plan": self.plan,
                 "writes": self.writes, "state": self.state, "suspended": self.suspended}
-
-
-def identity_fingerprint(settings: RunSettings) -> str:
-    """A fingerprint of the id namespace and source system (not reversible to either)."""
-    seed = f"{settings.namespace}|{settings.source_system}".encode()
-    return hashlib.sha256(seed).hexdigest()[:24]
-
-
-def default_state_url(settings: RunSettings) -> str:
-    """An SQLite file in the output folder."""
-    return f"sqlite:///{Path(settings.output) / 'state.sqlite'}"
 
 
 def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool = False,
