@@ -2,6 +2,10 @@
 
 Exit codes: `migrate.errors.ExitCode` (listed by ``emr-migrate --help``); an error carries its
 code, a command's verdict is turned into one by `migrate.errors.exit_code_for`.
+
+Each command imports the library modules it uses in its body (each marked ``# deferred``):
+imported here they would cost every command, ``--help`` included, about a second (pydantic,
+SQLAlchemy, pandas, great-expectations); tests/test_imports.py keeps this module light.
 """
 
 from __future__ import annotations
@@ -9,7 +13,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,14 @@ from typing import Any
 import click
 
 from migrate import __version__
-from migrate.errors import ExitCode, InternalError, MigrateError, exit_code_for, exit_code_help
+from migrate.errors import (
+    ConfigError,
+    ExitCode,
+    InternalError,
+    MigrateError,
+    exit_code_for,
+    exit_code_help,
+)
 from migrate.files import write_atomic
 from migrate.redact import redact_text
 
@@ -101,6 +111,7 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _settings(config: Path | None, **flags: Any) -> Any:
+    # deferred: pydantic and the config models (~0.2 s)
     from migrate.config import build_settings, read_project
 
     project = read_project(config) if config else None
@@ -129,6 +140,7 @@ def run(config: Path | None, fmt: str, **flags: Any) -> None:
           --namespace 4f2c9d7e-0a51-4c3e-9a63-2b8f5d1c7e90 --target ndjson:out/ndjson
       emr-migrate run -c migration.yaml --target https://ehr.example.org/fhir
     """
+    # deferred: the pipeline and its plugins (~0.4 s)
     from migrate.pipeline import run_pipeline
     from migrate.report.render import render_json, render_table
 
@@ -153,6 +165,7 @@ def check(pack: Path, source: str | None) -> None:
       emr-migrate check mappings/synthea
       emr-migrate check mappings/synthea --source sample_data/synthea
     """
+    # deferred: the pack compiler and the FHIR models (~0.3 s)
     from migrate.mappers.pack import load_pack
 
     loaded = load_pack(pack)
@@ -165,6 +178,7 @@ def check(pack: Path, source: str | None) -> None:
 
 def _check_source_columns(pack: Any, source: str) -> None:
     """Every column ``pack`` reads exists in ``source`` (headers only); else ExtractError."""
+    # deferred: the pipeline and its plugins (~0.4 s)
     from migrate.config import parse_source
     from migrate.extractors.base import open_extractor
     from migrate.pipeline import check_columns, extractor_options
@@ -192,6 +206,8 @@ def init(path: Path, mappings: str, source: str, source_system: str) -> None:
     Example:
       emr-migrate init migration.yaml --source ./export
     """
+    import uuid  # deferred: only this command needs it (~2 ms of every command's start)
+
     if path.exists():
         raise click.UsageError(f"{path} exists; not overwriting it")
     write_atomic(path, (
@@ -242,6 +258,7 @@ def sync(config: Path | None, state_url: str | None, force: bool, confirm_delete
       emr-migrate sync -c migration.yaml --target https://ehr.example.org/fhir
       emr-migrate status -c migration.yaml
     """
+    # deferred: the sync, SQLAlchemy and the pipeline (~1 s)
     from migrate.sync import run_sync
 
     t0 = time.perf_counter()
@@ -286,7 +303,7 @@ def status(config: Path | None, state_url: str | None, **flags: Any) -> None:
 
 def _state_store(config: Path | None, state_url: str | None, flags: dict[str, Any]) -> Any:
     """The project's state store (``--state``, else OUT/state.sqlite, which must exist)."""
-    from migrate.errors import ConfigError
+    # deferred: SQLAlchemy and the sync package (~0.9 s)
     from migrate.state import StateStore
     from migrate.sync.identity import default_state_url
 
@@ -327,6 +344,7 @@ def conflicts(config: Path | None, state_url: str | None, take_source: tuple[str
       emr-migrate conflicts -c migration.yaml --take-source Patient/8f1c...  # source wins
       emr-migrate conflicts -c migration.yaml --keep-target 3 --mark-reviewed all
     """
+    # deferred: SQLAlchemy (~0.3 s)
     from migrate.sync.conflicts import list_conflicts, resolve
 
     store = _state_store(config, state_url, flags)
@@ -347,6 +365,7 @@ def conflicts(config: Path | None, state_url: str | None, take_source: tuple[str
 
 def _show_conflicts(listed: list[Any]) -> None:
     """One line a conflict: keys, hashes, versions and times, never the resource."""
+    # deferred: SQLAlchemy and the loaders (~0.6 s)
     from migrate.sync.runrecord import UNKNOWN_VERSION
 
     for c in listed:
@@ -360,6 +379,7 @@ def _show_conflicts(listed: list[Any]) -> None:
 
 def _json_text(value: Any) -> str:
     """Indented JSON text."""
+    # deferred: only JSON output needs it
     import orjson
 
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
@@ -389,6 +409,7 @@ def load(replay_file: Path, target: str | None, config: Path | None,
       emr-migrate load --replay out/dead_letters.ndjson --target https://ehr.example.org/fhir
       emr-migrate load --replay fixed.ndjson -c migration.yaml
     """
+    # deferred: pydantic and the loaders (~0.2 s)
     from migrate.config import build_target, read_project
     from migrate.loaders.deadletter import replay_dead_letters
 
@@ -428,21 +449,20 @@ def reconcile(config: Path | None, sample: int, seed: int, from_ndjson: Path | N
       emr-migrate reconcile -c migration.yaml --target https://ehr.example.org/fhir
       emr-migrate reconcile -c migration.yaml --from-ndjson out/ndjson --sample 100
     """
-    import orjson
-
+    # deferred: pydantic, httpx and the pipeline (~0.2 s)
     from migrate.reconcile import reconcile as run_reconcile
     from migrate.reconcile import render_reconcile
 
     report = run_reconcile(_settings(config, **flags), sample=sample, seed=seed,
                            from_ndjson=from_ndjson, ignore_extra=ignore_extra)
-    click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode()
-               if fmt == "json" else render_reconcile(report))
+    click.echo(_json_text(report.as_dict()) if fmt == "json" else render_reconcile(report))
     sys.exit(exit_code_for("ok" if report.ok else "mismatch"))
 
 
 def _validate_setup(config: Path | None, report_dir: Path | None, expectations: Path | None,
                     show_values: bool, flags: dict[str, Any]) -> tuple[Any, Any]:
     """Run settings and dry-run options from the project file and flags."""
+    # deferred: pydantic and the dry run (~0.2 s)
     from migrate.config import build_settings, read_project
     from migrate.validation.dryrun import ValidateOptions, thresholds_from
 
@@ -484,6 +504,7 @@ def validate(config: Path | None, report_dir: Path | None, expectations: Path | 
       emr-migrate validate -c sample_data/migration.yaml
       emr-migrate validate -c migration.yaml --report-dir out/dry-run-2 --no-progress
     """
+    # deferred: the dry run (great-expectations loads when it runs)
     from migrate.report.validate_text import render_validate_text
     from migrate.validation.dryrun import validate_migration
 
@@ -516,10 +537,8 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
       emr-migrate profile --source sample_data/synthea
       emr-migrate profile -c migration.yaml --write-suite mappings/mine/expectations/source.yaml
     """
-    import orjson
-
+    # deferred: pydantic and the profiler (~0.2 s)
     from migrate.config import parse_source, read_project
-    from migrate.errors import ConfigError
     from migrate.report.profile import profile_source, render_profile
     from migrate.validation.starter import write_suite as write_starter
 
@@ -531,10 +550,10 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
     profiles = profile_source(parse_source(value, base), list(tables) or None)
     if write_suite:
         write_starter(profiles, write_suite, min_count, str(value))
-    click.echo(orjson.dumps([{"table": p.table, "rows": p.rows, "rejected": p.rejected,
-                              "error": p.error, "columns": [c.as_dict(min_count)
-                                                            for c in p.columns]}
-                             for p in profiles], option=orjson.OPT_INDENT_2).decode()
+    click.echo(_json_text([{"table": p.table, "rows": p.rows, "rejected": p.rejected,
+                            "error": p.error, "columns": [c.as_dict(min_count)
+                                                          for c in p.columns]}
+                           for p in profiles])
                if fmt == "json" else render_profile(profiles, min_count))
 
 

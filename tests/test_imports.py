@@ -2,7 +2,8 @@
 
 The graph is built with ``ast`` from every ``migrate/**.py``: imports at module level and
 inside functions (both run), relative imports resolved, ``from pkg import module`` counted as
-an import of the module. Imports under ``if TYPE_CHECKING:`` are left out: they never run.
+an import of the module, and importing ``pkg.module`` counted as importing ``pkg`` too (its
+``__init__`` runs first). Imports under ``if TYPE_CHECKING:`` are left out: they never run.
 """
 
 from __future__ import annotations
@@ -84,7 +85,17 @@ def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
         for alias in node.names:
             sub = f"{base}.{alias.name}"
             targets.add(sub if sub in known else base)
-    return {t for t in targets if t in known and t != module}
+    return {t for t in targets | _parents(targets, module) if t in known and t != module}
+
+
+def _parents(targets: set[str], module: str) -> set[str]:
+    """The packages whose ``__init__`` importing ``targets`` runs, but ``module``'s own (they
+    are already being imported when ``module`` runs)."""
+    found = set()
+    for target in targets:
+        parts = target.split(".")
+        found.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    return {p for p in found if not module.startswith(p + ".")}
 
 
 def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
@@ -173,12 +184,28 @@ def test_the_graph_sees_function_level_relative_and_submodule_imports(tmp_path: 
                               "if TYPE_CHECKING:\n    from migrate import e\n")
     (pkg / "e.py").write_text("import migrate.d\n")
     graph = import_graph(tmp_path)
-    assert graph["migrate.a"] == {"migrate.sub.b"}
+    assert graph["migrate.a"] == {"migrate.sub", "migrate.sub.b"}
     assert graph["migrate.sub.b"] == {"migrate.sub.c"}
     assert graph["migrate.sub.c"] == {"migrate.a"}
+    assert graph["migrate.d"] == set()
     assert cycles(graph) == [frozenset({"migrate.a", "migrate.sub.b", "migrate.sub.c"})]
     assert one_cycle(graph, cycles(graph)[0]) == [
         "migrate.a", "migrate.sub.b", "migrate.sub.c", "migrate.a"]
+
+
+def test_a_package_init_is_part_of_the_graph(tmp_path: Path) -> None:
+    """``import pkg.sub.mod`` runs ``pkg/sub/__init__.py``: a cycle through it is a cycle."""
+    pkg = tmp_path / PACKAGE
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("from migrate.sub.run import go\n")
+    (pkg / "sub" / "run.py").write_text("def go():\n    from migrate import spine\n")
+    (pkg / "sub" / "record.py").write_text("")
+    (pkg / "spine.py").write_text("def f():\n    from migrate.sub import record\n")
+    graph = import_graph(tmp_path)
+    assert graph["migrate.spine"] == {"migrate.sub", "migrate.sub.record"}
+    assert graph["migrate.sub.run"] == {"migrate.spine"}
+    assert cycles(graph) == [frozenset({"migrate.spine", "migrate.sub", "migrate.sub.run"})]
 
 
 @pytest.mark.parametrize("module", ["migrate", "migrate.cli"])

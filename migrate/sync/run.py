@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from migrate.config import RunSettings
 from migrate.errors import ConfigError, InternalError, MigrateError
 from migrate.files import private_dir, write_atomic
+from migrate.pipeline import run_pipeline
 from migrate.redact import redact_text, redact_url
 from migrate.report.model import RunReport
 from migrate.state import StateStore
@@ -88,8 +90,6 @@ def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool
 def _sync(settings: RunSettings, store: StateStore, *, force: bool, confirm_deletes: bool,
           max_delete_share: float) -> SyncResult:
     """One sync, holding the store's lock."""
-    from migrate.pipeline import run_pipeline
-
     target = settings.target
     # No earlier verdict stays beside this sync's work, even if it fails before the pipeline.
     write_atomic(Path(settings.output) / "run.json", b'{"status": "running", "command": "sync"}')
@@ -149,8 +149,6 @@ def _failure_recorded(run_json: Path) -> Iterator[None]:
 
 
 def _update_run_json(run_json: Path, **members: Any) -> None:
-    import orjson
-
     data = orjson.loads(run_json.read_bytes()) if run_json.is_file() else {}
     data.update(members)
     write_atomic(run_json, orjson.dumps(data, option=orjson.OPT_INDENT_2))
