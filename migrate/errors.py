@@ -12,6 +12,10 @@ Tree::
     │   └── OutputError          an output file that cannot be written: disk full (exit 4)
     └── InternalError            a bug of ours: please report it (exit 70)
 
+The sync's own errors live next to what raises them: ``migrate.sync.lock.StateStoreBusy``
+(another sync holds the store, exit 2), ``migrate.sync.lock.StateStoreError`` (exit 4) and
+``migrate.sync.loader.DeleteCircuitOpen`` (exit 5).
+
 Every message says what went wrong, where (file or table, row key, column) and, when known,
 what to do about it.
 
