@@ -1,7 +1,11 @@
 """``emr-migrate``: a thin command line over the library (only this module imports click).
 
-Exit codes: 0 success; 1 data errors over the threshold; 2 usage or configuration error;
-3 `validate` says NO-GO; 4 the target refused data or could not be reached.
+Exit codes: `migrate.errors.ExitCode` (listed by ``emr-migrate --help``); an error carries its
+code, a command's verdict is turned into one by `migrate.errors.exit_code_for`.
+
+Each command imports the library modules it uses in its body (each marked ``# deferred``):
+imported here they would cost every command, ``--help`` included, about a second (pydantic,
+SQLAlchemy, pandas, great-expectations); tests/test_imports.py keeps this module light.
 """
 
 from __future__ import annotations
@@ -20,17 +24,18 @@ from migrate import __version__
 from migrate.commands.packs import packs
 from migrate.commands.sample import sample
 from migrate.errors import (
-    EXIT_DATA_ERRORS,
-    EXIT_LOAD_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
+    ConfigError,
+    ExitCode,
     InternalError,
     MigrateError,
+    exit_code_for,
+    exit_code_help,
 )
 from migrate.files import write_atomic
 from migrate.redact import redact_text
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+EPILOG = exit_code_help() + " OUT/run.json always holds the status that matches the exit code."
 
 
 class MigrateGroup(click.Group):
@@ -54,7 +59,7 @@ class MigrateGroup(click.Group):
             ctx.exit(error.exit_code)
 
 
-@click.group(cls=MigrateGroup, context_settings=CONTEXT)
+@click.group(cls=MigrateGroup, context_settings=CONTEXT, epilog=EPILOG)
 @click.version_option(__version__, "--version", prog_name="emr-migrate")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
@@ -66,14 +71,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     \b
       emr-migrate run -c sample_data/migration.yaml
-
-    Exit codes: 0 success, 1 data errors (a table over its quarantine threshold, a table that
-    emitted nothing, an incomplete read, references to quarantined rows), 2 usage,
-    configuration or source error, 3 `validate` says NO-GO or `reconcile` found a difference,
-    4 the target refused data or could not be reached, an output could not be written (disk
-    full) or the state store failed, 5 a sync's deletes stopped by the circuit breaker or
-    suspended, 6 sync conflicts left for review, 70 internal error (please report it).
-    OUT/run.json always holds the status that matches the exit code.
     """
     ctx.obj = {"debug": debug}
     if not debug:  # drivers log their own tracebacks (a pool reset on a lost connection)
@@ -118,6 +115,7 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _settings(config: Path | None, **flags: Any) -> Any:
+    # deferred: pydantic and the config models (~0.2 s)
     from migrate.config import build_settings, read_project
 
     project = read_project(config) if config else None
@@ -146,13 +144,13 @@ def run(config: Path | None, fmt: str, **flags: Any) -> None:
           --namespace 4f2c9d7e-0a51-4c3e-9a63-2b8f5d1c7e90 --target ndjson:out/ndjson
       emr-migrate run -c migration.yaml --target https://ehr.example.org/fhir
     """
+    # deferred: the pipeline and its plugins (~0.4 s)
     from migrate.pipeline import run_pipeline
     from migrate.report.render import render_json, render_table
 
     report = run_pipeline(_settings(config, **flags))
     click.echo(render_json(report) if fmt == "json" else render_table(report))
-    code = {"ok": EXIT_OK, "data-errors": EXIT_DATA_ERRORS, "load-errors": EXIT_LOAD_FAILED}
-    sys.exit(code[report.status])
+    sys.exit(exit_code_for(report.status))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -171,6 +169,7 @@ def check(pack: str, source: str | None) -> None:
       emr-migrate check mappings/synthea
       emr-migrate check synthea --source sample_data/synthea
     """
+    # deferred: the pack compiler and the FHIR models (~0.3 s)
     from migrate.mappers.installed import resolve_mappings
     from migrate.mappers.pack import load_pack
 
@@ -184,6 +183,7 @@ def check(pack: str, source: str | None) -> None:
 
 def _check_source_columns(pack: Any, source: str) -> None:
     """Every column ``pack`` reads exists in ``source`` (headers only); else ExtractError."""
+    # deferred: the pipeline and its plugins (~0.4 s)
     from migrate.config import parse_source
     from migrate.extractors.base import open_extractor
     from migrate.pipeline import check_columns, extractor_options
@@ -261,6 +261,7 @@ def sync(config: Path | None, state_url: str | None, force: bool, confirm_delete
       emr-migrate sync -c migration.yaml --target https://ehr.example.org/fhir
       emr-migrate status -c migration.yaml
     """
+    # deferred: the sync, SQLAlchemy and the pipeline (~1 s)
     from migrate.sync import run_sync
 
     t0 = time.perf_counter()
@@ -279,9 +280,7 @@ def sync(config: Path | None, state_url: str | None, force: bool, confirm_delete
     if result.status == "conflicts":
         click.echo(f"{result.state['conflicts']} conflicts open: list and resolve them with "
                    f"`emr-migrate conflicts -c {config or 'migration.yaml'}`")
-    codes = {"ok": EXIT_OK, "data-errors": EXIT_DATA_ERRORS, "load-errors": EXIT_LOAD_FAILED,
-             "dead-letters": EXIT_LOAD_FAILED, "conflicts": 6, "deletes-suspended": 5}
-    sys.exit(codes.get(result.status, EXIT_DATA_ERRORS))
+    sys.exit(exit_code_for(result.status))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -307,9 +306,9 @@ def status(config: Path | None, state_url: str | None, **flags: Any) -> None:
 
 def _state_store(config: Path | None, state_url: str | None, flags: dict[str, Any]) -> Any:
     """The project's state store (``--state``, else OUT/state.sqlite, which must exist)."""
-    from migrate.errors import ConfigError
+    # deferred: SQLAlchemy and the sync package (~0.9 s)
     from migrate.state import StateStore
-    from migrate.sync.run import default_state_url
+    from migrate.sync.identity import default_state_url
 
     flags.setdefault("namespace", None)
     if state_url is None:
@@ -348,6 +347,7 @@ def conflicts(config: Path | None, state_url: str | None, take_source: tuple[str
       emr-migrate conflicts -c migration.yaml --take-source Patient/8f1c...  # source wins
       emr-migrate conflicts -c migration.yaml --keep-target 3 --mark-reviewed all
     """
+    # deferred: SQLAlchemy (~0.3 s)
     from migrate.sync.conflicts import list_conflicts, resolve
 
     store = _state_store(config, state_url, flags)
@@ -363,11 +363,12 @@ def conflicts(config: Path | None, state_url: str | None, take_source: tuple[str
     else:
         _show_conflicts(listed)
         click.echo(f"open conflicts: {still_open}")
-    sys.exit(6 if still_open else EXIT_OK)
+    sys.exit(exit_code_for("conflicts" if still_open else "ok"))
 
 
 def _show_conflicts(listed: list[Any]) -> None:
     """One line a conflict: keys, hashes, versions and times, never the resource."""
+    # deferred: SQLAlchemy and the loaders (~0.6 s)
     from migrate.sync.runrecord import UNKNOWN_VERSION
 
     for c in listed:
@@ -381,6 +382,7 @@ def _show_conflicts(listed: list[Any]) -> None:
 
 def _json_text(value: Any) -> str:
     """Indented JSON text."""
+    # deferred: only JSON output needs it
     import orjson
 
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
@@ -410,6 +412,7 @@ def load(replay_file: Path, target: str | None, config: Path | None,
       emr-migrate load --replay out/dead_letters.ndjson --target https://ehr.example.org/fhir
       emr-migrate load --replay fixed.ndjson -c migration.yaml
     """
+    # deferred: pydantic and the loaders (~0.2 s)
     from migrate.config import build_target, read_project
     from migrate.loaders.deadletter import replay_dead_letters
 
@@ -420,7 +423,7 @@ def load(replay_file: Path, target: str | None, config: Path | None,
     click.echo(f"replayed {result.replayed} from {replay_file}: loaded {result.written}, "
                f"refused {result.refused}"
                + (f" (see {result.dead_letters})" if result.dead_letters else ""))
-    sys.exit(EXIT_LOAD_FAILED if result.refused else EXIT_OK)
+    sys.exit(exit_code_for("load-errors" if result.refused else "ok"))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -449,21 +452,20 @@ def reconcile(config: Path | None, sample: int, seed: int, from_ndjson: Path | N
       emr-migrate reconcile -c migration.yaml --target https://ehr.example.org/fhir
       emr-migrate reconcile -c migration.yaml --from-ndjson out/ndjson --sample 100
     """
-    import orjson
-
-    from migrate.reconcile import EXIT_RECONCILE_MISMATCH, render_reconcile
+    # deferred: pydantic, httpx and the pipeline (~0.2 s)
     from migrate.reconcile import reconcile as run_reconcile
+    from migrate.reconcile import render_reconcile
 
     report = run_reconcile(_settings(config, **flags), sample=sample, seed=seed,
                            from_ndjson=from_ndjson, ignore_extra=ignore_extra)
-    click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode()
-               if fmt == "json" else render_reconcile(report))
-    sys.exit(EXIT_OK if report.ok else EXIT_RECONCILE_MISMATCH)
+    click.echo(_json_text(report.as_dict()) if fmt == "json" else render_reconcile(report))
+    sys.exit(exit_code_for("ok" if report.ok else "mismatch"))
 
 
 def _validate_setup(config: Path | None, report_dir: Path | None, expectations: Path | None,
                     show_values: bool, flags: dict[str, Any]) -> tuple[Any, Any]:
     """Run settings and dry-run options from the project file and flags."""
+    # deferred: pydantic and the dry run (~0.2 s)
     from migrate.config import build_settings, read_project
     from migrate.validation.dryrun import ValidateOptions, thresholds_from
 
@@ -505,15 +507,14 @@ def validate(config: Path | None, report_dir: Path | None, expectations: Path | 
       emr-migrate validate -c sample_data/migration.yaml
       emr-migrate validate -c migration.yaml --report-dir out/dry-run-2 --no-progress
     """
-    from migrate.errors import EXIT_VALIDATION_FAILED
-    from migrate.report.validate_model import GO
+    # deferred: the dry run (great-expectations loads when it runs)
     from migrate.report.validate_text import render_validate_text
     from migrate.validation.dryrun import validate_migration
 
     settings, options = _validate_setup(config, report_dir, expectations, show_values, flags)
     report = validate_migration(settings, options)
     click.echo(render_validate_text(report))
-    sys.exit(EXIT_OK if report.verdict == GO else EXIT_VALIDATION_FAILED)
+    sys.exit(exit_code_for(report.verdict))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -539,10 +540,8 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
       emr-migrate profile --source sample_data/synthea
       emr-migrate profile -c migration.yaml --write-suite mappings/mine/expectations/source.yaml
     """
-    import orjson
-
+    # deferred: pydantic and the profiler (~0.2 s)
     from migrate.config import parse_source, read_project
-    from migrate.errors import ConfigError
     from migrate.report.profile import profile_source, render_profile
     from migrate.validation.starter import write_suite as write_starter
 
@@ -554,10 +553,10 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
     profiles = profile_source(parse_source(value, base), list(tables) or None)
     if write_suite:
         write_starter(profiles, write_suite, min_count, str(value))
-    click.echo(orjson.dumps([{"table": p.table, "rows": p.rows, "rejected": p.rejected,
-                              "error": p.error, "columns": [c.as_dict(min_count)
-                                                            for c in p.columns]}
-                             for p in profiles], option=orjson.OPT_INDENT_2).decode()
+    click.echo(_json_text([{"table": p.table, "rows": p.rows, "rejected": p.rejected,
+                            "error": p.error, "columns": [c.as_dict(min_count)
+                                                          for c in p.columns]}
+                           for p in profiles])
                if fmt == "json" else render_profile(profiles, min_count))
 
 
@@ -571,8 +570,8 @@ def main() -> None:
         rv = cli.main(standalone_mode=False, prog_name="emr-migrate")
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_USAGE)
-    sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+        sys.exit(ExitCode.USAGE)
+    sys.exit(rv if isinstance(rv, int) else ExitCode.OK)

@@ -10,29 +10,104 @@ Tree::
     ├── LoadError                a target that refuses the data (exit 4)
     │   ├── TransientLoadError   worth retrying (timeouts, 429, 5xx)
     │   └── OutputError          an output file that cannot be written: disk full (exit 4)
-    ├── DataErrorsOverThreshold  too many quarantined rows (exit 1)
     └── InternalError            a bug of ours: please report it (exit 70)
+
+The sync's own errors live next to what raises them: ``migrate.sync.lock.StateStoreBusy``
+(another sync holds the store, exit 2), ``migrate.sync.lock.StateStoreError`` (exit 4) and
+``migrate.sync.loader.DeleteCircuitOpen`` (exit 5).
 
 Every message says what went wrong, where (file or table, row key, column) and, when known,
 what to do about it.
+
+Exit codes are one model, :class:`ExitCode`: an error class carries its code, a finished
+command's verdict (``ok``, ``data-errors``, ``NO-GO``, ...) is turned into one by
+:func:`exit_code_for`. No other module writes an exit number.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
-EXIT_OK = 0
-EXIT_DATA_ERRORS = 1
-EXIT_USAGE = 2
-EXIT_VALIDATION_FAILED = 3  # `emr-migrate validate` says NO-GO
-EXIT_LOAD_FAILED = 4
-EXIT_INTERNAL = 70  # an error we did not foresee (sysexits' EX_SOFTWARE): please report it
+
+class ExitCode(IntEnum):
+    """Every exit code of ``emr-migrate``; :attr:`meaning` says when it is given."""
+
+    OK = 0
+    DATA_ERRORS = 1
+    USAGE = 2
+    VALIDATION_FAILED = 3
+    RECONCILE_MISMATCH = 3  # the same code as NO-GO: a check that found a difference
+    LOAD_FAILED = 4
+    SYNC_ABORTED = 5
+    SYNC_CONFLICTS = 6
+    INTERNAL = 70  # sysexits' EX_SOFTWARE: an error we did not foresee
+    INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
+
+    @property
+    def meaning(self) -> str:
+        """When the code is given, as ``emr-migrate --help`` and docs/architecture.md say."""
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.DATA_ERRORS: "data errors (a table over its quarantine threshold, a table that "
+    "emitted nothing, an incomplete read, references to quarantined rows)",
+    ExitCode.USAGE: "usage, configuration or source error",
+    ExitCode.VALIDATION_FAILED: "`validate` says NO-GO or `reconcile` found a difference",
+    ExitCode.LOAD_FAILED: "the target refused data or could not be reached, an output could "
+    "not be written (disk full) or the state store failed",
+    ExitCode.SYNC_ABORTED: "a sync's deletes stopped by the circuit breaker or suspended",
+    ExitCode.SYNC_CONFLICTS: "sync conflicts left for review",
+    ExitCode.INTERNAL: "internal error (please report it)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+VERDICTS: dict[str, ExitCode] = {
+    "ok": ExitCode.OK,  # run, sync, load --replay, conflicts, reconcile
+    "data-errors": ExitCode.DATA_ERRORS,  # run, sync: see RunReport.problems
+    "load-errors": ExitCode.LOAD_FAILED,  # run, sync, load --replay: resources refused
+    "dead-letters": ExitCode.LOAD_FAILED,  # sync: writes left as dead letters
+    "deletes-suspended": ExitCode.SYNC_ABORTED,  # sync
+    "conflicts": ExitCode.SYNC_CONFLICTS,  # sync, conflicts: open conflicts
+    "GO": ExitCode.OK,  # validate
+    "NO-GO": ExitCode.VALIDATION_FAILED,  # validate
+    "mismatch": ExitCode.RECONCILE_MISMATCH,  # reconcile: the target differs
+}
+"""The exit code of each verdict a command can end with (errors carry their own code)."""
+
+
+def exit_code_for(verdict: str) -> ExitCode:
+    """The exit code of a finished command's verdict (a key of :data:`VERDICTS`).
+
+    Raises:
+        ValueError: an unknown verdict (a bug: the CLI reports it as an internal error).
+    """
+    try:
+        return VERDICTS[verdict]
+    except KeyError:
+        raise ValueError(f"no exit code for verdict {verdict!r}") from None
+
+
+def exit_code_help() -> str:
+    """One paragraph listing every exit code with its meaning (for ``--help``)."""
+    return "Exit codes: " + ", ".join(f"{int(code)} {code.meaning}" for code in ExitCode) + "."
+
+
+# The names used before ExitCode, kept so that code written against them keeps working.
+EXIT_OK = ExitCode.OK
+EXIT_DATA_ERRORS = ExitCode.DATA_ERRORS
+EXIT_USAGE = ExitCode.USAGE
+EXIT_VALIDATION_FAILED = ExitCode.VALIDATION_FAILED
+EXIT_LOAD_FAILED = ExitCode.LOAD_FAILED
+EXIT_INTERNAL = ExitCode.INTERNAL
 
 
 class MigrateError(Exception):
     """Base of every deliberate emr-migrate error."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(MigrateError):
@@ -77,7 +152,7 @@ class ExtractError(MigrateError):
 class LoadError(MigrateError):
     """A target that refused the data or could not be reached."""
 
-    exit_code = EXIT_LOAD_FAILED
+    exit_code = ExitCode.LOAD_FAILED
 
 
 class TransientLoadError(LoadError):
@@ -88,16 +163,10 @@ class OutputError(LoadError):
     """An output file or folder that cannot be written (disk full, no permission)."""
 
 
-class DataErrorsOverThreshold(MigrateError):
-    """More rows were quarantined than the project allows."""
-
-    exit_code = EXIT_DATA_ERRORS
-
-
 class InternalError(MigrateError):
     """An error the toolkit did not foresee: a bug to report, never shown as a traceback."""
 
-    exit_code = EXIT_INTERNAL
+    exit_code = ExitCode.INTERNAL
 
     def __init__(self, exc: BaseException) -> None:
         self.cause = type(exc).__name__

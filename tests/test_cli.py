@@ -37,6 +37,14 @@ def test_top_level_help_lists_exit_codes() -> None:
     assert "70 internal error (please report it)" in text
 
 
+def test_top_level_help_lists_every_exit_code_of_the_model() -> None:
+    from migrate.errors import ExitCode
+
+    text = " ".join(invoke("--help")[1].split())
+    for code in ExitCode:
+        assert f"{int(code)} {code.meaning}" in text
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     write(tmp_path / "pack", {"patient.yaml": PATIENT_YAML, "vitals.yaml": VITALS_YAML})

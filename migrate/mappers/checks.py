@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from migrate.errors import Problem
+from migrate.mappers.transform_base import is_transform
 
 if TYPE_CHECKING:
     from migrate.mappers.compiler import Compiler
@@ -47,8 +48,6 @@ def branches(node: dict[str, Any], where: str, line: int
              ) -> Iterator[tuple[dict[str, Any], str, int]]:
     """The objects a ``first_of`` or ``choose`` gives that are no transform: under a primitive
     element each is a misspelt transform (``birthDate: {first_of: [{dat: $DOB}]}``)."""
-    from migrate.mappers.compiler import _is_transform
-
     keys = [k for k in node if k != "$when"]
     arg = node.get(keys[0]) if len(keys) == 1 else None
     if keys == ["first_of"] and isinstance(arg, list):
@@ -59,5 +58,5 @@ def branches(node: dict[str, Any], where: str, line: int
     else:
         return
     for sub, swhere in found:
-        if isinstance(sub, dict) and not _is_transform(sub, None):
+        if isinstance(sub, dict) and not is_transform(sub, None):
             yield sub, swhere, getattr(sub, "line", line)

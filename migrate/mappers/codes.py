@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from migrate.mappers.compiler import Compiler, Const, Fn, RowError, Scope
-from migrate.mappers.transforms import TRANSFORMS, _column_of, _sub, options
+from migrate.mappers.terminology import ConceptMap, Target
+from migrate.mappers.transform_base import TRANSFORMS, column_of, option_value, options
 
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 _AS = ("coding", "code", "codeable")
@@ -27,14 +28,14 @@ def t_translate(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     if o is None:
         return Const(None)
     lookup = _lookup(c, o, where, line)
-    src, col = _sub(c, o, "from", where, line), _column_of(o["from"])
+    src, col = option_value(c, o, "from", where, line), column_of(o["from"])
     shape = o.get("as", "coding")
     if shape not in _AS:
         c.problem(line, f"{where}.as", f"must be one of {', '.join(_AS)}")
-    system = _sub(c, o, "system", where, line) if "system" in o else \
+    system = option_value(c, o, "system", where, line) if "system" in o else \
         Const(getattr(lookup, "source_system", None))
-    display = _sub(c, o, "display", where, line) if "display" in o else Const(None)
-    text = _sub(c, o, "text", where, line) if "text" in o else Const(None)
+    display = option_value(c, o, "display", where, line) if "display" in o else Const(None)
+    text = option_value(c, o, "text", where, line) if "text" in o else Const(None)
     unmapped = _unmapped(c, o.get("on_unmapped"), f"{where}.on_unmapped", line, o)
     label = o.get("map", "inline values")
 
@@ -56,8 +57,6 @@ def t_translate(c: Compiler, arg: Any, where: str, line: int) -> Fn:
 
 
 def _lookup(c: Compiler, o: dict[str, Any], where: str, line: int) -> Any:
-    from migrate.mappers.terminology import ConceptMap, Target
-
     if ("map" in o) == ("values" in o):
         c.problem(line, where, "give either 'map' (a concept map name) or 'values' (inline)")
         return None
@@ -139,7 +138,7 @@ def t_ref(c: Compiler, arg: Any, where: str, line: int) -> Fn:
         c.problem(line, f"{where}.key", f"{o['mapping']} has a key of {target.arity} part(s), "
                   f"this reference gives {len(keys)}")
     parts = [c.value(k, f"{where}.key[{i}]", line) for i, k in enumerate(keys)]
-    display = _sub(c, o, "display", where, line) if "display" in o else None
+    display = option_value(c, o, "display", where, line) if "display" in o else None
     if target is None:
         return Const(None)
     rtype, entity, make_id = target.resource_type, target.entity, c.context.make_id
@@ -163,7 +162,8 @@ def t_identifier(c: Compiler, arg: Any, where: str, line: int) -> Fn:
                 {"system", "value"}, shorthand=None)
     if o is None:
         return Const(None)
-    system, value = _sub(c, o, "system", where, line), _sub(c, o, "value", where, line)
+    system = option_value(c, o, "system", where, line)
+    value = option_value(c, o, "value", where, line)
     ident_type = None
     if "type" in o:
         ident_type = {"coding": [{"system": V2_0203, "code": str(o["type"])}]}

@@ -24,6 +24,9 @@ from typing import Any
 
 from migrate.errors import Problem
 from migrate.mappers import checks, fhirmodel
+from migrate.mappers.conditions import compile_condition
+from migrate.mappers.transform_base import TRANSFORMS, is_element, is_transform
+from migrate.mappers.yamlio import LineDict
 
 Fn = Callable[["Scope"], Any]
 Cond = Callable[["Scope"], bool]
@@ -203,11 +206,9 @@ class Compiler:
 
     def mapping(self, node: dict[str, Any], where: str, line: int, model: str | None) -> Fn:
         """A dict: a transform (one known key), or an object template with directives."""
-        from migrate.mappers.transforms import TRANSFORMS
-
         line = getattr(node, "line", line)
         keys = [k for k in node if k != "$when"]
-        if len(keys) == 1 and keys[0] in TRANSFORMS and not _is_element(model, keys[0]):
+        if len(keys) == 1 and keys[0] in TRANSFORMS and not is_element(model, keys[0]):
             key = keys[0]
             outer, self.expected = self.expected, model
             try:
@@ -265,12 +266,12 @@ class Compiler:
             )
             return None
         is_list, child = shape
-        if child is None and isinstance(sub, dict) and not _is_transform(sub, None):
+        if child is None and isinstance(sub, dict) and not is_transform(sub, None):
             self._not_a_transform(sub, where, line, f"{model}.{key}")
         elif child is None and isinstance(sub, dict):
             for bsub, bwhere, bline in checks.branches(sub, where, line):
                 self._not_a_transform(bsub, bwhere, bline, f"{model}.{key}")
-        if is_list and isinstance(sub, dict) and not _is_transform(sub, child):
+        if is_list and isinstance(sub, dict) and not is_transform(sub, child):
             self.problem(line, where, f"{model}.{key} repeats; write it as a YAML list")
         if not is_list and isinstance(sub, list):
             self.problem(line, where, f"{model}.{key} does not repeat; give one value, not a list")
@@ -279,8 +280,6 @@ class Compiler:
     def _not_a_transform(self, sub: dict[str, Any], where: str, line: int, element: str
                          ) -> None:
         """A primitive element given an object that is no transform (a misspelt name)."""
-        from migrate.mappers.transforms import TRANSFORMS
-
         keys = [str(k) for k in sub if k != "$when"]
         hints = [difflib.get_close_matches(k, TRANSFORMS.names(), n=1, cutoff=0.6) for k in keys]
         named = ", ".join(f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "")
@@ -383,26 +382,7 @@ class Compiler:
     # -- conditions ------------------------------------------------------------------------
     def cond(self, node: Any, where: str, line: int) -> Cond:
         """Compile a condition (``present``, ``equals``, ``in``, ``all``, ...)."""
-        from migrate.mappers.conditions import compile_condition
-
         return compile_condition(self, node, where, getattr(node, "line", line))
-
-
-def _is_transform(node: dict[str, Any], model: str | None = None) -> bool:
-    from migrate.mappers.transforms import TRANSFORMS
-
-    keys = [k for k in node if k != "$when"]
-    return len(keys) == 1 and keys[0] in TRANSFORMS and not _is_element(model, keys[0])
-
-
-def _is_element(model: str | None, key: str) -> bool:
-    """True when the FHIR type expected here has an element named like a transform.
-
-    ``suppliedItem: {quantity: ...}`` and ``subject: {identifier: ...}`` name FHIR elements;
-    ``valueQuantity: {quantity: ...}`` (Quantity has no ``quantity``) is the transform.
-    """
-    cls = fhirmodel.model_class(model) if model else None
-    return cls is not None and fhirmodel.element(cls, key) is not None
 
 
 def _collecting(fn: Fn) -> Fn:
@@ -422,8 +402,6 @@ def _collecting(fn: Fn) -> Fn:
 
 
 def _with_lines(body: dict[str, Any], src: Any) -> Any:
-    from migrate.mappers.yamlio import LineDict
-
     out = LineDict(body)
     out.line, out.key_lines = src.line, src.key_lines
     return out

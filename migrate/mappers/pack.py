@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from migrate.errors import MappingError, Problem
 from migrate.files import inside
 from migrate.mappers import fhirmodel
+from migrate.mappers import transforms as _transforms  # noqa: F401 - registers the built-in transforms
 from migrate.mappers.checks import declared_columns, no_lets
 from migrate.mappers.compiler import Compiler, Cond, Const, Fn, memoized
 from migrate.mappers.ids import id_maker

@@ -9,7 +9,7 @@ from typing import Any
 
 from migrate.mappers.compiler import Compiler, Const, Fn, RowError, Scope
 from migrate.mappers.regex import PatternError, compile_pattern
-from migrate.mappers.transforms import TRANSFORMS, _column_of, _sub, options
+from migrate.mappers.transform_base import TRANSFORMS, column_of, option_value, options
 
 # -- text ----------------------------------------------------------------------------------
 
@@ -76,7 +76,7 @@ def t_clean(c: Compiler, arg: Any, where: str, line: int) -> Fn:
                 {"value"})
     if o is None:
         return Const(None)
-    val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
+    val, col = option_value(c, o, "value", where, line), column_of(o["value"])
     case = o.get("case")
     if case not in (None, "lower", "upper", "title"):
         c.problem(line, f"{where}.case", "must be lower, upper or title")
@@ -122,7 +122,7 @@ def t_split(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     o = options(c, arg, where, line, {"value", "sep"}, {"value", "sep"}, shorthand=None)
     if o is None:
         return Const(None)
-    val, sep = _sub(c, o, "value", where, line), str(o["sep"])
+    val, sep = option_value(c, o, "value", where, line), str(o["sep"])
     if not sep:
         return c.problem(line, f"{where}.sep", "must not be empty")
 
@@ -146,7 +146,7 @@ def t_part(c: Compiler, arg: Any, where: str, line: int) -> Fn:
         return c.problem(line, f"{where}.sep", "must not be empty")
     if not isinstance(o["index"], int) or isinstance(o["index"], bool):
         return c.problem(line, f"{where}.index", "must be a whole number (0 first, -1 last)")
-    val, sep, idx = _sub(c, o, "value", where, line), str(o["sep"]), o["index"]
+    val, sep, idx = option_value(c, o, "value", where, line), str(o["sep"]), o["index"]
 
     def run(s: Scope) -> str | None:
         v = val(s)
@@ -211,7 +211,7 @@ def t_extract(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     if o is None:
         return Const(None)
     rx = _regex(c, o["pattern"], where, line)
-    val = _sub(c, o, "value", where, line)
+    val = option_value(c, o, "value", where, line)
     if rx is not None and rx.groups < 1:
         c.problem(line, f"{where}.pattern", "needs one capture group, e.g. '\\(01\\)(\\d+)'")
 
@@ -257,7 +257,7 @@ def t_row(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     tests = [(str(k), str(v)) for k, v in o["where"].items()]
     for k, _ in tests:
         c.columns.setdefault(k, line)
-    val = _sub(c, o, "value", where, line)
+    val = option_value(c, o, "value", where, line)
 
     def run(s: Scope) -> Any:
         for r in s.rows or ():

@@ -10,62 +10,22 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+# Text, structure and code transforms live in their own modules; importing them registers them.
+from migrate.mappers import codes as _codes  # noqa: F401 - translate, ref, identifier
+from migrate.mappers import textual as _textual  # noqa: F401 - concat, format, clean, ...
 from migrate.mappers.compiler import Compiler, Const, Fn, RowError, Scope
+from migrate.mappers.transform_base import (
+    TRANSFORMS,
+    Builder,
+    column_of,
+    option_value,
+    options,
+)
 from migrate.mappers.units import UCUM_UNITS, convert
-from migrate.registry import Registry
-
-Builder = Callable[[Compiler, Any, str, int], Fn]
-TRANSFORMS: Registry[Builder] = Registry("transform")
-
-
-def options(
-    c: Compiler, arg: Any, where: str, line: int, allowed: set[str], required: set[str],
-    shorthand: str | None = "value",
-) -> dict[str, Any] | None:
-    """Check a transform's options: unknown and missing keys are problems (all reported)."""
-    if isinstance(arg, dict) and any(isinstance(k, bool) for k in arg):
-        arg = _bool_keys_as_text(arg)
-    if not isinstance(arg, dict) or (shorthand and _looks_like_value(arg)):
-        if shorthand is None:
-            c.problem(line, where, f"takes options {sorted(allowed)}")
-            return None
-        arg = {shorthand: arg}
-    unknown = sorted(set(arg) - allowed)
-    missing = sorted(required - set(arg))
-    for k in unknown:
-        c.problem(getattr(arg, "key_lines", {}).get(k, line), f"{where}.{k}",
-                  f"unknown option {k!r}; valid options: {', '.join(sorted(allowed))}")
-    for k in missing:
-        c.problem(line, where, f"option {k!r} is required")
-    return None if unknown or missing else arg
-
-
-def _bool_keys_as_text(arg: dict[Any, Any]) -> dict[str, Any]:
-    """YAML reads an unquoted ``true:`` key as a boolean; options mean the word."""
-    from migrate.mappers.yamlio import LineDict
-
-    out = LineDict({str(k).lower() if isinstance(k, bool) else k: v for k, v in arg.items()})
-    out.line = getattr(arg, "line", 0)
-    out.key_lines = {str(k).lower(): n for k, n in getattr(arg, "key_lines", {}).items()}
-    return out
-
-
-def _looks_like_value(arg: dict[str, Any]) -> bool:
-    return len(arg) == 1 and next(iter(arg)) in TRANSFORMS
-
-
-def _column_of(node: Any) -> str | None:
-    return node[1:] if isinstance(node, str) and node.startswith("$") else None
-
-
-def _sub(c: Compiler, o: dict[str, Any], key: str, where: str, line: int) -> Fn:
-    return c.value(o[key], f"{where}.{key}", getattr(o, "key_lines", {}).get(key, line))
-
 
 # -- dates ---------------------------------------------------------------------------------
 
@@ -92,7 +52,7 @@ def t_date(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     o = options(c, arg, where, line, {"value", "formats", "min", "max"}, {"value"})
     if o is None:
         return Const(None)
-    val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
+    val, col = option_value(c, o, "value", where, line), column_of(o["value"])
     formats = _formats(c, o.get("formats"), where, line)
     lo = _bound(c, o.get("min"), where, line)
     hi = _bound(c, o.get("max"), where, line)
@@ -136,7 +96,7 @@ def t_datetime(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     o = options(c, arg, where, line, {"value", "tz", "formats"}, {"value"})
     if o is None:
         return Const(None)
-    val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
+    val, col = option_value(c, o, "value", where, line), column_of(o["value"])
     tz = c.context.zone(o.get("tz", "default"), c, where, line)
     formats = _formats(c, o.get("formats"), where, line)
 
@@ -229,7 +189,7 @@ def _numeric(kind: str) -> Builder:
         o = options(c, arg, where, line, {"value", "min", "max"}, {"value"})
         if o is None:
             return Const(None)
-        val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
+        val, col = option_value(c, o, "value", where, line), column_of(o["value"])
         lo, hi = o.get("min"), o.get("max")
         for name, bound in (("min", lo), ("max", hi)):
             if bound is not None and not isinstance(bound, int | float):
@@ -273,7 +233,7 @@ def t_boolean(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     o = options(c, arg, where, line, {"value", "true", "false"}, {"value"})
     if o is None:
         return Const(None)
-    val, col = _sub(c, o, "value", where, line), _column_of(o["value"])
+    val, col = option_value(c, o, "value", where, line), column_of(o["value"])
     yes = _words(o.get("true", ["true", "1", "yes", "y", "t"]))
     no = _words(o.get("false", ["false", "0", "no", "n", "f"]))
     if yes & no:
@@ -320,7 +280,7 @@ def t_quantity(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     if o is None:
         return Const(None)
     num = t_decimal_like(c, o, where, line)
-    unit, ucol = _sub(c, o, "unit", where, line), _column_of(o["unit"])
+    unit, ucol = option_value(c, o, "unit", where, line), column_of(o["unit"])
     target, digits = o.get("convert_to"), o.get("round")
     if digits is not None and (not isinstance(digits, int) or isinstance(digits, bool)):
         c.problem(line, f"{where}.round", "must be a whole number of decimal places")
@@ -365,8 +325,3 @@ def _convert(v: float, u: str, target: str, col: str | None, line: int) -> tuple
 def t_decimal_like(c: Compiler, o: dict[str, Any], where: str, line: int) -> Fn:
     """The numeric value of a quantity (shared so error codes match ``decimal``)."""
     return TRANSFORMS.get("decimal")(c, {"value": o["value"]}, f"{where}.value", line)
-
-
-# Text, structure and code transforms live in their own modules; importing them registers them.
-from migrate.mappers import codes as _codes  # noqa: E402,F401 - translate, ref, identifier
-from migrate.mappers import textual as _textual  # noqa: E402,F401 - concat, format, clean, ...

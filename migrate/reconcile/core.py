@@ -20,8 +20,6 @@ from migrate.reconcile.compare import compare
 from migrate.reconcile.expected import Expected, expected_from_ndjson, expected_from_source
 from migrate.reconcile.target import TargetReader
 
-EXIT_RECONCILE_MISMATCH = 3
-"""Exit code of `emr-migrate reconcile` when the target differs from the source."""
 MAX_LISTED = 1000
 """Most missing or extra ids listed per type in reconcile.json."""
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migrate.errors import MigrateError
+from migrate.extractors.base import Extractor, open_extractor
 from migrate.phi import sensitive_name, sensitive_values
+from migrate.validation.coverage import source_tables
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from migrate.extractors.base import Extractor
 
 DEFAULT_MIN_COUNT = 5
 MAX_DISTINCT = 100_000  # distinct values tracked per column; beyond it counts are a floor
@@ -130,7 +130,7 @@ class TableProfile:
 def profile_table(ext: Extractor, table: str, nulls: frozenset[str] = frozenset({""}),
                   chunk_size: int = 5000) -> TableProfile:
     """Profile one table in one streaming pass."""
-    import pandas as pd
+    import pandas as pd  # heavy (about half a second): only profiling needs it
 
     try:
         names = ext.columns(table)
@@ -167,7 +167,7 @@ def _add(col: ColumnProfile, values: pd.Series, nulls: frozenset[str]) -> None:
 
 
 def _shapes(col: ColumnProfile, text: pd.Series) -> None:
-    import pandas as pd
+    import pandas as pd  # heavy: see profile_table
 
     left = text
     for kind, rx, fmt in _COMPILED:
@@ -221,9 +221,6 @@ def profile_source(source: dict[str, Any], tables: list[str] | None = None,
     ``source`` is a source setting as `migrate.config.parse_source` gives it; ``files`` maps
     table names to CSV file names (a pack's ``files:``).
     """
-    from migrate.extractors.base import open_extractor
-    from migrate.validation.coverage import source_tables
-
     opts = dict(source)
     kind = opts.pop("type")
     if kind == "csv" and files:

@@ -18,6 +18,7 @@ import orjson
 
 from migrate.phi import mask
 from migrate.report.model import RunReport
+from migrate.report.validate_json import report_dict
 
 if TYPE_CHECKING:
     from migrate.validation.gaps import Gap, QuarantineGroup
@@ -176,6 +177,4 @@ class ValidationReport:
     # -- JSON ------------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
         """The content of ``report.json``."""
-        from migrate.report.validate_json import report_dict
-
         return report_dict(self)

@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 import sqlalchemy as sa
 
-from migrate.errors import MigrateError
+from migrate.errors import ExitCode, MigrateError
 from migrate.loaders.base import Loader, LoaderCapabilities, LoadSummary
 from migrate.mappers.engine import EMITTED, QUARANTINED, UNCHANGED, Unit, key_hash
 from migrate.mappers.pack import CompiledMapping
@@ -34,13 +34,12 @@ READ_AHEAD = 5
 """While the last flush's writes are still being sent, reading goes on up to this many times
 the two thresholds above before it waits for them: the server's time and ours overlap, and
 what is held in memory stays bounded. Once the writer is idle, any planned write is flushed."""
-EXIT_SYNC_ABORTED = 5
 
 
 class DeleteCircuitOpen(MigrateError):
     """A sync would delete more of a resource type than the project allows."""
 
-    exit_code = EXIT_SYNC_ABORTED
+    exit_code = ExitCode.SYNC_ABORTED
 
 
 class SyncLoader(Loader):

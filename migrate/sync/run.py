@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from migrate.config import RunSettings
 from migrate.errors import ConfigError, InternalError, MigrateError
 from migrate.files import private_dir, write_atomic
 from migrate.mappers.installed import identify
+from migrate.pipeline import run_pipeline
 from migrate.redact import redact_text, redact_url
 from migrate.report.model import RunReport
 from migrate.state import StateStore
+from migrate.sync.identity import default_state_url, identity_fingerprint
 from migrate.sync.loader import SyncLoader
 from migrate.sync.lock import StateStoreError, sync_lock
 from migrate.sync.writer import OutboxWriter
@@ -58,17 +60,6 @@ class SyncResult:
                 "writes": self.writes, "state": self.state, "suspended": self.suspended}
 
 
-def identity_fingerprint(settings: RunSettings) -> str:
-    """A fingerprint of the id namespace and source system (not reversible to either)."""
-    seed = f"{settings.namespace}|{settings.source_system}".encode()
-    return hashlib.sha256(seed).hexdigest()[:24]
-
-
-def default_state_url(settings: RunSettings) -> str:
-    """An SQLite file in the output folder."""
-    return f"sqlite:///{Path(settings.output) / 'state.sqlite'}"
-
-
 def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool = False,
              confirm_deletes: bool = False, max_delete_share: float = 0.02) -> SyncResult:
     """Bring the target up to date with the source, sending only what changed. Holds the
@@ -100,8 +91,6 @@ def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool
 def _sync(settings: RunSettings, store: StateStore, *, force: bool, confirm_deletes: bool,
           max_delete_share: float) -> SyncResult:
     """One sync, holding the store's lock."""
-    from migrate.pipeline import run_pipeline
-
     target = settings.target
     # No earlier verdict stays beside this sync's work, even if it fails before the pipeline.
     write_atomic(Path(settings.output) / "run.json", b'{"status": "running", "command": "sync"}')
@@ -161,8 +150,6 @@ def _failure_recorded(run_json: Path) -> Iterator[None]:
 
 
 def _update_run_json(run_json: Path, **members: Any) -> None:
-    import orjson
-
     data = orjson.loads(run_json.read_bytes()) if run_json.is_file() else {}
     data.update(members)
     write_atomic(run_json, orjson.dumps(data, option=orjson.OPT_INDENT_2))

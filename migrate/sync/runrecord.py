@@ -26,6 +26,7 @@ from migrate.loaders.fhir_server import FhirServerLoader
 from migrate.mappers.engine import EMITTED, Unit
 from migrate.mappers.pack import CompiledMapping
 from migrate.state import SENT_BY_RUN, StateStore, content_hash
+from migrate.sync.identity import default_state_url, identity_fingerprint
 
 
 def open_run_loader(settings: Any) -> Loader:
@@ -34,8 +35,6 @@ def open_run_loader(settings: Any) -> Loader:
     target = settings.target
     if target.get("type") != "fhir-server":
         return open_loader(target)
-    from migrate.sync.run import default_state_url, identity_fingerprint
-
     settings.output.mkdir(parents=True, exist_ok=True)
     store = StateStore(default_state_url(settings))
     try:
