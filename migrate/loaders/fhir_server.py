@@ -51,6 +51,7 @@ from migrate.loaders.base import (
 )
 from migrate.loaders.deadletter import DeadLetter
 from migrate.loaders.entries import Entry, conditional_entry, put_entry
+from migrate.redact import redact_url
 
 log = logging.getLogger("migrate.loaders.fhir_server")
 FHIR_JSON = "application/fhir+json"
@@ -165,8 +166,8 @@ class FhirServerLoader(Loader):
         self.on_acknowledged: Callable[[list[dict[str, Any]]], None] | None = None
 
     def __repr__(self) -> str:
-        return (f"FhirServerLoader({self.url!r}, mode={self.cfg.mode!r}, "
-                f"auth={self.auth!r})")
+        shown = redact_url(self.url)
+        return f"FhirServerLoader({shown!r}, mode={self.cfg.mode!r}, auth={self.auth!r})"
 
     def describe(self) -> str:
         """The base URL."""
@@ -181,8 +182,8 @@ class FhirServerLoader(Loader):
         try:
             resp = self.http.get("metadata", counted=False, retry_connect=False)
         except httpx.HTTPError as exc:  # a refused connection, a redirect loop
-            raise LoadError(f"cannot reach FHIR server {self.url}: {type(exc).__name__}"
-                            ) from exc
+            raise LoadError(f"cannot reach FHIR server {redact_url(self.url)}: "
+                            f"{type(exc).__name__}") from exc
         acks.check_capability_statement(resp, self.url)
 
     # ------------------------------------------------------------------ feeding

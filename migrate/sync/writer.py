@@ -37,6 +37,7 @@ from migrate.loaders.acks import (
     read_bundle_answer,
 )
 from migrate.loaders.fhir_server import fhir_client, read_target_profile
+from migrate.redact import redact_url
 from migrate.state import (
     CONFLICTS,
     DEAD_LETTERS,
@@ -280,7 +281,7 @@ class OutboxWriter:
         if refusal_ok and 400 <= resp.status_code < 500 and resp.status_code not in (401, 403):
             return None
         if resp.status_code >= 300:
-            raise LoadError(f"{self.url} refused a {bundle['type']} bundle with "
+            raise LoadError(f"{redact_url(self.url)} refused a {bundle['type']} bundle with "
                             f"{resp.status_code}: {outcome_summary(resp)}")
         return resp
 
