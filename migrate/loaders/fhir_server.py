@@ -14,9 +14,10 @@ Write modes (``mode:`` of the target profile):
 Bundles go out on ``concurrency`` threads, at most ``rate_limit`` requests per second. A bundle
 whose references point at resources still in flight waits until those are acknowledged (the
 pack's mapping dependencies, or else every change to a new resource type, mark the waves).
-Timeouts, dropped connections, 429 and 5xx are retried with backoff and jitter, honouring
-``Retry-After``, up to ``max_retries`` times per request; then the load stops with
-:class:`TransientLoadError` (a re-run is safe). A transaction refused for its content (4xx) is
+Every request goes through the one FHIR client (`migrate.http.client`): timeouts, dropped
+connections, 429 and 5xx are retried with backoff and jitter, honouring ``Retry-After``, up to
+``max_retries`` times per request; then the load stops with :class:`TransientLoadError` (a
+re-run is safe). A transaction refused for its content (4xx) is
 resent as a batch (``on_refusal: batch``, default) or split in halves (``bisect``) so that only
 the refused entries become dead letters, with the server's OperationOutcome. A resource counts
 as written only when the answer acknowledges it (`migrate.loaders.acks`); a 2xx answer that
@@ -36,7 +37,9 @@ import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from migrate.errors import ConfigError, LoadError, Problem, TransientLoadError
+from migrate.errors import ConfigError, LoadError, Problem
+from migrate.http.client import FhirClient, RetryPolicy
+from migrate.http.retry import RETRY_STATUS
 from migrate.loaders import acks
 from migrate.loaders.auth import AuthConfig, BearerAuthConfig, TargetAuth, make_auth
 from migrate.loaders.base import (
@@ -48,7 +51,7 @@ from migrate.loaders.base import (
 )
 from migrate.loaders.deadletter import DeadLetter
 from migrate.loaders.entries import Entry, conditional_entry, put_entry
-from migrate.loaders.retry import RETRY_STATUS, Backoff, RateLimiter, raise_if_tls
+from migrate.redact import redact_url
 
 log = logging.getLogger("migrate.loaders.fhir_server")
 FHIR_JSON = "application/fhir+json"
@@ -121,9 +124,13 @@ def open_client(cfg: FhirServerTarget, client: httpx.Client | None = None
     return client, make_auth(auth_cfg, client, cfg.url)
 
 
-def auth_arg(auth: TargetAuth | None) -> httpx.Auth | httpx._client.UseClientDefault:
-    """``auth=`` for an httpx call: the flow, or the client's default (none)."""
-    return auth if auth is not None else httpx.USE_CLIENT_DEFAULT
+def fhir_client(cfg: FhirServerTarget, client: httpx.Client | None = None, *,
+                retry: RetryPolicy | None = None, **options: Any) -> FhirClient:
+    """The one FHIR client (`migrate.http.client`) with the profile's TLS settings, timeouts,
+    auth and retry budget; ``options`` are further :class:`FhirClient` arguments."""
+    http, auth = open_client(cfg, client)
+    retry = retry or RetryPolicy(max_retries=cfg.max_retries, max_wait=cfg.max_wait)
+    return FhirClient(cfg.url, http, auth=auth, retry=retry, **options)
 
 
 @LOADERS.register("fhir-server")
@@ -143,11 +150,12 @@ class FhirServerLoader(Loader):
         self.cfg = read_target_profile({"url": url, **options})
         self.url = self.cfg.url
         super().__init__()
-        self.client, self.auth = open_client(self.cfg, client)
-        self._stop = threading.Event()
-        self._limiter = RateLimiter(self.cfg.rate_limit, self._stop)
-        self._backoff = Backoff(max_wait=self.cfg.max_wait)
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.http = fhir_client(self.cfg, client, rate_limit=self.cfg.rate_limit,
+                                stop=self._stop, headers=HEADERS, on_count=self._count,
+                                advice="try again later (loading again is safe)")
+        self.client, self.auth = self.http.http, self.http.auth  # its transport and auth flow
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: set[Future[None]] = set()
         self._error: BaseException | None = None
@@ -158,7 +166,8 @@ class FhirServerLoader(Loader):
         self.on_acknowledged: Callable[[list[dict[str, Any]]], None] | None = None
 
     def __repr__(self) -> str:
-        return f"FhirServerLoader({self.url!r}, mode={self.cfg.mode!r}, auth={self.auth!r})"
+        shown = redact_url(self.url)
+        return f"FhirServerLoader({shown!r}, mode={self.cfg.mode!r}, auth={self.auth!r})"
 
     def describe(self) -> str:
         """The base URL."""
@@ -170,13 +179,11 @@ class FhirServerLoader(Loader):
         429 and 5xx answers and timeouts are retried with the target's backoff; a refused
         connection or a TLS failure is reported at once.
         """
-        url = f"{self.url}/metadata"
         try:
-            resp = self._exchange(url, lambda: self.client.get(
-                url, headers=HEADERS, auth=auth_arg(self.auth)))
+            resp = self.http.get("metadata", counted=False, retry_connect=False)
         except httpx.HTTPError as exc:  # a refused connection, a redirect loop
-            raise LoadError(f"cannot reach FHIR server {self.url}: {type(exc).__name__}"
-                            ) from exc
+            raise LoadError(f"cannot reach FHIR server {redact_url(self.url)}: "
+                            f"{type(exc).__name__}") from exc
         acks.check_capability_statement(resp, self.url)
 
     # ------------------------------------------------------------------ feeding
@@ -268,7 +275,7 @@ class FhirServerLoader(Loader):
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
-            self.client.close()
+            self.http.close()
         return super().close()
 
     # ------------------------------------------------------------------ sending (threads)
@@ -319,8 +326,8 @@ class FhirServerLoader(Loader):
             if not again:
                 return
             pending = again
-            self._count(retries=1)
-            self._sleep(self._backoff.delay(attempt))
+            self.http.count_retry()
+            self.http.sleep(self.http.backoff.delay(attempt))
 
     def _split(self, entries: list[Entry], send: Any) -> None:
         mid = len(entries) // 2
@@ -331,56 +338,11 @@ class FhirServerLoader(Loader):
         body = orjson.dumps({"resourceType": "Bundle", "type": kind,
                              "entry": [e.request for e in entries]})
 
-        def before() -> None:
-            self._limiter.acquire()
+        def before() -> None:  # every attempt counts for the entries' dead letters
             for e in entries:
                 e.attempts += 1
-            self._count(requests=1)
 
-        return self._exchange(self.url, lambda: self.client.post(
-            self.url, content=body, headers=HEADERS, auth=auth_arg(self.auth)), before)
-
-    def _exchange(self, url: str, send: Callable[[], httpx.Response],
-                  before: Callable[[], None] | None = None) -> httpx.Response:
-        """``send()`` until it is answered, retrying timeouts, 429 and 5xx with backoff.
-
-        Refused credentials and TLS failures stop at once; so does a refused connection
-        when nothing was ever sent (``before`` is None: the first ``GET /metadata``).
-        """
-        for attempt in range(self.cfg.max_retries + 1):
-            if self._stop.is_set():
-                raise LoadError("stopped: another bundle failed")
-            if before is not None:
-                before()
-            retry_after = None
-            try:
-                resp = send()
-            except httpx.TransportError as exc:
-                raise_if_tls(exc, self.url)
-                if before is None and isinstance(exc, httpx.ConnectError):
-                    raise
-                problem = f": {type(exc).__name__}"
-            else:
-                if resp.status_code in (401, 403):
-                    raise LoadError(f"{url} answered {resp.status_code}: the server refused "
-                                    "our credentials; check the target's auth settings")
-                if resp.status_code not in RETRY_STATUS:
-                    return resp
-                problem, retry_after = f" answered {resp.status_code}", resp.headers.get(
-                    "Retry-After")
-            if attempt == self.cfg.max_retries:
-                raise TransientLoadError(f"{url}{problem} after {attempt + 1} attempts; "
-                                         "try again later (loading again is safe)")
-            self._count(retries=1)
-            log.info("%s%s; retry %d of %d", url, problem, attempt + 1, self.cfg.max_retries)
-            self._wait(attempt, retry_after)
-        raise AssertionError("unreachable")
-
-    def _wait(self, attempt: int, retry_after: str | None) -> None:
-        self._sleep(self._backoff.delay(attempt, retry_after))
-
-    def _sleep(self, seconds: float) -> None:
-        self._stop.wait(seconds)
+        return self.http.request("POST", self.url, content=body, before=before)
 
     # ------------------------------------------------------------------ results
 

@@ -1,25 +1,19 @@
-"""Read what a FHIR server holds: counts, id lists, single resources (with retries)."""
+"""Read what a FHIR server holds: counts, id lists, single resources (through the one FHIR
+client, `migrate.http.client`: retries, TLS, auth, redaction)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
-from migrate.errors import LoadError
+from migrate.http.client import RetryPolicy
+from migrate.loaders.acks import read_answer
 from migrate.loaders.entries import conditional_query
-from migrate.loaders.fhir_server import (
-    FhirServerTarget,
-    auth_arg,
-    open_client,
-    read_target_profile,
-)
-from migrate.loaders.retry import RETRY_STATUS, Backoff, raise_if_tls
+from migrate.loaders.fhir_server import FhirServerTarget, fhir_client, read_target_profile
 
 PAGE_SIZE = 1000
-ACCEPT = {"Accept": "application/fhir+json"}
 
 
 class TargetReader:
@@ -33,38 +27,21 @@ class TargetReader:
         opts = {k: v for k, v in options.items() if k != "type"}
         self.cfg: FhirServerTarget = read_target_profile(opts)
         self.url = self.cfg.url
-        self.client, self.auth = open_client(self.cfg, client)
+        # Reads wait less between retries than writes: a shorter cap and longest wait.
+        self.http = fhir_client(self.cfg, client, retry=RetryPolicy(
+            max_retries=self.cfg.max_retries, cap=10.0, max_wait=60.0))
         self.by_identifier = self.cfg.mode == "conditional"
-        self._backoff = Backoff(base=0.5, cap=10.0, max_wait=60.0)
 
     def close(self) -> None:
         """Close the HTTP client."""
-        self.client.close()
+        self.http.close()
 
     def get(self, url: str, params: dict[str, str] | None = None) -> httpx.Response:
-        """GET with retries on timeouts, dropped connections, 429 and 5xx."""
-        full = url if url.startswith("http") else f"{self.url}/{url}"
-        for attempt in range(self.cfg.max_retries + 1):
-            try:
-                resp = self.client.get(full, params=params, headers=ACCEPT,
-                                       auth=auth_arg(self.auth))
-            except httpx.TransportError as exc:
-                raise_if_tls(exc, self.url)
-                problem, after = type(exc).__name__, None
-            else:
-                if resp.status_code not in RETRY_STATUS:
-                    return resp
-                problem, after = f"HTTP {resp.status_code}", resp.headers.get("Retry-After")
-            if attempt == self.cfg.max_retries:
-                raise LoadError(f"reading {full} failed after {attempt + 1} attempts: {problem}")
-            time.sleep(self._backoff.delay(attempt, after))
-        raise AssertionError("unreachable")
+        """GET (a path under the base URL, or a full URL) with the client's retries."""
+        return self.http.get(url, params)
 
     def _json(self, resp: httpx.Response) -> dict[str, Any]:
-        if resp.status_code != 200:
-            raise LoadError(f"{resp.request.url} answered {resp.status_code}; cannot reconcile")
-        result: dict[str, Any] = resp.json()
-        return result
+        return self.http.json(resp, "Bundle")
 
     def count(self, rtype: str) -> int:
         """``Type?_summary=count``."""
@@ -101,7 +78,4 @@ class TargetReader:
             hits = [e["resource"] for e in bundle.get("entry", [])
                     if e.get("search", {}).get("mode", "match") == "match"]
             return hits[0] if hits else None
-        resp = self.get(f"{rtype}/{rid}")
-        if resp.status_code in (404, 410):
-            return None
-        return self._json(resp)
+        return read_answer(self.get(f"{rtype}/{rid}"), rtype, rid, self.url)

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import orjson
 
-from migrate.errors import LoadError, TransientLoadError
+from migrate.errors import LoadError
 from migrate.loaders.acks import (
     BundleAnswer,
     entry_status,
@@ -36,8 +36,8 @@ from migrate.loaders.acks import (
     read_answer,
     read_bundle_answer,
 )
-from migrate.loaders.fhir_server import auth_arg, open_client, read_target_profile
-from migrate.loaders.retry import RETRY_STATUS, Backoff, raise_if_tls
+from migrate.loaders.fhir_server import fhir_client, read_target_profile
+from migrate.redact import redact_url
 from migrate.state import (
     CONFLICTS,
     DEAD_LETTERS,
@@ -68,30 +68,32 @@ class OutboxWriter:
         # The same target profile as loads: TLS, CA bundle, timeouts, auth, retry budget.
         cfg = read_target_profile({k: v for k, v in target.items() if k != "type"})
         self.store, self.run_id, self.url = store, run_id, cfg.url
-        self.bundle_size, self.force, self.max_retries = cfg.bundle_size, force, cfg.max_retries
+        self.bundle_size, self.force = cfg.bundle_size, force
         self.transactions = cfg.mode == "transaction"
-        self.client, self.auth = open_client(cfg, client)
-        self.backoff = Backoff(max_wait=cfg.max_wait)
         # Answers carry status and ETag, not the resources back: all the writer records.
-        self.headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON,
-                        "Prefer": "return=minimal"}
+        self.http = fhir_client(cfg, client, headers={
+            "Content-Type": FHIR_JSON, "Accept": FHIR_JSON, "Prefer": "return=minimal"})
         self.counts = {"bundles": 0, "created": 0, "updated": 0, "deleted": 0,
                        "acknowledged": 0, "conflicts": 0, "dead_letters": 0, "overwritten": 0,
                        "batch_fallbacks": 0, "adopted": 0, "recreated": 0}
         self._open_conflicts = open_conflict_keys(store)  # closed when a write of theirs lands
-        # Seconds in the target's HTTP round trips, and seconds the caller was held up by sends
-        # (a synchronous drain, or a wait for the background one): a sync's wall time minus
-        # ``blocked_s`` is our own part of it.
-        self.timing = {"server_s": 0.0, "blocked_s": 0.0}
+        self._blocked_s = 0.0
         self._sent = 0
         self._reads: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
+    @property
+    def timing(self) -> dict[str, float]:
+        """Seconds in the target's HTTP round trips (``server_s``), and seconds the caller was
+        held up by sends (``blocked_s``: a synchronous drain, or a wait for the background
+        one): a sync's wall time minus ``blocked_s`` is our own part of it."""
+        return {"server_s": self.http.stats.seconds, "blocked_s": self._blocked_s}
+
     def close(self) -> None:
         """Let a background drain finish, then release the HTTP connections."""
         self._join()
-        self.client.close()
+        self.http.close()
 
     def drain(self) -> None:
         """Send every pending write (the caller waits: counted in ``timing["blocked_s"]``)."""
@@ -99,7 +101,7 @@ class OutboxWriter:
         try:
             self._drain()
         finally:
-            self.timing["blocked_s"] += time.perf_counter() - t0
+            self._blocked_s += time.perf_counter() - t0
 
     def _drain(self) -> None:
         while batch := self.store.pending(limit=self.bundle_size):
@@ -130,7 +132,7 @@ class OutboxWriter:
         if self._thread is not None:
             t0 = time.perf_counter()
             self._thread.join()
-            self.timing["blocked_s"] += time.perf_counter() - t0
+            self._blocked_s += time.perf_counter() - t0
             self._thread = None
 
     def _drain_in_thread(self) -> None:
@@ -249,11 +251,11 @@ class OutboxWriter:
         if len(keys) < 2:
             return
         try:
-            resp = self._request("POST", self.url, orjson.dumps({
+            resp = self.http.post(self.url, orjson.dumps({
                 "resourceType": "Bundle", "type": "batch", "entry": [
                     {"request": {"method": "GET", "url": f"{t}/{i}"}} for t, i in keys]}))
-            got = resp.json().get("entry") if resp.status_code == 200 else None
-        except (LoadError, ValueError, AttributeError):
+            got = self.http.json(resp, "Bundle").get("entry")
+        except LoadError:
             got = None  # the answers to the writes are recorded all the same
         if not isinstance(got, list) or len(got) != len(keys):
             return  # an answer we cannot pair: each is read on its own
@@ -270,41 +272,18 @@ class OutboxWriter:
         """The resource as the target holds it now, or None."""
         if (rtype, rid) in self._reads:
             return self._reads.pop((rtype, rid))
-        resp = self._request("GET", f"{self.url}/{rtype}/{rid}", None)
+        resp = self.http.get(f"{rtype}/{rid}")
         return read_answer(resp, rtype, rid, self.url)
 
     def _post(self, bundle: dict[str, Any], *, refusal_ok: bool = False) -> httpx.Response | None:
         """POST a bundle; ``None`` for a refused transaction (4xx) when ``refusal_ok``."""
-        resp = self._request("POST", self.url, orjson.dumps(bundle))
+        resp = self.http.post(self.url, orjson.dumps(bundle))
         if refusal_ok and 400 <= resp.status_code < 500 and resp.status_code not in (401, 403):
             return None
         if resp.status_code >= 300:
-            raise LoadError(f"{self.url} refused a {bundle['type']} bundle with "
+            raise LoadError(f"{redact_url(self.url)} refused a {bundle['type']} bundle with "
                             f"{resp.status_code}: {outcome_summary(resp)}")
         return resp
-
-    def _request(self, method: str, url: str, body: bytes | None) -> httpx.Response:
-        for attempt in range(self.max_retries + 1):
-            t0 = time.perf_counter()
-            try:
-                resp = self.client.request(method, url, content=body, headers=self.headers,
-                                           auth=auth_arg(self.auth))
-            except httpx.TransportError as exc:
-                self.timing["server_s"] += time.perf_counter() - t0
-                raise_if_tls(exc, url)
-                if attempt == self.max_retries:
-                    raise TransientLoadError(f"{url}: {type(exc).__name__} after "
-                                             f"{attempt + 1} attempts") from None
-                time.sleep(self.backoff.delay(attempt))
-                continue
-            self.timing["server_s"] += time.perf_counter() - t0
-            if resp.status_code not in RETRY_STATUS:
-                return resp
-            if attempt == self.max_retries:
-                raise TransientLoadError(f"{url} answered {resp.status_code} after "
-                                         f"{attempt + 1} attempts; try again later")
-            time.sleep(self.backoff.delay(attempt, resp.headers.get("Retry-After")))
-        raise AssertionError("unreachable")
 
 
 def _fault(point: str, n: int) -> None:

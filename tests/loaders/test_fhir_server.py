@@ -69,8 +69,7 @@ class Fhir:
 def make(server: Any, tmp_path: Path | None = None, **kw: Any) -> FhirServerLoader:
     loader = FhirServerLoader(BASE, client=httpx.Client(transport=httpx.MockTransport(server)),
                               **kw)
-    loader._sleep = lambda seconds: None  # type: ignore[method-assign]
-    loader._wait = lambda attempt, retry_after: None  # type: ignore[method-assign]
+    loader.http.sleep = lambda seconds: None  # type: ignore[method-assign]
     if tmp_path is not None:
         loader.dead_letters = DeadLetterWriter(tmp_path / "dead_letters.ndjson")
     loader.open()

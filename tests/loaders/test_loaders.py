@@ -85,7 +85,7 @@ class Server:
 def make_loader(server: Server, **kw: Any) -> FhirServerLoader:
     client = httpx.Client(transport=httpx.MockTransport(server))
     loader = FhirServerLoader("http://ehr.test/fhir", client=client, **kw)
-    loader._wait = lambda attempt, retry_after: None  # type: ignore[method-assign]
+    loader.http.sleep = lambda seconds: None  # type: ignore[method-assign]
     loader.open()
     return loader
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 
 from migrate.errors import TransientLoadError
 from migrate.state import StateStore
 from migrate.sync.writer import OutboxWriter
 from tests.harness.common import free_port
-from tests.harness.standin import BundleAnswers, serving
+from tests.harness.standin import BundleAnswers, fhir_answer, serving
 
 
 def test_a_failed_background_drain_is_raised_by_wait_and_the_write_stays_pending(
@@ -63,5 +65,35 @@ def test_an_answer_without_a_status_is_a_dead_letter_not_a_success(tmp_path: Pat
     assert [(d["rid"], d["status"]) for d in letters] == [("p1", 0), ("p2", 0)]
     assert "has no status (response.status: None)" in letters[0]["outcome"]
     assert "(response.status: 'OK')" in letters[1]["outcome"]
+    assert store.pending() == []
+    store.engine.dispose()
+
+
+def test_a_throttled_bundle_is_sent_again_after_retry_after_and_timed(tmp_path: Path) -> None:
+    """The writer sends through the one FHIR client: its Retry-After, its round-trip clock."""
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    run = store.start_run("sync", "test")
+    store.enqueue(run, [{"rtype": "Patient", "rid": "p1", "method": "PUT", "if_match": None,
+                         "payload": b'{"resourceType": "Patient", "id": "p1"}',
+                         "content_hash": "h1", "mapping": "m", "key_hash": "k1"}])
+    answers = [httpx.Response(429, headers={"Retry-After": "6"})]
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if answers:
+            return answers.pop(0)
+        return httpx.Response(200, json=fhir_answer(orjson.loads(request.content),
+                                                    ["201 Created"]))
+
+    writer = OutboxWriter(store, run, {"type": "fhir-server", "url": "http://ehr.test/fhir"},
+                          client=httpx.Client(transport=httpx.MockTransport(server)))
+    waits: list[float] = []
+    writer.http.sleep = waits.append  # type: ignore[method-assign]
+    writer.drain()
+    writer.close()
+    assert len(waits) == 1
+    assert waits[0] >= 6
+    assert writer.counts["created"] == 1
+    assert (writer.http.stats.requests, writer.http.stats.retries) == (2, 1)
+    assert writer.timing["server_s"] > 0
     assert store.pending() == []
     store.engine.dispose()
