@@ -253,6 +253,7 @@ def test_named_targets_and_url_flags_keep_the_profile(tmp_path: Path,
         "targets:\n  staging: {type: fhir-server, url: 'https://staging/fhir', "
         "concurrency: 2}\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path.parent)
+    (tmp_path / "pack").mkdir()  # a bare name that is no folder is now refused at once
     project = read_project(path)
     assert build_settings(project, tmp_path, target="staging").target == {
         "type": "fhir-server", "url": "https://staging/fhir", "concurrency": 2}
