@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from migrate.registry import Registry
+from pydantic import BaseModel
+
+from migrate.registry import NoOptions, Registry
 
 DEFAULT_CHUNK_SIZE = 5000
 
@@ -90,6 +92,8 @@ class Extractor(ABC):
 
     name = "base"
     capabilities: ClassVar[ExtractorCapabilities] = ExtractorCapabilities()
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    """The options model (a `migrate.registry.PluginOptions`): the keys of ``source:``."""
     # True when ``iter_batches`` takes ``clean=`` (a `Clean`) and applies it a column at a time
     # before rows become dicts (cheaper than cleaning each row afterwards); it then marks its
     # batches ``clean``. (Being replaced by ``capabilities.clean_columns``.)

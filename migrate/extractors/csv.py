@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from migrate.errors import ExtractError
 from migrate.extractors import _csvscan
 from migrate.extractors.base import (
@@ -21,6 +23,19 @@ from migrate.extractors.base import (
     RejectedRow,
 )
 from migrate.files import inside, relative_problem
+from migrate.registry import PluginOptions
+
+
+class CsvOptions(PluginOptions):
+    """Options of the ``csv`` extractor (``source: {type: csv, ...}``)."""
+
+    path: Path = Field(description="The folder of CSV files, one table per file.")
+    encoding: str = Field("utf-8", description="Text encoding of the files, e.g. cp1252.")
+    delimiter: str = Field(",", min_length=1, max_length=1,
+                           description="The field separator, one character.")
+    files: dict[str, str] | None = Field(
+        None, description="File name per table, relative to the folder (default TABLE.csv; "
+        "the pack's files: are added).")
 
 
 @EXTRACTORS.register("csv")
@@ -32,6 +47,7 @@ class CsvExtractor(Extractor):
     """
 
     name = "csv"
+    Options = CsvOptions
     capabilities = ExtractorCapabilities(clean_columns=True, incremental=True, column_values=True,
                                          value_counts=True, selected_reads=True,
                                          lists_tables=True, split_lines=True)

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from pydantic import Field
+
 from migrate.errors import ExtractError
 from migrate.extractors.base import (
     DEFAULT_CHUNK_SIZE,
@@ -28,6 +30,15 @@ from migrate.extractors.base import (
     RejectedRow,
 )
 from migrate.redact import redact_url
+from migrate.registry import PluginOptions
+
+
+class SqlOptions(PluginOptions):
+    """Options of the ``sql`` extractor (``source: {type: sql, ...}``)."""
+
+    url: str | None = Field(
+        None, description="SQLAlchemy database URL, e.g. mysql+pymysql://user:${DB_PASS}@host/"
+        "emr or sqlite:///emr.db (required unless a program passes engine=).")
 
 
 @EXTRACTORS.register("sql")
@@ -39,6 +50,7 @@ class SqlExtractor(Extractor):
     """
 
     name = "sql"
+    Options = SqlOptions
     capabilities = ExtractorCapabilities(queries=True, incremental=True, column_values=True,
                                          lists_tables=True)
 

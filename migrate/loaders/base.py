@@ -17,8 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, final
 
+from pydantic import BaseModel
+
 from migrate.errors import ConfigError
-from migrate.registry import Registry
+from migrate.registry import NoOptions, Registry
 
 if TYPE_CHECKING:
     from migrate.loaders.deadletter import DeadLetterWriter
@@ -80,6 +82,8 @@ class Loader(ABC):
 
     name = "base"
     capabilities: ClassVar[LoaderCapabilities] = LoaderCapabilities()
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    """The options model (a `migrate.registry.PluginOptions`): the keys of ``target:``."""
 
     def __init__(self) -> None:
         self.summary = LoadSummary(self.describe())

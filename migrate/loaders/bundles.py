@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import Field
 
 from migrate.files import leftovers, private_dir, write_atomic
 from migrate.loaders.base import (
@@ -15,6 +16,15 @@ from migrate.loaders.base import (
     LoadSummary,
     transaction_entry,
 )
+from migrate.registry import PluginOptions
+
+
+class BundlesOptions(PluginOptions):
+    """Options of the ``bundles`` target (``target: bundles:DIR``)."""
+
+    path: Path = Field(description="The folder that receives bundle-NNNNNN.json files.")
+    bundle_size: int = Field(DEFAULT_BUNDLE_SIZE, ge=1,
+                             description="Entries per transaction bundle.")
 
 
 @LOADERS.register("bundles")
@@ -26,6 +36,7 @@ class BundleFileLoader(Loader):
     """
 
     name = "bundles"
+    Options = BundlesOptions
 
     def __init__(self, path: str | Path, bundle_size: int = DEFAULT_BUNDLE_SIZE) -> None:
         self.path, self.bundle_size = Path(path), bundle_size

@@ -59,7 +59,7 @@ class FhirServerTarget(BaseModel):
     """The target profile of a FHIR server (``target:`` in the project file)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    type: Literal["fhir-server"] = "fhir-server"
+    type: Literal["fhir-server"] = Field("fhir-server", description="The target kind.")
     url: str = Field(description="FHIR base URL, e.g. https://ehr.example.org/fhir.")
     mode: Literal["transaction", "batch", "conditional"] = Field(
         "transaction", description="How resources are written (see docs/loading.md).")
@@ -137,6 +137,7 @@ class FhirServerLoader(Loader):
     """
 
     name = "fhir-server"
+    Options = FhirServerTarget
     capabilities = LoaderCapabilities(traces_sources=True)
 
     def __init__(self, url: str, client: httpx.Client | None = None, **options: Any) -> None:

@@ -7,9 +7,17 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from pydantic import Field
 
 from migrate.files import commit, discard, leftovers, open_partial, private_dir, writing
 from migrate.loaders.base import LOADERS, Loader, LoaderCapabilities, LoadSummary
+from migrate.registry import PluginOptions
+
+
+class NdjsonOptions(PluginOptions):
+    """Options of the ``ndjson`` target (``target: ndjson:DIR``)."""
+
+    path: Path = Field(description="The folder that receives one TYPE.ndjson file per type.")
 
 
 @LOADERS.register("ndjson")
@@ -21,6 +29,7 @@ class NdjsonLoader(Loader):
     """
 
     name = "ndjson"
+    Options = NdjsonOptions
     capabilities = LoaderCapabilities(raw_resources=True)
 
     def __init__(self, path: str | Path) -> None:

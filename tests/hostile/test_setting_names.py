@@ -12,7 +12,6 @@ or the CLI.
 from __future__ import annotations
 
 import ast
-import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -68,10 +67,10 @@ def fields(model: Any) -> dict[str, Any]:
 
 
 def plugin_options(registry: Any) -> set[str]:
-    """Every option a plugin of ``registry`` takes (constructor parameters and profiles)."""
+    """Every option a plugin of ``registry`` takes (its options model, and profiles)."""
     names = {"type"}
     for kind in registry.names():
-        names |= set(inspect.signature(registry.get(kind)).parameters) - {"options", "client"}
+        names |= set(registry.get(kind).Options.model_fields)
     return names | set(FhirServerTarget.model_fields)
 
 

@@ -1,0 +1,68 @@
+"""Plugin options checked by each plugin's ``Options`` model (issue 18, item 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migrate.errors import EXIT_USAGE, ConfigError
+from migrate.extractors.base import EXTRACTORS, open_extractor
+from migrate.loaders.base import LOADERS, open_loader
+from migrate.loaders.null import NullLoader
+
+
+def test_every_problem_of_the_options_at_once_with_did_you_mean_and_types(
+        tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        open_loader({"type": "bundles", "path": str(tmp_path), "bundle_sise": 5,
+                     "bundle_size": "many"})
+    text = str(err.value)
+    assert err.value.exit_code == EXIT_USAGE
+    assert "target: loader 'bundles' has no option 'bundle_sise'; did you mean " \
+           "'bundle_size'?" in text
+    assert "target.bundle_size: Input should be a valid integer" in text
+    assert "(got str)" in text
+    assert "many" not in text  # values are not echoed (they may be secrets)
+
+
+def test_a_missing_option_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"source\.path: extractor 'csv' needs this option"):
+        open_extractor("csv")
+
+
+def test_an_option_with_no_close_match_lists_the_options(tmp_path: Path) -> None:
+    problems = EXTRACTORS.option_problems("csv", {"path": str(tmp_path), "zzz": 1}, "source")
+    assert problems == ["source: extractor 'csv' has no option 'zzz' "
+                        "(options: path, encoding, delimiter, files)"]
+
+
+def test_the_plugin_is_built_from_the_validated_values(tmp_path: Path) -> None:
+    loader = open_loader({"type": "bundles", "path": str(tmp_path), "bundle_size": "7"})
+    assert loader.bundle_size == 7  # type: ignore[attr-defined]
+    assert isinstance(loader.path, Path)  # type: ignore[attr-defined]
+
+
+def test_dependencies_are_keyword_arguments_outside_the_model() -> None:
+    seen: list[Any] = []
+    loader = LOADERS.create("null", {}, "target", observer=seen.append)
+    assert isinstance(loader, NullLoader)
+    loader.load([{"resourceType": "Patient", "id": "p"}])
+    assert seen == [[{"resourceType": "Patient", "id": "p"}]]
+    assert LOADERS.option_problems("null", {"observer": print}, "target") == [
+        "target: loader 'null' has no option 'observer' (options: none)"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "sql"])
+def test_every_extractor_option_has_a_description(kind: str) -> None:
+    model = EXTRACTORS.get(kind).Options
+    assert model.model_config.get("extra") == "forbid"
+    assert all(f.description for f in model.model_fields.values())
+
+
+@pytest.mark.parametrize("kind", ["ndjson", "bundles", "fhir-server"])
+def test_every_loader_option_has_a_description(kind: str) -> None:
+    model = LOADERS.get(kind).Options
+    assert model.model_config.get("extra") == "forbid"
+    assert all(f.description for f in model.model_fields.values())
