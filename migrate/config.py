@@ -253,10 +253,9 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
 
 def _check_plugin_options(source: dict[str, Any], target: dict[str, Any]) -> None:
     """Unknown source and target options, all reported at once with "did you mean"."""
-    from migrate.extractors.base import EXTRACTORS, register_builtin_extractors
-    from migrate.loaders.base import LOADERS, register_builtin_loaders
-    register_builtin_extractors()
-    register_builtin_loaders()
+    from migrate.extractors.base import EXTRACTORS
+    from migrate.loaders.base import LOADERS
+
     problems = []
     for where, registry, opts in (("source", EXTRACTORS, source), ("target", LOADERS, target)):
         kind = opts.get("type")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from migrate.errors import EXIT_USAGE, ConfigError
 from migrate.extractors.base import EXTRACTORS, open_extractor
 from migrate.loaders.base import LOADERS, open_loader
 from migrate.loaders.null import NullLoader
+from tests.conftest import REPO
 
 
 def test_every_problem_of_the_options_at_once_with_did_you_mean_and_types(
@@ -66,3 +69,22 @@ def test_every_loader_option_has_a_description(kind: str) -> None:
     model = LOADERS.get(kind).Options
     assert model.model_config.get("extra") == "forbid"
     assert all(f.description for f in model.model_fields.values())
+
+
+def test_built_ins_are_entry_points_of_emr_migrate() -> None:
+    for registry, names in ((EXTRACTORS, ["csv", "sql"]),
+                            (LOADERS, ["bundles", "fhir-server", "ndjson", "null"])):
+        assert set(names) <= set(registry.names())
+        for name in names:
+            assert registry.distribution(name).startswith("emr-migrate ")
+
+
+def test_listing_names_imports_no_plugin() -> None:
+    code = ("import sys; from migrate.loaders.base import LOADERS; "
+            "from migrate.extractors.base import EXTRACTORS; "
+            "assert 'fhir-server' in LOADERS.names() and 'sql' in EXTRACTORS.names(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('migrate.loaders.', "
+            "'migrate.extractors.'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=REPO)
+    assert done.stdout.strip() == "['migrate.extractors.base', 'migrate.loaders.base']"

@@ -2,10 +2,12 @@
 
 An extractor reads one source table at a time as a stream of :class:`Batch` objects (a list of
 row dicts plus the rows it could not parse), never the whole table at once (invariant 5).
-Write a new one by subclassing :class:`Extractor` and registering it::
+Write a new one by subclassing :class:`Extractor` and declaring it as an entry point of the
+``migrate.extractors`` group in your distribution (the built-ins are declared the same way in
+pyproject.toml; see docs/architecture.md, "Adding an extractor")::
 
-    @EXTRACTORS.register("my-source")
-    class MyExtractor(Extractor): ...
+    [project.entry-points."migrate.extractors"]
+    my-source = "my_package.extractor:MyExtractor"
 """
 
 from __future__ import annotations
@@ -131,17 +133,10 @@ class Extractor(ABC):
         """Release connections and files. Override when the extractor holds any."""
 
 
-EXTRACTORS: Registry[type[Extractor]] = Registry("extractor")
-
-
-def register_builtin_extractors() -> None:
-    """Import the built-in extractors, which registers them."""
-    import migrate.extractors.csv  # noqa: F401 - registers "csv"
-    import migrate.extractors.sql  # noqa: F401 - registers "sql"
+EXTRACTORS: Registry[type[Extractor]] = Registry("extractor", "migrate.extractors")
 
 
 def open_extractor(kind: str, **options: Any) -> Extractor:
-    """Instantiate the extractor registered as ``kind`` with its options."""
-    register_builtin_extractors()
-
-    return EXTRACTORS.create(kind, options, "source")
+    """Instantiate the extractor ``kind`` (an entry point of ``migrate.extractors``) with its
+    options, checked by its ``Options`` model."""
+    return EXTRACTORS.create(kind, options, "source")  # type: ignore[no-any-return]

@@ -14,7 +14,6 @@ from migrate.errors import ExtractError
 from migrate.extractors import _csvscan
 from migrate.extractors.base import (
     DEFAULT_CHUNK_SIZE,
-    EXTRACTORS,
     Batch,
     Clean,
     Extractor,
@@ -38,7 +37,6 @@ class CsvOptions(PluginOptions):
         "the pack's files: are added).")
 
 
-@EXTRACTORS.register("csv")
 class CsvExtractor(Extractor):
     """A folder of CSV exports: table ``patients`` is ``patients.csv`` unless ``files`` says.
 

@@ -22,7 +22,6 @@ from pydantic import Field
 from migrate.errors import ExtractError
 from migrate.extractors.base import (
     DEFAULT_CHUNK_SIZE,
-    EXTRACTORS,
     Batch,
     Extractor,
     ExtractorCapabilities,
@@ -41,7 +40,6 @@ class SqlOptions(PluginOptions):
         "emr or sqlite:///emr.db (required unless a program passes engine=).")
 
 
-@EXTRACTORS.register("sql")
 class SqlExtractor(Extractor):
     """A database reached through an SQLAlchemy URL (or an ``Engine``).
 

@@ -2,9 +2,9 @@
 
 A loader receives resources in load order (referenced before referring) and writes them.
 :meth:`Loader.load` is the template method: it counts and delegates to ``_send``, the one step
-a new loader implements::
+a new loader implements. Declare it as an entry point of the ``migrate.loaders`` group (see
+docs/architecture.md, "Adding a target")::
 
-    @LOADERS.register("my-target")
     class MyLoader(Loader):
         def _send(self, resources): ...
 """
@@ -144,7 +144,7 @@ class Loader(ABC):
         return self.summary
 
 
-LOADERS: Registry[type[Loader]] = Registry("loader")
+LOADERS: Registry[type[Loader]] = Registry("loader", "migrate.loaders")
 
 
 def parse_target(text: str) -> dict[str, Any]:
@@ -158,20 +158,12 @@ def parse_target(text: str) -> dict[str, Any]:
                       "base URL")
 
 
-def register_builtin_loaders() -> None:
-    """Import the built-in loaders, which registers them."""
-    import migrate.loaders.bundles
-    import migrate.loaders.fhir_server
-    import migrate.loaders.ndjson
-    import migrate.loaders.null  # noqa: F401 - these register the built-in loaders
-
-
-def open_loader(options: dict[str, Any]) -> Loader:
-    """Instantiate the loader named by ``options['type']`` with the other options."""
-    register_builtin_loaders()
-
+def open_loader(options: dict[str, Any], **deps: Any) -> Loader:
+    """Instantiate the loader named by ``options['type']`` (an entry point of
+    ``migrate.loaders``) with the other options, checked by its ``Options`` model; ``deps``
+    are constructor arguments that are not configuration (an HTTP client)."""
     opts = dict(options)
-    return LOADERS.create(opts.pop("type"), opts, "target")
+    return LOADERS.create(opts.pop("type"), opts, "target", **deps)  # type: ignore[no-any-return]
 
 
 def transaction_entry(resource: dict[str, Any], full_url: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from pydantic import Field
 from migrate.files import leftovers, private_dir, write_atomic
 from migrate.loaders.base import (
     DEFAULT_BUNDLE_SIZE,
-    LOADERS,
     Loader,
     LoadSummary,
     transaction_entry,
@@ -27,7 +26,6 @@ class BundlesOptions(PluginOptions):
                              description="Entries per transaction bundle.")
 
 
-@LOADERS.register("bundles")
 class BundleFileLoader(Loader):
     """``bundle-000001.json``, ... in a folder, each a transaction of ``bundle_size`` entries.
 

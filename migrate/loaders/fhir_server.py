@@ -41,7 +41,6 @@ from migrate.loaders import acks
 from migrate.loaders.auth import AuthConfig, BearerAuthConfig, TargetAuth, make_auth
 from migrate.loaders.base import (
     DEFAULT_BUNDLE_SIZE,
-    LOADERS,
     Loader,
     LoaderCapabilities,
     LoadSummary,
@@ -126,7 +125,6 @@ def auth_arg(auth: TargetAuth | None) -> httpx.Auth | httpx._client.UseClientDef
     return auth if auth is not None else httpx.USE_CLIENT_DEFAULT
 
 
-@LOADERS.register("fhir-server")
 class FhirServerLoader(Loader):
     """Writes to a FHIR server's base URL as the target profile says.
 

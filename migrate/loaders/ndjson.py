@@ -10,7 +10,7 @@ import orjson
 from pydantic import Field
 
 from migrate.files import commit, discard, leftovers, open_partial, private_dir, writing
-from migrate.loaders.base import LOADERS, Loader, LoaderCapabilities, LoadSummary
+from migrate.loaders.base import Loader, LoaderCapabilities, LoadSummary
 from migrate.registry import PluginOptions
 
 
@@ -20,7 +20,6 @@ class NdjsonOptions(PluginOptions):
     path: Path = Field(description="The folder that receives one TYPE.ndjson file per type.")
 
 
-@LOADERS.register("ndjson")
 class NdjsonLoader(Loader):
     """NDJSON files in a folder; earlier ``*.ndjson`` files there are replaced by the run.
 

@@ -22,13 +22,13 @@ import pytest
 from migrate.cli import cli
 from migrate.config import ProjectConfig, read_project
 from migrate.errors import ConfigError
-from migrate.extractors.base import EXTRACTORS, register_builtin_extractors
+from migrate.extractors.base import EXTRACTORS
 from migrate.loaders.auth import (
     BearerAuthConfig,
     ClientCredentialsAuthConfig,
     SmartBackendAuthConfig,
 )
-from migrate.loaders.base import LOADERS, register_builtin_loaders
+from migrate.loaders.base import LOADERS
 from migrate.loaders.fhir_server import FhirServerTarget
 from migrate.mappers.spec import MappingSpec, _model_in
 from tests.conftest import REPO
@@ -76,8 +76,6 @@ def plugin_options(registry: Any) -> set[str]:
 
 def known_keys(section: str) -> set[str]:
     """The keys a settings section accepts."""
-    register_builtin_extractors()
-    register_builtin_loaders()
     auth = (BearerAuthConfig, ClientCredentialsAuthConfig, SmartBackendAuthConfig)
     if section == "source":
         return plugin_options(EXTRACTORS)
