@@ -18,6 +18,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from migrate.errors import ConfigError, UnknownPluginError
 
 T = TypeVar("T")
+DEFAULT_TEXT_RANK = 50
+"""Where a plugin's ``from_text`` is asked, by default: after the built-ins' own prefixes
+(``ndjson:``, ``bundles:``, ``http(s)://``: 10-30), before the built-ins' catch-alls (any
+``scheme://`` URL is ``sql``: 60; anything else is a ``csv`` folder: 90)."""
 
 
 class PluginOptions(BaseModel):
@@ -119,6 +123,30 @@ class Registry(Generic[T]):
             else:
                 out.append(f"{where}.{key}: {err['msg']} (got {type(err['input']).__name__})")
         return out
+
+    def from_text(self, text: str, where: str) -> dict[str, Any]:
+        """Options (``type`` included) of the plugin that claims ``text`` (a ``--source`` or
+        ``--target`` string). Plugins are asked in the order of their ``text_rank`` (then
+        name), each through its ``from_text``; when none claims it, a ConfigError lists
+        every plugin's ``text_forms`` (and any plugin that could not be loaded)."""
+        plugins, broken = [], []
+        for name in self.names():
+            try:
+                plugin = self.get(name)
+            except ConfigError as exc:
+                broken.append(str(exc))
+                continue
+            plugins.append((getattr(plugin, "text_rank", DEFAULT_TEXT_RANK), name, plugin))
+        plugins.sort(key=lambda p: (p[0], p[1]))
+        for _, name, plugin in plugins:
+            claimed = plugin.from_text(text) if hasattr(plugin, "from_text") else None
+            if claimed is not None:
+                return {"type": name, **claimed}
+        forms = [f for _, _, p in plugins for f in getattr(p, "text_forms", ())]
+        listed = ", ".join(forms[:-1]) + f" or {forms[-1]}" if len(forms) > 1 else \
+            "".join(forms) or f"the form of any {self.kind}"
+        raise ConfigError(f"{where} {text!r} is not {listed}"
+                          + "".join(f"; {b}" for b in broken))
 
     def names(self) -> list[str]:
         """The registered names (in code or as entry points), sorted."""

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from migrate.config import parse_source
 from migrate.errors import EXIT_USAGE, ConfigError
 from migrate.extractors.base import EXTRACTORS, open_extractor
-from migrate.loaders.base import LOADERS, open_loader
+from migrate.loaders.base import LOADERS, open_loader, parse_target
 from migrate.loaders.null import NullLoader
+from migrate.registry import Registry
 from tests.conftest import REPO
 
 
@@ -88,3 +90,52 @@ def test_listing_names_imports_no_plugin() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, cwd=REPO)
     assert done.stdout.strip() == "['migrate.extractors.base', 'migrate.loaders.base']"
+
+
+class _Prefixed:
+    text_forms = ("jsonl:DIR",)
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        return {"path": text[6:]} if text.startswith("jsonl:") else None
+
+
+class _CatchAll:
+    text_forms = ("a folder",)
+    text_rank = 90
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        return {"path": text}
+
+
+def test_strings_are_claimed_in_rank_order() -> None:
+    registry: Registry[Any] = Registry("extractor")
+    registry.register("folder", _CatchAll)
+    registry.register("jsonl", _Prefixed)
+    assert registry.from_text("jsonl:d", "source") == {"type": "jsonl", "path": "d"}
+    assert registry.from_text("d", "source") == {"type": "folder", "path": "d"}
+
+
+def test_a_string_no_plugin_claims_lists_every_form() -> None:
+    registry: Registry[Any] = Registry("loader")
+    registry.register("jsonl", _Prefixed)
+    with pytest.raises(ConfigError, match=r"^target 'x' is not jsonl:DIR$"):
+        registry.from_text("x", "target")
+    with pytest.raises(ConfigError) as err:
+        parse_target("csv:x")
+    assert str(err.value) == ("target 'csv:x' is not ndjson:DIR, bundles:DIR or an http(s):// "
+                              "FHIR base URL")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("src", {"type": "csv", "path": "BASE/src"}),
+    ("sqlite:///emr.db", {"type": "sql", "url": "sqlite:///BASE/emr.db"}),
+    ("sqlite:////abs/emr.db", {"type": "sql", "url": "sqlite:////abs/emr.db"}),
+    ("mysql+pymysql://u:p@h/emr", {"type": "sql", "url": "mysql+pymysql://u:p@h/emr"}),
+    ("postgresql://u@h/emr", {"type": "sql", "url": "postgresql://u@h/emr"}),
+])
+def test_source_strings_resolve_as_before(text: str, expected: dict[str, str],
+                                          tmp_path: Path) -> None:
+    got = parse_source(text, tmp_path)
+    assert got == {k: v.replace("BASE", str(tmp_path)) for k, v in expected.items()}

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from migrate.registry import NoOptions, Registry
+from migrate.registry import DEFAULT_TEXT_RANK, NoOptions, Registry
 
 DEFAULT_CHUNK_SIZE = 5000
 
@@ -96,10 +96,20 @@ class Extractor(ABC):
     capabilities: ClassVar[ExtractorCapabilities] = ExtractorCapabilities()
     Options: ClassVar[type[BaseModel]] = NoOptions
     """The options model (a `migrate.registry.PluginOptions`): the keys of ``source:``."""
+    text_forms: ClassVar[tuple[str, ...]] = ()
+    """How ``--source`` strings this extractor reads look, for messages."""
+    text_rank: ClassVar[int] = DEFAULT_TEXT_RANK
+    """When `from_text` is asked, relative to other extractors (lower first)."""
     # True when ``iter_batches`` takes ``clean=`` (a `Clean`) and applies it a column at a time
     # before rows become dicts (cheaper than cleaning each row afterwards); it then marks its
     # batches ``clean``. (Being replaced by ``capabilities.clean_columns``.)
     cleans_columns = False
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """This plugin's options (without ``type``) when ``text``, a ``--source`` string, is
+        in its form (see ``text_forms``); None when it is not. Override to accept strings."""
+        return None
 
     @abstractmethod
     def columns(self, table: str) -> list[str]:
@@ -134,6 +144,12 @@ class Extractor(ABC):
 
 
 EXTRACTORS: Registry[type[Extractor]] = Registry("extractor", "migrate.extractors")
+
+
+def parse_source_text(text: str) -> dict[str, Any]:
+    """A ``--source`` string as extractor options: the extractor that claims it decides (a
+    folder is ``csv``, ``sqlite:///``, ``mysql+pymysql://``, ``postgresql://`` are ``sql``)."""
+    return EXTRACTORS.from_text(text, "source")
 
 
 def open_extractor(kind: str, **options: Any) -> Extractor:

@@ -46,6 +46,8 @@ class CsvExtractor(Extractor):
 
     name = "csv"
     Options = CsvOptions
+    text_forms = ('a folder of CSV files',)
+    text_rank = 90
     capabilities = ExtractorCapabilities(clean_columns=True, incremental=True, column_values=True,
                                          value_counts=True, selected_reads=True,
                                          lists_tables=True, split_lines=True)
@@ -72,6 +74,11 @@ class CsvExtractor(Extractor):
             raise ExtractError(f"table {table!r}: {path} leads outside the source folder "
                                f"{self.root} (a link or '..'); copy the file into the folder")
         return path
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """Any string no other extractor claims is a folder (relative paths: see config)."""
+        return {"path": text}
 
     def describe(self, table: str) -> str:
         """The file path."""

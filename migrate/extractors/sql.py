@@ -49,6 +49,8 @@ class SqlExtractor(Extractor):
 
     name = "sql"
     Options = SqlOptions
+    text_forms = ('a database URL (sqlite:///FILE, mysql+pymysql://..., postgresql://...)',)
+    text_rank = 60
     capabilities = ExtractorCapabilities(queries=True, incremental=True, column_values=True,
                                          lists_tables=True)
 
@@ -66,6 +68,11 @@ class SqlExtractor(Extractor):
         except Exception as exc:  # noqa: BLE001 - driver errors vary; report them uniformly
             raise ExtractError(f"cannot open database {self.url}: {type(exc).__name__}: "
                                f"{str(exc).splitlines()[0]}") from None
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """Any ``scheme://`` URL no earlier plugin claims is an SQLAlchemy database URL."""
+        return {"url": text} if "://" in text else None
 
     def describe(self, table: str) -> str:
         """``table`` at the redacted URL."""

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, final
 
 from pydantic import BaseModel
 
-from migrate.errors import ConfigError
-from migrate.registry import NoOptions, Registry
+from migrate.registry import DEFAULT_TEXT_RANK, NoOptions, Registry
 
 if TYPE_CHECKING:
     from migrate.loaders.deadletter import DeadLetterWriter
@@ -84,10 +83,20 @@ class Loader(ABC):
     capabilities: ClassVar[LoaderCapabilities] = LoaderCapabilities()
     Options: ClassVar[type[BaseModel]] = NoOptions
     """The options model (a `migrate.registry.PluginOptions`): the keys of ``target:``."""
+    text_forms: ClassVar[tuple[str, ...]] = ()
+    """How ``--target`` strings this loader reads look, for messages."""
+    text_rank: ClassVar[int] = DEFAULT_TEXT_RANK
+    """When `from_text` is asked, relative to other loaders (lower first)."""
 
     def __init__(self) -> None:
         self.summary = LoadSummary(self.describe())
         self.dead_letters: DeadLetterWriter | None = None  # set by the pipeline, if it wants
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """This plugin's options (without ``type``) when ``text``, a ``--target`` string, is
+        in its form (see ``text_forms``); None when it is not. Override to accept strings."""
+        return None
 
     @abstractmethod
     def describe(self) -> str:
@@ -147,15 +156,16 @@ class Loader(ABC):
 LOADERS: Registry[type[Loader]] = Registry("loader", "migrate.loaders")
 
 
-def parse_target(text: str) -> dict[str, Any]:
-    """``ndjson:DIR``, ``bundles:DIR`` or an ``http(s)://`` FHIR base URL, as loader options."""
-    if text.startswith(("http://", "https://")):
-        return {"type": "fhir-server", "url": text.rstrip("/")}
+def folder_after(prefix: str, text: str) -> dict[str, Any] | None:
+    """``{"path": DIR}`` when ``text`` is ``PREFIX:DIR`` (a ``from_text`` of file targets)."""
     kind, sep, rest = text.partition(":")
-    if sep and kind in ("ndjson", "bundles") and rest:
-        return {"type": kind, "path": rest}
-    raise ConfigError(f"target {text!r} is not ndjson:DIR, bundles:DIR or an http(s):// FHIR "
-                      "base URL")
+    return {"path": rest} if sep and kind == prefix and rest else None
+
+
+def parse_target(text: str) -> dict[str, Any]:
+    """A ``--target`` string as loader options: the loader that claims it decides
+    (``ndjson:DIR``, ``bundles:DIR``, an ``http(s)://`` FHIR base URL, or a plugin's form)."""
+    return LOADERS.from_text(text, "target")
 
 
 def open_loader(options: dict[str, Any], **deps: Any) -> Loader:

@@ -13,6 +13,7 @@ from migrate.loaders.base import (
     DEFAULT_BUNDLE_SIZE,
     Loader,
     LoadSummary,
+    folder_after,
     transaction_entry,
 )
 from migrate.registry import PluginOptions
@@ -35,12 +36,19 @@ class BundleFileLoader(Loader):
 
     name = "bundles"
     Options = BundlesOptions
+    text_forms = ('bundles:DIR',)
+    text_rank = 20
 
     def __init__(self, path: str | Path, bundle_size: int = DEFAULT_BUNDLE_SIZE) -> None:
         self.path, self.bundle_size = Path(path), bundle_size
         super().__init__()
         self._entries: list[dict[str, Any]] = []
         self._count = 0
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """``bundles:DIR``."""
+        return folder_after("bundles", text)
 
     def describe(self) -> str:
         """``bundles:<folder>``."""

@@ -136,6 +136,8 @@ class FhirServerLoader(Loader):
 
     name = "fhir-server"
     Options = FhirServerTarget
+    text_forms = ('an http(s):// FHIR base URL',)
+    text_rank = 30
     capabilities = LoaderCapabilities(traces_sources=True)
 
     def __init__(self, url: str, client: httpx.Client | None = None, **options: Any) -> None:
@@ -158,6 +160,11 @@ class FhirServerLoader(Loader):
 
     def __repr__(self) -> str:
         return f"FhirServerLoader({self.url!r}, mode={self.cfg.mode!r}, auth={self.auth!r})"
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """An ``http(s)://`` FHIR base URL (the trailing slash dropped)."""
+        return {"url": text.rstrip("/")} if text.startswith(("http://", "https://")) else None
 
     def describe(self) -> str:
         """The base URL."""

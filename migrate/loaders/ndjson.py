@@ -10,7 +10,7 @@ import orjson
 from pydantic import Field
 
 from migrate.files import commit, discard, leftovers, open_partial, private_dir, writing
-from migrate.loaders.base import Loader, LoaderCapabilities, LoadSummary
+from migrate.loaders.base import Loader, LoaderCapabilities, LoadSummary, folder_after
 from migrate.registry import PluginOptions
 
 
@@ -29,12 +29,19 @@ class NdjsonLoader(Loader):
 
     name = "ndjson"
     Options = NdjsonOptions
+    text_forms = ('ndjson:DIR',)
+    text_rank = 10
     capabilities = LoaderCapabilities(raw_resources=True)
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         super().__init__()
         self._files: dict[str, IO[bytes]] = {}
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """``ndjson:DIR``."""
+        return folder_after("ndjson", text)
 
     def describe(self) -> str:
         """``ndjson:<folder>``."""
