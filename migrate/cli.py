@@ -181,10 +181,10 @@ def check(pack: Path, source: str | None) -> None:
 def _check_source_columns(pack: Any, source: str) -> None:
     """Every column ``pack`` reads exists in ``source`` (headers only); else ExtractError."""
     from migrate.config import parse_source
-    from migrate.extractors.base import open_extractor
-    from migrate.pipeline import check_columns, extractor_options
+    from migrate.extractors.base import open_extractor, source_options
+    from migrate.pipeline import check_columns
 
-    ext = open_extractor(**extractor_options(parse_source(source, Path.cwd()), pack))
+    ext = open_extractor(**source_options(parse_source(source, Path.cwd()), pack.spec.files))
     try:
         check_columns(pack, ext)
     finally:

@@ -152,6 +152,18 @@ def parse_source_text(text: str) -> dict[str, Any]:
     return EXTRACTORS.from_text(text, "source")
 
 
+def source_options(source: dict[str, Any], pack_files: dict[str, str] | None = None
+                   ) -> dict[str, Any]:
+    """``open_extractor`` arguments (``kind`` and options) for a source setting as
+    `migrate.config.parse_source` gives it. A pack's ``files:`` (file name per table) are
+    added for an extractor that takes ``files``; the source's own names win."""
+    opts = dict(source)
+    kind = opts.pop("type")
+    if pack_files and kind in EXTRACTORS and "files" in EXTRACTORS.get(kind).Options.model_fields:
+        opts["files"] = {**pack_files, **(opts.get("files") or {})}
+    return {"kind": kind, **opts}
+
+
 def open_extractor(kind: str, **options: Any) -> Extractor:
     """Instantiate the extractor ``kind`` (an entry point of ``migrate.extractors``) with its
     options, checked by its ``Options`` model."""

@@ -221,14 +221,11 @@ def profile_source(source: dict[str, Any], tables: list[str] | None = None,
     ``source`` is a source setting as `migrate.config.parse_source` gives it; ``files`` maps
     table names to CSV file names (a pack's ``files:``).
     """
-    from migrate.extractors.base import open_extractor
+    from migrate.extractors.base import open_extractor, source_options
     from migrate.validation.coverage import source_tables
 
-    opts = dict(source)
-    kind = opts.pop("type")
-    if kind == "csv" and files:
-        opts["files"] = {**files, **opts.get("files", {})}
-    ext = open_extractor(kind, **opts)
+    opts = source_options(source, files)
+    ext = open_extractor(**opts)
     try:
         names = list(tables) if tables else source_tables(ext, opts.get("files"))
         return [profile_table(ext, t, nulls) for t in names]
