@@ -557,6 +557,9 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
                if fmt == "json" else render_profile(profiles, min_count))
 
 
+cli.add_command(__import__("migrate.commands.plugins", fromlist=["plugins"]).plugins)
+
+
 def main() -> None:
     """Console entry point; exit codes as documented (click's usage errors exit 2)."""
     try:

@@ -84,7 +84,13 @@ class Registry(Generic[T]):
         from migrate.plugins import distribution_of
 
         ep = self._entry_points().get(name)
-        return distribution_of(ep) if ep is not None else "registered in code"
+        if ep is not None:
+            return distribution_of(ep)
+        if getattr(self._items.get(name), "__module__", "").startswith("migrate."):
+            from migrate import __version__
+
+            return f"emr-migrate {__version__}"
+        return "registered in code"
 
     def create(self, name: str, options: dict[str, Any], where: str, **deps: Any) -> Any:
         """Instantiate the plugin ``name`` from ``options`` checked by its ``Options`` model
