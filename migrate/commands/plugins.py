@@ -19,21 +19,19 @@ KINDS = ("extractors", "targets", "executors", "packs", "transforms")
 
 @dataclass
 class PluginInfo:
-    """One plugin as `emr-migrate plugins` lists it."""
+    """One plugin as `emr-migrate plugins` lists it: its ``kind``, ``name`` and
+    ``distribution`` (name and version); ``error`` when it cannot be loaded; else, from its
+    declarations, the options' JSON ``schema``, the ``capabilities`` it declares true, its
+    string ``forms`` and its ``options`` (name, type, default, description)."""
 
     kind: str
     name: str
     distribution: str
-    """``name version`` of the distribution that declares the entry point."""
-    capabilities: list[str] = field(default_factory=list)
-    """The capabilities the class declares as true."""
-    forms: list[str] = field(default_factory=list)
-    """How ``--source``/``--target`` strings of the plugin look."""
-    options: list[dict[str, str]] = field(default_factory=list)
-    """Name, type, default and description of each option."""
-    schema: dict[str, Any] | None = None
     error: str | None = None
-    """Why the plugin could not be loaded (it is then listed with this alone)."""
+    schema: dict[str, Any] | None = None
+    capabilities: list[str] = field(default_factory=list)
+    forms: list[str] = field(default_factory=list)
+    options: list[dict[str, str]] = field(default_factory=list)
 
 
 def _registries() -> dict[str, Any]:
