@@ -48,6 +48,7 @@ from migrate.loaders.base import (
 from migrate.loaders.deadletter import DeadLetter
 from migrate.loaders.entries import Entry, conditional_entry, put_entry
 from migrate.loaders.retry import RETRY_STATUS, Backoff, RateLimiter, raise_if_tls
+from migrate.redact import redact_url
 
 log = logging.getLogger("migrate.loaders.fhir_server")
 FHIR_JSON = "application/fhir+json"
@@ -167,8 +168,8 @@ class FhirServerLoader(Loader):
         return {"url": text.rstrip("/")} if text.startswith(("http://", "https://")) else None
 
     def describe(self) -> str:
-        """The base URL."""
-        return self.url
+        """The base URL, credentials masked (a password or a token in its query)."""
+        return redact_url(self.url)
 
     def open(self) -> None:
         """Check that the server answers as a FHIR server before sending anything.
