@@ -46,6 +46,7 @@ class Registry(Generic[T]):
         self.kind, self.group = kind, group
         self._items: dict[str, T] = {}
         self._points: dict[str, Any] | None = None  # name -> EntryPoint, read once
+        self._from_points: set[str] = set()
 
     def register(self, name: str, item: T | None = None) -> Callable[[T], T] | T:
         """Register ``item`` under ``name``; usable as a decorator when ``item`` is omitted."""
@@ -77,7 +78,16 @@ class Registry(Generic[T]):
             if ep is None:
                 raise UnknownPluginError(self.kind, name, self.names())
             self._items[name] = _load(self.kind, ep)
+            self._from_points.add(name)
         return self._items[name]
+
+    def reset(self) -> None:
+        """Forget the entry points read and the plugins loaded from them (they are read again
+        when next asked for): for tests that install or remove a distribution."""
+        for name in self._from_points:
+            self._items.pop(name, None)
+        self._from_points.clear()
+        self._points = None
 
     def distribution(self, name: str) -> str:
         """``name version`` of the distribution that provides ``name`` (for listings)."""
