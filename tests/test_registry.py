@@ -139,3 +139,13 @@ def test_source_strings_resolve_as_before(text: str, expected: dict[str, str],
                                           tmp_path: Path) -> None:
     got = parse_source(text, tmp_path)
     assert got == {k: v.replace("BASE", str(tmp_path)) for k, v in expected.items()}
+
+
+def test_the_executor_entry_points_load() -> None:
+    from migrate.executors import EXECUTORS
+    from migrate.plugins import entry_points
+
+    points = {ep.name: ep for ep in entry_points("migrate.executors")}
+    assert {"local", "dask"} <= set(points)
+    for name, ep in points.items():
+        assert ep.load() is EXECUTORS.get(name)
