@@ -22,6 +22,7 @@ import click
 
 from migrate import __version__
 from migrate.commands.packs import packs
+from migrate.commands.plugins import plugins
 from migrate.commands.sample import sample
 from migrate.errors import (
     ConfigError,
@@ -185,10 +186,10 @@ def _check_source_columns(pack: Any, source: str) -> None:
     """Every column ``pack`` reads exists in ``source`` (headers only); else ExtractError."""
     # deferred: the pipeline and its plugins (~0.4 s)
     from migrate.config import parse_source
-    from migrate.extractors.base import open_extractor
-    from migrate.pipeline import check_columns, extractor_options
+    from migrate.extractors.base import open_extractor, source_options
+    from migrate.pipeline import check_columns
 
-    ext = open_extractor(**extractor_options(parse_source(source, Path.cwd()), pack))
+    ext = open_extractor(**source_options(parse_source(source, Path.cwd()), pack.spec.files))
     try:
         check_columns(pack, ext)
     finally:
@@ -562,6 +563,7 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
 
 cli.add_command(packs)
 cli.add_command(sample)
+cli.add_command(plugins)
 
 
 def main() -> None:

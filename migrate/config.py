@@ -160,17 +160,21 @@ def _expand_env(node: Any, file: str) -> Any:
 
 
 def parse_source(value: str | dict[str, Any], base: Path) -> dict[str, Any]:
-    """A source flag or setting as extractor options (``type`` plus its options)."""
+    """A source flag or setting as extractor options (``type`` plus its options): a string
+    goes to the extractor that claims it; a ``path`` is read from ``base``."""
+    from migrate.extractors.base import EXTRACTORS, parse_source_text
+
     if isinstance(value, dict):
         opts = dict(value)
         if "type" not in opts:
-            raise ConfigError("source: 'type' is required (csv or sql)")
-        if opts["type"] == "csv" and "path" in opts:
-            opts["path"] = str(_resolve(opts["path"], base))
-        return opts
-    if "://" in value:
-        return {"type": "sql", "url": _sqlite_relative(value, base)}
-    return {"type": "csv", "path": str(_resolve(value, base))}
+            raise ConfigError(f"source: 'type' is required ({' or '.join(EXTRACTORS.names())})")
+    else:
+        opts = parse_source_text(value)
+        if opts["type"] == "sql":
+            opts["url"] = _sqlite_relative(opts["url"], base)
+    if "path" in opts:
+        opts["path"] = str(_resolve(opts["path"], base))
+    return opts
 
 
 def _sqlite_relative(url: str, base: Path) -> str:
@@ -228,7 +232,7 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
         raise ConfigError(f"identity.namespace {namespace!r} is not a UUID") from None
     bundle_size = flags.get("bundle_size") or p.bundle_size
     tgt = parse_target_setting(target or DEFAULT_TARGET, tbase if target else cwd)
-    if bundle_size and tgt["type"] in ("bundles", "fhir-server"):
+    if bundle_size and _takes(tgt["type"], "bundle_size"):
         tgt.setdefault("bundle_size", bundle_size)
         if flags.get("bundle_size"):
             tgt["bundle_size"] = flags["bundle_size"]
@@ -253,12 +257,18 @@ def build_settings(project: ProjectConfig | None, base: Path, **flags: Any) -> R
     )
 
 
+def _takes(kind: str, option: str) -> bool:
+    """Whether the target plugin ``kind`` has the option ``option``."""
+    from migrate.loaders.base import LOADERS
+
+    return kind in LOADERS and option in LOADERS.get(kind).Options.model_fields
+
+
 def _check_plugin_options(source: dict[str, Any], target: dict[str, Any]) -> None:
     """Unknown source and target options, all reported at once with "did you mean"."""
-    from migrate.extractors.base import EXTRACTORS, register_builtin_extractors
-    from migrate.loaders.base import LOADERS, register_builtin_loaders
-    register_builtin_extractors()
-    register_builtin_loaders()
+    from migrate.extractors.base import EXTRACTORS
+    from migrate.loaders.base import LOADERS
+
     problems = []
     for where, registry, opts in (("source", EXTRACTORS, source), ("target", LOADERS, target)):
         kind = opts.get("type")

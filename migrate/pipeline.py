@@ -20,7 +20,7 @@ import orjson
 
 from migrate.config import RunSettings
 from migrate.errors import ConfigError, ExtractError, InternalError, MigrateError
-from migrate.extractors.base import Extractor, RejectedRow, open_extractor
+from migrate.extractors.base import Extractor, RejectedRow, open_extractor, source_options
 from migrate.files import commit, leftovers, open_partial, private_dir, write_atomic, writing
 from migrate.loaders.base import Loader
 from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
@@ -87,7 +87,7 @@ def _execute(settings: RunSettings, pack: Pack, report: RunReport,
     """The stages, in order, filling ``report``; outputs are committed only when complete."""
     out = settings.output
     with ExitStack() as stack:
-        ext = extractor or open_extractor(**extractor_options(settings.source, pack))
+        ext = extractor or open_extractor(**source_options(settings.source, pack.spec.files))
         stack.callback(ext.close)
         check_columns(pack, ext)
         load = loader or _run_loader(settings)
@@ -191,15 +191,6 @@ def gc_tuned() -> Iterator[None]:
 def pack_settings(settings: RunSettings) -> MappingSettings:
     """The identity and time zone a run compiles its pack with."""
     return MappingSettings(settings.namespace, settings.source_system, settings.timezone)
-
-
-def extractor_options(source: dict[str, Any], pack: Pack) -> dict[str, Any]:
-    """``open_extractor`` arguments for a source setting (the pack may name CSV files)."""
-    opts = dict(source)
-    kind = opts.pop("type")
-    if kind == "csv" and pack.spec.files:
-        opts["files"] = {**pack.spec.files, **opts.get("files", {})}
-    return {"kind": kind, **opts}
 
 
 def _describe_source(source: dict[str, Any]) -> str:

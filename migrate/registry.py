@@ -1,23 +1,52 @@
-"""A small generic registry: plugins are chosen by name, unknown names list the valid ones."""
+"""A small generic registry: plugins are chosen by name, unknown names list the valid ones.
+
+A registry with an entry-point ``group`` (`migrate.plugins`) reads that group lazily, the first
+time a name is asked for or listed, and imports a plugin only when it is asked for: a plugin
+that fails to import is a `ConfigError` naming its distribution and entry point, raised then
+and only then. Plugin classes declare their options as a pydantic model (``Options``);
+`Registry.create` checks the options against it before the plugin sees them.
+"""
 
 from __future__ import annotations
 
 import difflib
-import inspect
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from migrate.errors import ConfigError, UnknownPluginError
 
 T = TypeVar("T")
+DEFAULT_TEXT_RANK = 50
+"""Where a plugin's ``from_text`` is asked, by default: after the built-ins' own prefixes
+(``ndjson:``, ``bundles:``, ``http(s)://``: 10-30), before the built-ins' catch-alls (any
+``scheme://`` URL is ``sql``: 60; anything else is a ``csv`` folder: 90)."""
+
+
+class PluginOptions(BaseModel):
+    """Base of every plugin's options model: unknown keys are refused, values are frozen.
+
+    Declare one next to the plugin with ``description=`` on every field and set it as the
+    plugin class's ``Options``. Dependencies that are not configuration (an HTTP client, a
+    database engine) stay keyword arguments of the constructor, outside the model.
+    """
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoOptions(PluginOptions):
+    """The options of a plugin that takes none."""
 
 
 class Registry(Generic[T]):
     """Maps lowercase, hyphenated names to plugin classes or functions of one kind."""
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
+    def __init__(self, kind: str, group: str | None = None) -> None:
+        self.kind, self.group = kind, group
         self._items: dict[str, T] = {}
+        self._points: dict[str, Any] | None = None  # name -> EntryPoint, read once
+        self._from_points: set[str] = set()
 
     def register(self, name: str, item: T | None = None) -> Callable[[T], T] | T:
         """Register ``item`` under ``name``; usable as a decorator when ``item`` is omitted."""
@@ -31,45 +60,128 @@ class Registry(Generic[T]):
 
         return deco
 
-    def get(self, name: str) -> T:
-        """Return the plugin registered as ``name`` or raise an error listing the valid names."""
-        try:
-            return self._items[name]
-        except KeyError:
-            raise UnknownPluginError(self.kind, name, list(self._items)) from None
+    def _entry_points(self) -> dict[str, Any]:
+        """The group's entry points by name (read once; nothing is imported)."""
+        if self._points is None:
+            from migrate.plugins import entry_points
 
-    def create(self, name: str, options: dict[str, Any], where: str) -> Any:
-        """Instantiate the plugin ``name`` with ``options``, refusing unknown option names
-        (with "did you mean") before the plugin sees them. ``where`` names the setting."""
-        problems = self.option_problems(name, options, where)
-        if problems:
-            raise ConfigError("; ".join(problems))
-        return self.get(name)(**options)  # type: ignore[operator]
+            self._points = {}
+            for ep in entry_points(self.group) if self.group else []:
+                self._points.setdefault(ep.name, ep)
+        return self._points
+
+    def get(self, name: str) -> T:
+        """Return the plugin registered as ``name`` (importing its entry point the first time)
+        or raise an error listing the valid names."""
+        if name not in self._items:
+            ep = self._entry_points().get(name)
+            if ep is None:
+                raise UnknownPluginError(self.kind, name, self.names())
+            self._items[name] = _load(self.kind, ep)
+            self._from_points.add(name)
+        return self._items[name]
+
+    def reset(self) -> None:
+        """Forget the entry points read and the plugins loaded from them (they are read again
+        when next asked for): for tests that install or remove a distribution."""
+        for name in self._from_points:
+            self._items.pop(name, None)
+        self._from_points.clear()
+        self._points = None
+
+    def distribution(self, name: str) -> str:
+        """``name version`` of the distribution that provides ``name`` (for listings)."""
+        from migrate.plugins import distribution_of
+
+        ep = self._entry_points().get(name)
+        if ep is not None:
+            return distribution_of(ep)
+        if getattr(self._items.get(name), "__module__", "").startswith("migrate."):
+            from migrate import __version__
+
+            return f"emr-migrate {__version__}"
+        return "registered in code"
+
+    def create(self, name: str, options: dict[str, Any], where: str, **deps: Any) -> Any:
+        """Instantiate the plugin ``name`` from ``options`` checked by its ``Options`` model
+        (every problem at once: unknown keys with "did you mean", wrong types named), plus
+        ``deps``, keyword arguments that are not configuration. ``where`` names the setting."""
+        model = getattr(self.get(name), "Options", NoOptions)
+        try:
+            checked = model.model_validate(options)
+        except ValidationError as exc:
+            raise ConfigError("; ".join(self._problems(name, exc, model, where))) from None
+        values = {key: getattr(checked, key) for key in checked.model_fields_set}
+        return self.get(name)(**values, **deps)  # type: ignore[operator]
 
     def option_problems(self, name: str, options: dict[str, Any], where: str) -> list[str]:
-        """One message per option the plugin ``name`` does not take, with "did you mean"."""
-        return [f"{where}: {self.kind} {name!r} has no option {key!r}{hint}"
-                for key, hint in unknown_options(self.get(name), options)]
+        """One message per problem of ``options`` for the plugin ``name``."""
+        model = getattr(self.get(name), "Options", NoOptions)
+        try:
+            model.model_validate(options)
+        except ValidationError as exc:
+            return self._problems(name, exc, model, where)
+        return []
+
+    def _problems(self, name: str, exc: ValidationError, model: type[BaseModel],
+                  where: str) -> list[str]:
+        known = list(model.model_fields)
+        out = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            if err["type"] == "extra_forbidden":
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                hint = (f"; did you mean {close[0]!r}?" if close
+                        else f" (options: {', '.join(known) or 'none'})")
+                out.append(f"{where}: {self.kind} {name!r} has no option {key!r}{hint}")
+            elif err["type"] == "missing":
+                out.append(f"{where}.{key}: {self.kind} {name!r} needs this option")
+            else:
+                out.append(f"{where}.{key}: {err['msg']} (got {type(err['input']).__name__})")
+        return out
+
+    def from_text(self, text: str, where: str) -> dict[str, Any]:
+        """Options (``type`` included) of the plugin that claims ``text`` (a ``--source`` or
+        ``--target`` string). Plugins are asked in the order of their ``text_rank`` (then
+        name), each through its ``from_text``; when none claims it, a ConfigError lists
+        every plugin's ``text_forms`` (and any plugin that could not be loaded)."""
+        plugins, broken = [], []
+        for name in self.names():
+            try:
+                plugin = self.get(name)
+            except ConfigError as exc:
+                broken.append(str(exc))
+                continue
+            plugins.append((getattr(plugin, "text_rank", DEFAULT_TEXT_RANK), name, plugin))
+        plugins.sort(key=lambda p: (p[0], p[1]))
+        for _, name, plugin in plugins:
+            claimed = plugin.from_text(text) if hasattr(plugin, "from_text") else None
+            if claimed is not None:
+                return {"type": name, **claimed}
+        forms = [f for _, _, p in plugins for f in getattr(p, "text_forms", ())]
+        listed = ", ".join(forms[:-1]) + f" or {forms[-1]}" if len(forms) > 1 else \
+            "".join(forms) or f"the form of any {self.kind}"
+        raise ConfigError(f"{where} {text!r} is not {listed}"
+                          + "".join(f"; {b}" for b in broken))
 
     def names(self) -> list[str]:
-        """The registered names, sorted."""
-        return sorted(self._items)
+        """The registered names (in code or as entry points), sorted."""
+        return sorted({*self._items, *self._entry_points()})
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self._items or name in self._entry_points()
 
 
-def unknown_options(item: Any, options: dict[str, Any]) -> list[tuple[str, str]]:
-    """``(name, hint)`` for each option ``item``'s constructor does not take (none when it
-    takes ``**options`` and checks them itself)."""
-    params = inspect.signature(item).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return []
-    known = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
-    out = []
-    for key in options:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (options: {', '.join(known)})"
-            out.append((str(key), hint))
-    return out
+def _load(kind: str, ep: Any) -> Any:
+    """Import an entry point; a failure is a ConfigError naming the distribution."""
+    from migrate.plugins import distribution_of
+
+    try:
+        return ep.load()
+    except Exception as exc:  # noqa: BLE001 - any import failure of foreign code
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise ConfigError(
+            f"{kind} {ep.name!r} (entry point {ep.value!r} of {distribution_of(ep)}) cannot be "
+            f"loaded: {type(exc).__name__}{': ' + first if first else ''}; reinstall or "
+            "remove that distribution, or leave it out of MIGRATE_LOAD_PLUGINS") from None
+

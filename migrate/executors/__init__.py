@@ -13,7 +13,7 @@ from typing import Any
 
 from migrate.registry import Registry
 
-EXECUTORS: Registry[Any] = Registry("executor")
+EXECUTORS: Registry[Any] = Registry("executor", "migrate.executors")
 
 
 @EXECUTORS.register("local")

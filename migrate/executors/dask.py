@@ -154,13 +154,13 @@ def _context(settings_json: str) -> Any:
     ctx = _CONTEXTS.get(settings_json)
     if ctx is None:
         from migrate.config import RunSettings
-        from migrate.extractors.base import open_extractor
+        from migrate.extractors.base import open_extractor, source_options
         from migrate.mappers.pack import load_pack
-        from migrate.pipeline import extractor_options, pack_settings
+        from migrate.pipeline import pack_settings
         from migrate.validation.fast import FastValidator
 
         settings = RunSettings.model_validate_json(settings_json)
         pack = load_pack(settings.mappings, pack_settings(settings))
-        ext = open_extractor(**extractor_options(settings.source, pack))
+        ext = open_extractor(**source_options(settings.source, pack.spec.files))
         ctx = _CONTEXTS[settings_json] = (settings, pack, ext, FastValidator())
     return ctx

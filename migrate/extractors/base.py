@@ -2,10 +2,12 @@
 
 An extractor reads one source table at a time as a stream of :class:`Batch` objects (a list of
 row dicts plus the rows it could not parse), never the whole table at once (invariant 5).
-Write a new one by subclassing :class:`Extractor` and registering it::
+Write a new one by subclassing :class:`Extractor` and declaring it as an entry point of the
+``migrate.extractors`` group in your distribution (the built-ins are declared the same way in
+pyproject.toml; see docs/architecture.md, "Adding an extractor")::
 
-    @EXTRACTORS.register("my-source")
-    class MyExtractor(Extractor): ...
+    [project.entry-points."migrate.extractors"]
+    my-source = "my_package.extractor:MyExtractor"
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from migrate.registry import Registry
+from pydantic import BaseModel
+
+from migrate.registry import DEFAULT_TEXT_RANK, NoOptions, Registry
 
 DEFAULT_CHUNK_SIZE = 5000
 
@@ -90,10 +94,22 @@ class Extractor(ABC):
 
     name = "base"
     capabilities: ClassVar[ExtractorCapabilities] = ExtractorCapabilities()
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    """The options model (a `migrate.registry.PluginOptions`): the keys of ``source:``."""
+    text_forms: ClassVar[tuple[str, ...]] = ()
+    """How ``--source`` strings this extractor reads look, for messages."""
+    text_rank: ClassVar[int] = DEFAULT_TEXT_RANK
+    """When `from_text` is asked, relative to other extractors (lower first)."""
     # True when ``iter_batches`` takes ``clean=`` (a `Clean`) and applies it a column at a time
     # before rows become dicts (cheaper than cleaning each row afterwards); it then marks its
     # batches ``clean``. (Being replaced by ``capabilities.clean_columns``.)
     cleans_columns = False
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """This plugin's options (without ``type``) when ``text``, a ``--source`` string, is
+        in its form (see ``text_forms``); None when it is not. Override to accept strings."""
+        return None
 
     @abstractmethod
     def columns(self, table: str) -> list[str]:
@@ -127,17 +143,28 @@ class Extractor(ABC):
         """Release connections and files. Override when the extractor holds any."""
 
 
-EXTRACTORS: Registry[type[Extractor]] = Registry("extractor")
+EXTRACTORS: Registry[type[Extractor]] = Registry("extractor", "migrate.extractors")
 
 
-def register_builtin_extractors() -> None:
-    """Import the built-in extractors, which registers them."""
-    import migrate.extractors.csv  # noqa: F401 - registers "csv"
-    import migrate.extractors.sql  # noqa: F401 - registers "sql"
+def parse_source_text(text: str) -> dict[str, Any]:
+    """A ``--source`` string as extractor options: the extractor that claims it decides (a
+    folder is ``csv``, ``sqlite:///``, ``mysql+pymysql://``, ``postgresql://`` are ``sql``)."""
+    return EXTRACTORS.from_text(text, "source")
+
+
+def source_options(source: dict[str, Any], pack_files: dict[str, str] | None = None
+                   ) -> dict[str, Any]:
+    """``open_extractor`` arguments (``kind`` and options) for a source setting as
+    `migrate.config.parse_source` gives it. A pack's ``files:`` (file name per table) are
+    added for an extractor that takes ``files``; the source's own names win."""
+    opts = dict(source)
+    kind = opts.pop("type")
+    if pack_files and kind in EXTRACTORS and "files" in EXTRACTORS.get(kind).Options.model_fields:
+        opts["files"] = {**pack_files, **(opts.get("files") or {})}
+    return {"kind": kind, **opts}
 
 
 def open_extractor(kind: str, **options: Any) -> Extractor:
-    """Instantiate the extractor registered as ``kind`` with its options."""
-    register_builtin_extractors()
-
-    return EXTRACTORS.create(kind, options, "source")
+    """Instantiate the extractor ``kind`` (an entry point of ``migrate.extractors``) with its
+    options, checked by its ``Options`` model."""
+    return EXTRACTORS.create(kind, options, "source")  # type: ignore[no-any-return]

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from migrate.errors import ExtractError
 from migrate.extractors import _csvscan
 from migrate.extractors.base import (
     DEFAULT_CHUNK_SIZE,
-    EXTRACTORS,
     Batch,
     Clean,
     Extractor,
@@ -21,9 +22,21 @@ from migrate.extractors.base import (
     RejectedRow,
 )
 from migrate.files import inside, relative_problem
+from migrate.registry import PluginOptions
 
 
-@EXTRACTORS.register("csv")
+class CsvOptions(PluginOptions):
+    """Options of the ``csv`` extractor (``source: {type: csv, ...}``)."""
+
+    path: Path = Field(description="The folder of CSV files, one table per file.")
+    encoding: str = Field("utf-8", description="Text encoding of the files, e.g. cp1252.")
+    delimiter: str = Field(",", min_length=1, max_length=1,
+                           description="The field separator, one character.")
+    files: dict[str, str] | None = Field(
+        None, description="File name per table, relative to the folder (default TABLE.csv; "
+        "the pack's files: are added).")
+
+
 class CsvExtractor(Extractor):
     """A folder of CSV exports: table ``patients`` is ``patients.csv`` unless ``files`` says.
 
@@ -32,6 +45,9 @@ class CsvExtractor(Extractor):
     """
 
     name = "csv"
+    Options = CsvOptions
+    text_forms = ('a folder of CSV files',)
+    text_rank = 90
     capabilities = ExtractorCapabilities(clean_columns=True, incremental=True, column_values=True,
                                          value_counts=True, selected_reads=True,
                                          lists_tables=True, split_lines=True)
@@ -58,6 +74,11 @@ class CsvExtractor(Extractor):
             raise ExtractError(f"table {table!r}: {path} leads outside the source folder "
                                f"{self.root} (a link or '..'); copy the file into the folder")
         return path
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """Any string no other extractor claims is a folder (relative paths: see config)."""
+        return {"path": text}
 
     def describe(self, table: str) -> str:
         """The file path."""

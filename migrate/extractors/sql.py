@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from pydantic import Field
+
 from migrate.errors import ExtractError
 from migrate.extractors.base import (
     DEFAULT_CHUNK_SIZE,
-    EXTRACTORS,
     Batch,
     Extractor,
     ExtractorCapabilities,
@@ -28,9 +29,17 @@ from migrate.extractors.base import (
     RejectedRow,
 )
 from migrate.redact import redact_url
+from migrate.registry import PluginOptions
 
 
-@EXTRACTORS.register("sql")
+class SqlOptions(PluginOptions):
+    """Options of the ``sql`` extractor (``source: {type: sql, ...}``)."""
+
+    url: str | None = Field(
+        None, description="SQLAlchemy database URL, e.g. mysql+pymysql://user:${DB_PASS}@host/"
+        "emr or sqlite:///emr.db (required unless a program passes engine=).")
+
+
 class SqlExtractor(Extractor):
     """A database reached through an SQLAlchemy URL (or an ``Engine``).
 
@@ -39,6 +48,9 @@ class SqlExtractor(Extractor):
     """
 
     name = "sql"
+    Options = SqlOptions
+    text_forms = ('a database URL (sqlite:///FILE, mysql+pymysql://..., postgresql://...)',)
+    text_rank = 60
     capabilities = ExtractorCapabilities(queries=True, incremental=True, column_values=True,
                                          lists_tables=True)
 
@@ -56,6 +68,11 @@ class SqlExtractor(Extractor):
         except Exception as exc:  # noqa: BLE001 - driver errors vary; report them uniformly
             raise ExtractError(f"cannot open database {self.url}: {type(exc).__name__}: "
                                f"{str(exc).splitlines()[0]}") from None
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """Any ``scheme://`` URL no earlier plugin claims is an SQLAlchemy database URL."""
+        return {"url": text} if "://" in text else None
 
     def describe(self, table: str) -> str:
         """``table`` at the redacted URL."""

@@ -2,9 +2,9 @@
 
 A loader receives resources in load order (referenced before referring) and writes them.
 :meth:`Loader.load` is the template method: it counts and delegates to ``_send``, the one step
-a new loader implements::
+a new loader implements. Declare it as an entry point of the ``migrate.loaders`` group (see
+docs/architecture.md, "Adding a target")::
 
-    @LOADERS.register("my-target")
     class MyLoader(Loader):
         def _send(self, resources): ...
 """
@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, final
 
-from migrate.errors import ConfigError
-from migrate.registry import Registry
+from pydantic import BaseModel
+
+from migrate.registry import DEFAULT_TEXT_RANK, NoOptions, Registry
 
 if TYPE_CHECKING:
     from migrate.loaders.deadletter import DeadLetterWriter
@@ -80,10 +81,22 @@ class Loader(ABC):
 
     name = "base"
     capabilities: ClassVar[LoaderCapabilities] = LoaderCapabilities()
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    """The options model (a `migrate.registry.PluginOptions`): the keys of ``target:``."""
+    text_forms: ClassVar[tuple[str, ...]] = ()
+    """How ``--target`` strings this loader reads look, for messages."""
+    text_rank: ClassVar[int] = DEFAULT_TEXT_RANK
+    """When `from_text` is asked, relative to other loaders (lower first)."""
 
     def __init__(self) -> None:
         self.summary = LoadSummary(self.describe())
         self.dead_letters: DeadLetterWriter | None = None  # set by the pipeline, if it wants
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """This plugin's options (without ``type``) when ``text``, a ``--target`` string, is
+        in its form (see ``text_forms``); None when it is not. Override to accept strings."""
+        return None
 
     @abstractmethod
     def describe(self) -> str:
@@ -140,34 +153,27 @@ class Loader(ABC):
         return self.summary
 
 
-LOADERS: Registry[type[Loader]] = Registry("loader")
+LOADERS: Registry[type[Loader]] = Registry("loader", "migrate.loaders")
+
+
+def folder_after(prefix: str, text: str) -> dict[str, Any] | None:
+    """``{"path": DIR}`` when ``text`` is ``PREFIX:DIR`` (a ``from_text`` of file targets)."""
+    kind, sep, rest = text.partition(":")
+    return {"path": rest} if sep and kind == prefix and rest else None
 
 
 def parse_target(text: str) -> dict[str, Any]:
-    """``ndjson:DIR``, ``bundles:DIR`` or an ``http(s)://`` FHIR base URL, as loader options."""
-    if text.startswith(("http://", "https://")):
-        return {"type": "fhir-server", "url": text.rstrip("/")}
-    kind, sep, rest = text.partition(":")
-    if sep and kind in ("ndjson", "bundles") and rest:
-        return {"type": kind, "path": rest}
-    raise ConfigError(f"target {text!r} is not ndjson:DIR, bundles:DIR or an http(s):// FHIR "
-                      "base URL")
+    """A ``--target`` string as loader options: the loader that claims it decides
+    (``ndjson:DIR``, ``bundles:DIR``, an ``http(s)://`` FHIR base URL, or a plugin's form)."""
+    return LOADERS.from_text(text, "target")
 
 
-def register_builtin_loaders() -> None:
-    """Import the built-in loaders, which registers them."""
-    import migrate.loaders.bundles
-    import migrate.loaders.fhir_server
-    import migrate.loaders.ndjson
-    import migrate.loaders.null  # noqa: F401 - these register the built-in loaders
-
-
-def open_loader(options: dict[str, Any]) -> Loader:
-    """Instantiate the loader named by ``options['type']`` with the other options."""
-    register_builtin_loaders()
-
+def open_loader(options: dict[str, Any], **deps: Any) -> Loader:
+    """Instantiate the loader named by ``options['type']`` (an entry point of
+    ``migrate.loaders``) with the other options, checked by its ``Options`` model; ``deps``
+    are constructor arguments that are not configuration (an HTTP client)."""
     opts = dict(options)
-    return LOADERS.create(opts.pop("type"), opts, "target")
+    return LOADERS.create(opts.pop("type"), opts, "target", **deps)  # type: ignore[no-any-return]
 
 
 def transaction_entry(resource: dict[str, Any], full_url: str) -> dict[str, Any]:

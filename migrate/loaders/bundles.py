@@ -6,18 +6,27 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import Field
 
 from migrate.files import leftovers, private_dir, write_atomic
 from migrate.loaders.base import (
     DEFAULT_BUNDLE_SIZE,
-    LOADERS,
     Loader,
     LoadSummary,
+    folder_after,
     transaction_entry,
 )
+from migrate.registry import PluginOptions
 
 
-@LOADERS.register("bundles")
+class BundlesOptions(PluginOptions):
+    """Options of the ``bundles`` target (``target: bundles:DIR``)."""
+
+    path: Path = Field(description="The folder that receives bundle-NNNNNN.json files.")
+    bundle_size: int = Field(DEFAULT_BUNDLE_SIZE, ge=1,
+                             description="Entries per transaction bundle.")
+
+
 class BundleFileLoader(Loader):
     """``bundle-000001.json``, ... in a folder, each a transaction of ``bundle_size`` entries.
 
@@ -26,12 +35,20 @@ class BundleFileLoader(Loader):
     """
 
     name = "bundles"
+    Options = BundlesOptions
+    text_forms = ('bundles:DIR',)
+    text_rank = 20
 
     def __init__(self, path: str | Path, bundle_size: int = DEFAULT_BUNDLE_SIZE) -> None:
         self.path, self.bundle_size = Path(path), bundle_size
         super().__init__()
         self._entries: list[dict[str, Any]] = []
         self._count = 0
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """``bundles:DIR``."""
+        return folder_after("bundles", text)
 
     def describe(self) -> str:
         """``bundles:<folder>``."""

@@ -44,7 +44,6 @@ from migrate.loaders import acks
 from migrate.loaders.auth import AuthConfig, BearerAuthConfig, TargetAuth, make_auth
 from migrate.loaders.base import (
     DEFAULT_BUNDLE_SIZE,
-    LOADERS,
     Loader,
     LoaderCapabilities,
     LoadSummary,
@@ -62,7 +61,7 @@ class FhirServerTarget(BaseModel):
     """The target profile of a FHIR server (``target:`` in the project file)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    type: Literal["fhir-server"] = "fhir-server"
+    type: Literal["fhir-server"] = Field("fhir-server", description="The target kind.")
     url: str = Field(description="FHIR base URL, e.g. https://ehr.example.org/fhir.")
     mode: Literal["transaction", "batch", "conditional"] = Field(
         "transaction", description="How resources are written (see docs/loading.md).")
@@ -133,7 +132,6 @@ def fhir_client(cfg: FhirServerTarget, client: httpx.Client | None = None, *,
     return FhirClient(cfg.url, http, auth=auth, retry=retry, **options)
 
 
-@LOADERS.register("fhir-server")
 class FhirServerLoader(Loader):
     """Writes to a FHIR server's base URL as the target profile says.
 
@@ -144,6 +142,9 @@ class FhirServerLoader(Loader):
     """
 
     name = "fhir-server"
+    Options = FhirServerTarget
+    text_forms = ('an http(s):// FHIR base URL',)
+    text_rank = 30
     capabilities = LoaderCapabilities(traces_sources=True)
 
     def __init__(self, url: str, client: httpx.Client | None = None, **options: Any) -> None:
@@ -169,9 +170,14 @@ class FhirServerLoader(Loader):
         shown = redact_url(self.url)
         return f"FhirServerLoader({shown!r}, mode={self.cfg.mode!r}, auth={self.auth!r})"
 
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """An ``http(s)://`` FHIR base URL (the trailing slash dropped)."""
+        return {"url": text.rstrip("/")} if text.startswith(("http://", "https://")) else None
+
     def describe(self) -> str:
-        """The base URL."""
-        return self.url
+        """The base URL, credentials masked (a password or a token in its query)."""
+        return redact_url(self.url)
 
     def open(self) -> None:
         """Check that the server answers as a FHIR server before sending anything.

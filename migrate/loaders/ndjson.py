@@ -7,12 +7,19 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from pydantic import Field
 
 from migrate.files import commit, discard, leftovers, open_partial, private_dir, writing
-from migrate.loaders.base import LOADERS, Loader, LoaderCapabilities, LoadSummary
+from migrate.loaders.base import Loader, LoaderCapabilities, LoadSummary, folder_after
+from migrate.registry import PluginOptions
 
 
-@LOADERS.register("ndjson")
+class NdjsonOptions(PluginOptions):
+    """Options of the ``ndjson`` target (``target: ndjson:DIR``)."""
+
+    path: Path = Field(description="The folder that receives one TYPE.ndjson file per type.")
+
+
 class NdjsonLoader(Loader):
     """NDJSON files in a folder; earlier ``*.ndjson`` files there are replaced by the run.
 
@@ -21,12 +28,20 @@ class NdjsonLoader(Loader):
     """
 
     name = "ndjson"
+    Options = NdjsonOptions
+    text_forms = ('ndjson:DIR',)
+    text_rank = 10
     capabilities = LoaderCapabilities(raw_resources=True)
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         super().__init__()
         self._files: dict[str, IO[bytes]] = {}
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """``ndjson:DIR``."""
+        return folder_after("ndjson", text)
 
     def describe(self) -> str:
         """``ndjson:<folder>``."""

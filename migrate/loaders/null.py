@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from migrate.loaders.base import LOADERS, Loader
+from migrate.loaders.base import Loader
 
 Observer = Callable[[list[dict[str, Any]]], None]
 
 
-@LOADERS.register("null")
 class NullLoader(Loader):
     """Discards every resource after showing it to the optional ``observer``."""
 

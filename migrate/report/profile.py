@@ -221,11 +221,7 @@ def profile_source(source: dict[str, Any], tables: list[str] | None = None,
     ``source`` is a source setting as `migrate.config.parse_source` gives it; ``files`` maps
     table names to CSV file names (a pack's ``files:``).
     """
-    opts = dict(source)
-    kind = opts.pop("type")
-    if kind == "csv" and files:
-        opts["files"] = {**files, **opts.get("files", {})}
-    ext = open_extractor(kind, **opts)
+    ext = open_extractor(**source_options(source, files))
     try:
         names = list(tables) if tables else source_tables(ext, opts.get("files"))
         return [profile_table(ext, t, nulls) for t in names]

@@ -92,11 +92,11 @@ def validate_migration(settings: RunSettings, options: ValidateOptions) -> Valid
 def _source_checks(report: ValidationReport, settings: RunSettings, pack: Pack,
                    suite: SuiteSpec, emits: Any) -> None:
     """Expectations, coverage, gaps and quarantine groups (everything after the run)."""
-    from migrate.extractors.base import open_extractor
+    from migrate.extractors.base import open_extractor, source_options
     from migrate.validation import coverage, gaps
     from migrate.validation.gx import run_expectations
 
-    ext = open_extractor(**extractor_options(settings.source, pack))
+    ext = open_extractor(**source_options(settings.source, pack.spec.files))
     try:
         tables = coverage.source_tables(ext, pack.spec.files)
         scans = _scan(ext, pack, suite, tables, settings.chunk_size)
@@ -111,15 +111,6 @@ def _source_checks(report: ValidationReport, settings: RunSettings, pack: Pack,
     report.quarantine = gaps.group_quarantine(quarantine)
     report.outputs.update(gaps.write_gap_files(report.gaps, pack, settings.output,
                                                    report.redactor))
-
-
-def extractor_options(source: dict[str, Any], pack: Pack) -> dict[str, Any]:
-    """``open_extractor`` arguments for a source setting (a CSV pack's file names added)."""
-    opts = dict(source)
-    kind = opts.pop("type")
-    if kind == "csv" and pack.spec.files:
-        opts["files"] = {**pack.spec.files, **opts.get("files", {})}
-    return {"kind": kind, **opts}
 
 
 def _keys(pack: Pack, suite: SuiteSpec) -> dict[str, list[str]]:

@@ -12,7 +12,6 @@ or the CLI.
 from __future__ import annotations
 
 import ast
-import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,13 @@ import pytest
 from migrate.cli import cli
 from migrate.config import ProjectConfig, read_project
 from migrate.errors import ConfigError
-from migrate.extractors.base import EXTRACTORS, register_builtin_extractors
+from migrate.extractors.base import EXTRACTORS
 from migrate.loaders.auth import (
     BearerAuthConfig,
     ClientCredentialsAuthConfig,
     SmartBackendAuthConfig,
 )
-from migrate.loaders.base import LOADERS, register_builtin_loaders
+from migrate.loaders.base import LOADERS
 from migrate.loaders.fhir_server import FhirServerTarget
 from migrate.mappers.spec import MappingSpec, _model_in
 from tests.conftest import REPO
@@ -68,17 +67,15 @@ def fields(model: Any) -> dict[str, Any]:
 
 
 def plugin_options(registry: Any) -> set[str]:
-    """Every option a plugin of ``registry`` takes (constructor parameters and profiles)."""
+    """Every option a plugin of ``registry`` takes (its options model, and profiles)."""
     names = {"type"}
     for kind in registry.names():
-        names |= set(inspect.signature(registry.get(kind)).parameters) - {"options", "client"}
+        names |= set(registry.get(kind).Options.model_fields)
     return names | set(FhirServerTarget.model_fields)
 
 
 def known_keys(section: str) -> set[str]:
     """The keys a settings section accepts."""
-    register_builtin_extractors()
-    register_builtin_loaders()
     auth = (BearerAuthConfig, ClientCredentialsAuthConfig, SmartBackendAuthConfig)
     if section == "source":
         return plugin_options(EXTRACTORS)
