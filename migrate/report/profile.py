@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migrate.errors import MigrateError
-from migrate.extractors.base import Extractor, open_extractor
+from migrate.extractors.base import Extractor, open_extractor, source_options
 from migrate.phi import sensitive_name, sensitive_values
 from migrate.validation.coverage import source_tables
 
@@ -221,7 +221,8 @@ def profile_source(source: dict[str, Any], tables: list[str] | None = None,
     ``source`` is a source setting as `migrate.config.parse_source` gives it; ``files`` maps
     table names to CSV file names (a pack's ``files:``).
     """
-    ext = open_extractor(**source_options(source, files))
+    opts = source_options(source, files)
+    ext = open_extractor(**opts)
     try:
         names = list(tables) if tables else source_tables(ext, opts.get("files"))
         return [profile_table(ext, t, nulls) for t in names]
