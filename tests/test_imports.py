@@ -24,11 +24,6 @@ ALLOWED_CYCLES: list[frozenset[str]] = [
     # pipeline <-> executors: the "spine" slice removes it.
     frozenset({"migrate.pipeline", "migrate.executors", "migrate.executors.dask",
                "migrate.executors.partitioned"}),
-    # base.open_extractor / base.open_loader import the built-ins to register them: the
-    # "plugins" slice loads them through entry points instead (this slice may not touch them).
-    frozenset({"migrate.extractors.base", "migrate.extractors.csv", "migrate.extractors.sql"}),
-    frozenset({"migrate.loaders.base", "migrate.loaders.bundles", "migrate.loaders.deadletter",
-               "migrate.loaders.fhir_server", "migrate.loaders.ndjson", "migrate.loaders.null"}),
 ]
 
 
