@@ -3,8 +3,10 @@
 A transform is a builder registered in :data:`TRANSFORMS` under its YAML name: it gets the
 compiler, its argument, where it stands (for messages) and its line, and returns the compiled
 function. The built-in transforms live in ``transforms.py``, ``codes.py`` and ``textual.py``;
-importing ``migrate.mappers.transforms`` registers all of them. This module imports none of
-them, nor the compiler, so each can import it.
+importing ``migrate.mappers.transforms`` registers all of them. Installed distributions add
+theirs through the ``migrate.transforms`` entry point group (docs/architecture.md, "Adding a
+transform"); a built-in name cannot be taken over. This module imports none of them, nor the
+compiler, so each can import it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from migrate.mappers.compiler import Compiler, Fn
 
 Builder = Callable[["Compiler", Any, str, int], "Fn"]
-TRANSFORMS: Registry[Builder] = Registry("transform")
+TRANSFORMS: Registry[Builder] = Registry("transform", "migrate.transforms")
 
 
 def options(
