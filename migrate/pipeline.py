@@ -29,6 +29,7 @@ from migrate.mappers.engine import EMITTED, FILTERED, UNCHANGED, MappingRunner, 
 from migrate.mappers.pack import CompiledMapping, MappingSettings, Pack, load_pack
 from migrate.redact import redact_text, redact_url
 from migrate.report.model import RunReport, TableStats
+from migrate.validation.base import Validator
 from migrate.validation.dangling import DanglingTracker
 
 QUARANTINE_FILE = "quarantine.ndjson"
@@ -225,10 +226,9 @@ def check_columns(pack: Pack, ext: Extractor) -> None:
 
 def _source_columns(ext: Extractor, m: CompiledMapping) -> list[str]:
     if m.spec.query:
-        query_columns = getattr(ext, "query_columns", None)
-        if query_columns is None:
+        if not ext.capabilities.queries:
             raise ConfigError(f"the {ext.name} source cannot run SQL queries")
-        return list(query_columns(m.spec.query))
+        return list(ext.query_columns(m.spec.query))
     return ext.columns(m.table)
 
 
@@ -250,9 +250,10 @@ class _Run:
         since = self._since(m)  # asked once: a sync looks its watermark up in the store
         stats.incremental = since is not None
         self.report.tables.append(stats)
-        runner = MappingRunner(self.pack, m,
-                               hash_rows=bool(getattr(self.loader, "wants_row_hashes", False)),
-                               skip_unchanged=getattr(self.loader, "unchanged_rows", None))
+        caps = self.loader.capabilities
+        runner = MappingRunner(self.pack, m, hash_rows=caps.row_hashes,
+                               skip_unchanged=self.loader.unchanged_rows if caps.incremental
+                               else None)
         if self.executor is not None:
             with self._progress(m) as bar:
                 for read, rejects, units, warnings in self.executor.results(m):
@@ -304,15 +305,16 @@ class _Run:
 
     def _since(self, m: CompiledMapping) -> tuple[str, str] | None:
         # A loader that syncs incrementally may ask for changed rows only (a watermark).
-        since_of = getattr(self.loader, "extract_since", None)
-        return since_of(m) if since_of else None
+        if not self.loader.capabilities.incremental:
+            return None
+        return self.loader.extract_since(m)
 
     def _batches(self, m: CompiledMapping, runner: MappingRunner,
                  since: tuple[str, str] | None) -> Iterator[Any]:
         if since is not None:
             return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query,
                                          since=since)
-        if getattr(self.ext, "cleans_columns", False):  # trimming and null tokens, column-wise
+        if self.ext.capabilities.clean_columns:  # trimming and null tokens, column-wise
             return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query,
                                          clean=runner.clean_column)
         return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query)
@@ -334,16 +336,16 @@ class _Run:
         out: list[dict[str, Any]] = []
         sources: list[dict[str, Any] | None] = []
         # Serialized resources (partitioned runs) go straight to a loader that takes them.
-        load_raw = getattr(self.loader, "load_raw", None)
-        observe = getattr(self.loader, "observe_units", None)
+        caps = self.loader.capabilities
+        load_raw, observe = caps.raw_resources, caps.observes_units
         watch = self.dangling.watches(m)  # m refers to a mapping with quarantined rows
-        if load_raw is None or observe is not None or watch:
+        if not load_raw or observe or watch:
             for unit in units:
                 unit.materialize()
         raw: list[tuple[str, bytes]] = []
         counts = self.report.resources
         # Where each resource came from, for loaders that report refusals per source row.
-        traced = type(self.loader)._send_traced is not Loader._send_traced
+        traced = caps.traces_sources
         if not validated:
             validate_units(self.validator, units, self.report.warnings)
         for unit in units:
@@ -372,10 +374,10 @@ class _Run:
         counts.update(map(itemgetter("resourceType"), out))
         if watch:
             self.dangling.count(m, out, self.report.dangling)
-        if observe is not None:  # loaders that track source rows (sync) see every outcome
-            observe(m, units)
-        if raw and load_raw is not None:
-            load_raw(raw)
+        if observe:  # loaders that track source rows (sync) see every outcome
+            self.loader.observe_units(m, units)
+        if raw and load_raw:
+            self.loader.load_raw(raw)
         self.loader.load(out, sources if traced else None)
 
     def _count_notes(self, m: CompiledMapping, unit: Unit) -> None:
@@ -396,9 +398,8 @@ class _Run:
 
     def _reject(self, m: CompiledMapping, stats: TableStats, reject: RejectedRow) -> None:
         stats.quarantined["unparseable-row"] += 1
-        delimiter = getattr(self.ext, "delimiter", None)  # a file's rows: key from the line
-        if isinstance(delimiter, str) and reject.raw:
-            self.dangling.unreadable(m, reject.raw, self.ext.columns(m.table), delimiter)
+        if self.ext.capabilities.split_lines and reject.raw:  # a file's line: key from it
+            self.dangling.unreadable(m, self.ext.split_rejected(m.table, reject.raw))
         record = {"table": m.table, "mapping": m.name, "source": self.ext.describe(m.table),
                   "rows": [{"line": reject.line}],
                   "reasons": [{"code": "unparseable-row", "message": reject.message,
@@ -414,15 +415,14 @@ def _cause(exc: BaseException) -> str:
     return f"{type(orig).__name__}{f' {code}' if code is not None else ''}"
 
 
-def validate_units(validator: Any, units: list[Unit], warnings: Counter[str]) -> None:
+def validate_units(validator: Validator, units: list[Unit], warnings: Counter[str]) -> None:
     """Validate the resources of the emitted units; an error quarantines its whole unit
     (invariant 2). Resources are validated a chunk at a time (`FastValidator.validate_many`)."""
     emitted = [u for u in units if u.outcome == EMITTED and u.resources]
     resources = [res for u in emitted for res in u.resources]
     if not resources:
         return
-    many = getattr(validator, "validate_many", None)
-    found = many(resources) if many else [validator.validate(r) for r in resources]
+    found = validator.validate_many(resources)
     if not any(found):  # the common chunk: no issue at all
         return
     verdicts = iter(found)

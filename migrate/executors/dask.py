@@ -101,15 +101,15 @@ class DaskExecutor:
         wanted = s.partitions or 2 * n_workers
         shutil.rmtree(self.parts, ignore_errors=True)
         blob = s.model_dump_json()
-        hash_rows = bool(getattr(self.loader, "wants_row_hashes", False))
-        since_of = getattr(self.loader, "extract_since", None)
+        hash_rows = self.loader.capabilities.row_hashes
+        incremental = self.loader.capabilities.incremental
         for order, m in enumerate(self.pack.ordered_mappings()):
             # An explicit --partitions is taken as it is; the default keeps small tables whole.
             column, bounds = plan_partitions(self.ext, m, wanted, s.chunk_size,
                                              min_rows=1 if s.partitions else MIN_ROWS)
             count = len(bounds) + 1
             self.partitions[m.name] = count
-            since = since_of(m) if since_of else None
+            since = self.loader.extract_since(m) if incremental else None
             tasks = [PartitionTask(m.name, i, count, column, bounds,
                                    str(self.parts / m.name / f"{i:04d}.ndjson"), hash_rows, since)
                      for i in range(count)]

@@ -87,10 +87,9 @@ def plan_partitions(ext: Extractor, m: CompiledMapping, wanted: int, chunk_size:
     column = partition_column(m)
     if column is None or wanted <= 1:
         return None, ()
-    column_counts = getattr(ext, "column_counts", None)
-    if column_counts is not None:  # counted by the extractor (Arrow), distinct values only
+    if ext.capabilities.value_counts:  # counted by the extractor (Arrow), distinct values only
         counts: Counter[str] = Counter()
-        for raw, n in column_counts(m.table, column).items():
+        for raw, n in ext.column_counts(m.table, column).items():
             value = partition_value(raw, m.null_tokens)
             if value is not None:
                 counts[value] += n
@@ -115,8 +114,8 @@ def _column_sample(ext: Extractor, m: CompiledMapping, column: str,
                    chunk_size: int) -> Iterator[str | None]:
     """Values of the partition column (every one, or every k-th once there are many)."""
     nulls = m.null_tokens
-    column_values = getattr(ext, "column_values", None)
-    source = (column_values(m.table, column, m.spec.query) if column_values is not None
+    source = (ext.column_values(m.table, column, m.spec.query)
+              if ext.capabilities.column_values
               else (r.get(column) for b in ext.iter_batches(m.table, chunk_size, m.spec.query)
                     for r in b.rows))
     kept: list[str | None] = []
@@ -183,10 +182,9 @@ def _partition_rows(ext: Extractor, m: CompiledMapping, task: PartitionTask, chu
     """The partition's rows, in chunks, with the index in the table of each row (cleaned a
     column at a time by ``clean`` where the rows are selected in Arrow)."""
     column, bounds = task.column, list(task.boundaries)
-    selected = getattr(ext, "iter_selected", None)
-    if column is not None and selected is not None and task.since is None:
+    if column is not None and ext.capabilities.selected_reads and task.since is None:
         # Filtered in Arrow: rows of other partitions never become Python objects.
-        yield from selected(m.table, chunk_size, _arrow_range(column, bounds, task.index,
+        yield from ext.iter_selected(m.table, chunk_size, _arrow_range(column, bounds, task.index,
                                                               m.null_tokens), clean=clean)
         return
     position = 0

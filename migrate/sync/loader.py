@@ -48,7 +48,6 @@ class SyncLoader(Loader):
 
     name = "sync"
     capabilities = LoaderCapabilities(row_hashes=True, incremental=True, observes_units=True)
-    wants_row_hashes = True
 
     def __init__(self, store: StateStore, run_id: int, writer: OutboxWriter, *,
                  force: bool = False, confirm_deletes: bool = False,

@@ -101,14 +101,10 @@ def unused_tables(pack: Pack, source_tables: list[str],
 
 
 def source_tables(ext: Extractor, files: dict[str, str] | None = None) -> list[str]:
-    """The tables a source holds: CSV files of the folder, or the database's tables."""
-    root = getattr(ext, "root", None)
-    if root is not None:
-        by_file = {name: table for table, name in (files or {}).items()}
-        return sorted(by_file.get(p.name, p.stem) for p in root.glob("*.csv"))
-    engine = getattr(ext, "engine", None)
-    if engine is not None:
-        import sqlalchemy as sa
+    """The tables a source holds (CSV files of the folder, the database's tables), as the
+    extractor lists them (capability ``lists_tables``); none when it cannot list them.
 
-        return sorted(sa.inspect(engine).get_table_names())
-    return []
+    ``files`` is kept for callers that pass a pack's file names: the extractor was opened
+    with them and names its tables by them already.
+    """
+    return list(ext.tables()) if ext.capabilities.lists_tables else []

@@ -1,0 +1,108 @@
+"""The spine asks a plugin's declared capabilities, never the object (issue 18, item 1).
+
+The pipeline, the executors, the dry run's coverage and the sync must not discover what an
+extractor, a loader, a validator or an executor can do with ``getattr``/``hasattr``, nor by
+comparing a plugin's method with a base class's: a capability is declared on the class
+(`ExtractorCapabilities`, `LoaderCapabilities`) and the base class declares every optional
+method with a default.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from migrate.extractors.base import Extractor, ExtractorCapabilities
+from migrate.loaders.base import Loader, LoaderCapabilities
+
+ROOT = Path(__file__).resolve().parents[1] / "migrate"
+SPINE = sorted([ROOT / "pipeline.py", ROOT / "stages.py", ROOT / "outcomes.py",
+                ROOT / "validation" / "coverage.py", ROOT / "validation" / "dryrun.py",
+                *(ROOT / "executors").glob("*.py"), *(ROOT / "sync").glob("*.py")])
+PLUGIN = re.compile(r"\b(ext|extractor|load|loader|validator|executor|runner)\b", re.I)
+BASES = {"Extractor", "Loader", "Validator", "Executor"}
+
+
+def probes(source: str) -> list[str]:
+    """Each capability probe in ``source``: a getattr/hasattr on a plugin object, or a
+    comparison of a plugin's method with a base class's."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr") and node.args
+                and PLUGIN.search(ast.unparse(node.args[0]))):
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(isinstance(s, ast.Attribute) and isinstance(s.value, ast.Name)
+                   and s.value.id in BASES for s in sides):
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+@pytest.mark.parametrize("path", [p for p in SPINE if p.exists()],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_spine_asks_declarations_not_objects(path: Path) -> None:
+    assert probes(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("snippet", [
+    'query_columns = getattr(ext, "query_columns", None)',
+    'x = getattr(self.loader, "load_raw", None)',
+    'ok = hasattr(self.executor, "results")',
+    'many = getattr(validator, "validate_many", None)',
+    "traced = type(self.loader)._send_traced is not Loader._send_traced",
+    "same = type(e).tables == Extractor.tables",
+])
+def test_the_probe_finder_finds_each_kind_of_probe(snippet: str) -> None:
+    """The check above would catch a probe coming back (it is not vacuous)."""
+    assert len(probes(snippet)) == 1
+
+
+def test_every_declared_capability_has_a_base_class_method() -> None:
+    """Each capability's method has a declared default on the base class, so a plugin that
+    does not declare it is never probed and one that does overrides a known name."""
+    methods = {"queries": "query_columns", "column_values": "column_values",
+               "value_counts": "column_counts", "selected_reads": "iter_selected",
+               "lists_tables": "tables", "split_lines": "split_rejected"}
+    for method in methods.values():
+        assert callable(getattr(Extractor, method))
+    assert not hasattr(Extractor, "cleans_columns")
+    assert set(methods) | {"clean_columns", "incremental"} == set(
+        ExtractorCapabilities.__dataclass_fields__)
+    for method in ("_send_traced", "load_raw", "extract_since", "unchanged_rows",
+                   "observe_units"):
+        assert callable(getattr(Loader, method))
+    assert set(LoaderCapabilities.__dataclass_fields__) == {
+        "traces_sources", "raw_resources", "row_hashes", "incremental", "observes_units"}
+
+
+def test_builtins_declare_what_they_implement() -> None:
+    """A built-in that declares a capability overrides its method (and one that overrides
+    it declares it): the declaration and the code cannot drift apart."""
+    from migrate.extractors.csv import CsvExtractor
+    from migrate.extractors.sql import SqlExtractor
+    from migrate.loaders.fhir_server import FhirServerLoader
+    from migrate.loaders.ndjson import NdjsonLoader
+    from migrate.sync.loader import SyncLoader
+    from migrate.sync.runrecord import RecordingFhirServerLoader
+
+    ext_methods = {"queries": ["query_columns"], "column_values": ["column_values"],
+                   "value_counts": ["column_counts"], "selected_reads": ["iter_selected"],
+                   "lists_tables": ["tables"], "split_lines": ["split_rejected"]}
+    for cls in (CsvExtractor, SqlExtractor):
+        for cap, names in ext_methods.items():
+            for name in names:
+                overridden = getattr(cls, name) is not getattr(Extractor, name)
+                assert overridden == getattr(cls.capabilities, cap), (cls.name, cap)
+    load_methods = {"traces_sources": ["_send_traced"], "raw_resources": ["load_raw"],
+                    "incremental": ["extract_since", "unchanged_rows"],
+                    "observes_units": ["observe_units"]}
+    for lcls in (FhirServerLoader, NdjsonLoader, SyncLoader, RecordingFhirServerLoader):
+        for cap, names in load_methods.items():
+            for name in names:
+                overridden = getattr(lcls, name) is not getattr(Loader, name)
+                assert overridden == getattr(lcls.capabilities, cap), (lcls.name, cap)
