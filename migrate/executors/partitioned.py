@@ -25,8 +25,10 @@ import orjson
 from migrate.extractors.base import Batch, Clean, Extractor, RejectedRow
 from migrate.files import open_private, private_dir
 from migrate.mappers.compiler import RowError
-from migrate.mappers.engine import MappingRunner, Unit
+from migrate.mappers.engine import Unit
 from migrate.mappers.pack import CompiledMapping, Pack
+from migrate.stages import StageLoop
+from migrate.validation.base import Validator
 
 MIN_ROWS_PER_PARTITION = 20_000
 SAMPLE_CAP = 400_000  # partition-column values kept to choose boundaries (then decimated)
@@ -130,17 +132,17 @@ def _column_sample(ext: Extractor, m: CompiledMapping, column: str,
 
 
 # -- worker side --------------------------------------------------------------------------
-def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: Any,
+def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: Validator,
                   chunk_size: int) -> PartResult:
-    """Map, validate and serialize one partition of one table into ``task.part_file``."""
+    """The stage loop over one partition of one table (`migrate.stages.StageLoop`: map and
+    validate), its units serialized into ``task.part_file`` with their source positions."""
     import time
-
-    from migrate.pipeline import validate_units
 
     started = time.perf_counter()
     m = next(x for x in pack.mappings if x.name == task.mapping)
     result = PartResult(task)
-    runner = MappingRunner(pack, m, hash_rows=task.hash_rows)
+    loop = StageLoop(pack, m, validator, hash_rows=task.hash_rows)
+    runner = loop.runner
     position = 0  # global index past the last row seen
     current: list[list[int]] = [[]]  # the global index of each row of the chunk being fed
 
@@ -162,14 +164,12 @@ def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: An
                 continue
             current[0] = index_of
             positions: list[int] = []
-            units = runner.feed(rows, positions, clean=batch.clean)
-            validate_units(validator, units, result.warnings)
+            units = loop.chunk(batch, result.warnings, positions)
             for unit, pos in zip(units, positions, strict=True):
                 fh.write(_unit_lines(index_of[pos], UNIT, unit))
             result.units += len(units)
         firsts: list[Any] = []
-        units = runner.finish(firsts)
-        validate_units(validator, units, result.warnings)
+        units = loop.finish(result.warnings, firsts)
         for unit, first in zip(units, firsts, strict=True):
             fh.write(_unit_lines(first if first is not None else position, LAST, unit))
         result.units += len(units)

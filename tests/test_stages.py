@@ -1,0 +1,80 @@
+"""One stage loop (`migrate.stages`): the pipeline consumes one kind of result, whichever
+executor made it, and the in-process executor is a registered executor like any other."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from migrate.executors import EXECUTORS, open_executor
+from migrate.executors.base import Executor
+from migrate.executors.local import LocalExecutor
+from migrate.pipeline import run_pipeline
+from migrate.stages import ChunkResult
+from tests.conftest import make_settings
+
+GOLDEN_INPUT = Path(__file__).parent / "golden" / "synthea" / "input"
+
+
+class OneUnitAtATime(LocalExecutor):
+    """The local stage loop, its results cut into one unit each (and the rows read handed
+    over first): the pipeline must account for them exactly as for the original chunks."""
+
+    name = "one-at-a-time"
+
+    def describe(self) -> str:
+        return "local"
+
+    def results(self, mapping, since) -> Iterator[ChunkResult]:  # noqa: ANN001
+        for result in super().results(mapping, since):
+            yield ChunkResult(result.read, result.rejects, [], result.warnings)
+            for unit in result.units:
+                yield ChunkResult(0, [], [unit], Counter())
+
+
+@pytest.fixture
+def one_at_a_time() -> Iterator[str]:
+    EXECUTORS.register(OneUnitAtATime.name, OneUnitAtATime)
+    try:
+        yield OneUnitAtATime.name
+    finally:
+        EXECUTORS._items.pop(OneUnitAtATime.name, None)
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((folder / "nd").glob("*.ndjson"))} | {
+        "quarantine.ndjson": (folder / "quarantine.ndjson").read_bytes()}
+
+
+def test_the_pipeline_takes_the_same_results_from_any_executor(tmp_path: Path,
+                                                               one_at_a_time: str) -> None:
+    runs = {}
+    for executor in ("local", one_at_a_time):
+        out = tmp_path / executor
+        report = run_pipeline(make_settings(GOLDEN_INPUT, f"ndjson:{out / 'nd'}", out,
+                                            max_quarantine_rate=1.0, executor=executor))
+        tables = [t.as_dict() for t in report.tables]
+        for t in tables:
+            t.pop("source", None)
+        runs[executor] = (_outputs(out), tables, dict(report.warnings), report.executor)
+    assert runs["local"][0]["quarantine.ndjson"]  # the golden input quarantines some rows
+    assert runs[one_at_a_time] == runs["local"]
+
+
+def test_every_executor_in_the_registry_is_an_executor_class() -> None:
+    assert {"local", "dask"} <= set(EXECUTORS.names())
+    for name in EXECUTORS.names():
+        assert issubclass(EXECUTORS.get(name), Executor)
+
+
+def test_the_local_executor_is_a_real_executor(tmp_path: Path) -> None:
+    """``local`` is opened like any executor (no special case in the pipeline)."""
+    settings = make_settings(GOLDEN_INPUT, f"ndjson:{tmp_path / 'nd'}", tmp_path)
+    executor = open_executor(settings, None, None, None)
+    assert isinstance(executor, LocalExecutor)
+    with executor as opened:
+        assert opened.describe() == "local"
+        assert opened.partitions == {}
