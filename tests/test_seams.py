@@ -106,3 +106,57 @@ def test_builtins_declare_what_they_implement() -> None:
             for name in names:
                 overridden = getattr(lcls, name) is not getattr(Loader, name)
                 assert overridden == getattr(lcls.capabilities, cap), (lcls.name, cap)
+
+
+SPINE_PACKAGES = ("migrate.pipeline", "migrate.stages", "migrate.outcomes", "migrate.executors",
+                  "migrate.mappers.engine", "migrate.mappers.chunked", "migrate.sync")
+
+
+def _imports(path: Path) -> set[str]:
+    """Every migrate module ``path`` imports, at any level (inside functions too), except
+    under ``if TYPE_CHECKING``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    hidden = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+              and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in hidden:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return {n for n in found if n.startswith("migrate")}
+
+
+def test_the_spine_has_no_import_cycle() -> None:
+    """pipeline -> executors -> stages -> mappers.engine, and sync -> pipeline, one way only
+    (an import inside a function counts: it is a cycle all the same)."""
+    modules = {".".join(p.relative_to(ROOT.parent).with_suffix("").parts).removesuffix(
+        ".__init__"): p for p in ROOT.rglob("*.py")}
+
+    def owner(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph = {m: set() for m in modules}
+    for m, path in modules.items():
+        for name in _imports(path):
+            target = owner(name)
+            parts = (target or "").split(".")
+            # a submodule imports its parent packages too (not its own package's __init__)
+            for n in range(2, len(parts) + 1):
+                pkg = ".".join(parts[:n])
+                if pkg in modules and pkg != m and not m.startswith(pkg + "."):
+                    graph[m].add(pkg)
+    spine = [m for m in modules if m.startswith(SPINE_PACKAGES)]
+    for start in spine:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph[todo.pop()]:
+                assert nxt != start, f"{start} imports itself back through its imports"
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ import sqlalchemy as sa
 from migrate.config import RunSettings
 from migrate.errors import ConfigError, InternalError, MigrateError
 from migrate.files import private_dir, write_atomic
+from migrate.loaders.recording import default_state_url, identity_fingerprint
 from migrate.redact import redact_text, redact_url
 from migrate.report.model import RunReport
 from migrate.state import StateStore
@@ -55,17 +55,6 @@ class SyncResult:
         """JSON-ready summary."""
         return {"run_id": self.run_id, "status": self.status, "plan": self.plan,
                 "writes": self.writes, "state": self.state, "suspended": self.suspended}
-
-
-def identity_fingerprint(settings: RunSettings) -> str:
-    """A fingerprint of the id namespace and source system (not reversible to either)."""
-    seed = f"{settings.namespace}|{settings.source_system}".encode()
-    return hashlib.sha256(seed).hexdigest()[:24]
-
-
-def default_state_url(settings: RunSettings) -> str:
-    """An SQLite file in the output folder."""
-    return f"sqlite:///{Path(settings.output) / 'state.sqlite'}"
 
 
 def run_sync(settings: RunSettings, *, state_url: str | None = None, force: bool = False,
