@@ -19,13 +19,13 @@ from migrate.config import RunSettings
 from migrate.errors import ConfigError, ExtractError, InternalError, MigrateError
 from migrate.executors import open_executor
 from migrate.executors.base import Executor
-from migrate.extractors.base import Extractor, RejectedRow, open_extractor
+from migrate.extractors.base import Extractor, open_extractor
 from migrate.files import commit, leftovers, open_partial, private_dir, write_atomic, writing
 from migrate.loaders.base import Loader
 from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
 from migrate.loaders.recording import open_run_loader
-from migrate.mappers.engine import EMITTED, FILTERED, UNCHANGED, Unit
 from migrate.mappers.pack import CompiledMapping, Pack, load_pack
+from migrate.outcomes import EMITTED, FILTERED, UNCHANGED, RejectedRow, Unit
 from migrate.redact import redact_text, redact_url
 from migrate.report.model import RunReport, TableStats
 from migrate.stages import extractor_options, gc_tuned, pack_settings, validate_units

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migrate.errors import ExtractError, MigrateError
-from migrate.mappers.compiler import RowError
-from migrate.mappers.engine import EMITTED, MappingRunner, SkipCheck, Unit
+from migrate.mappers.engine import MappingRunner, SkipCheck
 from migrate.mappers.pack import MappingSettings
+from migrate.outcomes import EMITTED, Batch, RejectedRow, RowError, Unit
 
 if TYPE_CHECKING:
     from migrate.config import RunSettings
-    from migrate.extractors.base import Batch, Extractor, RejectedRow
+    from migrate.extractors.base import Extractor
     from migrate.mappers.pack import CompiledMapping, Pack
     from migrate.validation.base import Validator
 

@@ -160,3 +160,25 @@ def test_the_spine_has_no_import_cycle() -> None:
                 if nxt not in seen:
                     seen.add(nxt)
                     todo.append(nxt)
+
+
+OUTCOME_TYPES = {"Unit", "EMITTED", "FILTERED", "QUARANTINED", "UNCHANGED", "RowError", "Batch",
+                 "RejectedRow"}
+
+
+def test_stages_take_the_outcome_types_from_the_core_module() -> None:
+    """`migrate.outcomes` holds the types every stage shares; no stage takes them from another
+    stage's module (the engine, the compiler and the extractor base only re-export them, for
+    the modules of their own package)."""
+    wrong = []
+    for path in ROOT.rglob("*.py"):
+        package = ".".join(("migrate", *path.relative_to(ROOT).parts[:-1]))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.ImportFrom) and node.module != "migrate.outcomes"
+                    and (node.module or "").startswith("migrate.")
+                    and node.module.rpartition(".")[0] != package):
+                taken = {a.name for a in node.names} & OUTCOME_TYPES
+                if taken:
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: {sorted(taken)} "
+                                 f"from {node.module}")
+    assert wrong == []

@@ -22,11 +22,10 @@ from typing import Any
 
 import orjson
 
-from migrate.extractors.base import Batch, Clean, Extractor, RejectedRow
+from migrate.extractors.base import Clean, Extractor
 from migrate.files import open_private, private_dir
-from migrate.mappers.compiler import RowError
-from migrate.mappers.engine import Unit
 from migrate.mappers.pack import CompiledMapping, Pack
+from migrate.outcomes import Batch, RejectedRow, RowError, Unit
 from migrate.stages import StageLoop
 from migrate.validation.base import Validator
 

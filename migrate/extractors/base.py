@@ -12,32 +12,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from migrate.errors import ConfigError
+from migrate.outcomes import Batch, RejectedRow  # noqa: F401 - what an extractor yields
 from migrate.registry import Registry
 
 DEFAULT_CHUNK_SIZE = 5000
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    """A source row that could not even be parsed (ragged CSV line, undecodable bytes)."""
-
-    line: int | None
-    message: str
-    raw: str | None = None
-
-
-@dataclass
-class Batch:
-    """One chunk of a table: parsed rows, and rows rejected while parsing."""
-
-    rows: list[dict[str, Any]]
-    rejects: list[RejectedRow] = field(default_factory=list)
-    start: int = 0  # index in the table of the batch's first row (where the extractor knows it)
-    clean: bool = False  # the rows' values went through the ``clean`` function already
 
 
 @dataclass

@@ -22,8 +22,8 @@ from migrate.registry import Registry
 
 if TYPE_CHECKING:
     from migrate.loaders.deadletter import DeadLetterWriter
-    from migrate.mappers.engine import Unit
     from migrate.mappers.pack import CompiledMapping
+    from migrate.outcomes import Unit
     from migrate.report.model import TableStats
 
 DEFAULT_BUNDLE_SIZE = 200

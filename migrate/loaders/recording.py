@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from migrate.loaders.base import Loader, LoaderCapabilities, LoadSummary, open_loader
 from migrate.loaders.fhir_server import FhirServerLoader
-from migrate.mappers.engine import EMITTED, Unit
 from migrate.mappers.pack import CompiledMapping
+from migrate.outcomes import EMITTED, Unit
 from migrate.state import SENT_BY_RUN, StateStore, content_hash
 
 if TYPE_CHECKING:

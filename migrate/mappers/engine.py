@@ -8,69 +8,29 @@ of that row's resources are emitted (invariant 2).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
 import orjson
 
 from migrate.mappers.chunked import ChunkPlan, screen
-from migrate.mappers.compiler import RowError, Scope
+from migrate.mappers.compiler import Scope
 from migrate.mappers.ids import digest
 from migrate.mappers.keyset import SeenKeys
 from migrate.mappers.pack import CompiledEmit, CompiledMapping, Pack
+from migrate.outcomes import (  # noqa: F401 - the outcome types, as the engine's users knew them
+    EMITTED,
+    FILTERED,
+    QUARANTINED,
+    UNCHANGED,
+    RowError,
+    Unit,
+)
 
-EMITTED, FILTERED, QUARANTINED = "emitted", "filtered", "quarantined"
-# A row identical to the one an earlier sync already delivered (sync only): it counts as
-# emitted, and nothing is mapped or sent for it.
-UNCHANGED = "unchanged"
 _GROUPED = "grouped"  # a row that joins a group (see `MappingRunner.feed`)
 CHUNK_MIN = 1  # rows mapped on their own in a chunk below this: row at a time
 SkipCheck = Callable[[str, list[tuple[str, str]]], set[str]]
 Row = dict[str, Any]
-
-
-@dataclass(slots=True)
-class Unit:
-    """The outcome of one row, or of one group of rows."""
-
-    mapping: str
-    keys: list[dict[str, Any]]
-    outcome: str
-    resources: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    notes: list[RowError] = field(default_factory=list)
-    rule: str | None = None
-    row_hash: str | None = None
-    source_rows: list[dict[str, Any]] | None = None  # kept only when row hashes are asked for
-    # Resources already serialized (a partitioned run's workers did it): (type, JSON) pairs
-    # standing in for ``resources`` until someone needs the dicts (see `materialize`).
-    raw: list[tuple[str, bytes]] | None = None
-
-    @property
-    def rows(self) -> int:
-        """How many source rows the unit accounts for."""
-        return len(self.keys)
-
-    def materialize(self) -> None:
-        """Parse serialized resources back into ``resources``."""
-        if self.raw is not None:
-            self.resources = [orjson.loads(data) for _, data in self.raw]
-            self.raw = None
-
-    def quarantine(self, errors: list[RowError]) -> None:
-        """Turn this unit into a quarantined one (its resources are dropped).
-
-        The same problem met twice (one column read by two elements) is reported once.
-        """
-        seen: set[tuple[str, str | None, str]] = set()
-        unique = []
-        for e in errors:
-            sig = (e.code, e.column, str(e.value))
-            if sig not in seen:
-                seen.add(sig)
-                unique.append(e)
-        self.outcome, self.resources, self.errors = QUARANTINED, [], unique
 
 
 def _quoted_keys(keys: list[tuple[Any, ...]]) -> set[int]:

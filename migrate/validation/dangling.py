@@ -13,8 +13,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from migrate.mappers.engine import Unit
     from migrate.mappers.pack import CompiledMapping, Pack
+    from migrate.outcomes import Unit
 
 MAX_DEPTH = 64  # resources nest far less; a deeper value is not walked further
 
