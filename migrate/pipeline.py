@@ -8,6 +8,7 @@ Only this module knows the order of the stages. :func:`run_pipeline` returns a
 from __future__ import annotations
 
 import time
+from collections import Counter
 from contextlib import ExitStack
 from operator import itemgetter
 from pathlib import Path
@@ -38,11 +39,14 @@ QUARANTINE_FILE = "quarantine.ndjson"
 
 
 def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
-                 loader: Loader | None = None, pack: Pack | None = None) -> RunReport:
+                 loader: Loader | None = None, pack: Pack | None = None,
+                 emit_counts: Counter[tuple[str, str]] | None = None) -> RunReport:
     """Migrate the source into the target as ``settings`` say; return what happened.
 
     ``pack`` is the compiled pack when the caller has loaded it already (with the settings'
-    identity); `emr-migrate validate` passes one whose emits it counts.
+    identity). ``emit_counts``, when given, receives the template runs per (mapping, emit):
+    `emr-migrate validate` finds the rules that never fired with it, on the very mapping path
+    a run takes.
 
     ``run.json`` says ``running`` from the start (an earlier run's verdict never stays beside
     this run's files), and ``failed`` with the reason and exit code if the run stops on an
@@ -67,7 +71,7 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
                           quarantine=str(out / QUARANTINE_FILE))
     _write_run_json(out, report)
     try:
-        _execute(settings, pack, report, extractor, loader)
+        _execute(settings, pack, report, extractor, loader, emit_counts)
     except MigrateError as exc:
         _failed(out, report, str(exc), exc.exit_code, started)
         raise
@@ -84,8 +88,8 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
     return report
 
 
-def _execute(settings: RunSettings, pack: Pack, report: RunReport,
-             extractor: Extractor | None, loader: Loader | None) -> None:
+def _execute(settings: RunSettings, pack: Pack, report: RunReport, extractor: Extractor | None,
+             loader: Loader | None, emit_counts: Counter[tuple[str, str]] | None) -> None:
     """The stages, in order, filling ``report``; outputs are committed only when complete."""
     out = settings.output
     with ExitStack() as stack:
@@ -102,7 +106,9 @@ def _execute(settings: RunSettings, pack: Pack, report: RunReport,
         qpath = out / QUARANTINE_FILE
         qfile = open_partial(qpath)
         stack.callback(_finish_file, qfile, qpath)  # explains the rows read, failed run or not
-        executor = stack.enter_context(open_executor(settings, pack, ext, load))
+        executor = open_executor(settings, pack, ext, load)
+        executor.emit_counts = emit_counts
+        stack.enter_context(executor)
         report.executor = executor.describe()
         report.partitions = dict(executor.partitions)
         run = _Run(pack, ext, load, qfile, report, settings, executor)

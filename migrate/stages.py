@@ -48,9 +48,11 @@ class StageLoop:
     """Map and validate the chunks of one mapping's table (the map and validate stages)."""
 
     def __init__(self, pack: Pack, m: CompiledMapping, validator: Validator, *,
-                 hash_rows: bool = False, skip_unchanged: SkipCheck | None = None) -> None:
+                 hash_rows: bool = False, skip_unchanged: SkipCheck | None = None,
+                 emit_counts: Counter[tuple[str, str]] | None = None) -> None:
         self.m, self.validator = m, validator
-        self.runner = MappingRunner(pack, m, hash_rows=hash_rows, skip_unchanged=skip_unchanged)
+        self.runner = MappingRunner(pack, m, hash_rows=hash_rows, skip_unchanged=skip_unchanged,
+                                    emit_counts=emit_counts)
 
     def chunk(self, batch: Batch, warnings: Counter[str],
               positions: list[int] | None = None) -> list[Unit]:

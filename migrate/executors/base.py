@@ -9,6 +9,7 @@ the `ChunkResult` objects it yields, in source order, whatever the executor: in 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,9 @@ class Executor(ABC):
         self.settings, self.pack, self.ext, self.loader = settings, pack, extractor, loader
         self.partitions: dict[str, int] = {}
         """Key ranges per mapping (an executor that partitions tables fills it)."""
+        self.emit_counts: Counter[tuple[str, str]] | None = None
+        """When set (by `validate`), the stage loop counts here the template runs per
+        (mapping, emit) (`MappingRunner` ``emit_counts``); an executor that cannot refuses."""
 
     @abstractmethod
     def describe(self) -> str:

@@ -97,6 +97,8 @@ class DaskExecutor(Executor):
         shutil.rmtree(self.parts, ignore_errors=True)
 
     def _submit(self) -> None:
+        if self.emit_counts is not None:
+            raise ConfigError("counting emits (validate) runs in process: use --executor local")
         s = self.settings
         n_workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         wanted = s.partitions or 2 * n_workers

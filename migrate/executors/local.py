@@ -32,7 +32,8 @@ class LocalExecutor(Executor):
         """Extract, map and validate the table a chunk at a time."""
         caps = self.loader.capabilities
         loop = StageLoop(self.pack, mapping, self.validator, hash_rows=caps.row_hashes,
-                         skip_unchanged=self.loader.unchanged_rows if caps.incremental else None)
+                         skip_unchanged=self.loader.unchanged_rows if caps.incremental else None,
+                         emit_counts=self.emit_counts)
         batches = extract(self.ext, mapping, self.settings.chunk_size, since,
                           clean=loop.runner.clean_column)
         return loop.run(batches)

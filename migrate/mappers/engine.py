@@ -7,6 +7,7 @@ of that row's resources are emitted (invariant 2).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
@@ -29,6 +30,9 @@ from migrate.outcomes import (  # noqa: F401 - the outcome types, as the engine'
 
 _GROUPED = "grouped"  # a row that joins a group (see `MappingRunner.feed`)
 CHUNK_MIN = 1  # rows mapped on their own in a chunk below this: row at a time
+COLUMN_WISE: Counter[str] = Counter()
+"""Chunks mapped column-wise (`migrate.mappers.chunked`) per mapping, in this process: a
+diagnostic that shows `validate` and `run` take the same mapping path."""
 SkipCheck = Callable[[str, list[tuple[str, str]]], set[str]]
 Row = dict[str, Any]
 
@@ -51,7 +55,8 @@ class MappingRunner:
     """
 
     def __init__(self, pack: Pack, mapping: CompiledMapping, hash_rows: bool = False,
-                 skip_unchanged: SkipCheck | None = None) -> None:
+                 skip_unchanged: SkipCheck | None = None,
+                 emit_counts: Counter[tuple[str, str]] | None = None) -> None:
         self.m = mapping
         self.hash_rows = hash_rows or skip_unchanged is not None
         self.skip_unchanged = skip_unchanged
@@ -74,6 +79,9 @@ class MappingRunner:
         self.chunk_plan = ChunkPlan.build(mapping, self.row_emits) if self.row_emits else None
         # Sync: (key hash, row hash) of the rows of the chunk being fed, by position.
         self._hashes: dict[int, tuple[str, str]] = {}
+        # `validate`: template runs per (mapping, emit), counted on both paths alike (the
+        # column-wise path once per emit and chunk), without wrapping any template.
+        self.emit_counts = emit_counts
 
     # -- public ----------------------------------------------------------------------------
     def feed(self, rows: Iterable[Row], positions: list[int] | None = None,
@@ -166,7 +174,9 @@ class MappingRunner:
         keys = [prepared[i][1] for i in idx]
         make_ids = getattr(self.make_id, "many", None) or (
             lambda rtype, entity, ks: [self.make_id(rtype, entity, k) for k in ks])
-        results = self.chunk_plan.run(rows, keys, len(self.key_cols), self._resource, make_ids)
+        results = self.chunk_plan.run(rows, keys, len(self.key_cols), self._resource, make_ids,
+                                      self.emit_counts)
+        COLUMN_WISE[self.m.name] += 1
         name, key_cols, hashes = self.m.name, self.key_cols, self._hashes
         units: dict[int, Unit] = {}
         for i, key, resources in zip(idx, keys, results, strict=True):
@@ -406,6 +416,8 @@ class MappingRunner:
         if emit.key is not None and any(k is None for k in id_key[:len(emit.key)]):
             raise RowError("missing-key", f"a key part of emit {emit.name!r} is empty",
                            line=emit.line)
+        if self.emit_counts is not None:  # `validate`: the template runs (it may still fail)
+            self.emit_counts[(self.m.name, emit.name)] += 1
         out.append(self._resource(emit, self.make_id(emit.resource, emit.entity, id_key),
                                   emit.template(scope) or {}))
 
