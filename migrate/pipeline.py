@@ -24,7 +24,6 @@ from migrate.extractors.base import Extractor, open_extractor
 from migrate.files import commit, leftovers, open_partial, private_dir, write_atomic, writing
 from migrate.loaders.base import Loader
 from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
-from migrate.loaders.recording import open_run_loader
 from migrate.mappers.pack import CompiledMapping, Pack, load_pack
 from migrate.outcomes import EMITTED, FILTERED, UNCHANGED, RejectedRow, Unit
 from migrate.redact import redact_text, redact_url
@@ -169,6 +168,8 @@ def _write_run_json(out: Path, report: RunReport) -> None:
 def _run_loader(settings: RunSettings) -> Loader:
     """The target's loader; to a FHIR server, one that notes what it sends in the state
     store that `sync` keeps (`migrate.loaders.recording`), so the two share one record."""
+    from migrate.loaders.recording import open_run_loader  # httpx, where it is used
+
     return open_run_loader(settings)
 
 

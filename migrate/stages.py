@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from migrate.errors import ExtractError, MigrateError
-from migrate.mappers.engine import MappingRunner, SkipCheck
+from migrate.mappers.engine import MappingRunner, Prepared, Row
+from migrate.mappers.ids import digest
 from migrate.mappers.pack import MappingSettings
 from migrate.outcomes import EMITTED, Batch, RejectedRow, RowError, Unit
 
@@ -26,6 +29,10 @@ if TYPE_CHECKING:
     from migrate.extractors.base import Extractor
     from migrate.mappers.pack import CompiledMapping, Pack
     from migrate.validation.base import Validator
+
+SkipCheck = Callable[[str, list[tuple[str, str]]], set[str]]
+"""``(mapping, [(key hash, row hash)]) -> key hashes`` of rows delivered exactly like this
+before (`Loader.unchanged_rows`)."""
 
 
 @dataclass
@@ -51,8 +58,9 @@ class StageLoop:
                  hash_rows: bool = False, skip_unchanged: SkipCheck | None = None,
                  emit_counts: Counter[tuple[str, str]] | None = None) -> None:
         self.m, self.validator = m, validator
-        self.runner = MappingRunner(pack, m, hash_rows=hash_rows, skip_unchanged=skip_unchanged,
-                                    emit_counts=emit_counts)
+        changes = (RowChanges(pack, skip_unchanged)
+                   if hash_rows or skip_unchanged is not None else None)
+        self.runner = MappingRunner(pack, m, changes=changes, emit_counts=emit_counts)
 
     def chunk(self, batch: Batch, warnings: Counter[str],
               positions: list[int] | None = None) -> list[Unit]:
@@ -77,6 +85,64 @@ class StageLoop:
                               warnings)
         warnings = Counter()
         yield ChunkResult(0, [], self.finish(warnings), warnings)
+
+
+class RowChanges:
+    """Change detection, the stage a loader that declares ``row_hashes`` switches on (sync).
+
+    Between keying and mapping: each row (or group) gets a hash of its source values under
+    this version of the pack, kept on its unit with the rows (the loader records them); rows
+    the loader knows were delivered exactly like this (``skip_unchanged``) become `UNCHANGED`
+    units and are not mapped. The engine calls it through `ChangeDetection`.
+    """
+
+    def __init__(self, pack: Pack, skip_unchanged: SkipCheck | None = None) -> None:
+        self.fingerprint = (pack.fingerprint or "").encode()
+        self.skip = skip_unchanged
+        self._hashes: dict[int, tuple[str, str]] = {}  # chunk position -> (key, row hash)
+
+    def row_hash(self, rows: list[Row]) -> str:
+        """Fingerprint of source rows under this version of the pack."""
+        return digest(self.fingerprint + orjson.dumps(rows, default=str,
+                                                      option=orjson.OPT_SORT_KEYS))
+
+    def chunk(self, mapping: str, prepared: Prepared,
+              key_dict: Callable[[tuple[Any, ...]], dict[str, Any]]) -> set[int]:
+        """Hash the rows of a chunk that have no unit yet; the positions of those an earlier
+        sync delivered exactly like this."""
+        self._hashes = {n: (key_hash(key_dict(key)), self.row_hash([row]))
+                        for n, (row, key, unit) in enumerate(prepared) if unit is None}
+        if self.skip is None or not self._hashes:
+            return set()
+        found = self.skip(mapping, list(self._hashes.values()))
+        if not found:
+            return set()
+        return {n for n, (khash, _) in self._hashes.items() if khash in found}
+
+    def unchanged(self, unit: Unit, n: int) -> Unit:
+        """The `UNCHANGED` unit of row ``n`` of the chunk, with its hash."""
+        unit.row_hash = self._hashes[n][1]
+        return unit
+
+    def hashed(self, unit: Unit, row: Row, n: int) -> None:
+        """Row ``n`` of the chunk, mapped on its own: its row and hash on its unit."""
+        unit.source_rows, unit.row_hash = [row], self._hashes[n][1]
+
+    def rows(self, unit: Unit, rows: list[Row]) -> None:
+        """A unit's source rows and their hash."""
+        unit.source_rows = rows
+        unit.row_hash = self.row_hash(rows)
+
+    def group_unchanged(self, unit: Unit) -> bool:
+        """A group delivered exactly like this before (its hash is recorded under its first
+        row's key)."""
+        return self.skip is not None and bool(
+            self.skip(unit.mapping, [(key_hash(unit.keys[0]), unit.row_hash or "")]))
+
+
+def key_hash(keys: dict[str, Any]) -> str:
+    """Stable hash of a row key (as the state store records it)."""
+    return digest(orjson.dumps(keys, option=orjson.OPT_SORT_KEYS, default=str))
 
 
 def extract(ext: Extractor, m: CompiledMapping, chunk_size: int,

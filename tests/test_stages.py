@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +79,51 @@ def test_the_local_executor_is_a_real_executor(tmp_path: Path) -> None:
     with executor as opened:
         assert opened.describe() == "local"
         assert opened.partitions == {}
+
+
+def _patients() -> tuple[Any, Any, list[dict[str, Any]]]:
+    from migrate.extractors.base import open_extractor
+    from migrate.mappers.pack import load_pack
+    from migrate.stages import extractor_options, pack_settings
+
+    settings = make_settings(GOLDEN_INPUT, "ndjson:unused", Path("unused"))
+    pack = load_pack(settings.mappings, pack_settings(settings))
+    m = next(x for x in pack.mappings if x.table == "patients")
+    ext = open_extractor(**extractor_options(settings.source, pack))
+    try:
+        rows = [r for b in ext.iter_batches(m.table) for r in b.rows]
+    finally:
+        ext.close()
+    return pack, m, rows
+
+
+def test_change_detection_is_a_stage_the_loader_switches_on() -> None:
+    """Row hashes and unchanged rows come from `RowChanges`, switched on by the loader's
+    ``row_hashes``/``incremental`` capabilities; without it the engine hashes nothing."""
+    from migrate.mappers.engine import MappingRunner
+    from migrate.outcomes import EMITTED, UNCHANGED, Batch
+    from migrate.stages import StageLoop
+    from migrate.validation.fast import FastValidator
+
+    assert not any(hasattr(MappingRunner, a) for a in ("row_hash", "hash_rows",
+                                                        "skip_unchanged", "_unchanged"))
+    pack, m, rows = _patients()
+    plain = StageLoop(pack, m, FastValidator()).chunk(Batch(list(rows)), Counter())
+    assert {u.outcome for u in plain} == {EMITTED}
+    assert all(u.row_hash is None and u.source_rows is None for u in plain)
+    hashed = StageLoop(pack, m, FastValidator(), hash_rows=True).chunk(Batch(list(rows)),
+                                                                       Counter())
+    assert [u.resources for u in hashed] == [u.resources for u in plain]
+    assert all(u.row_hash and u.source_rows for u in hashed)
+    asked: list[int] = []
+
+    def everything_unchanged(mapping: str, candidates: list[tuple[str, str]]) -> set[str]:
+        asked.append(len(candidates))
+        return {k for k, _ in candidates}
+
+    skipped = StageLoop(pack, m, FastValidator(),
+                        skip_unchanged=everything_unchanged).chunk(Batch(list(rows)), Counter())
+    assert asked == [len(rows)]
+    assert {u.outcome for u in skipped} == {UNCHANGED}
+    assert [u.row_hash for u in skipped] == [u.row_hash for u in hashed]
+    assert all(not u.resources for u in skipped)

@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from operator import itemgetter
-from typing import Any
-
-import orjson
+from typing import Any, Protocol
 
 from migrate.mappers.chunked import ChunkPlan, screen
 from migrate.mappers.compiler import Scope
-from migrate.mappers.ids import digest
 from migrate.mappers.keyset import SeenKeys
 from migrate.mappers.pack import CompiledEmit, CompiledMapping, Pack
 from migrate.outcomes import (  # noqa: F401 - the outcome types, as the engine's users knew them
@@ -33,8 +30,28 @@ CHUNK_MIN = 1  # rows mapped on their own in a chunk below this: row at a time
 COLUMN_WISE: Counter[str] = Counter()
 """Chunks mapped column-wise (`migrate.mappers.chunked`) per mapping, in this process: a
 diagnostic that shows `validate` and `run` take the same mapping path."""
-SkipCheck = Callable[[str, list[tuple[str, str]]], set[str]]
 Row = dict[str, Any]
+Prepared = list[tuple[Row, tuple[Any, ...], Unit | None]]
+
+
+class ChangeDetection(Protocol):
+    """What the engine asks of a change-detection stage (sync; `migrate.stages.RowChanges`)."""
+
+    def chunk(self, mapping: str, prepared: Prepared,
+              key_dict: Callable[[tuple[Any, ...]], dict[str, Any]]) -> set[int]:
+        """Hash the chunk's rows that have no unit yet; the positions of the unchanged ones."""
+
+    def unchanged(self, unit: Unit, n: int) -> Unit:
+        """The unit of unchanged row ``n`` of the chunk, with its hash."""
+
+    def hashed(self, unit: Unit, row: Row, n: int) -> None:
+        """Give the unit of row ``n`` of the chunk its source row and hash."""
+
+    def rows(self, unit: Unit, rows: list[Row]) -> None:
+        """Give a unit its source rows and their hash."""
+
+    def group_unchanged(self, unit: Unit) -> bool:
+        """True when a group's rows were delivered exactly like this before."""
 
 
 def _quoted_keys(keys: list[tuple[Any, ...]]) -> set[int]:
@@ -54,13 +71,13 @@ class MappingRunner:
     the last chunk to flush groups that never reached their size.
     """
 
-    def __init__(self, pack: Pack, mapping: CompiledMapping, hash_rows: bool = False,
-                 skip_unchanged: SkipCheck | None = None,
+    def __init__(self, pack: Pack, mapping: CompiledMapping, *,
+                 changes: ChangeDetection | None = None,
                  emit_counts: Counter[tuple[str, str]] | None = None) -> None:
         self.m = mapping
-        self.hash_rows = hash_rows or skip_unchanged is not None
-        self.skip_unchanged = skip_unchanged
-        self.fingerprint = (pack.fingerprint or "").encode()
+        # Sync's change detection (a stage of its own, `migrate.stages.RowChanges`): row
+        # hashes on the units, and rows delivered unchanged before left unmapped.
+        self.changes = changes
         self.key_cols = list(mapping.spec.key)
         self.required_key = [c for c in self.key_cols if c not in mapping.spec.nullable_key]
         self.nulls = mapping.null_tokens
@@ -77,8 +94,6 @@ class MappingRunner:
         self._row_pos = 0
         # Column-wise mapping of the rows mapped on their own.
         self.chunk_plan = ChunkPlan.build(mapping, self.row_emits) if self.row_emits else None
-        # Sync: (key hash, row hash) of the rows of the chunk being fed, by position.
-        self._hashes: dict[int, tuple[str, str]] = {}
         # `validate`: template runs per (mapping, emit), counted on both paths alike (the
         # column-wise path once per emit and chunk), without wrapping any template.
         self.emit_counts = emit_counts
@@ -95,8 +110,8 @@ class MappingRunner:
         out: list[Unit] = []
         prepared = (self._keys(rows if isinstance(rows, list) else list(rows), text_only=True)
                     if clean else self._keys([self._normalize(row) for row in rows]))
-        self._hashes = self._row_hashes(prepared) if self.hash_rows else {}
-        skip = self._unchanged()
+        skip = (self.changes.chunk(self.m.name, prepared, self._key_dict)
+                if self.changes is not None else set())
         screen = bool(self.m.filters) or self.group is not None
         # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
         # on its own). Screening first lets the rows mapped on their own go as one chunk.
@@ -146,8 +161,8 @@ class MappingRunner:
             elif grouped:
                 fates.append(_GROUPED)
             elif n in skip:
-                fates.append(Unit(self.m.name, [self._key_dict(key)], UNCHANGED,
-                                  row_hash=self._hashes[n][1]))
+                fates.append(self.changes.unchanged(  # type: ignore[union-attr]
+                    Unit(self.m.name, [self._key_dict(key)], UNCHANGED), n))
             else:
                 fates.append(None)
         return fates
@@ -177,7 +192,7 @@ class MappingRunner:
         results = self.chunk_plan.run(rows, keys, len(self.key_cols), self._resource, make_ids,
                                       self.emit_counts)
         COLUMN_WISE[self.m.name] += 1
-        name, key_cols, hashes = self.m.name, self.key_cols, self._hashes
+        name, key_cols, changes = self.m.name, self.key_cols, self.changes
         units: dict[int, Unit] = {}
         for i, key, resources in zip(idx, keys, results, strict=True):
             if resources is None:
@@ -185,8 +200,8 @@ class MappingRunner:
             unit = Unit(name, [dict(zip(key_cols, key, strict=False))], EMITTED, resources)
             if not resources:
                 unit.outcome, unit.rule = FILTERED, "no-emit-matched"
-            if hashes:  # sync: what `_run_one` records of the row
-                unit.source_rows, unit.row_hash = [prepared[i][0]], hashes[i][1]
+            if changes is not None:  # sync: what `_run_one` records of the row
+                changes.hashed(unit, prepared[i][0], i)
             units[i] = unit
         return units
 
@@ -200,26 +215,6 @@ class MappingRunner:
         if firsts is not None:
             firsts.extend(self._group_first.pop(g, None) for g in pending)
         return [self._run_rows(members) for members in pending.values()]
-
-    def row_hash(self, rows: list[Row]) -> str:
-        """Fingerprint of source rows under this version of the pack."""
-        return digest(self.fingerprint + orjson.dumps(rows, default=str,
-                                                      option=orjson.OPT_SORT_KEYS))
-
-    def _row_hashes(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]]
-                    ) -> dict[int, tuple[str, str]]:
-        """(key hash, row hash) of the rows of a chunk that have no unit yet, by position."""
-        return {n: (key_hash(self._key_dict(key)), self.row_hash([row]))
-                for n, (row, key, unit) in enumerate(prepared) if unit is None}
-
-    def _unchanged(self) -> set[int]:
-        """Positions of the rows an earlier sync delivered exactly like this (sync only)."""
-        if self.skip_unchanged is None or not self._hashes:
-            return set()
-        found = self.skip_unchanged(self.m.name, list(self._hashes.values()))
-        if not found:
-            return set()
-        return {n for n, (khash, _) in self._hashes.items() if khash in found}
 
     # -- rows ------------------------------------------------------------------------------
     def _normalize(self, raw: Row) -> Row:
@@ -327,9 +322,8 @@ class MappingRunner:
         """`_run_rows` for one row outside any group: the common case, kept lean."""
         m = self.m
         unit = Unit(m.name, [dict(zip(self.key_cols, key, strict=False))], EMITTED)
-        if self.hash_rows:
-            unit.source_rows = [row]
-            unit.row_hash = self.row_hash(unit.source_rows)
+        if self.changes is not None:
+            self.changes.rows(unit, [row])
         notes: list[RowError] = []
         errors: list[RowError] = []
         scope = Scope(row, {}, None, notes, errors)
@@ -353,13 +347,11 @@ class MappingRunner:
     def _run_rows(self, members: list[tuple[Row, tuple[Any, ...]]], grouped: bool = True) -> Unit:
         keys = [self._key_dict(k[: len(self.key_cols)]) for _, k in members]
         unit = Unit(self.m.name, keys, EMITTED)
-        if self.hash_rows:
-            unit.source_rows = [r for r, _ in members]
-            unit.row_hash = self.row_hash(unit.source_rows)
+        if self.changes is not None:
+            self.changes.rows(unit, [r for r, _ in members])
             # Sync: a group whose rows an earlier sync delivered exactly like this is not
             # mapped again (its hash is recorded under its first row's key).
-            if grouped and self.skip_unchanged is not None and self.skip_unchanged(
-                    self.m.name, [(key_hash(keys[0]), unit.row_hash)]):
+            if grouped and self.changes.group_unchanged(unit):
                 unit.outcome = UNCHANGED
                 return unit
         notes: list[RowError] = []
@@ -432,9 +424,3 @@ class MappingRunner:
                 body = {**body, "meta": meta}
         res.update(body)
         return res
-
-
-
-def key_hash(keys: dict[str, Any]) -> str:
-    """Stable hash of a row key (as the state store records it)."""
-    return digest(orjson.dumps(keys, option=orjson.OPT_SORT_KEYS, default=str))

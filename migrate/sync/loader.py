@@ -19,10 +19,10 @@ import sqlalchemy as sa
 
 from migrate.errors import MigrateError
 from migrate.loaders.base import Loader, LoaderCapabilities, LoadSummary
-from migrate.mappers.engine import key_hash
 from migrate.mappers.pack import CompiledMapping
 from migrate.outcomes import EMITTED, QUARANTINED, UNCHANGED, Unit
 from migrate.report.model import TableStats
+from migrate.stages import key_hash
 from migrate.state import RESOURCES, StateStore, StoredResource, content_hash
 from migrate.sync.runrecord import guard_run_writes
 from migrate.sync.writer import OutboxWriter
