@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from migrate.errors import ExtractError, MigrateError
-from migrate.mappers.engine import MappingRunner, Prepared, Row
+from migrate.mappers.engine import MappingRunner, Prepared, Row, UnitOrder
 from migrate.mappers.ids import digest
 from migrate.mappers.pack import MappingSettings
 from migrate.outcomes import EMITTED, Batch, RejectedRow, RowError, Unit
@@ -56,23 +56,23 @@ class StageLoop:
 
     def __init__(self, pack: Pack, m: CompiledMapping, validator: Validator, *,
                  hash_rows: bool = False, skip_unchanged: SkipCheck | None = None,
-                 emit_counts: Counter[tuple[str, str]] | None = None) -> None:
+                 emit_counts: Counter[tuple[str, str]] | None = None,
+                 order: UnitOrder | None = None) -> None:
         self.m, self.validator = m, validator
         changes = (RowChanges(pack, skip_unchanged)
                    if hash_rows or skip_unchanged is not None else None)
-        self.runner = MappingRunner(pack, m, changes=changes, emit_counts=emit_counts)
+        self.runner = MappingRunner(pack, m, changes=changes, order=order,
+                                    emit_counts=emit_counts)
 
-    def chunk(self, batch: Batch, warnings: Counter[str],
-              positions: list[int] | None = None) -> list[Unit]:
-        """Map and validate the rows of one batch; the units that are finished, in order.
-        ``positions``: see `MappingRunner.feed`."""
-        units = self.runner.feed(batch.rows, positions, clean=batch.clean)
+    def chunk(self, batch: Batch, warnings: Counter[str]) -> list[Unit]:
+        """Map and validate the rows of one batch; the units that are finished, in order."""
+        units = self.runner.feed(batch.rows, clean=batch.clean)
         validate_units(self.validator, units, warnings)
         return units
 
-    def finish(self, warnings: Counter[str], firsts: list[Any] | None = None) -> list[Unit]:
+    def finish(self, warnings: Counter[str]) -> list[Unit]:
         """The units of the groups still open at the end of the table, validated."""
-        units = self.runner.finish(firsts)
+        units = self.runner.finish()
         validate_units(self.validator, units, warnings)
         return units
 

@@ -127,3 +127,25 @@ def test_change_detection_is_a_stage_the_loader_switches_on() -> None:
     assert {u.outcome for u in skipped} == {UNCHANGED}
     assert [u.row_hash for u in skipped] == [u.row_hash for u in hashed]
     assert all(not u.resources for u in skipped)
+
+
+def test_source_order_is_the_executors_concern() -> None:
+    """Dask's ordering lives in `executors.partitioned.SourceOrder`; the engine only reports
+    rows and groups to it when one is given."""
+    import inspect
+
+    from migrate.executors.partitioned import SourceOrder
+    from migrate.mappers.engine import MappingRunner
+
+    assert set(inspect.signature(MappingRunner.feed).parameters) == {"self", "rows", "clean"}
+    assert set(inspect.signature(MappingRunner.finish).parameters) == {"self"}
+    order = SourceOrder()
+    order.index_of = [10, 11, 12]
+    order.row(0, 0)
+    order.group_opened(("a",))
+    order.row(1, 0)
+    order.row(2, 2)  # two units finished while row 1 was read
+    order.row(3, 3)
+    assert order.take() == [11, 11, 12]
+    order.flushed([("a",), ("b",)])
+    assert order.firsts == [10, None]

@@ -140,18 +140,13 @@ def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: Va
     started = time.perf_counter()
     m = next(x for x in pack.mappings if x.name == task.mapping)
     result = PartResult(task)
-    loop = StageLoop(pack, m, validator, hash_rows=task.hash_rows)
-    runner = loop.runner
+    order = SourceOrder()
+    loop = StageLoop(pack, m, validator, hash_rows=task.hash_rows, order=order)
     position = 0  # global index past the last row seen
-    current: list[list[int]] = [[]]  # the global index of each row of the chunk being fed
-
-    def tag(i: int) -> int:
-        return current[0][i]
-
-    runner.group_tag = tag
     private_dir(Path(task.part_file).parent)
     with open_private(Path(task.part_file)) as fh:
-        for batch, index_of in _partition_rows(ext, m, task, chunk_size, runner.clean_column):
+        for batch, index_of in _partition_rows(ext, m, task, chunk_size,
+                                               loop.runner.clean_column):
             if task.index == 0:
                 for reject in batch.rejects:
                     fh.write(_record(batch.start, REJECT, _reject_record(reject)))
@@ -161,19 +156,50 @@ def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: Va
             position = max(position, (index_of[-1] + 1) if index_of else batch.start)
             if not rows:
                 continue
-            current[0] = index_of
-            positions: list[int] = []
-            units = loop.chunk(batch, result.warnings, positions)
-            for unit, pos in zip(units, positions, strict=True):
-                fh.write(_unit_lines(index_of[pos], UNIT, unit))
+            order.index_of = index_of
+            units = loop.chunk(batch, result.warnings)
+            for unit, pos in zip(units, order.take(), strict=True):
+                fh.write(_unit_lines(pos, UNIT, unit))
             result.units += len(units)
-        firsts: list[Any] = []
-        units = loop.finish(result.warnings, firsts)
-        for unit, first in zip(units, firsts, strict=True):
+        units = loop.finish(result.warnings)
+        for unit, first in zip(units, order.firsts, strict=True):
             fh.write(_unit_lines(first if first is not None else position, LAST, unit))
         result.units += len(units)
     result.seconds = time.perf_counter() - started
     return result
+
+
+class SourceOrder:
+    """Where each unit of a partition goes in the table's source order (`UnitOrder`): the
+    table index of the row whose reading finished it, or, for a group still open at the end
+    of the table, of the group's first row (None when unknown)."""
+
+    def __init__(self) -> None:
+        self.index_of: list[int] = []  # the table index of each row of the chunk being fed
+        self.positions: list[int] = []  # per unit returned so far: its row in the chunk
+        self.firsts: list[int | None] = []  # per unit of `finish`: its group's first row
+        self._row = 0
+        self._first: dict[tuple[Any, ...], int] = {}
+
+    def row(self, i: int, produced: int) -> None:
+        """Units produced since the previous row belong to row ``i - 1``."""
+        self.positions.extend([i - 1] * (produced - len(self.positions)))
+        self._row = i
+
+    def take(self) -> list[int]:
+        """The table index of each unit of the chunk just fed, in order."""
+        index_of, positions = self.index_of, self.positions
+        self.positions = []
+        return [index_of[p] for p in positions]
+
+    def group_opened(self, group: tuple[Any, ...]) -> None:
+        self._first[group] = self.index_of[self._row]
+
+    def group_closed(self, group: tuple[Any, ...]) -> None:
+        self._first.pop(group, None)
+
+    def flushed(self, groups: list[tuple[Any, ...]]) -> None:
+        self.firsts = [self._first.pop(g, None) for g in groups]
 
 
 def _partition_rows(ext: Extractor, m: CompiledMapping, task: PartitionTask, chunk_size: int,

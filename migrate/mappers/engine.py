@@ -54,6 +54,23 @@ class ChangeDetection(Protocol):
         """True when a group's rows were delivered exactly like this before."""
 
 
+class UnitOrder(Protocol):
+    """What the engine tells an executor that orders units by source position (`dask`)."""
+
+    def row(self, i: int, produced: int) -> None:
+        """Row ``i`` of the chunk comes next (``len(chunk)``: the chunk is done); ``produced``
+        units were returned before it."""
+
+    def group_opened(self, group: tuple[Any, ...]) -> None:
+        """The current row opens a group."""
+
+    def group_closed(self, group: tuple[Any, ...]) -> None:
+        """A group became a unit before the end of the table."""
+
+    def flushed(self, groups: list[tuple[Any, ...]]) -> None:
+        """`finish` returns the units of these groups, in this order."""
+
+
 def _quoted_keys(keys: list[tuple[Any, ...]]) -> set[int]:
     """The position of each key with a double quote in a text part (a stray quote that ended up in
     an id column, which would give the row a new resource id). One join and one search in
@@ -72,7 +89,7 @@ class MappingRunner:
     """
 
     def __init__(self, pack: Pack, mapping: CompiledMapping, *,
-                 changes: ChangeDetection | None = None,
+                 changes: ChangeDetection | None = None, order: UnitOrder | None = None,
                  emit_counts: Counter[tuple[str, str]] | None = None) -> None:
         self.m = mapping
         # Sync's change detection (a stage of its own, `migrate.stages.RowChanges`): row
@@ -88,10 +105,8 @@ class MappingRunner:
         self.last_group: tuple[Any, ...] | None = None
         self.done_groups = SeenKeys()
         self.row_emits = [e for e in mapping.emits if e.per == "row"]
-        # Partitioned runs: turns a row's index in the chunk being fed into a global position.
-        self.group_tag: Callable[[int], Any] | None = None
-        self._group_first: dict[tuple[Any, ...], Any] = {}
-        self._row_pos = 0
+        # Partitioned runs: told which row finished each unit (`migrate.executors.partitioned`).
+        self.order = order
         # Column-wise mapping of the rows mapped on their own.
         self.chunk_plan = ChunkPlan.build(mapping, self.row_emits) if self.row_emits else None
         # `validate`: template runs per (mapping, emit), counted on both paths alike (the
@@ -99,12 +114,9 @@ class MappingRunner:
         self.emit_counts = emit_counts
 
     # -- public ----------------------------------------------------------------------------
-    def feed(self, rows: Iterable[Row], positions: list[int] | None = None,
-             clean: bool = False) -> list[Unit]:
+    def feed(self, rows: Iterable[Row], clean: bool = False) -> list[Unit]:
         """Map a chunk of rows; returns the units that are finished.
 
-        ``positions``, when given, receives for each returned unit the index (in this chunk) of
-        the row whose reading finished it; the partitioned executor orders units with it.
         ``clean`` says the rows went through `clean_column` already (see `Batch.clean`).
         """
         out: list[Unit] = []
@@ -119,10 +131,10 @@ class MappingRunner:
             self._fates(prepared, skip, screen) if skip or screen
             else [unit for _, _, unit in prepared])  # nothing to decide
         mapped = self._run_chunk(prepared, fates)
+        order = self.order
         for i, ((row, key, _), fate) in enumerate(zip(prepared, fates, strict=True)):
-            if positions is not None:
-                positions.extend([i - 1] * (len(out) - len(positions)))
-                self._row_pos = i
+            if order is not None:
+                order.row(i, len(out))
             if fate is None:
                 unit = mapped.get(i)
                 out.append(unit if unit is not None else self._run_one(row, key))
@@ -130,8 +142,8 @@ class MappingRunner:
                 out.extend(self._add_to_group(row, key))
             else:
                 out.append(fate)  # type: ignore[arg-type]
-        if positions is not None:
-            positions.extend([len(prepared) - 1] * (len(out) - len(positions)))
+        if order is not None:
+            order.row(len(prepared), len(out))
         return out
 
     def _fates(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]],
@@ -205,15 +217,15 @@ class MappingRunner:
             units[i] = unit
         return units
 
-    def finish(self, firsts: list[Any] | None = None) -> list[Unit]:
+    def finish(self) -> list[Unit]:
         """Flush the groups still open at the end of the table.
 
         ``firsts``, when given, receives for each unit the position tag its group's first row
         had when it was fed (see `group_tag`), in the order of the units.
         """
         pending, self.groups = self.groups, {}
-        if firsts is not None:
-            firsts.extend(self._group_first.pop(g, None) for g in pending)
+        if self.order is not None:
+            self.order.flushed(list(pending))
         return [self._run_rows(members) for members in pending.values()]
 
     # -- rows ------------------------------------------------------------------------------
@@ -304,16 +316,18 @@ class MappingRunner:
         out: list[Unit] = []
         if self.group.sorted and self.last_group is not None and gkey != self.last_group:
             members = self.groups.pop(self.last_group, None)
-            self._group_first.pop(self.last_group, None)
+            if self.order is not None:
+                self.order.group_closed(self.last_group)
             if members:
                 out.append(self._run_rows(members))
         self.last_group = gkey
-        if gkey not in self.groups and self.group_tag is not None:
-            self._group_first[gkey] = self.group_tag(self._row_pos)
+        if self.order is not None and gkey not in self.groups:
+            self.order.group_opened(gkey)
         members = self.groups.setdefault(gkey, [])
         members.append((row, key))
         if self.group.size and len(members) >= self.group.size:
-            self._group_first.pop(gkey, None)
+            if self.order is not None:
+                self.order.group_closed(gkey)
             out.append(self._run_rows(self.groups.pop(gkey)))
         return out
 
