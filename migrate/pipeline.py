@@ -204,7 +204,7 @@ def _source_columns(ext: Extractor, m: CompiledMapping) -> list[str]:
 
 
 class _Run:
-    """State of one run: loader, quarantine file, counts, validator."""
+    """State of one run: loader, executor, quarantine file, counts, dangling references."""
 
     def __init__(self, pack: Pack, ext: Extractor, loader: Loader, qfile: IO[bytes],
                  report: RunReport, settings: RunSettings, executor: Executor) -> None:
