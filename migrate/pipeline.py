@@ -7,11 +7,9 @@ Only this module knows the order of the stages. :func:`run_pipeline` returns a
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
@@ -20,26 +18,34 @@ import orjson
 
 from migrate.config import RunSettings
 from migrate.errors import ConfigError, ExtractError, InternalError, MigrateError
-from migrate.extractors.base import Extractor, RejectedRow, open_extractor, source_options
+from migrate.executors import open_executor
+from migrate.executors.base import Executor
+from migrate.extractors.base import Extractor, open_extractor, source_options
 from migrate.files import commit, leftovers, open_partial, private_dir, write_atomic, writing
 from migrate.loaders.base import Loader
 from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
-from migrate.mappers.compiler import RowError
-from migrate.mappers.engine import EMITTED, FILTERED, UNCHANGED, MappingRunner, Unit
-from migrate.mappers.pack import CompiledMapping, MappingSettings, Pack, load_pack
+from migrate.mappers.pack import CompiledMapping, Pack, load_pack
+from migrate.outcomes import EMITTED, FILTERED, UNCHANGED, RejectedRow, Unit
 from migrate.redact import redact_text, redact_url
 from migrate.report.model import RunReport, TableStats
+from migrate.stages import gc_tuned, pack_settings, validate_units
 from migrate.validation.dangling import DanglingTracker
+
+__all__ = ["check_columns", "empty_but_referenced", "gc_tuned",
+           "pack_settings", "run_pipeline", "validate_units"]
 
 QUARANTINE_FILE = "quarantine.ndjson"
 
 
 def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
-                 loader: Loader | None = None, pack: Pack | None = None) -> RunReport:
+                 loader: Loader | None = None, pack: Pack | None = None,
+                 emit_counts: Counter[tuple[str, str]] | None = None) -> RunReport:
     """Migrate the source into the target as ``settings`` say; return what happened.
 
     ``pack`` is the compiled pack when the caller has loaded it already (with the settings'
-    identity); `emr-migrate validate` passes one whose emits it counts.
+    identity). ``emit_counts``, when given, receives the template runs per (mapping, emit):
+    `emr-migrate validate` finds the rules that never fired with it, on the very mapping path
+    a run takes.
 
     ``run.json`` says ``running`` from the start (an earlier run's verdict never stays beside
     this run's files), and ``failed`` with the reason and exit code if the run stops on an
@@ -65,7 +71,7 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
                           quarantine=str(out / QUARANTINE_FILE))
     _write_run_json(out, report)
     try:
-        _execute(settings, pack, report, extractor, loader)
+        _execute(settings, pack, report, extractor, loader, emit_counts)
     except MigrateError as exc:
         _failed(out, report, str(exc), exc.exit_code, started)
         raise
@@ -82,8 +88,8 @@ def run_pipeline(settings: RunSettings, *, extractor: Extractor | None = None,
     return report
 
 
-def _execute(settings: RunSettings, pack: Pack, report: RunReport,
-             extractor: Extractor | None, loader: Loader | None) -> None:
+def _execute(settings: RunSettings, pack: Pack, report: RunReport, extractor: Extractor | None,
+             loader: Loader | None, emit_counts: Counter[tuple[str, str]] | None) -> None:
     """The stages, in order, filling ``report``; outputs are committed only when complete."""
     out = settings.output
     with ExitStack() as stack:
@@ -100,13 +106,12 @@ def _execute(settings: RunSettings, pack: Pack, report: RunReport,
         qpath = out / QUARANTINE_FILE
         qfile = open_partial(qpath)
         stack.callback(_finish_file, qfile, qpath)  # explains the rows read, failed run or not
-        run = _Run(pack, ext, load, qfile, report, settings)
-        if settings.executor != "local":
-            from migrate.executors import open_executor
-
-            run.executor = stack.enter_context(open_executor(settings, pack, ext, load))
-            report.executor = run.executor.describe()
-            report.partitions = dict(run.executor.partitions)
+        executor = open_executor(settings, pack, ext, load)
+        executor.emit_counts = emit_counts
+        stack.enter_context(executor)
+        report.executor = executor.describe()
+        report.partitions = dict(executor.partitions)
+        run = _Run(pack, ext, load, qfile, report, settings, executor)
         stack.enter_context(gc_tuned())
         with writing(qpath):
             for mapping in pack.ordered_mappings():
@@ -163,34 +168,10 @@ def _write_run_json(out: Path, report: RunReport) -> None:
 
 def _run_loader(settings: RunSettings) -> Loader:
     """The target's loader; to a FHIR server, one that notes what it sends in the state
-    store that `sync` keeps (`migrate.sync.runrecord`), so the two share one record."""
-    from migrate.sync.runrecord import open_run_loader
+    store that `sync` keeps (`migrate.loaders.recording`), so the two share one record."""
+    from migrate.loaders.recording import open_run_loader  # httpx, where it is used
 
     return open_run_loader(settings)
-
-
-@contextmanager
-def gc_tuned() -> Iterator[None]:
-    """Cheaper garbage collection while rows stream through.
-
-    The run allocates millions of short-lived dicts, which are freed by reference counting;
-    the cyclic collector, run every 700 allocations by default, mostly re-scans the long-lived
-    objects (pack, fhir.resources models). Those are frozen out of its view and it runs less
-    often; both are restored afterwards. Worth about 20% of the transform's CPU time.
-    """
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
-
-
-def pack_settings(settings: RunSettings) -> MappingSettings:
-    """The identity and time zone a run compiles its pack with."""
-    return MappingSettings(settings.namespace, settings.source_system, settings.timezone)
 
 
 def _describe_source(source: dict[str, Any]) -> str:
@@ -217,24 +198,19 @@ def check_columns(pack: Pack, ext: Extractor) -> None:
 
 def _source_columns(ext: Extractor, m: CompiledMapping) -> list[str]:
     if m.spec.query:
-        query_columns = getattr(ext, "query_columns", None)
-        if query_columns is None:
+        if not ext.capabilities.queries:
             raise ConfigError(f"the {ext.name} source cannot run SQL queries")
-        return list(query_columns(m.spec.query))
+        return list(ext.query_columns(m.spec.query))
     return ext.columns(m.table)
 
 
 class _Run:
-    """State of one run: loader, quarantine file, counts, validator."""
+    """State of one run: loader, executor, quarantine file, counts, dangling references."""
 
     def __init__(self, pack: Pack, ext: Extractor, loader: Loader, qfile: IO[bytes],
-                 report: RunReport, settings: RunSettings) -> None:
-        from migrate.validation.fast import FastValidator
-
+                 report: RunReport, settings: RunSettings, executor: Executor) -> None:
         self.pack, self.ext, self.loader, self.qfile = pack, ext, loader, qfile
-        self.report, self.settings = report, settings
-        self.validator = FastValidator()
-        self.executor: Any = None  # a started partitioned executor, when the run uses one
+        self.report, self.settings, self.executor = report, settings, executor
         self.dangling = DanglingTracker(pack)
 
     def mapping(self, m: CompiledMapping) -> None:
@@ -242,28 +218,14 @@ class _Run:
         since = self._since(m)  # asked once: a sync looks its watermark up in the store
         stats.incremental = since is not None
         self.report.tables.append(stats)
-        runner = MappingRunner(self.pack, m,
-                               hash_rows=bool(getattr(self.loader, "wants_row_hashes", False)),
-                               skip_unchanged=getattr(self.loader, "unchanged_rows", None))
-        if self.executor is not None:
-            with self._progress(m) as bar:
-                for read, rejects, units, warnings in self.executor.results(m):
-                    stats.read += read
-                    self.report.warnings.update(warnings)
-                    for reject in rejects:
-                        self._reject(m, stats, reject)
-                    self._units(m, stats, units, validated=True)
-                    bar.update(read)
-            self._finished(m, stats)
-            return
-        with self._progress(m) as bar:
-            for batch in self._guarded(m, self._batches(m, runner, since), stats):
-                stats.read += len(batch.rows) + len(batch.rejects)
-                for reject in batch.rejects:
+        with self._progress(m) as bar:  # one kind of result, whichever executor made it
+            for result in self.executor.results(m, since):
+                stats.read += result.read
+                self.report.warnings.update(result.warnings)
+                for reject in result.rejects:
                     self._reject(m, stats, reject)
-                self._units(m, stats, runner.feed(batch.rows, clean=batch.clean))
-                bar.update(len(batch.rows) + len(batch.rejects))
-            self._units(m, stats, runner.finish())
+                self._units(m, stats, result.units)
+                bar.update(result.read)
         self._finished(m, stats)
 
     def _finished(self, m: CompiledMapping, stats: TableStats) -> None:
@@ -275,39 +237,11 @@ class _Run:
             stats.complete, stats.read_problem = account.complete, account.problem
         self.loader.table_finished(m, stats)
 
-    def _guarded(self, m: CompiledMapping, batches: Iterator[Any],
-                 stats: TableStats) -> Iterator[Any]:
-        """The batches, with an unforeseen failure of the source (a database gone mid-read, a
-        file removed) turned into an `ExtractError` naming the table and how far it got."""
-        it = iter(batches)
-        while True:
-            try:
-                batch = next(it)
-            except StopIteration:
-                return
-            except MigrateError:
-                raise
-            except Exception as exc:  # a driver's or reader's own error
-                raise ExtractError(
-                    f"lost the source while reading {self.ext.describe(m.table)} (mapping "
-                    f"{m.name}) after {stats.read} rows: {_cause(exc)}; the run is not "
-                    "finished: run it again once the source is back") from None
-            yield batch
-
     def _since(self, m: CompiledMapping) -> tuple[str, str] | None:
         # A loader that syncs incrementally may ask for changed rows only (a watermark).
-        since_of = getattr(self.loader, "extract_since", None)
-        return since_of(m) if since_of else None
-
-    def _batches(self, m: CompiledMapping, runner: MappingRunner,
-                 since: tuple[str, str] | None) -> Iterator[Any]:
-        if since is not None:
-            return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query,
-                                         since=since)
-        if getattr(self.ext, "cleans_columns", False):  # trimming and null tokens, column-wise
-            return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query,
-                                         clean=runner.clean_column)
-        return self.ext.iter_batches(m.table, self.settings.chunk_size, m.spec.query)
+        if not self.loader.capabilities.incremental:
+            return None
+        return self.loader.extract_since(m)
 
     def _progress(self, m: CompiledMapping) -> Any:
         from tqdm import tqdm
@@ -321,23 +255,22 @@ class _Run:
         return tqdm(total=total, desc=f"{m.table:<20.20}", unit=" rows", leave=True,
                     disable=not self.settings.progress, dynamic_ncols=True)
 
-    def _units(self, m: CompiledMapping, stats: TableStats, units: list[Unit],
-               validated: bool = False) -> None:
+    def _units(self, m: CompiledMapping, stats: TableStats, units: list[Unit]) -> None:
+        """Account for a chunk's units (mapped and validated by the stage loop), quarantine
+        what failed, and hand the rest to the loader."""
         out: list[dict[str, Any]] = []
         sources: list[dict[str, Any] | None] = []
         # Serialized resources (partitioned runs) go straight to a loader that takes them.
-        load_raw = getattr(self.loader, "load_raw", None)
-        observe = getattr(self.loader, "observe_units", None)
+        caps = self.loader.capabilities
+        load_raw, observe = caps.raw_resources, caps.observes_units
         watch = self.dangling.watches(m)  # m refers to a mapping with quarantined rows
-        if load_raw is None or observe is not None or watch:
+        if not load_raw or observe or watch:
             for unit in units:
                 unit.materialize()
         raw: list[tuple[str, bytes]] = []
         counts = self.report.resources
         # Where each resource came from, for loaders that report refusals per source row.
-        traced = type(self.loader)._send_traced is not Loader._send_traced
-        if not validated:
-            validate_units(self.validator, units, self.report.warnings)
+        traced = caps.traces_sources
         for unit in units:
             if unit.notes:
                 self._count_notes(m, unit)
@@ -364,10 +297,10 @@ class _Run:
         counts.update(map(itemgetter("resourceType"), out))
         if watch:
             self.dangling.count(m, out, self.report.dangling)
-        if observe is not None:  # loaders that track source rows (sync) see every outcome
-            observe(m, units)
-        if raw and load_raw is not None:
-            load_raw(raw)
+        if observe:  # loaders that track source rows (sync) see every outcome
+            self.loader.observe_units(m, units)
+        if raw and load_raw:
+            self.loader.load_raw(raw)
         self.loader.load(out, sources if traced else None)
 
     def _count_notes(self, m: CompiledMapping, unit: Unit) -> None:
@@ -388,47 +321,13 @@ class _Run:
 
     def _reject(self, m: CompiledMapping, stats: TableStats, reject: RejectedRow) -> None:
         stats.quarantined["unparseable-row"] += 1
-        delimiter = getattr(self.ext, "delimiter", None)  # a file's rows: key from the line
-        if isinstance(delimiter, str) and reject.raw:
-            self.dangling.unreadable(m, reject.raw, self.ext.columns(m.table), delimiter)
+        if self.ext.capabilities.split_lines and reject.raw:  # a file's line: key from it
+            self.dangling.unreadable(m, self.ext.split_rejected(m.table, reject.raw))
         record = {"table": m.table, "mapping": m.name, "source": self.ext.describe(m.table),
                   "rows": [{"line": reject.line}],
                   "reasons": [{"code": "unparseable-row", "message": reject.message,
                                "column": None, "value": reject.raw, "rule": None}]}
         self.qfile.write(orjson.dumps(record) + b"\n")
-
-
-def _cause(exc: BaseException) -> str:
-    """An error's kind and driver code (``OperationalError 2013``), never its text (it may
-    quote source values)."""
-    orig = getattr(exc, "orig", None) or exc
-    code = orig.args[0] if orig.args and isinstance(orig.args[0], int) else None
-    return f"{type(orig).__name__}{f' {code}' if code is not None else ''}"
-
-
-def validate_units(validator: Any, units: list[Unit], warnings: Counter[str]) -> None:
-    """Validate the resources of the emitted units; an error quarantines its whole unit
-    (invariant 2). Resources are validated a chunk at a time (`FastValidator.validate_many`)."""
-    emitted = [u for u in units if u.outcome == EMITTED and u.resources]
-    resources = [res for u in emitted for res in u.resources]
-    if not resources:
-        return
-    many = getattr(validator, "validate_many", None)
-    found = many(resources) if many else [validator.validate(r) for r in resources]
-    if not any(found):  # the common chunk: no issue at all
-        return
-    verdicts = iter(found)
-    for unit in emitted:
-        errors: list[RowError] = []
-        for res in unit.resources:
-            for issue in next(verdicts):
-                if issue.severity == "error":
-                    errors.append(RowError("invalid-resource", f"{issue.path}: {issue.message}",
-                                           column=None, value=None))
-                else:
-                    warnings[f"{res['resourceType']}:{issue.code}"] += 1
-        if errors:
-            unit.quarantine(errors)
 
 
 def _dead_letters(loader: Loader, output: Path) -> DeadLetterWriter:

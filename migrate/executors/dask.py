@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from migrate.errors import ConfigError, MigrateError
+from migrate.executors.base import Executor
 from migrate.executors.partitioned import (
     MIN_ROWS_PER_PARTITION as MIN_ROWS,
 )
@@ -30,9 +31,8 @@ from migrate.executors.partitioned import (
     merge_parts,
     plan_partitions,
 )
-from migrate.extractors.base import RejectedRow
-from migrate.mappers.engine import Unit
 from migrate.mappers.pack import CompiledMapping
+from migrate.stages import ChunkResult, gc_tuned, pack_settings
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +42,17 @@ class ExecutorError(MigrateError):
 _CONTEXTS: dict[str, Any] = {}  # per worker process: settings JSON -> (pack, extractor, ...)
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """A started Dask client (and LocalCluster when no scheduler address is given)."""
 
+    name = "dask"
+
     def __init__(self, settings: Any, pack: Any, extractor: Any, loader: Any) -> None:
-        self.settings, self.pack, self.ext, self.loader = settings, pack, extractor, loader
+        super().__init__(settings, pack, extractor, loader)
         self.client: Any = None
         self.cluster: Any = None
         self.futures: dict[str, list[Any]] = {}
         self.parts = Path(settings.output) / ".parts"
-        self.partitions: dict[str, int] = {}
 
     def describe(self) -> str:
         """``dask:<scheduler> (<n> workers)``."""
@@ -96,20 +97,22 @@ class DaskExecutor:
         shutil.rmtree(self.parts, ignore_errors=True)
 
     def _submit(self) -> None:
+        if self.emit_counts is not None:
+            raise ConfigError("counting emits (validate) runs in process: use --executor local")
         s = self.settings
         n_workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         wanted = s.partitions or 2 * n_workers
         shutil.rmtree(self.parts, ignore_errors=True)
         blob = s.model_dump_json()
-        hash_rows = bool(getattr(self.loader, "wants_row_hashes", False))
-        since_of = getattr(self.loader, "extract_since", None)
+        hash_rows = self.loader.capabilities.row_hashes
+        incremental = self.loader.capabilities.incremental
         for order, m in enumerate(self.pack.ordered_mappings()):
             # An explicit --partitions is taken as it is; the default keeps small tables whole.
             column, bounds = plan_partitions(self.ext, m, wanted, s.chunk_size,
                                              min_rows=1 if s.partitions else MIN_ROWS)
             count = len(bounds) + 1
             self.partitions[m.name] = count
-            since = since_of(m) if since_of else None
+            since = self.loader.extract_since(m) if incremental else None
             tasks = [PartitionTask(m.name, i, count, column, bounds,
                                    str(self.parts / m.name / f"{i:04d}.ndjson"), hash_rows, since)
                      for i in range(count)]
@@ -120,9 +123,10 @@ class DaskExecutor:
                                    priority=-order, pure=False)
                 for t in tasks]
 
-    def results(self, m: CompiledMapping
-                ) -> Iterator[tuple[int, list[RejectedRow], list[Unit], Counter[str]]]:
-        """The table's units in source order, in chunks, once its partitions are done."""
+    def results(self, m: CompiledMapping,
+                since: tuple[str, str] | None = None) -> Iterator[ChunkResult]:
+        """The table's units in source order, in chunks, once its partitions are done (the
+        watermark was asked for when the partitions were submitted)."""
         futures = self.futures.pop(m.name)
         try:
             parts: list[PartResult] = self.client.gather(futures)
@@ -134,8 +138,8 @@ class DaskExecutor:
         warnings: Counter[str] = Counter()
         for part in parts:
             warnings.update(part.warnings)
-        yield sum(p.read for p in parts), [], [], warnings
-        yield from ((0, rejects, units, Counter())
+        yield ChunkResult(sum(p.read for p in parts), [], [], warnings)
+        yield from (ChunkResult(0, rejects, units)
                     for rejects, units in merge_parts([p.task.part_file for p in parts]))
         shutil.rmtree(self.parts / m.name, ignore_errors=True)
 
@@ -143,7 +147,6 @@ class DaskExecutor:
 def work(task: PartitionTask, settings_json: str) -> PartResult:
     """The task a worker runs: one partition of one table (see `run_partition`)."""
     from migrate.executors.partitioned import run_partition
-    from migrate.pipeline import gc_tuned
 
     settings, pack, ext, validator = _context(settings_json)
     with gc_tuned():
@@ -156,7 +159,6 @@ def _context(settings_json: str) -> Any:
         from migrate.config import RunSettings
         from migrate.extractors.base import open_extractor, source_options
         from migrate.mappers.pack import load_pack
-        from migrate.pipeline import pack_settings
         from migrate.validation.fast import FastValidator
 
         settings = RunSettings.model_validate_json(settings_json)

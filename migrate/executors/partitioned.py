@@ -22,11 +22,12 @@ from typing import Any
 
 import orjson
 
-from migrate.extractors.base import Batch, Clean, Extractor, RejectedRow
+from migrate.extractors.base import Clean, Extractor
 from migrate.files import open_private, private_dir
-from migrate.mappers.compiler import RowError
-from migrate.mappers.engine import MappingRunner, Unit
 from migrate.mappers.pack import CompiledMapping, Pack
+from migrate.outcomes import Batch, RejectedRow, RowError, Unit
+from migrate.stages import StageLoop
+from migrate.validation.base import Validator
 
 MIN_ROWS_PER_PARTITION = 20_000
 SAMPLE_CAP = 400_000  # partition-column values kept to choose boundaries (then decimated)
@@ -87,10 +88,9 @@ def plan_partitions(ext: Extractor, m: CompiledMapping, wanted: int, chunk_size:
     column = partition_column(m)
     if column is None or wanted <= 1:
         return None, ()
-    column_counts = getattr(ext, "column_counts", None)
-    if column_counts is not None:  # counted by the extractor (Arrow), distinct values only
+    if ext.capabilities.value_counts:  # counted by the extractor (Arrow), distinct values only
         counts: Counter[str] = Counter()
-        for raw, n in column_counts(m.table, column).items():
+        for raw, n in ext.column_counts(m.table, column).items():
             value = partition_value(raw, m.null_tokens)
             if value is not None:
                 counts[value] += n
@@ -115,8 +115,8 @@ def _column_sample(ext: Extractor, m: CompiledMapping, column: str,
                    chunk_size: int) -> Iterator[str | None]:
     """Values of the partition column (every one, or every k-th once there are many)."""
     nulls = m.null_tokens
-    column_values = getattr(ext, "column_values", None)
-    source = (column_values(m.table, column, m.spec.query) if column_values is not None
+    source = (ext.column_values(m.table, column, m.spec.query)
+              if ext.capabilities.column_values
               else (r.get(column) for b in ext.iter_batches(m.table, chunk_size, m.spec.query)
                     for r in b.rows))
     kept: list[str | None] = []
@@ -131,27 +131,22 @@ def _column_sample(ext: Extractor, m: CompiledMapping, column: str,
 
 
 # -- worker side --------------------------------------------------------------------------
-def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: Any,
+def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: Validator,
                   chunk_size: int) -> PartResult:
-    """Map, validate and serialize one partition of one table into ``task.part_file``."""
+    """The stage loop over one partition of one table (`migrate.stages.StageLoop`: map and
+    validate), its units serialized into ``task.part_file`` with their source positions."""
     import time
-
-    from migrate.pipeline import validate_units
 
     started = time.perf_counter()
     m = next(x for x in pack.mappings if x.name == task.mapping)
     result = PartResult(task)
-    runner = MappingRunner(pack, m, hash_rows=task.hash_rows)
+    order = SourceOrder()
+    loop = StageLoop(pack, m, validator, hash_rows=task.hash_rows, order=order)
     position = 0  # global index past the last row seen
-    current: list[list[int]] = [[]]  # the global index of each row of the chunk being fed
-
-    def tag(i: int) -> int:
-        return current[0][i]
-
-    runner.group_tag = tag
     private_dir(Path(task.part_file).parent)
     with open_private(Path(task.part_file)) as fh:
-        for batch, index_of in _partition_rows(ext, m, task, chunk_size, runner.clean_column):
+        for batch, index_of in _partition_rows(ext, m, task, chunk_size,
+                                               loop.runner.clean_column):
             if task.index == 0:
                 for reject in batch.rejects:
                     fh.write(_record(batch.start, REJECT, _reject_record(reject)))
@@ -161,21 +156,50 @@ def run_partition(task: PartitionTask, pack: Pack, ext: Extractor, validator: An
             position = max(position, (index_of[-1] + 1) if index_of else batch.start)
             if not rows:
                 continue
-            current[0] = index_of
-            positions: list[int] = []
-            units = runner.feed(rows, positions, clean=batch.clean)
-            validate_units(validator, units, result.warnings)
-            for unit, pos in zip(units, positions, strict=True):
-                fh.write(_unit_lines(index_of[pos], UNIT, unit))
+            order.index_of = index_of
+            units = loop.chunk(batch, result.warnings)
+            for unit, pos in zip(units, order.take(), strict=True):
+                fh.write(_unit_lines(pos, UNIT, unit))
             result.units += len(units)
-        firsts: list[Any] = []
-        units = runner.finish(firsts)
-        validate_units(validator, units, result.warnings)
-        for unit, first in zip(units, firsts, strict=True):
+        units = loop.finish(result.warnings)
+        for unit, first in zip(units, order.firsts, strict=True):
             fh.write(_unit_lines(first if first is not None else position, LAST, unit))
         result.units += len(units)
     result.seconds = time.perf_counter() - started
     return result
+
+
+class SourceOrder:
+    """Where each unit of a partition goes in the table's source order (`UnitOrder`): the
+    table index of the row whose reading finished it, or, for a group still open at the end
+    of the table, of the group's first row (None when unknown)."""
+
+    def __init__(self) -> None:
+        self.index_of: list[int] = []  # the table index of each row of the chunk being fed
+        self.positions: list[int] = []  # per unit returned so far: its row in the chunk
+        self.firsts: list[int | None] = []  # per unit of `finish`: its group's first row
+        self._row = 0
+        self._first: dict[tuple[Any, ...], int] = {}
+
+    def row(self, i: int, produced: int) -> None:
+        """Units produced since the previous row belong to row ``i - 1``."""
+        self.positions.extend([i - 1] * (produced - len(self.positions)))
+        self._row = i
+
+    def take(self) -> list[int]:
+        """The table index of each unit of the chunk just fed, in order."""
+        index_of, positions = self.index_of, self.positions
+        self.positions = []
+        return [index_of[p] for p in positions]
+
+    def group_opened(self, group: tuple[Any, ...]) -> None:
+        self._first[group] = self.index_of[self._row]
+
+    def group_closed(self, group: tuple[Any, ...]) -> None:
+        self._first.pop(group, None)
+
+    def flushed(self, groups: list[tuple[Any, ...]]) -> None:
+        self.firsts = [self._first.pop(g, None) for g in groups]
 
 
 def _partition_rows(ext: Extractor, m: CompiledMapping, task: PartitionTask, chunk_size: int,
@@ -183,10 +207,9 @@ def _partition_rows(ext: Extractor, m: CompiledMapping, task: PartitionTask, chu
     """The partition's rows, in chunks, with the index in the table of each row (cleaned a
     column at a time by ``clean`` where the rows are selected in Arrow)."""
     column, bounds = task.column, list(task.boundaries)
-    selected = getattr(ext, "iter_selected", None)
-    if column is not None and selected is not None and task.since is None:
+    if column is not None and ext.capabilities.selected_reads and task.since is None:
         # Filtered in Arrow: rows of other partitions never become Python objects.
-        yield from selected(m.table, chunk_size, _arrow_range(column, bounds, task.index,
+        yield from ext.iter_selected(m.table, chunk_size, _arrow_range(column, bounds, task.index,
                                                               m.null_tokens), clean=clean)
         return
     position = 0

@@ -13,34 +13,17 @@ pyproject.toml; see docs/architecture.md, "Adding an extractor")::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from migrate.errors import ConfigError
+from migrate.outcomes import Batch, RejectedRow  # noqa: F401 - what an extractor yields
 from migrate.registry import DEFAULT_TEXT_RANK, NoOptions, Registry
 
 DEFAULT_CHUNK_SIZE = 5000
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    """A source row that could not even be parsed (ragged CSV line, undecodable bytes)."""
-
-    line: int | None
-    message: str
-    raw: str | None = None
-
-
-@dataclass
-class Batch:
-    """One chunk of a table: parsed rows, and rows rejected while parsing."""
-
-    rows: list[dict[str, Any]]
-    rejects: list[RejectedRow] = field(default_factory=list)
-    start: int = 0  # index in the table of the batch's first row (where the extractor knows it)
-    clean: bool = False  # the rows' values went through the ``clean`` function already
 
 
 @dataclass
@@ -100,10 +83,6 @@ class Extractor(ABC):
     """How ``--source`` strings this extractor reads look, for messages."""
     text_rank: ClassVar[int] = DEFAULT_TEXT_RANK
     """When `from_text` is asked, relative to other extractors (lower first)."""
-    # True when ``iter_batches`` takes ``clean=`` (a `Clean`) and applies it a column at a time
-    # before rows become dicts (cheaper than cleaning each row afterwards); it then marks its
-    # batches ``clean``. (Being replaced by ``capabilities.clean_columns``.)
-    cleans_columns = False
 
     @classmethod
     def from_text(cls, text: str) -> dict[str, Any] | None:
@@ -122,7 +101,9 @@ class Extractor(ABC):
         """Yield the table (or the declared query's rows) in chunks of at most chunk_size.
 
         ``since`` is ``(column, value)``: only rows whose column is at or after the value (as
-        ISO text) are wanted, for incremental re-syncs.
+        ISO text) are wanted, for incremental re-syncs (capability ``incremental``). An
+        extractor that declares ``clean_columns`` also takes ``clean=`` (a `Clean`), applies
+        it a column at a time and marks its batches ``clean``.
         """
 
     @abstractmethod
@@ -141,6 +122,41 @@ class Extractor(ABC):
 
     def close(self) -> None:  # noqa: B027 - a hook with a default
         """Release connections and files. Override when the extractor holds any."""
+
+    # -- optional methods: each belongs to one capability (`ExtractorCapabilities`) ----------
+    def query_columns(self, query: str) -> list[str]:
+        """Capability ``queries``: the columns a declared SQL query returns."""
+        raise ConfigError(f"the {self.name} source cannot run SQL queries")
+
+    def column_values(self, table: str, column: str,
+                      query: str | None = None) -> Iterable[Any]:
+        """Capability ``column_values``: every value of one column, in table order."""
+        raise self._lacks("column_values", table)
+
+    def column_counts(self, table: str, column: str) -> dict[Any, int]:
+        """Capability ``value_counts``: how many rows hold each value of one column."""
+        raise self._lacks("value_counts", table)
+
+    def iter_selected(self, table: str, chunk_size: int, select: Callable[[Any], Any],
+                      clean: Clean | None = None) -> Iterator[tuple[Batch, list[int]]]:
+        """Capability ``selected_reads``: the rows a mask function keeps, in chunks, each
+        chunk with the index in the table of each of its rows."""
+        raise self._lacks("selected_reads", table)
+
+    def tables(self) -> list[str]:
+        """Capability ``lists_tables``: the names of the tables the source holds, sorted."""
+        raise self._lacks("lists_tables", None)
+
+    def split_rejected(self, table: str, raw: str) -> dict[str, str] | None:
+        """Capability ``split_lines``: the fields of a rejected line of ``table`` that can be
+        told apart, by column name (to recover its key); None when none can."""
+        return None
+
+    def _lacks(self, capability: str, table: str | None) -> ConfigError:
+        where = f" (table {table!r})" if table is not None else ""
+        return ConfigError(f"the {self.name} source does not declare the {capability!r} "
+                           f"capability{where}; the caller should have asked "
+                           "`capabilities` first")
 
 
 EXTRACTORS: Registry[type[Extractor]] = Registry("extractor", "migrate.extractors")

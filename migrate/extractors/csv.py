@@ -51,7 +51,6 @@ class CsvExtractor(Extractor):
     capabilities = ExtractorCapabilities(clean_columns=True, incremental=True, column_values=True,
                                          value_counts=True, selected_reads=True,
                                          lists_tables=True, split_lines=True)
-    cleans_columns = True
 
     def __init__(self, path: str | Path, encoding: str = "utf-8", delimiter: str = ",",
                  files: dict[str, str] | None = None) -> None:
@@ -171,6 +170,20 @@ class CsvExtractor(Extractor):
     def column_values(self, table: str, column: str, query: str | None = None) -> list[Any]:
         """Every value of one column (ragged rows left out), read by pyarrow alone."""
         return self._read_column(table, column).to_pylist()
+
+    def tables(self) -> list[str]:
+        """The tables of the folder: each ``*.csv`` file, named as ``files`` names it (else
+        by its stem)."""
+        by_file = {name: table for table, name in self.files.items()}
+        return sorted(by_file.get(p.name, p.stem) for p in self.root.glob("*.csv"))
+
+    def split_rejected(self, table: str, raw: str) -> dict[str, str] | None:
+        """The fields of a rejected line before its first quote (a stray quote makes the rest
+        ambiguous), by header column."""
+        fields = raw.split(self.delimiter)
+        clean = next((i for i, f in enumerate(fields) if '"' in f), len(fields))
+        header = self.columns(table)
+        return dict(zip(header[:clean], fields[:clean], strict=False)) or None
 
     def account(self, table: str, query: str | None = None) -> ReadAccount | None:
         """The physical lines of the file by kind, from the last full read of ``table`` (a

@@ -178,6 +178,12 @@ class SqlExtractor(Extractor):
                 for (value,) in part:
                     yield _text(value)
 
+    def tables(self) -> list[str]:
+        """The database's tables (of its default schema), sorted."""
+        import sqlalchemy as sa
+
+        return sorted(sa.inspect(self.engine).get_table_names())
+
     def close(self) -> None:
         """Dispose of the connection pool."""
         self.engine.dispose()

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, final
 
 from pydantic import BaseModel
 
+from migrate.errors import ConfigError
 from migrate.registry import DEFAULT_TEXT_RANK, NoOptions, Registry
 
 if TYPE_CHECKING:
     from migrate.loaders.deadletter import DeadLetterWriter
     from migrate.mappers.pack import CompiledMapping
+    from migrate.outcomes import Unit
     from migrate.report.model import TableStats
 
 DEFAULT_BUNDLE_SIZE = 200
@@ -121,8 +123,33 @@ class Loader(ABC):
 
     def _send_traced(self, resources: list[dict[str, Any]],
                      sources: list[dict[str, Any] | None]) -> None:
-        """``_send`` with the source of each resource. Override to keep them (dead letters)."""
+        """Capability ``traces_sources``: ``_send`` with the source of each resource. Override
+        to keep them (dead letters) and declare the capability; the pipeline then passes
+        ``sources`` to `load`."""
         self._send(resources)
+
+    # -- optional hooks: each belongs to one capability (`LoaderCapabilities`) -------------
+    def load_raw(self, items: list[tuple[str, bytes]]) -> None:
+        """Capability ``raw_resources``: write resources serialized already, as
+        ``(resourceType, JSON bytes)`` pairs, in the order given."""
+        raise ConfigError(f"the {self.name} target does not declare 'raw_resources'; the "
+                          "pipeline should have asked `capabilities` first")
+
+    def extract_since(self, mapping: CompiledMapping) -> tuple[str, str] | None:
+        """Capability ``incremental``: ``(column, value)`` when only the rows of ``mapping``
+        changed since a watermark are wanted; None (the default) reads every row."""
+        return None
+
+    def unchanged_rows(self, mapping: str, candidates: list[tuple[str, str]]) -> set[str]:
+        """Capability ``incremental``: of ``(key hash, row hash)`` candidates, the key hashes
+        of rows delivered earlier exactly like this (they are not mapped again). Default: none.
+        """
+        return set()
+
+    def observe_units(self, mapping: CompiledMapping,  # noqa: B027 - a hook
+                      units: list[Unit]) -> None:
+        """Capability ``observes_units``: every unit of a chunk, whatever its outcome, before
+        its resources are loaded."""
 
     def plan_order(self, depends: Mapping[str, set[str]]) -> None:  # noqa: B027 - a hook
         """The pack's mapping dependencies (mapping -> mappings its references point at).

@@ -21,6 +21,7 @@ current row (a loop variable, other rows of a group) is not planned at all.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -64,10 +65,15 @@ class ChunkPlan:
         return cls(mapping, emits, parts)
 
     def run(self, rows: list[Row], keys: list[tuple[Any, ...]], key_width: int,
-            build: BuildResource, make_ids: MakeIds) -> list[list[dict[str, Any]] | None]:
+            build: BuildResource, make_ids: MakeIds,
+            fired: Counter[tuple[str, str]] | None = None
+            ) -> list[list[dict[str, Any]] | None]:
         """The resources of each row (in emit order); None for a row the plan leaves to the
-        row-at-a-time path."""
-        return _Chunk(rows, make_ids).run(self, keys, key_width, build)
+        row-at-a-time path. ``fired``, when given, counts per (mapping, emit) the rows whose
+        resource the emit built here (once per emit and chunk, never per row unless asked)."""
+        chunk = _Chunk(rows, make_ids)
+        chunk.fired = fired
+        return chunk.run(self, keys, key_width, build)
 
 
 def _unwrapped(fn: Any) -> Any:
@@ -142,6 +148,8 @@ class _Chunk:
         self.columns: dict[str, list[Any]] = {}
         self.lets: list[tuple[str, list[Any]]] = []
         self.dirty: set[int] = set()
+        self.fired: Counter[tuple[str, str]] | None = None  # see `ChunkPlan.run`
+        self.ran: list[tuple[str, range | list[int]]] = []  # (emit, rows its template ran on)
         # groups() results by (columns, id of the row list), with the row list kept alive
         self.grouped: dict[tuple[Any, ...], tuple[Any, dict[Any, int], list[int]]] = {}
 
@@ -159,6 +167,9 @@ class _Chunk:
             return [None] * n
         for i in self.dirty:
             out[i] = None
+        if self.fired is not None:  # rows left to the row path are counted there
+            for name, idx in self.ran:
+                self.fired[(plan.m.name, name)] += sum(1 for i in idx if i not in self.dirty)
         return out
 
     def emit(self, emit: CompiledEmit, members: list[tuple[str, Any, frozenset[str]]],
@@ -184,6 +195,8 @@ class _Chunk:
                     dirty.add(i)  # a missing key part: the row path reports it
         else:
             id_keys = [keys[i] for i in idx]
+        if self.fired is not None:  # counted once the chunk is done (`ChunkPlan.run`)
+            self.ran.append((emit.name, idx))
         names = [name for name, _, _ in members]
         columns = [self.evaluate(fn, deps, idx, prune=True) for _, fn, deps in members]
         assert self.make_ids is not None  # only screening chunks have none

@@ -27,6 +27,7 @@ from migrate.mappers import checks, fhirmodel
 from migrate.mappers.conditions import compile_condition
 from migrate.mappers.transform_base import TRANSFORMS, is_element, is_transform
 from migrate.mappers.yamlio import LineDict
+from migrate.outcomes import RowError  # noqa: F401 - compiled nodes raise it; transforms import it here
 
 Fn = Callable[["Scope"], Any]
 Cond = Callable[["Scope"], bool]
@@ -34,18 +35,6 @@ Cond = Callable[["Scope"], bool]
 IMPURE = "\0impure"  # a dependency that cannot be keyed (a loop variable, another group row)
 MEMO_MAX = 4_096  # entries per memoized subtree before its cache restarts (memory stays flat)
 MEMO_PROBE = 2_000  # calls after which a cache that hits less than a quarter of the time stops
-
-
-class RowError(Exception):
-    """A row that cannot be mapped: quarantined with code, column, raw value and rule line."""
-
-    def __init__(
-        self, code: str, message: str, *, column: str | None = None, value: Any = None,
-        line: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code, self.message, self.column = code, message, column
-        self.value, self.line = value, line
 
 
 class Scope:

@@ -7,70 +7,68 @@ of that row's resources are emitted (invariant 2).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
-
-import orjson
+from typing import Any, Protocol
 
 from migrate.mappers.chunked import ChunkPlan, screen
-from migrate.mappers.compiler import RowError, Scope
-from migrate.mappers.ids import digest
+from migrate.mappers.compiler import Scope
 from migrate.mappers.keyset import SeenKeys
 from migrate.mappers.pack import CompiledEmit, CompiledMapping, Pack
+from migrate.outcomes import (  # noqa: F401 - the outcome types, as the engine's users knew them
+    EMITTED,
+    FILTERED,
+    QUARANTINED,
+    UNCHANGED,
+    RowError,
+    Unit,
+)
 
-EMITTED, FILTERED, QUARANTINED = "emitted", "filtered", "quarantined"
-# A row identical to the one an earlier sync already delivered (sync only): it counts as
-# emitted, and nothing is mapped or sent for it.
-UNCHANGED = "unchanged"
 _GROUPED = "grouped"  # a row that joins a group (see `MappingRunner.feed`)
 CHUNK_MIN = 1  # rows mapped on their own in a chunk below this: row at a time
-SkipCheck = Callable[[str, list[tuple[str, str]]], set[str]]
+COLUMN_WISE: Counter[str] = Counter()
+"""Chunks mapped column-wise (`migrate.mappers.chunked`) per mapping, in this process: a
+diagnostic that shows `validate` and `run` take the same mapping path."""
 Row = dict[str, Any]
+Prepared = list[tuple[Row, tuple[Any, ...], Unit | None]]
 
 
-@dataclass(slots=True)
-class Unit:
-    """The outcome of one row, or of one group of rows."""
+class ChangeDetection(Protocol):
+    """What the engine asks of a change-detection stage (sync; `migrate.stages.RowChanges`)."""
 
-    mapping: str
-    keys: list[dict[str, Any]]
-    outcome: str
-    resources: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    notes: list[RowError] = field(default_factory=list)
-    rule: str | None = None
-    row_hash: str | None = None
-    source_rows: list[dict[str, Any]] | None = None  # kept only when row hashes are asked for
-    # Resources already serialized (a partitioned run's workers did it): (type, JSON) pairs
-    # standing in for ``resources`` until someone needs the dicts (see `materialize`).
-    raw: list[tuple[str, bytes]] | None = None
+    def chunk(self, mapping: str, prepared: Prepared,
+              key_dict: Callable[[tuple[Any, ...]], dict[str, Any]]) -> set[int]:
+        """Hash the chunk's rows that have no unit yet; the positions of the unchanged ones."""
 
-    @property
-    def rows(self) -> int:
-        """How many source rows the unit accounts for."""
-        return len(self.keys)
+    def unchanged(self, unit: Unit, n: int) -> Unit:
+        """The unit of unchanged row ``n`` of the chunk, with its hash."""
 
-    def materialize(self) -> None:
-        """Parse serialized resources back into ``resources``."""
-        if self.raw is not None:
-            self.resources = [orjson.loads(data) for _, data in self.raw]
-            self.raw = None
+    def hashed(self, unit: Unit, row: Row, n: int) -> None:
+        """Give the unit of row ``n`` of the chunk its source row and hash."""
 
-    def quarantine(self, errors: list[RowError]) -> None:
-        """Turn this unit into a quarantined one (its resources are dropped).
+    def rows(self, unit: Unit, rows: list[Row]) -> None:
+        """Give a unit its source rows and their hash."""
 
-        The same problem met twice (one column read by two elements) is reported once.
-        """
-        seen: set[tuple[str, str | None, str]] = set()
-        unique = []
-        for e in errors:
-            sig = (e.code, e.column, str(e.value))
-            if sig not in seen:
-                seen.add(sig)
-                unique.append(e)
-        self.outcome, self.resources, self.errors = QUARANTINED, [], unique
+    def group_unchanged(self, unit: Unit) -> bool:
+        """True when a group's rows were delivered exactly like this before."""
+
+
+class UnitOrder(Protocol):
+    """What the engine tells an executor that orders units by source position (`dask`)."""
+
+    def row(self, i: int, produced: int) -> None:
+        """Row ``i`` of the chunk comes next (``len(chunk)``: the chunk is done); ``produced``
+        units were returned before it."""
+
+    def group_opened(self, group: tuple[Any, ...]) -> None:
+        """The current row opens a group."""
+
+    def group_closed(self, group: tuple[Any, ...]) -> None:
+        """A group became a unit before the end of the table."""
+
+    def flushed(self, groups: list[tuple[Any, ...]]) -> None:
+        """`finish` returns the units of these groups, in this order."""
 
 
 def _quoted_keys(keys: list[tuple[Any, ...]]) -> set[int]:
@@ -90,12 +88,13 @@ class MappingRunner:
     the last chunk to flush groups that never reached their size.
     """
 
-    def __init__(self, pack: Pack, mapping: CompiledMapping, hash_rows: bool = False,
-                 skip_unchanged: SkipCheck | None = None) -> None:
+    def __init__(self, pack: Pack, mapping: CompiledMapping, *,
+                 changes: ChangeDetection | None = None, order: UnitOrder | None = None,
+                 emit_counts: Counter[tuple[str, str]] | None = None) -> None:
         self.m = mapping
-        self.hash_rows = hash_rows or skip_unchanged is not None
-        self.skip_unchanged = skip_unchanged
-        self.fingerprint = (pack.fingerprint or "").encode()
+        # Sync's change detection (a stage of its own, `migrate.stages.RowChanges`): row
+        # hashes on the units, and rows delivered unchanged before left unmapped.
+        self.changes = changes
         self.key_cols = list(mapping.spec.key)
         self.required_key = [c for c in self.key_cols if c not in mapping.spec.nullable_key]
         self.nulls = mapping.null_tokens
@@ -106,29 +105,25 @@ class MappingRunner:
         self.last_group: tuple[Any, ...] | None = None
         self.done_groups = SeenKeys()
         self.row_emits = [e for e in mapping.emits if e.per == "row"]
-        # Partitioned runs: turns a row's index in the chunk being fed into a global position.
-        self.group_tag: Callable[[int], Any] | None = None
-        self._group_first: dict[tuple[Any, ...], Any] = {}
-        self._row_pos = 0
+        # Partitioned runs: told which row finished each unit (`migrate.executors.partitioned`).
+        self.order = order
         # Column-wise mapping of the rows mapped on their own.
         self.chunk_plan = ChunkPlan.build(mapping, self.row_emits) if self.row_emits else None
-        # Sync: (key hash, row hash) of the rows of the chunk being fed, by position.
-        self._hashes: dict[int, tuple[str, str]] = {}
+        # `validate`: template runs per (mapping, emit), counted on both paths alike (the
+        # column-wise path once per emit and chunk), without wrapping any template.
+        self.emit_counts = emit_counts
 
     # -- public ----------------------------------------------------------------------------
-    def feed(self, rows: Iterable[Row], positions: list[int] | None = None,
-             clean: bool = False) -> list[Unit]:
+    def feed(self, rows: Iterable[Row], clean: bool = False) -> list[Unit]:
         """Map a chunk of rows; returns the units that are finished.
 
-        ``positions``, when given, receives for each returned unit the index (in this chunk) of
-        the row whose reading finished it; the partitioned executor orders units with it.
         ``clean`` says the rows went through `clean_column` already (see `Batch.clean`).
         """
         out: list[Unit] = []
         prepared = (self._keys(rows if isinstance(rows, list) else list(rows), text_only=True)
                     if clean else self._keys([self._normalize(row) for row in rows]))
-        self._hashes = self._row_hashes(prepared) if self.hash_rows else {}
-        skip = self._unchanged()
+        skip = (self.changes.chunk(self.m.name, prepared, self._key_dict)
+                if self.changes is not None else set())
         screen = bool(self.m.filters) or self.group is not None
         # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
         # on its own). Screening first lets the rows mapped on their own go as one chunk.
@@ -136,10 +131,10 @@ class MappingRunner:
             self._fates(prepared, skip, screen) if skip or screen
             else [unit for _, _, unit in prepared])  # nothing to decide
         mapped = self._run_chunk(prepared, fates)
+        order = self.order
         for i, ((row, key, _), fate) in enumerate(zip(prepared, fates, strict=True)):
-            if positions is not None:
-                positions.extend([i - 1] * (len(out) - len(positions)))
-                self._row_pos = i
+            if order is not None:
+                order.row(i, len(out))
             if fate is None:
                 unit = mapped.get(i)
                 out.append(unit if unit is not None else self._run_one(row, key))
@@ -147,8 +142,8 @@ class MappingRunner:
                 out.extend(self._add_to_group(row, key))
             else:
                 out.append(fate)  # type: ignore[arg-type]
-        if positions is not None:
-            positions.extend([len(prepared) - 1] * (len(out) - len(positions)))
+        if order is not None:
+            order.row(len(prepared), len(out))
         return out
 
     def _fates(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]],
@@ -178,8 +173,8 @@ class MappingRunner:
             elif grouped:
                 fates.append(_GROUPED)
             elif n in skip:
-                fates.append(Unit(self.m.name, [self._key_dict(key)], UNCHANGED,
-                                  row_hash=self._hashes[n][1]))
+                fates.append(self.changes.unchanged(  # type: ignore[union-attr]
+                    Unit(self.m.name, [self._key_dict(key)], UNCHANGED), n))
             else:
                 fates.append(None)
         return fates
@@ -206,8 +201,10 @@ class MappingRunner:
         keys = [prepared[i][1] for i in idx]
         make_ids = getattr(self.make_id, "many", None) or (
             lambda rtype, entity, ks: [self.make_id(rtype, entity, k) for k in ks])
-        results = self.chunk_plan.run(rows, keys, len(self.key_cols), self._resource, make_ids)
-        name, key_cols, hashes = self.m.name, self.key_cols, self._hashes
+        results = self.chunk_plan.run(rows, keys, len(self.key_cols), self._resource, make_ids,
+                                      self.emit_counts)
+        COLUMN_WISE[self.m.name] += 1
+        name, key_cols, changes = self.m.name, self.key_cols, self.changes
         units: dict[int, Unit] = {}
         for i, key, resources in zip(idx, keys, results, strict=True):
             if resources is None:
@@ -215,41 +212,21 @@ class MappingRunner:
             unit = Unit(name, [dict(zip(key_cols, key, strict=False))], EMITTED, resources)
             if not resources:
                 unit.outcome, unit.rule = FILTERED, "no-emit-matched"
-            if hashes:  # sync: what `_run_one` records of the row
-                unit.source_rows, unit.row_hash = [prepared[i][0]], hashes[i][1]
+            if changes is not None:  # sync: what `_run_one` records of the row
+                changes.hashed(unit, prepared[i][0], i)
             units[i] = unit
         return units
 
-    def finish(self, firsts: list[Any] | None = None) -> list[Unit]:
+    def finish(self) -> list[Unit]:
         """Flush the groups still open at the end of the table.
 
         ``firsts``, when given, receives for each unit the position tag its group's first row
         had when it was fed (see `group_tag`), in the order of the units.
         """
         pending, self.groups = self.groups, {}
-        if firsts is not None:
-            firsts.extend(self._group_first.pop(g, None) for g in pending)
+        if self.order is not None:
+            self.order.flushed(list(pending))
         return [self._run_rows(members) for members in pending.values()]
-
-    def row_hash(self, rows: list[Row]) -> str:
-        """Fingerprint of source rows under this version of the pack."""
-        return digest(self.fingerprint + orjson.dumps(rows, default=str,
-                                                      option=orjson.OPT_SORT_KEYS))
-
-    def _row_hashes(self, prepared: list[tuple[Row, tuple[Any, ...], Unit | None]]
-                    ) -> dict[int, tuple[str, str]]:
-        """(key hash, row hash) of the rows of a chunk that have no unit yet, by position."""
-        return {n: (key_hash(self._key_dict(key)), self.row_hash([row]))
-                for n, (row, key, unit) in enumerate(prepared) if unit is None}
-
-    def _unchanged(self) -> set[int]:
-        """Positions of the rows an earlier sync delivered exactly like this (sync only)."""
-        if self.skip_unchanged is None or not self._hashes:
-            return set()
-        found = self.skip_unchanged(self.m.name, list(self._hashes.values()))
-        if not found:
-            return set()
-        return {n for n, (khash, _) in self._hashes.items() if khash in found}
 
     # -- rows ------------------------------------------------------------------------------
     def _normalize(self, raw: Row) -> Row:
@@ -339,16 +316,18 @@ class MappingRunner:
         out: list[Unit] = []
         if self.group.sorted and self.last_group is not None and gkey != self.last_group:
             members = self.groups.pop(self.last_group, None)
-            self._group_first.pop(self.last_group, None)
+            if self.order is not None:
+                self.order.group_closed(self.last_group)
             if members:
                 out.append(self._run_rows(members))
         self.last_group = gkey
-        if gkey not in self.groups and self.group_tag is not None:
-            self._group_first[gkey] = self.group_tag(self._row_pos)
+        if self.order is not None and gkey not in self.groups:
+            self.order.group_opened(gkey)
         members = self.groups.setdefault(gkey, [])
         members.append((row, key))
         if self.group.size and len(members) >= self.group.size:
-            self._group_first.pop(gkey, None)
+            if self.order is not None:
+                self.order.group_closed(gkey)
             out.append(self._run_rows(self.groups.pop(gkey)))
         return out
 
@@ -357,9 +336,8 @@ class MappingRunner:
         """`_run_rows` for one row outside any group: the common case, kept lean."""
         m = self.m
         unit = Unit(m.name, [dict(zip(self.key_cols, key, strict=False))], EMITTED)
-        if self.hash_rows:
-            unit.source_rows = [row]
-            unit.row_hash = self.row_hash(unit.source_rows)
+        if self.changes is not None:
+            self.changes.rows(unit, [row])
         notes: list[RowError] = []
         errors: list[RowError] = []
         scope = Scope(row, {}, None, notes, errors)
@@ -383,13 +361,11 @@ class MappingRunner:
     def _run_rows(self, members: list[tuple[Row, tuple[Any, ...]]], grouped: bool = True) -> Unit:
         keys = [self._key_dict(k[: len(self.key_cols)]) for _, k in members]
         unit = Unit(self.m.name, keys, EMITTED)
-        if self.hash_rows:
-            unit.source_rows = [r for r, _ in members]
-            unit.row_hash = self.row_hash(unit.source_rows)
+        if self.changes is not None:
+            self.changes.rows(unit, [r for r, _ in members])
             # Sync: a group whose rows an earlier sync delivered exactly like this is not
             # mapped again (its hash is recorded under its first row's key).
-            if grouped and self.skip_unchanged is not None and self.skip_unchanged(
-                    self.m.name, [(key_hash(keys[0]), unit.row_hash)]):
+            if grouped and self.changes.group_unchanged(unit):
                 unit.outcome = UNCHANGED
                 return unit
         notes: list[RowError] = []
@@ -446,6 +422,8 @@ class MappingRunner:
         if emit.key is not None and any(k is None for k in id_key[:len(emit.key)]):
             raise RowError("missing-key", f"a key part of emit {emit.name!r} is empty",
                            line=emit.line)
+        if self.emit_counts is not None:  # `validate`: the template runs (it may still fail)
+            self.emit_counts[(self.m.name, emit.name)] += 1
         out.append(self._resource(emit, self.make_id(emit.resource, emit.entity, id_key),
                                   emit.template(scope) or {}))
 
@@ -460,9 +438,3 @@ class MappingRunner:
                 body = {**body, "meta": meta}
         res.update(body)
         return res
-
-
-
-def key_hash(keys: dict[str, Any]) -> str:
-    """Stable hash of a row key (as the state store records it)."""
-    return digest(orjson.dumps(keys, option=orjson.OPT_SORT_KEYS, default=str))

@@ -19,9 +19,10 @@ import sqlalchemy as sa
 
 from migrate.errors import ExitCode, MigrateError
 from migrate.loaders.base import Loader, LoaderCapabilities, LoadSummary
-from migrate.mappers.engine import EMITTED, QUARANTINED, UNCHANGED, Unit, key_hash
 from migrate.mappers.pack import CompiledMapping
+from migrate.outcomes import EMITTED, QUARANTINED, UNCHANGED, Unit
 from migrate.report.model import TableStats
+from migrate.stages import key_hash
 from migrate.state import RESOURCES, StateStore, StoredResource, content_hash
 from migrate.sync.runrecord import guard_run_writes
 from migrate.sync.writer import OutboxWriter
@@ -47,7 +48,6 @@ class SyncLoader(Loader):
 
     name = "sync"
     capabilities = LoaderCapabilities(row_hashes=True, incremental=True, observes_units=True)
-    wants_row_hashes = True
 
     def __init__(self, store: StateStore, run_id: int, writer: OutboxWriter, *,
                  force: bool = False, confirm_deletes: bool = False,

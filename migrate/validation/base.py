@@ -1,9 +1,11 @@
-"""Result type shared by every resource validator."""
+"""The resource validator contract, and the result type every validator shares."""
 
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 ERROR = "error"
 WARNING = "warning"
@@ -24,6 +26,20 @@ class ResourceIssue:
 
     def __str__(self) -> str:
         return f"{self.severity} [{self.code}] {self.path}: {self.message}"
+
+
+class Validator(ABC):
+    """Checks FHIR resources. Subclasses implement `validate`; `validate_many` is what the
+    stage loop calls (a chunk at a time): override it when a chunk is cheaper to check whole.
+    """
+
+    @abstractmethod
+    def validate(self, resource: dict[str, Any]) -> list[ResourceIssue]:
+        """The issues of one resource (an empty list when it is valid)."""
+
+    def validate_many(self, resources: list[dict[str, Any]]) -> list[list[ResourceIssue]]:
+        """The issues of each resource of a chunk, in order."""
+        return [self.validate(r) for r in resources]
 
 
 _CODE_LIKE = re.compile(r"[^\s']+( [^\s']+)*")

@@ -3,8 +3,8 @@
 * Unused columns: columns of a table the pack reads that no mapping of that table reads, with
   their non-null counts (data that would be left behind).
 * Unused tables: tables (CSV files, database tables) of the source that no mapping reads.
-* Rules never fired: emits that produced no resource (counted by wrapping each emit's
-  template, see :class:`EmitCounter`) and declared filters that filtered no row.
+* Rules never fired: emits that produced no resource (counted by the stage loop, see
+  :class:`EmitCounter`) and declared filters that filtered no row.
 """
 
 from __future__ import annotations
@@ -24,23 +24,13 @@ if TYPE_CHECKING:
 class EmitCounter:
     """Counts, per (mapping, emit), how often the emit's template ran (a resource was built).
 
-    Wraps the templates of ``pack`` in place: build it before the pack is run.
+    The stage loop counts into ``counts`` (`run_pipeline` ``emit_counts``) on both mapping
+    paths, the column-wise one included, so a dry run maps exactly as a run does; no template
+    is wrapped.
     """
 
-    def __init__(self, pack: Pack) -> None:
+    def __init__(self, pack: Pack | None = None) -> None:
         self.counts: Counter[tuple[str, str]] = Counter()
-        for m in pack.mappings:
-            for emit in m.emits:
-                emit.template = self._wrap(emit.template, (m.name, emit.name))
-
-    def _wrap(self, template: Any, key: tuple[str, str]) -> Any:
-        counts = self.counts
-
-        def counted(scope: Any) -> Any:
-            counts[key] += 1
-            return template(scope)
-
-        return counted
 
 
 def rules_never_fired(pack: Pack, emits: EmitCounter, report: RunReport) -> list[dict[str, Any]]:
@@ -101,14 +91,10 @@ def unused_tables(pack: Pack, source_tables: list[str],
 
 
 def source_tables(ext: Extractor, files: dict[str, str] | None = None) -> list[str]:
-    """The tables a source holds: CSV files of the folder, or the database's tables."""
-    root = getattr(ext, "root", None)
-    if root is not None:
-        by_file = {name: table for table, name in (files or {}).items()}
-        return sorted(by_file.get(p.name, p.stem) for p in root.glob("*.csv"))
-    engine = getattr(ext, "engine", None)
-    if engine is not None:
-        import sqlalchemy as sa
+    """The tables a source holds (CSV files of the folder, the database's tables), as the
+    extractor lists them (capability ``lists_tables``); none when it cannot list them.
 
-        return sorted(sa.inspect(engine).get_table_names())
-    return []
+    ``files`` is kept for callers that pass a pack's file names: the extractor was opened
+    with them and names its tables by them already.
+    """
+    return list(ext.tables()) if ext.capabilities.lists_tables else []

@@ -13,8 +13,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from migrate.mappers.engine import Unit
     from migrate.mappers.pack import CompiledMapping, Pack
+    from migrate.outcomes import Unit
 
 MAX_DEPTH = 64  # resources nest far less; a deeper value is not walked further
 
@@ -31,22 +31,14 @@ class DanglingTracker:
         """Remember the ids the quarantined ``unit`` of ``m`` would have had."""
         self._remember(m, unit.keys)
 
-    def unreadable(self, m: CompiledMapping, raw: str | None, header: list[str],
-                   delimiter: str) -> None:
+    def unreadable(self, m: CompiledMapping, fields: dict[str, str] | None) -> None:
         """Best effort for a line the reader set aside (a stray quote, a bad byte): its key
-        is read from the raw line's fields before the first quote, when the key lies there
-        (an id column usually comes first)."""
-        if not raw or not m.spec.key:
+        is read from the fields the extractor could tell apart (`Extractor.split_rejected`:
+        those before the first quote), when the key lies there (an id column usually comes
+        first)."""
+        if not fields or not m.spec.key or any(c not in fields for c in m.spec.key):
             return
-        fields = raw.split(delimiter)
-        clean = next((i for i, f in enumerate(fields) if '"' in f), len(fields))
-        try:
-            where = [header.index(c) for c in m.spec.key]
-        except ValueError:
-            return
-        if max(where) < min(clean, len(fields)):
-            self._remember(m, [{c: fields[i].strip() or None
-                                for c, i in zip(m.spec.key, where, strict=True)}])
+        self._remember(m, [{c: fields[c].strip() or None for c in m.spec.key}])
 
     def _remember(self, m: CompiledMapping, keys: list[dict[str, Any]]) -> None:
         emits = [e for e in m.emits if e.key is None]

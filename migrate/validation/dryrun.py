@@ -67,7 +67,7 @@ def validate_migration(settings: RunSettings, options: ValidateOptions) -> Valid
 
     started = time.perf_counter()
     folder = options.report_dir
-    # In-process: the emit counters wrap this process's pack (a dry run is one pass anyway).
+    # In-process: the emits are counted in this process (a dry run is one pass anyway).
     settings = settings.model_copy(update={"output": folder, "target": {"type": "null"},
                                            "executor": "local", "scheduler": None})
     pack = load_pack(settings.mappings, pack_settings(settings))
@@ -76,7 +76,7 @@ def validate_migration(settings: RunSettings, options: ValidateOptions) -> Valid
     suite_path = options.expectations or settings.mappings / "expectations"
     suite = read_suite(suite_path)  # a suite that does not check stops us before any data
     emits, checker = EmitCounter(pack), OutputChecker()
-    run = run_pipeline(settings, loader=NullLoader(checker), pack=pack)
+    run = run_pipeline(settings, loader=NullLoader(checker), pack=pack, emit_counts=emits.counts)
     report = ValidationReport(
         run, options.thresholds, Redactor(settings.namespace.bytes, options.show_values),
         suite=str(suite_path) if suite.tables else None, references=checker.references(),

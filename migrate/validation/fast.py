@@ -43,7 +43,7 @@ from itertools import compress, count, repeat
 from operator import is_not
 from typing import Any
 
-from migrate.validation.base import ERROR, ResourceIssue
+from migrate.validation.base import ERROR, ResourceIssue, Validator
 from migrate.validation.fhir import FhirValidator
 from migrate.validation.walk import CODE, CODEABLE, _check_codeable, field_class
 
@@ -155,7 +155,7 @@ class _Plan:
         self.objects = objects
 
 
-class FastValidator:
+class FastValidator(Validator):
     """Same interface and verdicts as `FhirValidator`, with plans cached per resource shape."""
 
     def __init__(self, full: FhirValidator | None = None) -> None:

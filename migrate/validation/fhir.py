@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from migrate.validation import codesets
-from migrate.validation.base import ERROR, ResourceIssue, quote_code
+from migrate.validation.base import ERROR, ResourceIssue, Validator, quote_code
 from migrate.validation.walk import (
     CHOICE_MANY,
     MISSING,
@@ -64,7 +64,7 @@ _TYPE_MESSAGES = {
 }
 
 
-class FhirValidator:
+class FhirValidator(Validator):
     """Validates FHIR R4 resources given as dicts; reusable and cheap to call repeatedly.
 
     Model classes and per-type check plans are cached on first use of each resource type, so

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from migrate.errors import MappingError
-from migrate.mappers.engine import MappingRunner, Unit
+from migrate.mappers.engine import MappingRunner
 from migrate.mappers.pack import MappingSettings, Pack, load_pack
+from migrate.outcomes import Unit
 
 NAMESPACE = uuid.UUID("6f1c3f5e-2a1b-4c7d-9e8f-0a1b2c3d4e5f")
 SOURCE_SYSTEM = "urn:test:emr"

@@ -17,8 +17,9 @@ import pytest
 
 from migrate.extractors.csv import CsvExtractor
 from migrate.mappers.chunked import screen
-from migrate.mappers.engine import MappingRunner, Unit
+from migrate.mappers.engine import MappingRunner
 from migrate.mappers.pack import Pack, load_pack
+from migrate.outcomes import Unit
 from tests.mappers.conftest import SETTINGS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from migrate.mappers.conditions import OPERATORS
-from migrate.mappers.engine import Unit
+from migrate.outcomes import Unit
 
 MAPPING = """\
 mapping: m

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from migrate.mappers.engine import EMITTED, FILTERED, QUARANTINED, MappingRunner, Unit
+from migrate.mappers.engine import MappingRunner
 from migrate.mappers.ids import resource_id
 from migrate.mappers.pack import Pack
+from migrate.outcomes import EMITTED, FILTERED, QUARANTINED, Unit
 
 NOT_A_DATE = "not a valid date (formats tried: ISO 8601 (YYYY-MM-DD))"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from migrate.mappers.engine import Unit
 from migrate.mappers.ids import resource_id
+from migrate.outcomes import Unit
 
 NOT_A_DATE = "not a valid date (formats tried: ISO 8601 (YYYY-MM-DD))"
 

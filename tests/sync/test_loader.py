@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from migrate.mappers.engine import EMITTED, Unit
+from migrate.outcomes import EMITTED, Unit
 from migrate.state import StateStore
 from migrate.sync import loader as loader_module
 from migrate.sync.loader import SyncLoader
