@@ -18,13 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "migrate"
 
-# Cycles tolerated for now, each as the set of modules of its strongly connected component.
-# Each is removed by another slice of issue 18, and the lead empties this list when merging:
-ALLOWED_CYCLES: list[frozenset[str]] = [
-    # pipeline <-> executors: the "spine" slice removes it.
-    frozenset({"migrate.pipeline", "migrate.executors", "migrate.executors.dask",
-               "migrate.executors.partitioned"}),
-]
+# Cycles tolerated, each as the set of modules of its strongly connected component: none.
+ALLOWED_CYCLES: list[frozenset[str]] = []
 
 
 def module_names(root: Path = ROOT) -> dict[str, Path]:

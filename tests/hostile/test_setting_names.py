@@ -39,8 +39,9 @@ DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 DOTTED = re.compile(r"(?<![\w./$-])(thresholds|validate|identity|sync|target|targets\.[\w-]+|"
                     r"auth|source)\.([A-Za-z_]\w*)(?!\(|\.\w|/)")
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*[a-z]\b")
-# Lines about other programs' flags (benchmarks, dask, the generator), and CSS variables.
-NOT_OURS = re.compile(r"bench/|\bdask (scheduler|worker)\b|generate\.py|var\(--|\bpip (install|wheel)\b")
+# Lines about other programs' flags (benchmarks, dask, the generator, pip), and CSS variables.
+NOT_OURS = re.compile(
+    r"bench/|\bdask (scheduler|worker)\b|generate\.py|var\(--|\bpip (install|wheel)\b")
 BENCH_DOCS = {"docs/performance.md"}  # benchmark scripts' flags: only emr-migrate lines count
 NOT_SETTINGS = {("source", "rows")}  # a field of a dead letter (docs/loading.md), not a setting
 # The record of attacks quotes the wrong name an old message gave.

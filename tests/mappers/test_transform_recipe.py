@@ -112,7 +112,7 @@ def test_the_transform_is_listed_and_its_options_are_checked(site: Path, tmp_pat
                                                   "{us_phone: {value: $phone, area: 555}}"))
     checked = CliRunner().invoke(cli, ["check", str(tmp_path / "phones")])
     assert checked.exit_code == 2, checked.output
-    assert "patients.yaml:7" in checked.output
+    assert "patients.yaml:8" in checked.output
     assert "unknown option 'area'" in checked.output
 
 
@@ -121,7 +121,7 @@ def test_without_the_distribution_a_pack_using_it_does_not_check(tmp_path: Path)
     _project(tmp_path)
     checked = CliRunner().invoke(cli, ["check", str(tmp_path / "phones")])
     assert checked.exit_code == 2, checked.output
-    assert "patients.yaml:7" in checked.output
+    assert "patients.yaml:8" in checked.output
     assert "us_phone" in checked.output
 
 
