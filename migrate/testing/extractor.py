@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from migrate.errors import MigrateError
 from migrate.extractors.base import Extractor, open_extractor
 from migrate.testing._common import check_misspelt_option
 
@@ -63,8 +64,9 @@ class ExtractorContract:
     def test_rows_and_rejects_add_up_to_the_account(self, extractor: Extractor) -> None:
         rows, rejects, _ = self.read(extractor)
         account = extractor.account(self.table)
-        if account is None:
-            pytest.skip("this extractor does not account for its reads")
+        assert account is not None, (
+            "after a full read, account() proves it complete (invariant 2): return a "
+            "ReadAccount (lines of a file by kind, or COUNT(*) of a table)")
         assert account.complete, account.problem
         if account.expected_rows is not None:
             assert len(rows) + rejects == account.expected_rows
@@ -84,17 +86,48 @@ class ExtractorContract:
         kind, options = source
         check_misspelt_option(lambda o: open_extractor(kind, **o), options)
 
+    def test_undeclared_capabilities_refuse_and_declared_ones_are_tested(
+            self, extractor: Extractor) -> None:
+        """A capability's method answers only when the capability is declared (the pipeline
+        asks the declaration), and a declared one with a contract of its own is tested."""
+        caps = type(extractor).capabilities
+        calls = {"queries": lambda: extractor.query_columns(self.query),
+                 "column_values": lambda: list(extractor.column_values(self.table, "pid")),
+                 "value_counts": lambda: extractor.column_counts(self.table, "pid"),
+                 "selected_reads": lambda: list(extractor.iter_selected(
+                     self.table, self.chunk_size, lambda batch: batch)),
+                 "lists_tables": extractor.tables}
+        for capability, call in calls.items():
+            if not getattr(caps, capability):
+                with pytest.raises(MigrateError):
+                    call()
+            elif capability == "lists_tables":
+                assert self.table in call()
+        if not caps.split_lines:
+            assert extractor.split_rejected(self.table, "1,a,b") is None
+        for capability, contract in (("incremental", IncrementalContract),
+                                     ("queries", QueriesContract)):
+            assert not getattr(caps, capability) or isinstance(self, contract), (
+                f"{type(extractor).__name__} declares {capability}: add {contract.__name__} "
+                "to the bases of this test class")
+
+
+class IncrementalContract:
+    """For extractors that declare ``capabilities.incremental``: add it to the bases."""
+
     def test_since_yields_the_rows_at_or_after_the_watermark(self, extractor: Extractor) -> None:
-        if not type(extractor).capabilities.incremental:
-            pytest.skip("the extractor does not declare capabilities.incremental")
-        mark = self.rows[7]["updated"]
-        rows, _, _ = self.read(extractor, since=("updated", mark))
+        assert type(extractor).capabilities.incremental
+        mark = self.rows[7]["updated"]  # type: ignore[attr-defined]
+        rows, _, _ = self.read(extractor, since=("updated", mark))  # type: ignore[attr-defined]
         assert sorted(r["pid"] for r in rows) == sorted(
-            r["pid"] for r in self.rows if r["updated"] >= mark)
+            r["pid"] for r in self.rows if r["updated"] >= mark)  # type: ignore[attr-defined]
+
+
+class QueriesContract:
+    """For extractors that declare ``capabilities.queries``: add it to the bases."""
 
     def test_a_declared_query_names_its_columns(self, extractor: Extractor) -> None:
-        if not type(extractor).capabilities.queries:
-            pytest.skip("the extractor does not declare capabilities.queries")
+        assert type(extractor).capabilities.queries
         assert extractor.query_columns(self.query) == ["pid", "name"]  # type: ignore[attr-defined]
-        rows, _, _ = self.read(extractor, query=self.query)
-        assert len(rows) == len(self.rows)
+        rows, _, _ = self.read(extractor, query=self.query)  # type: ignore[attr-defined]
+        assert len(rows) == len(self.rows)  # type: ignore[attr-defined]

@@ -48,9 +48,17 @@ class LoaderContract:
         assert summary.written == Counter(r["resourceType"] for r in self.resources)
         assert not summary.failures
 
+    def test_a_file_target_has_its_file_contract(self, target: dict[str, Any]) -> None:
+        assert "path" not in target or isinstance(self, FileTargetContract), (
+            "a target that writes into a folder: add FileTargetContract to the bases")
+
+
+class FileTargetContract:
+    """For targets that write files into a folder (a ``path`` option): add it to the bases."""
+
+    resources: ClassVar[list[dict[str, Any]]]
+
     def test_abort_leaves_no_partial_file(self, target: dict[str, Any]) -> None:
-        if "path" not in target:
-            pytest.skip("the target writes no files")
         loader = open_loader(target)
         loader.open()
         loader.load(self.resources)

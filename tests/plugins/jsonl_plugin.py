@@ -14,7 +14,7 @@ from typing import IO, Any
 from pydantic import Field
 
 from migrate.errors import ExtractError
-from migrate.extractors.base import DEFAULT_CHUNK_SIZE, Batch, Extractor
+from migrate.extractors.base import DEFAULT_CHUNK_SIZE, Batch, Extractor, ReadAccount
 from migrate.files import commit, discard, open_partial, private_dir
 from migrate.loaders.base import Loader, LoadSummary
 from migrate.registry import PluginOptions
@@ -37,6 +37,7 @@ class JsonlExtractor(Extractor):
 
     def __init__(self, path: Path) -> None:
         self.root = Path(path)
+        self._accounts: dict[str, ReadAccount] = {}
 
     @classmethod
     def from_text(cls, text: str) -> dict[str, Any] | None:
@@ -59,17 +60,26 @@ class JsonlExtractor(Extractor):
                      since: tuple[str, str] | None = None) -> Iterator[Batch]:
         """Stream the lines, ``chunk_size`` rows at a time."""
         rows: list[dict[str, Any]] = []
-        start = 0
+        start = blank = 0
         with self._file(table).open(encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():
                     rows.append({k: None if v is None else str(v)
                                  for k, v in json.loads(line).items()})
+                else:
+                    blank += 1
                 if len(rows) == chunk_size:
                     yield Batch(rows, start=start)
                     start, rows = start + len(rows), []
         if rows:
             yield Batch(rows, start=start)
+        records = start + len(rows)
+        self._accounts[table] = ReadAccount(lines={"total": records + blank,
+                                                   "records": records, "blank": blank})
+
+    def account(self, table: str, query: str | None = None) -> ReadAccount | None:
+        """The lines of the last full read of ``table`` by kind (records, blank)."""
+        return self._accounts.get(table)
 
     def describe(self, table: str) -> str:
         """The file."""

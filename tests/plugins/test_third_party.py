@@ -17,7 +17,7 @@ from migrate.cli import cli
 from migrate.config import parse_source, parse_target_setting
 from migrate.errors import ConfigError, UnknownPluginError
 from migrate.extractors.base import EXTRACTORS, open_extractor
-from migrate.testing import ExtractorContract, LoaderContract
+from migrate.testing import ExtractorContract, FileTargetContract, LoaderContract
 from tests.conftest import REPO, TEST_NAMESPACE
 from tests.plugins.conftest import BROKEN_ENTRY_POINTS, install
 
@@ -88,7 +88,7 @@ class TestJsonlPassesTheKit(ExtractorContract):
         return "jsonl", {"path": str(folder)}
 
 
-class TestLinesPassesTheKit(LoaderContract):
+class TestLinesPassesTheKit(LoaderContract, FileTargetContract):
     @pytest.fixture
     def target(self, jsonl_installed: Path, tmp_path: Path) -> dict[str, Any]:
         return {"type": "lines", "path": str(tmp_path / "lines")}

@@ -11,7 +11,13 @@ import pytest
 
 from migrate.extractors.base import EXTRACTORS
 from migrate.loaders.base import LOADERS
-from migrate.testing import ExtractorContract, LoaderContract
+from migrate.testing import (
+    ExtractorContract,
+    FileTargetContract,
+    IncrementalContract,
+    LoaderContract,
+    QueriesContract,
+)
 
 
 def write_csv(folder: Path, table: str, rows: list[dict[str, str]]) -> Path:
@@ -24,13 +30,13 @@ def write_csv(folder: Path, table: str, rows: list[dict[str, str]]) -> Path:
     return folder
 
 
-class TestCsvExtractor(ExtractorContract):
+class TestCsvExtractor(ExtractorContract, IncrementalContract):
     @pytest.fixture
     def source(self, tmp_path: Path) -> tuple[str, dict[str, Any]]:
         return "csv", {"path": str(write_csv(tmp_path / "src", self.table, self.rows))}
 
 
-class TestSqliteExtractor(ExtractorContract):
+class TestSqliteExtractor(ExtractorContract, IncrementalContract, QueriesContract):
     @pytest.fixture
     def source(self, tmp_path: Path) -> tuple[str, dict[str, Any]]:
         db = tmp_path / "emr.db"
@@ -41,13 +47,13 @@ class TestSqliteExtractor(ExtractorContract):
         return "sql", {"url": f"sqlite:///{db}"}
 
 
-class TestNdjsonLoader(LoaderContract):
+class TestNdjsonLoader(LoaderContract, FileTargetContract):
     @pytest.fixture
     def target(self, tmp_path: Path) -> dict[str, Any]:
         return {"type": "ndjson", "path": str(tmp_path / "nd")}
 
 
-class TestBundlesLoader(LoaderContract):
+class TestBundlesLoader(LoaderContract, FileTargetContract):
     @pytest.fixture
     def target(self, tmp_path: Path) -> dict[str, Any]:
         return {"type": "bundles", "path": str(tmp_path / "b"), "bundle_size": 2}
