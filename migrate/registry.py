@@ -39,6 +39,35 @@ class NoOptions(PluginOptions):
     """The options of a plugin that takes none."""
 
 
+class Plugin:
+    """What every plugin class declares (extractors, targets, executors), with defaults; the
+    registry and the CLI read these declarations and never probe a plugin for attributes."""
+
+    name: ClassVar[str] = "base"
+    capabilities: ClassVar[Any] = None
+    """The kind's typed capability declaration (``ExtractorCapabilities``, ...), if it has one."""
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    """The options model (a `PluginOptions`): the keys of ``source:`` or ``target:``."""
+    text_forms: ClassVar[tuple[str, ...]] = ()
+    """How the ``--source`` or ``--target`` strings this plugin reads look, for messages."""
+    text_rank: ClassVar[int] = DEFAULT_TEXT_RANK
+    """When `from_text` is asked, relative to other plugins of its kind (lower first)."""
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        """This plugin's options (without ``type``) when ``text``, a ``--source`` or
+        ``--target`` string, is in its form (see ``text_forms``); None when it is not."""
+        return None
+
+
+def plugin_class(kind: str, name: str, item: Any) -> type[Plugin]:
+    """``item`` as a plugin class; a ConfigError when a registered item is not one."""
+    if isinstance(item, type) and issubclass(item, Plugin):
+        return item
+    raise ConfigError(f"{kind} {name!r} ({item!r}) is not a plugin class: it must subclass "
+                      "the kind's base class (Extractor, Loader, Executor)")
+
+
 class Registry(Generic[T]):
     """Maps lowercase, hyphenated names to plugin classes or functions of one kind."""
 
@@ -106,7 +135,7 @@ class Registry(Generic[T]):
         """Instantiate the plugin ``name`` from ``options`` checked by its ``Options`` model
         (every problem at once: unknown keys with "did you mean", wrong types named), plus
         ``deps``, keyword arguments that are not configuration. ``where`` names the setting."""
-        model = getattr(self.get(name), "Options", NoOptions)
+        model = plugin_class(self.kind, name, self.get(name)).Options
         try:
             checked = model.model_validate(options)
         except ValidationError as exc:
@@ -116,7 +145,7 @@ class Registry(Generic[T]):
 
     def option_problems(self, name: str, options: dict[str, Any], where: str) -> list[str]:
         """One message per problem of ``options`` for the plugin ``name``."""
-        model = getattr(self.get(name), "Options", NoOptions)
+        model = plugin_class(self.kind, name, self.get(name)).Options
         try:
             model.model_validate(options)
         except ValidationError as exc:
@@ -148,17 +177,17 @@ class Registry(Generic[T]):
         plugins, broken = [], []
         for name in self.names():
             try:
-                plugin = self.get(name)
+                plugin = plugin_class(self.kind, name, self.get(name))
             except ConfigError as exc:
                 broken.append(str(exc))
                 continue
-            plugins.append((getattr(plugin, "text_rank", DEFAULT_TEXT_RANK), name, plugin))
+            plugins.append((plugin.text_rank, name, plugin))
         plugins.sort(key=lambda p: (p[0], p[1]))
         for _, name, plugin in plugins:
-            claimed = plugin.from_text(text) if hasattr(plugin, "from_text") else None
+            claimed = plugin.from_text(text)
             if claimed is not None:
                 return {"type": name, **claimed}
-        forms = [f for _, _, p in plugins for f in getattr(p, "text_forms", ())]
+        forms = [f for _, _, p in plugins for f in p.text_forms]
         listed = ", ".join(forms[:-1]) + f" or {forms[-1]}" if len(forms) > 1 else \
             "".join(forms) or f"the form of any {self.kind}"
         raise ConfigError(f"{where} {text!r} is not {listed}"

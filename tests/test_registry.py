@@ -14,7 +14,7 @@ from migrate.errors import EXIT_USAGE, ConfigError
 from migrate.extractors.base import EXTRACTORS, open_extractor
 from migrate.loaders.base import LOADERS, open_loader, parse_target
 from migrate.loaders.null import NullLoader
-from migrate.registry import Registry
+from migrate.registry import Plugin, Registry
 from tests.conftest import REPO
 
 
@@ -92,7 +92,7 @@ def test_listing_names_imports_no_plugin() -> None:
     assert done.stdout.strip() == "['migrate.extractors.base', 'migrate.loaders.base']"
 
 
-class _Prefixed:
+class _Prefixed(Plugin):
     text_forms = ("jsonl:DIR",)
 
     @classmethod
@@ -100,7 +100,7 @@ class _Prefixed:
         return {"path": text[6:]} if text.startswith("jsonl:") else None
 
 
-class _CatchAll:
+class _CatchAll(Plugin):
     text_forms = ("a folder",)
     text_rank = 90
 
@@ -149,3 +149,12 @@ def test_the_executor_entry_points_load() -> None:
     assert {"local", "dask"} <= set(points)
     for name, ep in points.items():
         assert ep.load() is EXECUTORS.get(name)
+
+
+def test_a_registered_item_that_is_no_plugin_class_is_refused_by_name() -> None:
+    registry: Registry[Any] = Registry("extractor")
+    registry.register("odd", type("Odd", (), {"text_forms": ("odd:X",)}))
+    with pytest.raises(ConfigError, match=r"extractor 'odd' .* is not a plugin class"):
+        registry.create("odd", {}, "source")
+    with pytest.raises(ConfigError, match=r"is not a plugin class"):
+        registry.from_text("odd:x", "source")

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from migrate.commands import CONTEXT
+from migrate.registry import NoOptions, Plugin
 
 KINDS = ("extractors", "targets", "executors", "packs", "transforms")
 
@@ -72,12 +73,14 @@ def catalog() -> list[PluginInfo]:
 
 def _describe(info: PluginInfo, plugin: Any) -> None:
     """Fill capabilities, string forms and options from the plugin's declarations."""
-    caps = getattr(plugin, "capabilities", None)
+    if not (isinstance(plugin, type) and issubclass(plugin, Plugin)):
+        return  # a transform: a function, described by its docstring in the docs
+    caps = plugin.capabilities
     if dataclasses.is_dataclass(caps):
         info.capabilities = [f.name for f in dataclasses.fields(caps) if getattr(caps, f.name)]
-    info.forms = list(getattr(plugin, "text_forms", ()))
-    model = getattr(plugin, "Options", None)
-    if model is not None:
+    info.forms = list(plugin.text_forms)
+    model = plugin.Options
+    if model is not NoOptions:
         info.schema = model.model_json_schema()
         info.options = [{"name": f.alias or name, "type": _type_name(f.annotation),
                          "default": "required" if f.is_required() else _default(f),

@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from migrate.registry import Plugin
+
 if TYPE_CHECKING:
     from migrate.extractors.base import Extractor
     from migrate.loaders.base import Loader
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from migrate.stages import ChunkResult
 
 
-class Executor(ABC):
+class Executor(Plugin, ABC):
     """Runs the stage loop of each mapping of a run somewhere; subclasses are registered in
     `migrate.executors.EXECUTORS` under the name ``--executor`` takes."""
 

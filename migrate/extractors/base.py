@@ -17,11 +17,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from migrate.errors import ConfigError
 from migrate.outcomes import Batch, RejectedRow  # noqa: F401 - what an extractor yields
-from migrate.registry import DEFAULT_TEXT_RANK, NoOptions, Registry
+from migrate.registry import Plugin, Registry
 
 DEFAULT_CHUNK_SIZE = 5000
 
@@ -72,23 +70,11 @@ class ExtractorCapabilities:
 Clean = Callable[[str, list[Any]], list[Any]]
 
 
-class Extractor(ABC):
+class Extractor(Plugin, ABC):
     """Reads tables from one source. Subclasses implement the three abstract methods."""
 
     name = "base"
     capabilities: ClassVar[ExtractorCapabilities] = ExtractorCapabilities()
-    Options: ClassVar[type[BaseModel]] = NoOptions
-    """The options model (a `migrate.registry.PluginOptions`): the keys of ``source:``."""
-    text_forms: ClassVar[tuple[str, ...]] = ()
-    """How ``--source`` strings this extractor reads look, for messages."""
-    text_rank: ClassVar[int] = DEFAULT_TEXT_RANK
-    """When `from_text` is asked, relative to other extractors (lower first)."""
-
-    @classmethod
-    def from_text(cls, text: str) -> dict[str, Any] | None:
-        """This plugin's options (without ``type``) when ``text``, a ``--source`` string, is
-        in its form (see ``text_forms``); None when it is not. Override to accept strings."""
-        return None
 
     @abstractmethod
     def columns(self, table: str) -> list[str]:

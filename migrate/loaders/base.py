@@ -17,10 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, final
 
-from pydantic import BaseModel
-
 from migrate.errors import ConfigError
-from migrate.registry import DEFAULT_TEXT_RANK, NoOptions, Registry
+from migrate.registry import Plugin, Registry
 
 if TYPE_CHECKING:
     from migrate.loaders.deadletter import DeadLetterWriter
@@ -78,27 +76,15 @@ class LoaderCapabilities:
     """``observe_units(mapping, units)`` sees every unit's outcome (tracks source rows)."""
 
 
-class Loader(ABC):
+class Loader(Plugin, ABC):
     """Writes resources to one target."""
 
     name = "base"
     capabilities: ClassVar[LoaderCapabilities] = LoaderCapabilities()
-    Options: ClassVar[type[BaseModel]] = NoOptions
-    """The options model (a `migrate.registry.PluginOptions`): the keys of ``target:``."""
-    text_forms: ClassVar[tuple[str, ...]] = ()
-    """How ``--target`` strings this loader reads look, for messages."""
-    text_rank: ClassVar[int] = DEFAULT_TEXT_RANK
-    """When `from_text` is asked, relative to other loaders (lower first)."""
 
     def __init__(self) -> None:
         self.summary = LoadSummary(self.describe())
         self.dead_letters: DeadLetterWriter | None = None  # set by the pipeline, if it wants
-
-    @classmethod
-    def from_text(cls, text: str) -> dict[str, Any] | None:
-        """This plugin's options (without ``type``) when ``text``, a ``--target`` string, is
-        in its form (see ``text_forms``); None when it is not. Override to accept strings."""
-        return None
 
     @abstractmethod
     def describe(self) -> str:
