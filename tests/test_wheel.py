@@ -66,8 +66,9 @@ def build_and_install(tmp: Path) -> Path:
     sh(python, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps",
        "--no-build-isolation", "-w", tmp / "dist", src, cwd=tmp)
     [wheel] = (tmp / "dist").glob("emr_migrate-*.whl")
+    # --ignore-installed: the editable install that the .pth makes visible is not this one
     sh(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
-       "--no-index", wheel, cwd=tmp)
+       "--no-index", "--ignore-installed", wheel, cwd=tmp)
     return python
 
 
