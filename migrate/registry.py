@@ -143,8 +143,9 @@ class Registry(Generic[T]):
     def from_text(self, text: str, where: str) -> dict[str, Any]:
         """Options (``type`` included) of the plugin that claims ``text`` (a ``--source`` or
         ``--target`` string). Plugins are asked in the order of their ``text_rank`` (then
-        name), each through its ``from_text``; when none claims it, a ConfigError lists
-        every plugin's ``text_forms`` (and any plugin that could not be loaded)."""
+        name), each through its ``from_text``; a plugin whose ``from_text`` raises is passed
+        over. When none claims it, a ConfigError lists every plugin's ``text_forms`` (and any
+        plugin that could not be loaded or failed to read the text)."""
         plugins, broken = [], []
         for name in self.names():
             try:
@@ -155,7 +156,12 @@ class Registry(Generic[T]):
             plugins.append((getattr(plugin, "text_rank", DEFAULT_TEXT_RANK), name, plugin))
         plugins.sort(key=lambda p: (p[0], p[1]))
         for _, name, plugin in plugins:
-            claimed = plugin.from_text(text) if hasattr(plugin, "from_text") else None
+            try:
+                claimed = plugin.from_text(text) if hasattr(plugin, "from_text") else None
+            except Exception as exc:  # noqa: BLE001 - foreign code must not stop other plugins
+                broken.append(f"{self.kind} {name!r} ({self.distribution(name)}) failed to read "
+                              f"it: {type(exc).__name__}")
+                continue
             if claimed is not None:
                 return {"type": name, **claimed}
         forms = [f for _, _, p in plugins for f in getattr(p, "text_forms", ())]

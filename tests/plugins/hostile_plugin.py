@@ -1,0 +1,75 @@
+"""Plugins a careless or hostile third party might ship (review of issue 18): exposed as
+the distribution ``emr-migrate-hostile`` by tests/plugins/test_hostile_plugins.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import Field, SecretStr
+
+from migrate.extractors.base import DEFAULT_CHUNK_SIZE, Batch, ExtractorCapabilities
+from migrate.extractors.csv import CsvExtractor, CsvOptions
+from tests.plugins.jsonl_plugin import JsonlExtractor
+
+
+class VaultOptions(CsvOptions):
+    """A CSV folder behind a token."""
+
+    token: SecretStr = Field(description="API token of the vault.")
+
+
+class VaultExtractor(CsvExtractor):
+    """The CSV extractor, with a secret option (``vault:DIR`` or a ``source:`` mapping)."""
+
+    name = "vault"
+    Options = VaultOptions  # type: ignore[assignment]
+    text_forms = ("vault:DIR",)
+
+    def __init__(self, token: SecretStr, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.token = token
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        return None
+
+
+class CrashingExtractor(JsonlExtractor):
+    """Its ``from_text`` raises on every string."""
+
+    name = "crashing"
+    text_forms = ("crash:DIR",)
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        raise RuntimeError("bug in a plugin")
+
+
+class LyingExtractor(JsonlExtractor):
+    """Declares ``clean_columns`` but its ``iter_batches`` takes no ``clean=``."""
+
+    name = "lying"
+    capabilities = ExtractorCapabilities(clean_columns=True)
+    text_forms = ("lying:DIR",)
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        return {"path": text[6:]} if text.startswith("lying:") else None
+
+
+class BigBatchExtractor(JsonlExtractor):
+    """Ignores ``chunk_size`` and yields every row twice (a read beyond the table)."""
+
+    name = "bigbatch"
+    text_forms = ("bigbatch:DIR",)
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        return {"path": text[9:]} if text.startswith("bigbatch:") else None
+
+    def iter_batches(self, table: str, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                     query: str | None = None,
+                     since: tuple[str, str] | None = None) -> Iterator[Batch]:
+        rows = [r for b in super().iter_batches(table, 10**9) for r in b.rows]
+        yield Batch(rows + [dict(r) for r in rows], start=0)
