@@ -24,6 +24,14 @@ def test_a_status_poll_with_a_negative_retry_after_does_not_poll_in_a_tight_loop
     assert waits == [1.0, 2.0]  # our own backoff, not 0 s
 
 
+@pytest.mark.parametrize("value", ["0", "Thu, 01 Jan 1970 00:00:00 GMT"])
+def test_a_status_poll_told_to_come_back_at_once_still_waits_a_second(value: str) -> None:
+    server = Exporter(running(value), running(value), httpx.Response(200, json=MANIFEST))
+    client, waits = make(server)
+    client.bulk_export()
+    assert waits == [1.0, 1.0]
+
+
 def test_a_redirect_to_another_host_carries_no_credentials(tmp_path: Path) -> None:
     seen: list[httpx.Request] = []
 
