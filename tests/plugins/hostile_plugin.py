@@ -8,7 +8,12 @@ from typing import Any
 
 from pydantic import Field, SecretStr
 
-from migrate.extractors.base import DEFAULT_CHUNK_SIZE, Batch, ExtractorCapabilities
+from migrate.extractors.base import (
+    DEFAULT_CHUNK_SIZE,
+    Batch,
+    ExtractorCapabilities,
+    ReadAccount,
+)
 from migrate.extractors.csv import CsvExtractor, CsvOptions
 from tests.plugins.jsonl_plugin import JsonlExtractor
 
@@ -73,3 +78,18 @@ class BigBatchExtractor(JsonlExtractor):
                      since: tuple[str, str] | None = None) -> Iterator[Batch]:
         rows = [r for b in super().iter_batches(table, 10**9) for r in b.rows]
         yield Batch(rows + [dict(r) for r in rows], start=0)
+
+
+class ShortReadExtractor(JsonlExtractor):
+    """Counts every table 5 rows longer than it yields, and still says the read is complete."""
+
+    name = "shortread"
+    text_forms = ("shortread:DIR",)
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        return {"path": text[10:]} if text.startswith("shortread:") else None
+
+    def account(self, table: str, query: str | None = None) -> ReadAccount | None:
+        with self._file(table).open(encoding="utf-8") as fh:
+            return ReadAccount(expected_rows=sum(1 for line in fh if line.strip()) + 5)

@@ -21,7 +21,8 @@ HOSTILE = "tests.plugins.hostile_plugin"
 
 def _install(site: Path, *names: str) -> None:
     classes = {"vault": "VaultExtractor", "crashing": "CrashingExtractor",
-               "lying": "LyingExtractor", "bigbatch": "BigBatchExtractor"}
+               "lying": "LyingExtractor", "bigbatch": "BigBatchExtractor",
+               "shortread": "ShortReadExtractor"}
     lines = "".join(f"{n} = {HOSTILE}:{classes[n]}\n" for n in names)
     install(site, "emr-migrate-hostile", "0.1", f"[migrate.extractors]\n{lines}")
     EXTRACTORS.reset()
@@ -88,3 +89,16 @@ def test_rows_read_beyond_the_table_are_not_silently_counted(site: Path,
     assert "Traceback" not in done.output
     assert done.exit_code != 0, done.output
 
+
+
+def test_a_read_short_of_the_extractors_own_count_is_incomplete(site: Path,
+                                                                tmp_path: Path) -> None:
+    _install(site, "shortread")
+    source = csv_to_jsonl(GOLDEN_INPUT, tmp_path / "jsonl")
+    done = _run("--source", f"shortread:{source}", "--target", f"ndjson:{tmp_path / 'nd'}",
+                "--out", str(tmp_path / "out"))
+    assert done.exit_code == 1, done.output
+    run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    patients = next(t for t in run["tables"] if t["table"] == "patients")
+    assert patients["complete"] is False
+    assert "5 row(s) may be missing" in patients["read_problem"]
