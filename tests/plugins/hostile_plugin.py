@@ -51,27 +51,28 @@ class CrashingExtractor(JsonlExtractor):
         raise RuntimeError("bug in a plugin")
 
 
-class LyingExtractor(JsonlExtractor):
+class _Prefixed(JsonlExtractor):
+    """Reads ``NAME:DIR``, NAME being the class's ``name``."""
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        prefix = f"{cls.name}:"
+        return {"path": text[len(prefix):]} if text.startswith(prefix) else None
+
+
+class LyingExtractor(_Prefixed):
     """Declares ``clean_columns`` but its ``iter_batches`` takes no ``clean=``."""
 
     name = "lying"
     capabilities = ExtractorCapabilities(clean_columns=True)
     text_forms = ("lying:DIR",)
 
-    @classmethod
-    def from_text(cls, text: str) -> dict[str, Any] | None:
-        return {"path": text[6:]} if text.startswith("lying:") else None
 
-
-class BigBatchExtractor(JsonlExtractor):
+class BigBatchExtractor(_Prefixed):
     """Ignores ``chunk_size`` and yields every row twice (a read beyond the table)."""
 
     name = "bigbatch"
     text_forms = ("bigbatch:DIR",)
-
-    @classmethod
-    def from_text(cls, text: str) -> dict[str, Any] | None:
-        return {"path": text[9:]} if text.startswith("bigbatch:") else None
 
     def iter_batches(self, table: str, chunk_size: int = DEFAULT_CHUNK_SIZE,
                      query: str | None = None,
@@ -80,15 +81,11 @@ class BigBatchExtractor(JsonlExtractor):
         yield Batch(rows + [dict(r) for r in rows], start=0)
 
 
-class ShortReadExtractor(JsonlExtractor):
+class ShortReadExtractor(_Prefixed):
     """Counts every table 5 rows longer than it yields, and still says the read is complete."""
 
     name = "shortread"
     text_forms = ("shortread:DIR",)
-
-    @classmethod
-    def from_text(cls, text: str) -> dict[str, Any] | None:
-        return {"path": text[10:]} if text.startswith("shortread:") else None
 
     def account(self, table: str, query: str | None = None) -> ReadAccount | None:
         with self._file(table).open(encoding="utf-8") as fh:
