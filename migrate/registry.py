@@ -162,8 +162,14 @@ class Registry(Generic[T]):
                 broken.append(f"{self.kind} {name!r} ({self.distribution(name)}) failed to read "
                               f"it: {type(exc).__name__}")
                 continue
-            if claimed is not None:
-                return {"type": name, **claimed}
+            if claimed is None:
+                continue
+            if not isinstance(claimed, dict):
+                raise ConfigError(f"{where} {text!r}: {self.kind} {name!r} "
+                                  f"({self.distribution(name)}) claims it but its from_text "
+                                  f"answered a {type(claimed).__name__}, not options; fix or "
+                                  "update that plugin")
+            return {"type": name, **claimed}
         forms = [f for _, _, p in plugins for f in getattr(p, "text_forms", ())]
         listed = ", ".join(forms[:-1]) + f" or {forms[-1]}" if len(forms) > 1 else \
             "".join(forms) or f"the form of any {self.kind}"

@@ -90,3 +90,14 @@ class ShortReadExtractor(_Prefixed):
     def account(self, table: str, query: str | None = None) -> ReadAccount | None:
         with self._file(table).open(encoding="utf-8") as fh:
             return ReadAccount(expected_rows=sum(1 for line in fh if line.strip()) + 5)
+
+
+class SloppyExtractor(JsonlExtractor):
+    """Its ``from_text`` answers ``True`` instead of options for ``sloppy:`` strings."""
+
+    name = "sloppy"
+    text_forms = ("sloppy:DIR",)
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any] | None:
+        return True if text.startswith("sloppy:") else None  # type: ignore[return-value]

@@ -22,7 +22,7 @@ HOSTILE = "tests.plugins.hostile_plugin"
 def _install(site: Path, *names: str) -> None:
     classes = {"vault": "VaultExtractor", "crashing": "CrashingExtractor",
                "lying": "LyingExtractor", "bigbatch": "BigBatchExtractor",
-               "shortread": "ShortReadExtractor"}
+               "shortread": "ShortReadExtractor", "sloppy": "SloppyExtractor"}
     lines = "".join(f"{n} = {HOSTILE}:{classes[n]}\n" for n in names)
     install(site, "emr-migrate-hostile", "0.1", f"[migrate.extractors]\n{lines}")
     EXTRACTORS.reset()
@@ -49,6 +49,15 @@ def test_a_plugin_whose_from_text_raises_does_not_break_other_sources(site: Path
     done = _run("--source", "nowhere-at-all", "--out", str(tmp_path / "out"))
     assert done.exit_code == 2, done.output
     assert "Traceback" not in done.output
+
+
+def test_a_plugin_whose_from_text_answers_no_options_is_a_clean_error(site: Path,
+                                                                       tmp_path: Path) -> None:
+    _install(site, "sloppy")
+    done = _run("--source", "sloppy:x", "--out", str(tmp_path / "out"))
+    assert "Traceback" not in done.output
+    assert done.exit_code == 2, done.output
+    assert "'sloppy'" in done.output
 
 
 def test_a_secret_option_stays_out_of_run_json_and_output(site: Path, tmp_path: Path) -> None:
