@@ -230,11 +230,20 @@ class _Run:
 
     def _finished(self, m: CompiledMapping, stats: TableStats) -> None:
         """The extractor's proof of a complete read goes into the table's stats, and the
-        loader learns the table is done."""
+        loader learns the table is done. Fewer rows than the extractor's own count reached
+        the pipeline: the read is incomplete, whatever the extractor says (a plugin's word is
+        checked, not taken)."""
         account = self.ext.account(m.table, m.spec.query)
         if account is not None:
             stats.lines, stats.expected_rows = account.lines, account.expected_rows
             stats.complete, stats.read_problem = account.complete, account.problem
+            expected = account.expected_rows
+            if stats.complete and not stats.incremental and expected is not None \
+                    and stats.read < expected:
+                stats.complete, stats.read_problem = False, (
+                    f"{self.ext.describe(m.table)}: {stats.read} rows reached the pipeline but "
+                    f"the extractor counted {expected}; {expected - stats.read} row(s) may be "
+                    "missing")
         self.loader.table_finished(m, stats)
 
     def _since(self, m: CompiledMapping) -> tuple[str, str] | None:

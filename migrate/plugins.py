@@ -7,7 +7,8 @@ so a package adds a plugin without touching ours. Groups:
 ``migrate.extractors`` · ``migrate.loaders`` · ``migrate.executors`` · ``migrate.packs`` ·
 ``migrate.transforms``
 
-``MIGRATE_LOAD_PLUGINS`` (a comma-separated list of distribution names) limits which
+``MIGRATE_LOAD_PLUGINS`` (a comma-separated list of distribution names, spaces and case
+ignored) limits which
 third-party distributions are loaded; emr-migrate's own are always loaded.
 """
 
@@ -32,7 +33,7 @@ def allowed(dist_name: str | None) -> bool:
     allow = os.environ.get("MIGRATE_LOAD_PLUGINS")
     if allow is None:
         return True
-    return _normal(dist_name) in {_normal(n) for n in allow.split(",") if n.strip()}
+    return _normal(dist_name) in {_normal(n.strip()) for n in allow.split(",") if n.strip()}
 
 
 def entry_points(group: str) -> list[metadata.EntryPoint]:

@@ -172,8 +172,9 @@ class Registry(Generic[T]):
     def from_text(self, text: str, where: str) -> dict[str, Any]:
         """Options (``type`` included) of the plugin that claims ``text`` (a ``--source`` or
         ``--target`` string). Plugins are asked in the order of their ``text_rank`` (then
-        name), each through its ``from_text``; when none claims it, a ConfigError lists
-        every plugin's ``text_forms`` (and any plugin that could not be loaded)."""
+        name), each through its ``from_text``; a plugin whose ``from_text`` raises is passed
+        over. When none claims it, a ConfigError lists every plugin's ``text_forms`` (and any
+        plugin that could not be loaded or failed to read the text)."""
         plugins, broken = [], []
         for name in self.names():
             try:
@@ -184,9 +185,20 @@ class Registry(Generic[T]):
             plugins.append((plugin.text_rank, name, plugin))
         plugins.sort(key=lambda p: (p[0], p[1]))
         for _, name, plugin in plugins:
-            claimed = plugin.from_text(text)
-            if claimed is not None:
-                return {"type": name, **claimed}
+            try:
+                claimed = plugin.from_text(text)
+            except Exception as exc:  # noqa: BLE001 - foreign code must not stop other plugins
+                broken.append(f"{self.kind} {name!r} ({self.distribution(name)}) failed to read "
+                              f"it: {type(exc).__name__}")
+                continue
+            if claimed is None:
+                continue
+            if not isinstance(claimed, dict):
+                raise ConfigError(f"{where} {text!r}: {self.kind} {name!r} "
+                                  f"({self.distribution(name)}) claims it but its from_text "
+                                  f"answered a {type(claimed).__name__}, not options; fix or "
+                                  "update that plugin")
+            return {"type": name, **claimed}
         forms = [f for _, _, p in plugins for f in p.text_forms]
         listed = ", ".join(forms[:-1]) + f" or {forms[-1]}" if len(forms) > 1 else \
             "".join(forms) or f"the form of any {self.kind}"

@@ -10,6 +10,7 @@ the loader's hooks to itself.
 from __future__ import annotations
 
 import gc
+import inspect
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from migrate.errors import ExtractError, MigrateError
+from migrate.errors import ConfigError, ExtractError, MigrateError
 from migrate.mappers.engine import MappingRunner, Prepared, Row, UnitOrder
 from migrate.mappers.ids import digest
 from migrate.mappers.pack import MappingSettings
@@ -153,11 +154,19 @@ def extract(ext: Extractor, m: CompiledMapping, chunk_size: int,
     mid-read, a file removed) becomes an `ExtractError` naming the table and how far it got.
     """
     if since is not None:
-        batches = ext.iter_batches(m.table, chunk_size, m.spec.query, since=since)
+        extra, capability = {"since": since}, "incremental"
     elif clean is not None and ext.capabilities.clean_columns:
-        batches = ext.iter_batches(m.table, chunk_size, m.spec.query, clean=clean)
+        extra, capability = {"clean": clean}, "clean_columns"
     else:
-        batches = ext.iter_batches(m.table, chunk_size, m.spec.query)
+        extra, capability = {}, ""
+    try:
+        batches = ext.iter_batches(m.table, chunk_size, m.spec.query, **extra)
+    except TypeError as exc:
+        if not extra or not inspect.isgeneratorfunction(type(ext).iter_batches):
+            raise
+        raise ConfigError(f"extractor {ext.name!r} ({type(ext).__module__}) declares the "
+                          f"capability {capability} but its iter_batches does not take "
+                          f"{next(iter(extra))}= ({exc}); fix or update that plugin") from None
     return _guarded(ext, m, batches)
 
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from migrate.errors import ConfigError
 from migrate.mappers.ids import digest
+from migrate.redact import redact_url
 from migrate.state_schema import (  # noqa: F401 - the tables are part of this module's API
     CONFLICT_RESOLUTIONS,
     CONFLICTS,
@@ -115,12 +116,14 @@ class StateStore:
 
     # -- runs ------------------------------------------------------------------------------------
     def start_run(self, kind: str, target: str, pack: PackIdentity | None = None) -> int:
-        """Record a run (and the mapping pack it runs, when given); returns its id."""
+        """Record a run (and the mapping pack it runs, when given); returns its id. The target
+        is recorded with its credentials masked (`migrate.redact`): a URL may carry them."""
         packed = ({"pack": pack.name, "pack_version": pack.version, "pack_source": pack.source}
                   if pack else {})
         with self.engine.begin() as conn:
             res = conn.execute(RUNS.insert().values(kind=kind, status="running",
-                                                    started=time.time(), target=target,
+                                                    started=time.time(),
+                                                    target=redact_url(target),
                                                     **packed))
             return int(res.inserted_primary_key[0])
 

@@ -12,6 +12,7 @@ from migrate.errors import ConfigError
 from migrate.state import (
     OUTBOX,
     RESOURCES,
+    RUNS,
     SCHEMA_VERSION,
     SOURCE_ROWS,
     STAGED_ROWS,
@@ -238,3 +239,13 @@ def test_a_store_made_before_the_pack_columns_gains_them(tmp_path: Path) -> None
     again = StateStore(url)  # opening a store that has them changes nothing
     assert len(again.runs()) == 2
     again.engine.dispose()
+
+
+def test_a_run_records_its_target_without_credentials(tmp_path: Path) -> None:
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    run = store.start_run("run", "https://svc:Pa55word@ehr.test/fhir?access_token=TOK123")
+    with store.engine.begin() as conn:
+        target = conn.execute(sa.select(RUNS.c.target).where(RUNS.c.run_id == run)).scalar()
+    assert "Pa55word" not in target
+    assert "TOK123" not in target
+    assert target.startswith("https://svc:")

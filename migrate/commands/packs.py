@@ -18,7 +18,8 @@ def packs(as_json: bool) -> None:
 
     A pack is installed by a distribution declaring it under the `migrate.packs` entry point
     group (emr-migrate's own: synthea and openemr). Run one by name with `--mappings NAME`,
-    or `mappings: NAME` in a project file; a folder is still given as a path.
+    or `mappings: NAME` in a project file; a folder is still given as a path. A pack that
+    cannot be loaded is listed with why, and the exit code is 2.
 
     \b
     Example:
@@ -28,6 +29,7 @@ def packs(as_json: bool) -> None:
     """
     import orjson
 
+    from migrate.errors import ConfigError
     from migrate.mappers.installed import describe_installed
 
     found = describe_installed()
@@ -35,6 +37,9 @@ def packs(as_json: bool) -> None:
         click.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
     else:
         click.echo(render_table(found))
+    broken = [problem for p in found if p["broken"] for problem in p["problems"]]
+    if broken:  # as `emr-migrate plugins`: a pack that cannot be loaded is exit 2
+        raise ConfigError("\n".join(broken))
 
 
 def render_table(found: list[dict[str, Any]]) -> str:

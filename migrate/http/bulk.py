@@ -37,6 +37,7 @@ NDJSON = "application/fhir+ndjson"
 POLL_RETRY = frozenset({408, 429, 502, 503, 504})
 """Throttling and gateway trouble while polling; a 500 with an OperationOutcome is a failure."""
 MAX_REDIRECTS = 3
+MIN_POLL = 1.0  # seconds between status polls at least (Retry-After: 0, a past date)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ def wait_for_manifest(client: FhirClient, status_url: str, timeout: float = 3600
                             "failed")
         progress = resp.headers.get("X-Progress", "")[:80]
         hinted = retry_after_seconds(resp.headers.get("Retry-After"))
-        wait = min(client.retry.max_wait, hinted if hinted is not None else 2.0 ** min(polls, 6))
+        wait = min(client.retry.max_wait,
+                   max(MIN_POLL, hinted) if hinted is not None else 2.0 ** min(polls, 6))
         if time.monotonic() + wait > deadline:
             raise TransientLoadError(f"the export at {shown} was not complete after "
                                      f"{timeout:g} s (last progress: {progress!r}); "

@@ -45,14 +45,18 @@ class RateLimiter:
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """A ``Retry-After`` header (delay in seconds, or an HTTP date) as seconds from now."""
+    """A ``Retry-After`` header (delay in seconds, or an HTTP date) as seconds from now; None
+    for no header and for one that is no delay (negative, NaN: the caller's backoff applies,
+    a status poll must not turn into a tight loop)."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return seconds if seconds >= 0 else None  # NaN compares False
     try:
         when = parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):

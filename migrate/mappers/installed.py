@@ -160,9 +160,18 @@ def identify(folder: Path, eps: Iterable[EntryPoint] | None = None) -> PackIdent
 
 def describe_installed(eps: Iterable[EntryPoint] | None = None) -> list[dict[str, Any]]:
     """What `emr-migrate packs` lists: per installed pack its name, version, description,
-    source, folder, number of mapping files, and the problems of its pack.yaml (if any)."""
-    out = []
-    for pack in installed_packs(eps):
+    source, folder, number of mapping files, and the problems of its pack.yaml (if any); a
+    pack whose entry point gives no folder is listed too (``path`` None, ``broken`` True),
+    its problem saying why."""
+    out: list[dict[str, Any]] = []
+    for name, ep in sorted(_entry_points(eps).items()):
+        try:
+            pack = InstalledPack(name, pack_folder(ep), distribution_of(ep))
+        except ConfigError as exc:
+            out.append({"name": name, "version": "?", "description": "",
+                        "source": distribution_of(ep), "path": None, "mappings": 0,
+                        "problems": [str(exc)], "broken": True})
+            continue
         problems: list[Problem] = []
         spec = read_pack_spec(pack.folder, problems)
         files = [p for p in [*pack.folder.glob("*.yaml"), *pack.folder.glob("*.yml")]
@@ -170,5 +179,6 @@ def describe_installed(eps: Iterable[EntryPoint] | None = None) -> list[dict[str
         out.append({"name": pack.name, "version": spec.version or UNVERSIONED,
                     "description": " ".join((spec.description or "").split()),
                     "source": pack.distribution, "path": str(pack.folder),
-                    "mappings": len(files), "problems": [str(p) for p in problems]})
+                    "mappings": len(files), "problems": [str(p) for p in problems],
+                    "broken": False})
     return out

@@ -68,3 +68,29 @@ def test_packs_help_ends_with_an_example() -> None:
     assert doc.splitlines()[-4:] == [
         "  Example:", "    emr-migrate packs", "    emr-migrate packs --json",
         "    emr-migrate run --mappings synthea --source ./export"]
+
+
+def test_a_pack_that_cannot_be_loaded_is_listed_with_why_and_exit_2(
+        two_packs: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    eps = [EntryPoint(name, f"pathlib:{name}", "migrate.packs")
+           for name in ("alpha", "beta", "broken")]
+    monkeypatch.setattr(installed, "entry_points", lambda group: eps)
+
+    def load(self: EntryPoint) -> object:
+        if self.name == "broken":
+            raise ImportError("no module named broken_pack")
+        return lambda: two_packs[self.name]
+
+    monkeypatch.setattr(EntryPoint, "load", load)
+    result = CliRunner().invoke(cli, ["packs"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "\nbroken " in result.output
+    assert "warning: broken: pack 'broken' (unknown, entry point pathlib:broken): could not " \
+           "be loaded (ImportError: no module named broken_pack)" in result.output
+    result = CliRunner().invoke(cli, ["packs", "--json"])
+    assert result.exit_code == 2
+    got = json.loads(result.output.split("\nError:")[0])
+    assert [p["name"] for p in got] == ["alpha", "beta", "broken"]
+    assert got[2]["path"] is None
+    assert len(got[2]["problems"]) == 1
