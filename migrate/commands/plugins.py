@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from migrate.commands import CONTEXT
-from migrate.registry import NoOptions, Plugin
 
 KINDS = ("extractors", "targets", "executors", "packs", "transforms")
 
@@ -73,6 +72,9 @@ def catalog() -> list[PluginInfo]:
 
 def _describe(info: PluginInfo, plugin: Any) -> None:
     """Fill capabilities, string forms and options from the plugin's declarations."""
+    # deferred: the registry imports pydantic (~0.1 s) that `emr-migrate --help` does not need
+    from migrate.registry import NoOptions, Plugin
+
     if not (isinstance(plugin, type) and issubclass(plugin, Plugin)):
         return  # a transform: a function, described by its docstring in the docs
     caps = plugin.capabilities
