@@ -95,15 +95,6 @@ def exit_code_help() -> str:
     return "Exit codes: " + ", ".join(f"{int(code)} {code.meaning}" for code in ExitCode) + "."
 
 
-# The names used before ExitCode, kept so that code written against them keeps working.
-EXIT_OK = ExitCode.OK
-EXIT_DATA_ERRORS = ExitCode.DATA_ERRORS
-EXIT_USAGE = ExitCode.USAGE
-EXIT_VALIDATION_FAILED = ExitCode.VALIDATION_FAILED
-EXIT_LOAD_FAILED = ExitCode.LOAD_FAILED
-EXIT_INTERNAL = ExitCode.INTERNAL
-
-
 class MigrateError(Exception):
     """Base of every deliberate emr-migrate error."""
 

@@ -28,11 +28,10 @@ from migrate.mappers.pack import CompiledMapping, Pack, load_pack
 from migrate.outcomes import EMITTED, FILTERED, UNCHANGED, RejectedRow, Unit
 from migrate.redact import redact_text, redact_url
 from migrate.report.model import RunReport, TableStats
-from migrate.stages import gc_tuned, pack_settings, validate_units
+from migrate.stages import gc_tuned, pack_settings
 from migrate.validation.dangling import DanglingTracker
 
-__all__ = ["check_columns", "empty_but_referenced", "gc_tuned",
-           "pack_settings", "run_pipeline", "validate_units"]
+__all__ = ["check_columns", "empty_but_referenced", "run_pipeline"]
 
 QUARANTINE_FILE = "quarantine.ndjson"
 

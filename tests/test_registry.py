@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from migrate.config import parse_source
-from migrate.errors import EXIT_USAGE, ConfigError
+from migrate.errors import ConfigError, ExitCode
 from migrate.extractors.base import EXTRACTORS, open_extractor
 from migrate.loaders.base import LOADERS, open_loader, parse_target
 from migrate.loaders.null import NullLoader
@@ -24,7 +24,7 @@ def test_every_problem_of_the_options_at_once_with_did_you_mean_and_types(
         open_loader({"type": "bundles", "path": str(tmp_path), "bundle_sise": 5,
                      "bundle_size": "many"})
     text = str(err.value)
-    assert err.value.exit_code == EXIT_USAGE
+    assert err.value.exit_code == ExitCode.USAGE
     assert "target: loader 'bundles' has no option 'bundle_sise'; did you mean " \
            "'bundle_size'?" in text
     assert "target.bundle_size: Input should be a valid integer" in text

@@ -87,8 +87,8 @@ def test_builtins_declare_what_they_implement() -> None:
     from migrate.extractors.sql import SqlExtractor
     from migrate.loaders.fhir_server import FhirServerLoader
     from migrate.loaders.ndjson import NdjsonLoader
+    from migrate.loaders.recording import RecordingFhirServerLoader
     from migrate.sync.loader import SyncLoader
-    from migrate.sync.runrecord import RecordingFhirServerLoader
 
     ext_methods = {"queries": ["query_columns"], "column_values": ["column_values"],
                    "value_counts": ["column_counts"], "selected_reads": ["iter_selected"],

@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from migrate.errors import EXIT_LOAD_FAILED, EXIT_USAGE, MigrateError
+from migrate.errors import ExitCode, MigrateError
 
 _PG_KEY = int.from_bytes(hashlib.sha256(b"emr-migrate sync").digest()[:4], "big") & 0x7FFFFFFF
 """The advisory lock key of a sync (positive 32 bits: ``pg_locks.objid`` shows it as is)."""
@@ -32,13 +32,13 @@ _PG_KEY = int.from_bytes(hashlib.sha256(b"emr-migrate sync").digest()[:4], "big"
 class StateStoreBusy(MigrateError):
     """Another sync holds the state store."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitCode.USAGE
 
 
 class StateStoreError(MigrateError):
     """The state store failed (disk full, database gone): the sync stopped where it was."""
 
-    exit_code = EXIT_LOAD_FAILED
+    exit_code = ExitCode.LOAD_FAILED
 
 
 def store_name(engine: sa.Engine) -> str:

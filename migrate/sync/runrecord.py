@@ -21,11 +21,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrate.loaders.recording import (  # noqa: F401 - part of this module's API
-    RecordingFhirServerLoader,
-    open_run_loader,
-    record_sent,
-)
 from migrate.state import SENT_BY_RUN, StateStore
 
 UNKNOWN_VERSION = "0"

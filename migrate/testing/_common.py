@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from migrate.errors import EXIT_USAGE, ConfigError
+from migrate.errors import ConfigError, ExitCode
 
 
 def check_misspelt_option(open_plugin: Callable[[dict[str, Any]], Any],
@@ -21,5 +21,5 @@ def check_misspelt_option(open_plugin: Callable[[dict[str, Any]], Any],
     wrong = {k: v for k, v in options.items() if k != key} | {typo: options[key]}
     with pytest.raises(ConfigError) as err:
         open_plugin(wrong)
-    assert err.value.exit_code == EXIT_USAGE
+    assert err.value.exit_code == ExitCode.USAGE
     assert f"has no option {typo!r}; did you mean {key!r}?" in str(err.value)

@@ -18,9 +18,9 @@ import pytest
 
 from migrate.config import build_settings, build_target, read_project
 from migrate.errors import ConfigError, LoadError
+from migrate.http.retry import Backoff, RateLimiter
 from migrate.loaders.deadletter import DeadLetterWriter, read_dead_letters
 from migrate.loaders.fhir_server import FhirServerLoader
-from migrate.loaders.retry import Backoff, RateLimiter
 from tests.harness.standin import fhir_answer
 
 BASE = "http://ehr.test/fhir"

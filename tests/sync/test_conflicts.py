@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from migrate.errors import ConfigError
+from migrate.loaders.recording import record_sent
 from migrate.state import CONFLICTS, StateStore, content_hash
 from migrate.sync.conflicts import (
     ACKNOWLEDGED,
@@ -21,7 +22,7 @@ from migrate.sync.conflicts import (
     own_content,
     resolve,
 )
-from migrate.sync.runrecord import UNKNOWN_VERSION, record_sent
+from migrate.sync.runrecord import UNKNOWN_VERSION
 
 OLD = {"resourceType": "Patient", "id": "p1", "gender": "female"}
 NEW = {**OLD, "birthDate": "1970-01-01"}

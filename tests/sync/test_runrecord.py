@@ -7,15 +7,9 @@ from pathlib import Path
 import pytest
 
 from migrate.errors import ConfigError
+from migrate.loaders.recording import RecordingFhirServerLoader, open_run_loader, record_sent
 from migrate.state import StateStore
-from migrate.sync.runrecord import (
-    UNKNOWN_VERSION,
-    RecordingFhirServerLoader,
-    guard_run_writes,
-    open_run_loader,
-    record_sent,
-    sent_hash,
-)
+from migrate.sync.runrecord import UNKNOWN_VERSION, guard_run_writes, sent_hash
 from tests.conftest import make_settings
 
 
