@@ -4,9 +4,7 @@ describe, installed as a dist-info on sys.path (no pip), used by a pack in a who
 from __future__ import annotations
 
 import importlib
-import re
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +14,10 @@ from click.testing import CliRunner
 
 from migrate.cli import cli
 from migrate.mappers.transform_base import TRANSFORMS
-from tests.conftest import REPO, TEST_NAMESPACE
+from tests.conftest import TEST_NAMESPACE
+from tests.distributions import install_recipe, recipe_files
 
-DOC = REPO / "docs" / "architecture.md"
+RECIPE = "### Adding a transform"
 PACK = {
     "pack.yaml": 'name: phones\nversion: "0.1.0"\n',
     "patients.yaml": (
@@ -29,30 +28,11 @@ PACK = {
 }
 
 
-def recipe_files() -> dict[str, str]:
-    """The recipe's code blocks by the file each names on its first line."""
-    text = DOC.read_text(encoding="utf-8")
-    recipe = text[text.index("### Adding a transform"):].split("\n## ", 1)[0]
-    blocks = re.findall(r"```[a-z]+\n# (\S+)\n(.*?)```", recipe, flags=re.DOTALL)
-    return dict(blocks)
-
-
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The recipe's distribution installed in a folder on sys.path; forgotten afterwards."""
     folder = tmp_path / "site"
-    files = recipe_files()
-    project = tomllib.loads(files.pop("pyproject.toml"))["project"]
-    for name, body in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(body, encoding="utf-8")
-    dist = folder / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\n"
-                                   f"Version: {project['version']}\n", encoding="utf-8")
-    lines = [line for group, eps in project["entry-points"].items()
-             for line in [f"[{group}]", *(f"{k} = {v}" for k, v in eps.items())]]
-    (dist / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    install_recipe(folder, RECIPE)
     monkeypatch.syspath_prepend(str(folder))
     monkeypatch.delenv("MIGRATE_LOAD_PLUGINS", raising=False)
     importlib.invalidate_caches()
@@ -82,7 +62,7 @@ def _run(tmp_path: Path) -> tuple[int, str]:
 
 
 def test_the_recipe_has_its_files() -> None:
-    assert set(recipe_files()) == {"clinic_transforms/__init__.py", "pyproject.toml"}
+    assert set(recipe_files(RECIPE)) == {"clinic_transforms/__init__.py", "pyproject.toml"}
 
 
 def test_a_transform_made_by_the_recipe_runs_in_a_pack(site: Path, tmp_path: Path,

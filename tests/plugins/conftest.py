@@ -13,6 +13,7 @@ import pytest
 from migrate.executors import EXECUTORS
 from migrate.extractors.base import EXTRACTORS
 from migrate.loaders.base import LOADERS
+from tests.distributions import install
 
 JSONL_ENTRY_POINTS = """\
 [migrate.extractors]
@@ -25,15 +26,6 @@ BROKEN_ENTRY_POINTS = """\
 [migrate.extractors]
 broken = tests.plugins.no_such_module:BrokenExtractor
 """
-
-
-def install(site: Path, name: str, version: str, entry_points: str) -> None:
-    """Write ``NAME-VERSION.dist-info`` with its METADATA and entry points into ``site``."""
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-                                   encoding="utf-8")
-    (info / "entry_points.txt").write_text(entry_points, encoding="utf-8")
 
 
 def _forget() -> None:

@@ -13,7 +13,7 @@ from migrate.cli import cli
 from migrate.config import parse_source
 from migrate.extractors.base import EXTRACTORS
 from tests.conftest import REPO, TEST_NAMESPACE
-from tests.plugins.conftest import install
+from tests.distributions import install
 from tests.plugins.test_third_party import GOLDEN_INPUT, csv_to_jsonl
 
 HOSTILE = "tests.plugins.hostile_plugin"
@@ -32,6 +32,15 @@ def _run(*args: str) -> object:
     return CliRunner().invoke(cli, ["run", "--mappings", str(REPO / "mappings" / "synthea"),
                                     "--namespace", str(TEST_NAMESPACE), "--no-progress",
                                     *args])
+
+
+def _run_golden(site: Path, tmp_path: Path, kind: str, *args: str) -> object:
+    """The golden Synthea input, as JSON lines, run through the hostile extractor ``kind``
+    into ndjson under ``tmp_path`` (run.json in ``tmp_path/out``)."""
+    _install(site, kind)
+    source = csv_to_jsonl(GOLDEN_INPUT, tmp_path / "jsonl")
+    return _run("--source", f"{kind}:{source}", "--target", f"ndjson:{tmp_path / 'nd'}",
+                "--out", str(tmp_path / "out"), *args)
 
 
 def test_allow_list_entries_may_carry_spaces_and_capitals(jsonl_installed: Path,
@@ -80,10 +89,7 @@ def test_a_secret_option_stays_out_of_run_json_and_output(site: Path, tmp_path: 
 
 def test_a_capability_declared_but_not_implemented_is_a_clean_error(site: Path,
                                                                      tmp_path: Path) -> None:
-    _install(site, "lying")
-    source = csv_to_jsonl(GOLDEN_INPUT, tmp_path / "jsonl")
-    done = _run("--source", f"lying:{source}", "--target", f"ndjson:{tmp_path / 'nd'}",
-                "--out", str(tmp_path / "out"))
+    done = _run_golden(site, tmp_path, "lying")
     assert "Traceback" not in done.output
     assert done.exit_code == 2, done.output
     assert "lying" in done.output
@@ -91,21 +97,14 @@ def test_a_capability_declared_but_not_implemented_is_a_clean_error(site: Path,
 
 def test_rows_read_beyond_the_table_are_not_silently_counted(site: Path,
                                                              tmp_path: Path) -> None:
-    _install(site, "bigbatch")
-    source = csv_to_jsonl(GOLDEN_INPUT, tmp_path / "jsonl")
-    done = _run("--source", f"bigbatch:{source}", "--target", f"ndjson:{tmp_path / 'nd'}",
-                "--out", str(tmp_path / "out"), "--chunk-size", "7")
+    done = _run_golden(site, tmp_path, "bigbatch", "--chunk-size", "7")
     assert "Traceback" not in done.output
     assert done.exit_code != 0, done.output
 
 
-
 def test_a_read_short_of_the_extractors_own_count_is_incomplete(site: Path,
                                                                 tmp_path: Path) -> None:
-    _install(site, "shortread")
-    source = csv_to_jsonl(GOLDEN_INPUT, tmp_path / "jsonl")
-    done = _run("--source", f"shortread:{source}", "--target", f"ndjson:{tmp_path / 'nd'}",
-                "--out", str(tmp_path / "out"))
+    done = _run_golden(site, tmp_path, "shortread")
     assert done.exit_code == 1, done.output
     run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
     patients = next(t for t in run["tables"] if t["table"] == "patients")
