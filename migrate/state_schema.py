@@ -40,11 +40,19 @@ RUNS = sa.Table(
     sa.Column("target", sa.Text), sa.Column("counts", sa.Text),
     sa.Column("pack", sa.String(128)), sa.Column("pack_version", sa.String(64)),
     sa.Column("pack_source", sa.Text))
-SOURCE_ROWS = sa.Table(
-    "source_rows", METADATA, sa.Column("mapping", sa.String(128), primary_key=True),
-    sa.Column("key_hash", sa.String(32), primary_key=True),
-    sa.Column("row_hash", sa.String(32), nullable=False),
-    sa.Column("last_run", sa.Integer, nullable=False))
+
+
+def _row_hashes(name: str, run_column: str) -> sa.Table:
+    """One source row's hash per (mapping, key hash), with the run that wrote it: recorded
+    (``source_rows``) or staged until its writes are acknowledged (``staged_rows``)."""
+    return sa.Table(
+        name, METADATA, sa.Column("mapping", sa.String(128), primary_key=True),
+        sa.Column("key_hash", sa.String(32), primary_key=True),
+        sa.Column("row_hash", sa.String(32), nullable=False),
+        sa.Column(run_column, sa.Integer, nullable=False))
+
+
+SOURCE_ROWS = _row_hashes("source_rows", "last_run")
 RESOURCES = sa.Table(
     "resources", METADATA, sa.Column("rtype", sa.String(64), primary_key=True),
     sa.Column("rid", sa.String(64), primary_key=True),
@@ -70,11 +78,7 @@ OUTBOX = sa.Table(
     sa.Column("mapping", sa.String(128)), sa.Column("key_hash", sa.String(32)),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Index("ix_outbox_row", "mapping", "key_hash"))
-STAGED_ROWS = sa.Table(
-    "staged_rows", METADATA, sa.Column("mapping", sa.String(128), primary_key=True),
-    sa.Column("key_hash", sa.String(32), primary_key=True),
-    sa.Column("row_hash", sa.String(32), nullable=False),
-    sa.Column("run_id", sa.Integer, nullable=False))
+STAGED_ROWS = _row_hashes("staged_rows", "run_id")
 TABLE_READS = sa.Table(
     "table_reads", METADATA, sa.Column("mapping", sa.String(128), primary_key=True),
     sa.Column("read", sa.Integer, nullable=False),
