@@ -16,6 +16,7 @@ This module is the seam the Bulk extractor builds on; it reads no resources itse
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,8 @@ def wait_for_manifest(client: FhirClient, status_url: str, timeout: float = 3600
         if resp.status_code != 202:
             raise LoadError(f"{shown} answered {resp.status_code} {_failure(resp)}: the export "
                             "failed")
-        progress = resp.headers.get("X-Progress", "")[:80]
+        # the server's own words: printable ASCII only (no terminal escapes), and short
+        progress = re.sub(r"[^\x20-\x7e]", "?", resp.headers.get("X-Progress", ""))[:80]
         hinted = retry_after_seconds(resp.headers.get("Retry-After"))
         wait = min(client.retry.max_wait,
                    max(MIN_POLL, hinted) if hinted is not None else 2.0 ** min(polls, 6))

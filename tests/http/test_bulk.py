@@ -160,3 +160,18 @@ def test_export_from_sekmet_gives_back_what_was_loaded(sekmet_server: Any,
     lines = (tmp_path / "Patient.ndjson").read_bytes().splitlines()
     got = sorted((orjson.loads(line) for line in lines), key=lambda r: r["id"])
     assert [(r["id"], r["gender"]) for r in got] == [(p["id"], "female") for p in patients]
+
+
+def test_the_servers_progress_text_is_shown_without_terminal_escapes(
+        caplog: pytest.LogCaptureFixture) -> None:
+    server = Exporter(running("1", "\x1b[2J50%\x1b]0;owned\x07" + "x" * 200),
+                      httpx.Response(200, json=MANIFEST))
+    client, _ = make(server)
+    with caplog.at_level("INFO", logger="migrate.http"):
+        client.bulk_export()
+    shown = [r.getMessage() for r in caplog.records if "in progress" in r.getMessage()]
+    assert shown
+    assert "\x1b" not in shown[0]
+    assert "\x07" not in shown[0]
+    assert "50%" in shown[0]
+    assert "x" * 81 not in shown[0]
