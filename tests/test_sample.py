@@ -33,6 +33,10 @@ def test_the_sample_project_is_standalone_with_a_fresh_namespace(tmp_path: Path)
     assert sorted(p.name for p in (tmp_path / "demo" / "export").iterdir()) == csvs
     assert (tmp_path / "demo" / "export" / "patients.csv").read_bytes() == (
         SAMPLE / "synthea" / "patients.csv").read_bytes()
+    # patient rows (synthetic here, real in a copy of this layout): private files and folders
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "demo" / "export").iterdir()} \
+        == {0o600}
+    assert stat.S_IMODE((tmp_path / "demo" / "export").stat().st_mode) == 0o700
 
 
 def test_a_folder_that_is_not_empty_is_not_overwritten(tmp_path: Path) -> None:
