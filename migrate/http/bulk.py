@@ -132,7 +132,6 @@ def download(client: FhirClient, url: str, dest: Path, *, credentials: bool = Tr
         try:
             return _download_once(client, url, dest, credentials)
         except httpx.TransportError as exc:
-            files.discard(dest)
             if attempt == client.retry.max_retries:
                 raise TransientLoadError(f"{redact_url(url)}: {type(exc).__name__} during the "
                                          f"download after {attempt + 1} attempts; "
@@ -143,6 +142,7 @@ def download(client: FhirClient, url: str, dest: Path, *, credentials: bool = Tr
 
 
 def _download_once(client: FhirClient, url: str, dest: Path, credentials: bool) -> int:
+    """One attempt; whatever stops it (a drop, a full disk) leaves no part of the file."""
     resp = _open_file(client, url, credentials)
     try:
         size = 0
@@ -150,6 +150,9 @@ def _download_once(client: FhirClient, url: str, dest: Path, credentials: bool) 
             for chunk in resp.iter_bytes():
                 out.write(chunk)
                 size += len(chunk)
+    except BaseException:
+        files.discard(dest)
+        raise
     finally:
         resp.close()
     files.commit(dest)

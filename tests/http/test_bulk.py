@@ -175,3 +175,38 @@ def test_the_servers_progress_text_is_shown_without_terminal_escapes(
     assert "\x07" not in shown[0]
     assert "50%" in shown[0]
     assert "x" * 81 not in shown[0]
+
+
+def test_a_full_disk_mid_download_leaves_no_half_file(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from migrate import files
+    from migrate.errors import OutputError
+
+    real_open = files.open_partial
+
+    class FullAfterFirstWrite:
+        def __init__(self, fh: Any) -> None:
+            self.fh, self.writes = fh, 0
+
+        def write(self, data: bytes) -> int:
+            self.writes += 1
+            if self.writes > 1:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.fh.write(data)
+
+        def __enter__(self) -> FullAfterFirstWrite:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+    monkeypatch.setattr(files, "open_partial", lambda path: FullAfterFirstWrite(real_open(path)))
+    client, _ = make(lambda request: httpx.Response(
+        200, content=iter([NDJSON, NDJSON]), headers={"Content-Type": "application/fhir+ndjson"}))
+    dest = tmp_path / "Patient.ndjson"
+    with pytest.raises(OutputError, match="disk is full"):
+        client.download(MANIFEST["output"][0]["url"], dest)
+    assert not dest.exists()
+    assert not partial_path(dest).exists()
