@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from migrate.pipeline import run_pipeline
-from tests.conftest import REPO, make_settings
+from tests.conftest import REPO, SYNTHEA_PACK, make_settings
 
 GOLDEN = Path(__file__).parent / "golden" / "synthea"
 
@@ -24,9 +24,10 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def produce(tmp: Path) -> dict[str, str]:
-    """Run the pack over the golden input; the output as {file name: pretty JSON}."""
-    report = run_pipeline(make_settings(GOLDEN / "input", f"ndjson:{tmp / 'nd'}", tmp,
+def produce(tmp: Path, source: Path = GOLDEN / "input", mappings: Path = SYNTHEA_PACK
+            ) -> dict[str, str]:
+    """Run a pack over a golden input; the output as {file name: pretty JSON}."""
+    report = run_pipeline(make_settings(source, f"ndjson:{tmp / 'nd'}", tmp, mappings,
                                         max_quarantine_rate=1.0))
     files: dict[str, str] = {}
     for path in sorted((tmp / "nd").glob("*.ndjson")):
@@ -47,9 +48,12 @@ def produce(tmp: Path) -> dict[str, str]:
 
 
 def test_synthea_pack_golden(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    got = produce(tmp_path)
-    expected_dir = GOLDEN / "expected"
-    if request.config.getoption("--update-golden"):
+    compare(produce(tmp_path), GOLDEN / "expected", request.config.getoption("--update-golden"))
+
+
+def compare(got: dict[str, str], expected_dir: Path, update: bool) -> None:
+    """Assert ``got`` equals the files of ``expected_dir`` (rewrite them with ``update``)."""
+    if update:
         expected_dir.mkdir(exist_ok=True)
         for old in expected_dir.glob("*.json"):
             old.unlink()
