@@ -35,6 +35,10 @@ Cond = Callable[["Scope"], bool]
 IMPURE = "\0impure"  # a dependency that cannot be keyed (a loop variable, another group row)
 MEMO_MAX = 4_096  # entries per memoized subtree before its cache restarts (memory stays flat)
 MEMO_PROBE = 2_000  # calls after which a cache that hits less than a quarter of the time stops
+DIRECTIVES = ("$when", "$foreach", "as", "$each_row")
+"""The template keys that steer compilation instead of naming an element: ``$when`` (any object),
+``$foreach`` with its ``as`` and ``$each_row`` (list items). Any other ``$key`` in an object is a
+problem ("unknown directive"); docs/mapping-spec.md section 5 documents each of them."""
 
 
 class Scope:
