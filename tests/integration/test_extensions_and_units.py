@@ -1,5 +1,6 @@
-"""A Patient with ``_birthDate`` and no ``birthDate`` (issue 19: masked birth dates) is written,
-loaded into a real sekmet-fhir server and read back with its data-absent-reason extension."""
+"""Issue 19's FHIR values against a real sekmet-fhir server: a Patient with ``_birthDate`` and
+no ``birthDate`` (masked birth dates) reads back with its data-absent-reason extension, and
+quantities with UCUM codes emr-migrate has no display for load as sent."""
 
 from __future__ import annotations
 
@@ -43,3 +44,20 @@ def test_birth_date_absent_reason_round_trips(sekmet_server: Any, tmp_path: Path
         assert stored.get("_gender") == patient.get("_gender")
     declined = next(p for p in masked if "gender" not in p)
     assert sekmet_server.read("Patient", declined["id"])["_gender"] == _absent("asked-declined")
+
+
+def test_units_unknown_to_emr_migrate_load(sekmet_server: Any, tmp_path: Path) -> None:
+    """Valid UCUM codes outside emr-migrate's table (and a pack's spellings) load as sent."""
+    sekmet_server.reset()
+    example = EXAMPLE.parent / "ucum-units"
+    target = {"type": "fhir-server", "url": sekmet_server.base_url}
+    report = run_pipeline(make_settings(example / "input", target, tmp_path / "load",
+                                        mappings=example / "pack", max_quarantine_rate=1.0))
+    assert report.load["written"] == {"Observation": 6}
+    assert report.load["failed"] == 0
+    codes = set()
+    for rid in sekmet_server.ids("Observation"):
+        stored = sekmet_server.read("Observation", rid)
+        assert stored is not None
+        codes.add(stored["valueQuantity"]["code"])
+    assert codes == {"mL/min/{1.73_m2}", "10*3/uL", "mg/kg/h", "ug", "mg", "ug/(kg.min)"}
