@@ -21,6 +21,7 @@ from migrate.mappers.engine import MappingRunner
 from migrate.mappers.pack import Pack, load_pack
 from migrate.outcomes import Unit
 from tests.mappers.conftest import SETTINGS
+from tests.mappers.test_transforms import mapping as one_emit
 
 REPO = Path(__file__).resolve().parents[2]
 JUNK = ["", " ", "NULL", "  x  ", "2019-02-30T10:00:00Z", "2019-02-28", "abc", "-1", "12.5",
@@ -278,20 +279,15 @@ def test_csv_cleaned_a_column_at_a_time_maps_like_rows_cleaned_one_by_one(
 def test_primitive_extensions_and_units_map_alike_both_ways(load: Any) -> None:
     """``_birthDate`` from ``data_absent_reason`` (literal and column, some bad) and quantities
     whose units resolve through the pack's spellings, UCUM's grammar or not at all."""
-    pack = load({"pack.yaml": "name: p\nunits: {MCG: ug}\n", "m.yaml": """\
-        mapping: m
-        source: t
-        key: [ID]
-        emit:
-          - resource: Observation
-            template:
-              status: final
-              code: {text: test}
-              effectiveDateTime: {datetime: $WHEN}
-              _effectiveDateTime: {data_absent_reason: $WHY, $when: {absent: $WHEN}}
-              _status: {data_absent_reason: masked, $when: {equals: [$WHY, masked]}}
-              valueQuantity: {quantity: {value: $V, unit: $U}}
-        """})
+    template = """\
+        status: final
+        code: {text: test}
+        effectiveDateTime: {datetime: $WHEN}
+        _effectiveDateTime: {data_absent_reason: $WHY, $when: {absent: $WHEN}}
+        _status: {data_absent_reason: masked, $when: {equals: [$WHY, masked]}}
+        valueQuantity: {quantity: {value: $V, unit: $U}}
+    """
+    pack = load({"pack.yaml": "name: p\nunits: {MCG: ug}\n", "m.yaml": one_emit(template)})
     rng = random.Random(7)
     rows = [{"ID": str(i), "WHEN": rng.choice(["2021-05-05", "", ""]),
              "WHY": rng.choice(["masked", "unknown", "refused", ""]),
