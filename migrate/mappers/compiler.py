@@ -252,6 +252,8 @@ class Compiler:
         if key in ("resourceType", "id") and fhirmodel.is_resource_type(model):
             self.problem(line, where, f"{key!r} is set by emr-migrate; remove it from the template")
             return None
+        if key.startswith("_"):
+            return self._extension_model(cls, model, key, sub, where, line)
         shape = fhirmodel.element(cls, key)
         if shape is None:
             self.problem(
@@ -269,6 +271,17 @@ class Compiler:
         if not is_list and isinstance(sub, list):
             self.problem(line, where, f"{model}.{key} does not repeat; give one value, not a list")
         return child
+
+    def _extension_model(self, cls: Any, model: str, key: str, sub: Any, where: str,
+                         line: int) -> str | None:
+        """``_birthDate``: the id and extensions of a primitive element, an ``Element``."""
+        problem = fhirmodel.extension_problem(cls, model, key)
+        if problem is not None:
+            self.problem(line, where, problem)
+            return None
+        if isinstance(sub, list):
+            self.problem(line, where, f"{model}.{key} does not repeat; give one value, not a list")
+        return "Element"
 
     def _not_a_transform(self, sub: dict[str, Any], where: str, line: int, element: str
                          ) -> None:

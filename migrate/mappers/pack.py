@@ -29,6 +29,7 @@ from migrate.mappers.spec import (
     read_pack_spec,
 )
 from migrate.mappers.terminology import ConceptMap, read_concept_maps
+from migrate.mappers.units import UnitResolver
 
 # Placeholder identity used when a pack is only checked, not run.
 CHECK_NAMESPACE = uuid.UUID("00000000-0000-0000-0000-000000000000")
@@ -191,6 +192,7 @@ class PackContext:
         self.refs: set[str] = set()
         self.broken: set[str] = set()  # mappings whose file did not check
         self.default_timezone: str | None = None  # pack.yaml's timezone
+        self.units = UnitResolver()  # pack.yaml's units: first, then UCUM (quantity)
         ns, system = settings.namespace, settings.source_system
 
         self.make_id = id_maker(ns, system)
@@ -252,6 +254,7 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
     ctx = PackContext(root, settings, maps, targets)
     ctx.broken = broken
     ctx.default_timezone = pack_spec.timezone
+    ctx.units = UnitResolver(pack_spec.units)
     for file, data, spec in specs:
         ctx.refs = set()
         mappings.append(_compile(file, data, spec, ctx, pack_spec, problems))

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from migrate.errors import Problem
 from migrate.files import inside, relative_problem
+from migrate.mappers.ucum import ucum_problem
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
@@ -101,6 +102,17 @@ class MappingSpec(BaseModel):
         return value
 
 
+def _ucum_code(value: str) -> str:
+    """A pack.yaml ``units`` target: a valid UCUM expression."""
+    problem = ucum_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value!r} is not a UCUM code: {problem}")
+    return value
+
+
+UcumCode = Annotated[str, AfterValidator(_ucum_code)]
+
+
 class PackSpec(BaseModel):
     """``pack.yaml``: what the pack is for, and defaults for its mappings."""
 
@@ -117,6 +129,9 @@ class PackSpec(BaseModel):
     columns: dict[str, list[str]] = Field(
         default_factory=dict, description="Table -> the columns the source has, when the pack "
         "knows them: `check` then refuses any other column a mapping of that table reads.")
+    units: dict[str, UcumCode] = Field(
+        default_factory=dict, description="The pack's own unit spellings -> UCUM codes "
+        "(`{MCG: ug}`), tried first by `quantity`; each code is checked by UCUM's grammar.")
 
     @field_validator("files")
     @classmethod

@@ -16,6 +16,7 @@ from typing import Any
 
 # Text, structure and code transforms live in their own modules; importing them registers them.
 from migrate.mappers import codes as _codes  # noqa: F401 - translate, ref, identifier
+from migrate.mappers import extensions as _extensions  # noqa: F401 - data_absent_reason
 from migrate.mappers import textual as _textual  # noqa: F401 - concat, format, clean, ...
 from migrate.mappers.compiler import Compiler, Const, Fn, RowError, Scope
 from migrate.mappers.transform_base import (
@@ -25,7 +26,8 @@ from migrate.mappers.transform_base import (
     option_value,
     options,
 )
-from migrate.mappers.units import UCUM_UNITS, convert
+from migrate.mappers.ucum import ucum_problem
+from migrate.mappers.units import UCUM_SYSTEM, UCUM_UNITS, convert
 
 # -- dates ---------------------------------------------------------------------------------
 
@@ -281,6 +283,39 @@ def t_quantity(c: Compiler, arg: Any, where: str, line: int) -> Fn:
         return Const(None)
     num = t_decimal_like(c, o, where, line)
     unit, ucol = option_value(c, o, "unit", where, line), column_of(o["unit"])
+    target, digits, policy = _quantity_settings(c, o, where, line)
+    units = c.context.units
+    if isinstance(unit, Const) and policy == "quarantine" and unit.value is not None \
+            and units.resolve(str(unit.value)) is None:
+        c.problem(line, f"{where}.unit", f"{unit.value!r} is not a UCUM unit: "
+                  f"{ucum_problem(str(unit.value))} (or map it in pack.yaml units:)")
+
+    def run(s: Scope) -> dict[str, Any] | None:
+        v, u = num(s), unit(s)
+        if v is None:
+            return None
+        if u is None:
+            return {"value": v}
+        u = str(u)
+        found = units.resolve(u)
+        if target is not None and (found is None or found[0] != target):
+            v, found = _convert(v, found[0] if found else u, target, ucol, u, line)
+        if digits is not None:
+            v = round(v, digits)
+        if found is None:
+            if policy == "quarantine":
+                raise RowError("unknown-unit", "not a UCUM unit", column=ucol, value=u, line=line)
+            s.notes.append(RowError("unknown-unit", "unit kept as text", column=ucol, value=u,
+                                    line=line))
+            return {"value": v, "unit": u}
+        return {"value": v, "unit": found[1], "system": UCUM_SYSTEM, "code": found[0]}
+
+    return run
+
+
+def _quantity_settings(c: Compiler, o: dict[str, Any], where: str,
+                       line: int) -> tuple[str | None, int | None, str]:
+    """``convert_to``, ``round`` and ``on_unknown_unit`` of a quantity, checked."""
     target, digits = o.get("convert_to"), o.get("round")
     if digits is not None and (not isinstance(digits, int) or isinstance(digits, bool)):
         c.problem(line, f"{where}.round", "must be a whole number of decimal places")
@@ -290,36 +325,17 @@ def t_quantity(c: Compiler, arg: Any, where: str, line: int) -> Fn:
         c.problem(line, f"{where}.on_unknown_unit", "must be 'quarantine' or 'keep'")
     if target is not None and target not in UCUM_UNITS:
         c.problem(line, f"{where}.convert_to", f"{target!r} is not a UCUM unit emr-migrate knows")
-
-    def run(s: Scope) -> dict[str, Any] | None:
-        v, u = num(s), unit(s)
-        if v is None:
-            return None
-        if u is None:
-            return {"value": v}
-        u = str(u)
-        if target is not None and u != target:
-            v, u = _convert(v, u, target, ucol, line)
-        if digits is not None:
-            v = round(v, digits)
-        if u not in UCUM_UNITS:
-            if policy == "quarantine":
-                raise RowError("unknown-unit", "not a UCUM unit", column=ucol, value=u, line=line)
-            s.notes.append(RowError("unknown-unit", "unit kept as text", column=ucol, value=u,
-                                    line=line))
-            return {"value": v, "unit": u}
-        return {"value": v, "unit": UCUM_UNITS[u], "system": "http://unitsofmeasure.org",
-                "code": u}
-
-    return run
+    return target, digits, policy
 
 
-def _convert(v: float, u: str, target: str, col: str | None, line: int) -> tuple[float, str]:
+def _convert(v: float, code: str, target: str, col: str | None, raw: str,
+             line: int) -> tuple[float, tuple[str, str]]:
+    """``v`` in ``code`` converted to ``target`` (a known unit); ``raw`` is the text read."""
     try:
-        return convert(v, u, target), target
+        return convert(v, code, target), (target, UCUM_UNITS[target])
     except KeyError:
         raise RowError("unknown-unit", f"cannot convert this unit to {target}", column=col,
-                       value=u, line=line) from None
+                       value=raw, line=line) from None
 
 
 def t_decimal_like(c: Compiler, o: dict[str, Any], where: str, line: int) -> Fn:

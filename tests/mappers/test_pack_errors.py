@@ -184,7 +184,7 @@ def test_pack_yaml_is_checked_too(make_pack):
     assert [str(p) for p in info.value.problems] == [
         f"{pack}:1: name: String should match pattern '^[a-z0-9][a-z0-9_.\\-]*$'",
         f"{pack}:2: nulltokens: unknown key; valid keys: columns, description, files, name, "
-        "null_tokens, source_format, timezone, version",
+        "null_tokens, source_format, timezone, units, version",
     ]
 
 

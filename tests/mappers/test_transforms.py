@@ -378,6 +378,80 @@ def test_quantity_option_problems(problems):
     ]
 
 
+
+def test_quantity_accepts_any_valid_ucum_expression(emit):
+    units = emit("valueQuantity: {quantity: {value: $V, unit: $U}}",
+                 {"V": "2", "U": "ug/(kg.min)"}, {"V": "5", "U": "mg/kg/h"},
+                 {"V": "3", "U": "mmol/l"}, {"V": "1", "U": "s{clot}"})
+    assert [body(u)["valueQuantity"] for u in units] == [
+        {"value": 2, "unit": "ug/(kg.min)", "system": UCUM, "code": "ug/(kg.min)"},
+        {"value": 5, "unit": "mg/kg/h", "system": UCUM, "code": "mg/kg/h"},
+        {"value": 3, "unit": "mmol/l", "system": UCUM, "code": "mmol/l"},
+        {"value": 1, "unit": "s", "system": UCUM, "code": "s{clot}"},  # known: its display
+    ]
+
+
+PACK_UNITS = 'name: p\nunits:\n  MCG: ug\n  "mg.": mg\n  LBS: "[lb_av]"\n  mcg/h: ug/h\n'
+
+
+def test_quantity_reads_the_packs_own_unit_spellings_first(load, run_rows):
+    template = "valueQuantity: {quantity: {value: $V, unit: $U}}"
+    pack = load({"pack.yaml": PACK_UNITS, "m.yaml": mapping(template)})
+    rows = [{"ID": "1", "V": "250", "U": "MCG"}, {"ID": "2", "V": "5", "U": "mcg/h"},
+            {"ID": "3", "V": "1", "U": "mg."}, {"ID": "4", "V": "1", "U": "mcg"}]
+    units = run_rows(pack, "m", rows)
+    assert [body(u)["valueQuantity"] for u in units[:3]] == [
+        {"value": 250, "unit": "ug", "system": UCUM, "code": "ug"},
+        {"value": 5, "unit": "mcg/h", "system": UCUM, "code": "ug/h"},  # display: as written
+        {"value": 1, "unit": "mg", "system": UCUM, "code": "mg"},
+    ]
+    assert error(units[3]) == ("unknown-unit", "not a UCUM unit", "U", "mcg", T)
+
+
+def test_quantity_converts_from_a_local_spelling(load, run_rows):
+    template = "valueQuantity: {quantity: {value: $V, unit: $U, convert_to: kg, round: 1}}"
+    pack = load({"pack.yaml": PACK_UNITS, "m.yaml": mapping(template)})
+    units = run_rows(pack, "m", [{"ID": "1", "V": "150", "U": "LBS"},
+                                 {"ID": "2", "V": "1", "U": "mg/kg"}])
+    assert body(units[0])["valueQuantity"] == {"value": 68.0, "unit": "kg", "system": UCUM,
+                                               "code": "kg"}
+    # valid UCUM, but no conversion known: the conversions stay the fixed list
+    assert error(units[1]) == ("unknown-unit", "cannot convert this unit to kg", "U", "mg/kg", T)
+
+
+def test_pack_units_targets_are_checked_by_the_grammar(problems_of):
+    pack_yaml = 'name: p\nunits:\n  MCG: ug\n  MGG: mgg\n  "mm Hg": mm Hg\n'
+    template = "valueQuantity: {quantity: {value: $V, unit: $U}}"
+    root, found = problems_of({"pack.yaml": pack_yaml, "m.yaml": mapping(template)})
+    assert [p.replace(f"{root}/", "") for p in found] == [
+        "pack.yaml:4: units.MGG: Value error, 'mgg' is not a UCUM code: unknown unit 'mgg'",
+        "pack.yaml:5: units.mm Hg: Value error, 'mm Hg' is not a UCUM code: character ' ' is "
+        "not allowed (UCUM codes are printable ASCII, no spaces)",
+    ]
+
+
+def test_quantity_literal_unit_is_checked_when_the_pack_loads(problems):
+    template = """\
+        valueQuantity: {quantity: {value: $V, unit: mgg}}
+        component:
+          - code: {text: a}
+            valueQuantity: {quantity: {value: $V, unit: mgg, on_unknown_unit: keep}}
+          - code: {text: b}
+            valueQuantity: {quantity: {value: $V, unit: "mm[Hg]"}}
+    """
+    assert problems(template) == [
+        f"m.yaml:{T}: emit[0].template.valueQuantity.quantity.unit: 'mgg' is not a UCUM unit: "
+        "unknown unit 'mgg' (or map it in pack.yaml units:)",
+    ]
+
+
+def test_quantity_literal_unit_may_be_a_local_spelling(load, run_rows):
+    pack = load({"pack.yaml": PACK_UNITS,
+                 "m.yaml": mapping("valueQuantity: {quantity: {value: $V, unit: MCG}}")})
+    (unit,) = run_rows(pack, "m", [{"ID": "1", "V": "4"}])
+    assert body(unit)["valueQuantity"]["code"] == "ug"
+
+
 # -- translate -----------------------------------------------------------------------------
 
 def test_translate_through_a_concept_map(emit):
