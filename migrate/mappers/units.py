@@ -54,12 +54,22 @@ UCUM_SYSTEM = "http://unitsofmeasure.org"
 RESOLVED_MAX = 4_096  # distinct unit texts remembered per resolver before it restarts
 
 
+def looks_case_insensitive(text: str) -> bool:
+    """True for a unit written in capitals only (``MG``, ``ML``, ``MEQ/L``): such texts come from
+    systems that write UCUM's case-insensitive form, where ``MG`` is the milligram, but read as
+    UCUM (case-sensitive) ``MG`` is a megagram and ``ML`` a megalitre. They are accepted only
+    when the pack maps them (pack.yaml ``units:``) or they are one of `UCUM_UNITS`."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
 class UnitResolver:
     """A unit text -> (UCUM code, display text), remembered per distinct text.
 
     Order: the pack's own spellings (pack.yaml ``units:``), then the codes of `UCUM_UNITS`
-    (their display text), then any valid UCUM expression (display: the text as written). A
-    text that is none of these resolves to None.
+    (their display text), then any valid UCUM expression (display: the text as written) that is
+    not written in capitals only (see `looks_case_insensitive`). A text that is none of these
+    resolves to None.
     """
 
     __slots__ = ("_known", "local")
@@ -78,7 +88,7 @@ class UnitResolver:
         found: tuple[str, str] | None = None
         if code in UCUM_UNITS:
             found = (code, UCUM_UNITS[code])
-        elif is_ucum(code):
+        elif is_ucum(code) and (code != text or not looks_case_insensitive(code)):
             found = (code, text)
         if len(self._known) >= RESOLVED_MAX:
             self._known.clear()

@@ -103,3 +103,16 @@ def test_resolver_order_and_display() -> None:
     assert units.resolve("mg/kg/h") == ("mg/kg/h", "mg/kg/h")  # valid, unknown to the table
     assert units.resolve("mgg") is None
     assert UnitResolver().resolve("MCG") is None
+
+
+def test_a_unit_in_capitals_is_never_read_as_a_megagram() -> None:
+    """``MG`` is valid case-sensitive UCUM (a megagram) but a source writing capitals means the
+    milligram: it resolves only through the pack's spellings or the known units."""
+    units = UnitResolver({"MG": "mg"})
+    assert UnitResolver().resolve("MG") is None
+    assert UnitResolver().resolve("ML") is None
+    assert UnitResolver().resolve("MEQ/L") is None
+    assert units.resolve("MG") == ("mg", "mg")
+    assert UnitResolver().resolve("U/L") == ("U/L", "U/L")
+    assert UnitResolver().resolve("[IU]/L") == ("[IU]/L", "[IU]/L")
+    assert UnitResolver().resolve("Mg") == ("Mg", "Mg")  # mixed case: taken as written
