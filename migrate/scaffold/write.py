@@ -46,6 +46,9 @@ def scaffold(source: dict[str, Any], out: Path, name: str | None = None,
         where = source.get("path") or "the database"
         raise ExtractError(f"no tables found in {where}: a CSV source needs *.csv files, a "
                            "database at least one table")
+    if all(p.error for p in profiled.tables):
+        raise ExtractError("no table could be read: " + "; ".join(
+            f"{p.table}: {p.error}" for p in profiled.tables))
     schema = analyse(profiled)
     files = _csv_names(schema) if profiled.kind == "csv" else {}
     result = ScaffoldResult(out, pack, schema=schema)
@@ -81,7 +84,8 @@ def _csv_names(schema: Schema) -> dict[str, str]:
     for t in schema.tables:
         if _TABLE_NAME.fullmatch(t.name):
             continue
-        new = slug(t.name).replace(".", "_")
+        new = re.sub(r"[^a-z0-9_]+", "_", t.name.lower()).strip("_") or "table"
+        new = new if new[0].isalpha() else f"t_{new}"
         files[new] = f"{t.name}.csv"
         for fk in (fk for u in schema.tables for fk in u.foreign_keys):
             fk.table = new if fk.table == t.name else fk.table
