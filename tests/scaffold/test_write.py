@@ -99,7 +99,8 @@ def test_files_entry_for_a_csv_name_that_is_no_table_name(tmp_path: Path) -> Non
     assert "source: lab_results_2024" in (tmp_path / "p" / "lab_results_2024.yaml").read_text(
         encoding="utf-8")
     readme = (tmp_path / "p" / "README.md").read_text(encoding="utf-8")
-    assert "- `broken`: not read: " in readme and "the file is empty" in readme
+    assert "- `broken`: not read: " in readme
+    assert "the file is empty" in readme
 
 
 def test_no_readable_table(tmp_path: Path) -> None:
