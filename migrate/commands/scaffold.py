@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -44,7 +45,7 @@ def scaffold(source: str, out: Path, name: str | None, tables: tuple[str, ...], 
     from migrate.config import parse_source
     from migrate.scaffold import scaffold as write_scaffold
 
-    shown = not no_progress and click.get_text_stream("stderr").isatty()
+    shown = not no_progress and sys.stderr.isatty()
     progress = _Progress() if shown else None
     try:
         result = write_scaffold(parse_source(source, Path.cwd()), out, name,
