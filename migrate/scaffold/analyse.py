@@ -102,6 +102,10 @@ def analyse(source: SourceProfile) -> Schema:
     for t in tables:
         if not t.error:
             t.foreign_keys = _foreign_keys(t, tables, profiles)
+            refs = {fk.column for fk in t.foreign_keys}
+            for col in t.columns:  # a reference, not a code to translate
+                if col.name in refs and col.base_kind:
+                    col.kind = col.base_kind
     for t in tables:
         t.label = _dictionary_label(t, schema)
         if not t.error and not t.is_dictionary:

@@ -37,6 +37,7 @@ class ColumnInfo:
     distinct: int
     capped: bool
     fmt: str | None = None
+    base_kind: str = ""  # the kind before "code": what a foreign key column keeps
     flag: tuple[str, str] | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -60,7 +61,7 @@ def describe_column(col: ColumnProfile, table_rows: int) -> ColumnInfo:
         info.notes += _year_notes(col)
     if (info.kind in ("text", "integer") and not info.flag and info.distinct <= CODE_MAX_DISTINCT
             and info.distinct * 2 <= filled and not col.capped):
-        info.kind = "code"
+        info.base_kind, info.kind = info.kind, "code"
     return info
 
 

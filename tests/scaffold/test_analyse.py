@@ -65,6 +65,7 @@ def test_column_types_of_the_export(mimic: Schema) -> None:
     assert kinds["labevents", "abnormal"] == ("flag", None)
     assert kinds["labevents", "value"] == ("number", None)
     assert kinds["admissions", "admission_type"] == ("code", None)
+    assert kinds["labevents", "itemid"] == ("integer", None)  # a reference, not a code
     assert kinds["patients", "dod"][0] == "date"
     notes = mimic.table("admissions").columns[2].notes
     assert notes == ["some years lie in the future: dates look shifted (de-identified?)"]
