@@ -144,7 +144,8 @@ def _key(prof: TableProfile, source: SourceProfile) -> tuple[list[str], str]:
         best_pair = max(pairs, key=lambda p: (sum(_id_score(c, prof.table) for c in p),
                                               -order[p[0]] - order[p[1]]))
         return list(best_pair), "unique pair"
-    capped = [c for c in prof.columns if c.capped and not c.nulls and _ID_NAME.search(c.name)]
+    capped = [c for c in prof.columns if c.capped and not c.nulls and _ID_NAME.search(c.name)
+              and max(c.counts.values()) == 1]  # no value kept was seen twice
     if capped:
         return [capped[0].name], ("not proven unique (more distinct values than the profiler "
                                   "keeps); a repeated key is quarantined as duplicate-key")
@@ -175,22 +176,22 @@ def similarity(column: str, ref_table: str, ref_column: str) -> float:
 def _foreign_keys(t: TableInfo, tables: list[TableInfo],
                   profiles: dict[str, TableProfile]) -> list[ForeignKey]:
     """Each column's best containing key of another table, if any."""
+    keys = {other.name: (ref, set(ref.counts)) for other in tables
+            if other.name != t.name and not other.error and len(other.key) == 1
+            and (ref := profiles[other.name].column(other.key[0])) is not None
+            and not ref.capped}
     out = []
     for col in t.columns:
         values = set(profiles[t.name].column(col.name).counts)  # type: ignore[union-attr]
         if col.capped or not values or col.flag or col.kind in ("date", "datetime", "decimal"):
             continue
         found = []
-        for other in tables:
-            if other.name == t.name or other.error or len(other.key) != 1:
+        for name, (ref, ref_values) in keys.items():
+            if not values <= ref_values:
                 continue
-            ref = profiles[other.name].column(other.key[0])
-            if ref is None or ref.capped or not values <= set(ref.counts):
-                continue
-            sim = similarity(col.name, other.name, ref.name)
-            if not _plausible(t, col.name, len(values), sim, profiles[t.name], ref):
-                continue
-            found.append((sim, len(values) / len(ref.counts), other.name, ref.name))
+            sim = similarity(col.name, name, ref.name)
+            if _plausible(t, col.name, len(values), sim, profiles[t.name], ref):
+                found.append((sim, len(values) / len(ref_values), name, ref.name))
         if found:
             _sim, _cover, ref_table, ref_column = max(found)
             out.append(ForeignKey(t.name, col.name, ref_table, ref_column))

@@ -111,3 +111,24 @@ def test_no_readable_table(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ExtractError, match="no tables found in .*empty"):
         scaffold({"type": "csv", "path": str(tmp_path / "empty")}, tmp_path / "q")
+
+
+def test_capped_profile_is_said(export: Path, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import migrate.report.profile as profile
+    import migrate.scaffold.profile as pairs
+
+    monkeypatch.setattr(profile, "MAX_DISTINCT", 40)  # fewer than the 60 admissions
+    monkeypatch.setattr(pairs, "MAX_DISTINCT", 40)
+    scaffold({"type": "csv", "path": str(export)}, tmp_path / "p")
+    readme = (tmp_path / "p" / "README.md").read_text(encoding="utf-8")
+    assert ("- `admissions`: not proven unique (more distinct values than the profiler keeps); "
+            "a repeated key is quarantined as duplicate-key") in readme
+    assert ("- `admissions.hadm_id`: more distinct values than the profiler keeps: counts are "
+            "a floor") in readme
+    assert "#   hadm_id: integer, null 0.0%, 40+ distinct; key; more distinct values" in (
+        tmp_path / "p" / "admissions.yaml").read_text(encoding="utf-8")
+    diagnoses = (tmp_path / "p" / "diagnoses_icd.yaml").read_text(encoding="utf-8")
+    assert "key: [subject_id, hadm_id, seq_num, icd_code, icd_version]" in diagnoses
+    assert "duplicate_keys: number" in diagnoses  # hadm_id repeats: never a key, even capped
+    assert load_pack(tmp_path / "p").spec.columns["admissions"][0] == "hadm_id"
