@@ -130,3 +130,21 @@ def test_mimic_like_database_on_postgresql(postgres: object, tmp_path: Path) -> 
     assert "- `d_icd`: code `icd_code`, label `long_title`, used by `diagnoses_icd.icd_code`" \
         in readme
     assert "source_format: sql" in (pack / "pack.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.integration
+def test_openemr_on_mariadb(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    """The OpenEMR practice in a real MariaDB (zero dates, MySQL types), read by the
+    read-only user a migration uses."""
+    from tests.harness.mariadb import mariadb_available, openemr_database
+
+    if not mariadb_available():
+        pytest.skip("MariaDB is not installed")
+    with openemr_database(tmp_path_factory) as db:
+        pack, report = scaffold_check_run(db.readonly_url, tmp_path)
+    assert report["resources"]["Patient"] == 40
+    assert "source_format: sql" in (pack / "pack.yaml").read_text(encoding="utf-8")
+    readme = (pack / "README.md").read_text(encoding="utf-8")
+    assert "- `form_encounter.pid` -> `patient_data.id`" in readme
+    assert "read-only-pw" not in "\n".join(p.read_text(encoding="utf-8")
+                                           for p in pack.iterdir())
