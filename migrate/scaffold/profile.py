@@ -16,13 +16,8 @@ from itertools import combinations
 from typing import Any
 
 from migrate.errors import MigrateError
-from migrate.extractors.base import (
-    DEFAULT_CHUNK_SIZE,
-    Batch,
-    Extractor,
-    open_extractor,
-    source_options,
-)
+from migrate.extractors.base import DEFAULT_CHUNK_SIZE, Extractor, open_extractor, source_options
+from migrate.outcomes import Batch
 from migrate.report.profile import MAX_DISTINCT, TableProfile, profile_table
 from migrate.validation.coverage import source_tables
 
