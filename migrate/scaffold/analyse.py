@@ -1,0 +1,262 @@
+"""Step 2 of `emr-migrate scaffold`: from the profiles, each table's key, the foreign keys
+between tables, the dictionary tables and a suggested FHIR resource per entity table.
+
+- **Keys** by uniqueness: a column always filled whose values are all different (id-like names
+  first), else a unique pair (`profile.find_unique_pairs`); a table over the profiler's cap
+  gets an id-like column *not proven* unique (said in the output); with none, every column
+  (duplicate rows numbered).
+- **Foreign keys** by value containment: every value of a column is a value of a one-column
+  key of another table. Name similarity only breaks ties, and guards against coincidences:
+  a column with few values (a sequence number) or its own table's row number needs a name
+  that resembles the key's to count.
+- **Dictionaries**: few columns, a one-column key, a mostly distinct text label, referenced
+  by another table, and a name that suggests no patient or encounter table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from migrate.report.profile import ColumnProfile, TableProfile
+from migrate.scaffold.columns import ColumnInfo, describe_column
+from migrate.scaffold.profile import SourceProfile, single_keys, weak_key
+
+DICTIONARY_MAX_COLUMNS = 4
+FEW_VALUES = 20  # a column with fewer distinct values needs a similar name to be a foreign key
+# Per suggested resource: a table-name pattern (searched), then column-name patterns that
+# must each match a whole column name (lower-cased) for the column names to suggest it.
+RESOURCES: list[tuple[str, str, list[str]]] = [
+    ("Patient", r"patient|person|demograph|member", [r"gender|sex", r"dob|birth\w*"]),
+    ("Encounter", r"admission|encounter|visit|stay|episode", [r"admit\w*", r"disch\w*"]),
+    ("Condition", r"diagnos|condition|problem", [r"(icd\w*|diagnos[ie]s)(_?code)?"]),
+    ("Procedure", r"procedure|surgery|operation", [r"(procedure|cpt)(_?code)?"]),
+    ("MedicationRequest", r"prescription|medication|drug|rx\b|pharmacy",
+     [r"(drug|medication)(_?(name|code))?", r"dose\w*"]),
+    ("Observation", r"lab|vital|observation|measure|chartevent|result",
+     [r"valuenum|value_?num(ber)?|result_?value"]),
+]
+# Administrative tables (claims, billing) are not clinical entities, whatever their columns.
+ADMINISTRATIVE = r"claim|bill|charge|payment|transaction|invoice|payer|insur|account"
+NEEDS_SUBJECT = {"Condition", "Procedure", "MedicationRequest"}
+GENERIC_ID = re.compile(r"id|oid", re.IGNORECASE)
+# Counters within a parent (line numbers, sequence numbers): never foreign keys.
+COUNTER = re.compile(r"(^|_)(seq|seq_?num|sequence|line|line_?no|row_?id|rownum)$",
+                     re.IGNORECASE)
+_ID_NAME = re.compile(r"(^|_)(id|key|no|num|nr|code)$|id$", re.IGNORECASE)
+
+
+@dataclass
+class ForeignKey:
+    """``table.column`` holds only values of ``ref_table.ref_column`` (a one-column key)."""
+
+    table: str
+    column: str
+    ref_table: str
+    ref_column: str
+
+
+@dataclass
+class TableInfo:
+    """One table as the scaffold describes it."""
+
+    name: str
+    rows: int
+    rejected: int
+    error: str | None
+    columns: list[ColumnInfo]
+    key: list[str] = field(default_factory=list)
+    key_note: str = ""
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    label: str | None = None  # the text column of a dictionary table
+    resource: str | None = None  # None for dictionaries and unreadable tables
+    resource_note: str = ""
+
+    @property
+    def is_dictionary(self) -> bool:
+        """A code -> label table, offered as a look-up rather than mapped."""
+        return self.label is not None
+
+
+@dataclass
+class Schema:
+    """What the scaffold found in a source."""
+
+    kind: str
+    tables: list[TableInfo]
+
+    def table(self, name: str) -> TableInfo:
+        """One table by name."""
+        return next(t for t in self.tables if t.name == name)
+
+    def referenced_by(self, name: str) -> list[ForeignKey]:
+        """The foreign keys pointing at table ``name``."""
+        return [fk for t in self.tables for fk in t.foreign_keys if fk.ref_table == name]
+
+
+def analyse(source: SourceProfile) -> Schema:
+    """Keys, foreign keys, dictionaries and resources of a profiled source."""
+    profiles = {p.table: p for p in source.tables}
+    tables = [_table(p, source) for p in source.tables]
+    schema = Schema(source.kind, tables)
+    for t in tables:
+        if not t.error:
+            t.foreign_keys = _foreign_keys(t, tables, profiles)
+            refs = {fk.column for fk in t.foreign_keys}
+            for col in t.columns:  # a reference, not a code to translate
+                if col.name in refs and col.base_kind:
+                    col.kind = col.base_kind
+    for t in tables:
+        t.label = _dictionary_label(t, schema)
+        if not t.error and not t.is_dictionary:
+            t.resource, t.resource_note = _resource(t)
+    _need_subject(schema)
+    return schema
+
+
+def _table(prof: TableProfile, source: SourceProfile) -> TableInfo:
+    t = TableInfo(prof.table, prof.rows, prof.rejected, prof.error,
+                  [describe_column(c, prof.rows) for c in prof.columns])
+    if not prof.error:
+        t.key, t.key_note = _key(prof, source)
+    return t
+
+
+def _id_score(name: str, table: str) -> int:
+    """Higher for names that look like a key of ``table`` (``id``, ``subject_id``)."""
+    lowered = name.lower()
+    return (2 if lowered in ("id", f"{_singular(table)}_id", f"{table}_id") else
+            1 if _ID_NAME.search(name) else 0)
+
+
+def _key(prof: TableProfile, source: SourceProfile) -> tuple[list[str], str]:
+    """The key of a table and a note on how it was found."""
+    order = {c.name: i for i, c in enumerate(prof.columns)}
+    singles = single_keys(prof)
+    if [c for c in singles if not weak_key(prof, c)]:
+        best = max(singles, key=lambda c: (not weak_key(prof, c), _id_score(c, prof.table),
+                                           -order[c]))
+        return [best], "unique"
+    pairs = source.unique_pairs.get(prof.table) or []
+    if singles and not pairs:
+        return [singles[0]], "unique (a date or number: check it is a real key)"
+    if pairs:
+        best_pair = max(pairs, key=lambda p: (sum(_id_score(c, prof.table) for c in p),
+                                              -order[p[0]] - order[p[1]]))
+        return list(best_pair), "unique pair"
+    capped = [c for c in prof.columns if c.capped and not c.nulls and _ID_NAME.search(c.name)
+              and max(c.counts.values()) == 1]  # no value kept was seen twice
+    if capped:
+        return [capped[0].name], ("not proven unique (more distinct values than the profiler "
+                                  "keeps); a repeated key is quarantined as duplicate-key")
+    why = " (pairs past the profiler's cap were not tested)" if prof.table in \
+        source.pairs_capped else ""
+    return [c.name for c in prof.columns], f"no unique column or pair found{why}: every " \
+        "column, repeated rows numbered"
+
+
+def _singular(name: str) -> str:
+    lowered = name.lower()
+    return lowered[:-1] if lowered.endswith("s") else lowered
+
+
+def _tokens(name: str) -> set[str]:
+    return {_singular(t) for t in re.split(r"[^a-z0-9]+", name.lower()) if t}
+
+
+def similarity(column: str, ref_table: str, ref_column: str) -> float:
+    """How much a column's name resembles a key's (1.0: the same name)."""
+    if column.lower() == ref_column.lower():
+        return 1.0
+    mine = _tokens(column) - {"id"}
+    theirs = _tokens(ref_column) | _tokens(ref_table)
+    return len(mine & theirs) / len(mine) if mine else 0.0
+
+
+def _foreign_keys(t: TableInfo, tables: list[TableInfo],
+                  profiles: dict[str, TableProfile]) -> list[ForeignKey]:
+    """Each column's best containing key of another table, if any."""
+    keys = {other.name: (ref, set(ref.counts)) for other in tables
+            if other.name != t.name and not other.error and len(other.key) == 1
+            and (ref := profiles[other.name].column(other.key[0])) is not None
+            and not ref.capped}
+    out = []
+    for col in t.columns:
+        values = set(profiles[t.name].column(col.name).counts)  # type: ignore[union-attr]
+        if col.capped or not values or col.flag or col.kind in ("date", "datetime", "decimal"):
+            continue
+        found = []
+        for name, (ref, ref_values) in keys.items():
+            if not values <= ref_values:
+                continue
+            sim = similarity(col.name, name, ref.name)
+            if _plausible(t, col.name, len(values), sim, profiles[t.name], ref):
+                found.append((sim, len(values) / len(ref_values), name, ref.name))
+        if found:
+            _sim, _cover, ref_table, ref_column = max(found)
+            out.append(ForeignKey(t.name, col.name, ref_table, ref_column))
+    return out
+
+
+def _dense(col: ColumnProfile) -> bool:
+    """True for whole numbers without gaps (a surrogate counter: 1..n)."""
+    return (col.kind == "integer" and isinstance(col.low, float) and isinstance(col.high, float)
+            and col.high - col.low + 1 == len(col.counts))
+
+
+def _plausible(t: TableInfo, column: str, distinct: int, sim: float, prof: TableProfile,
+               ref: ColumnProfile) -> bool:
+    """Containment is evidence unless coincidence is likely: a sequence or line number; a
+    table's own key named ``id`` or counting its rows; few values and an unrelated name; a
+    counter key (1..n, where small numbers of any kind fit) and a name neither similar nor
+    ending in id (or ending in id but unique in its own table: its own key)."""
+    col = prof.column(column)
+    if COUNTER.search(column) or (t.key == [column] and (
+            GENERIC_ID.fullmatch(column) or (col is not None and _dense(col)))):
+        return False
+    if sim == 0 and distinct < FEW_VALUES:
+        return False
+    unique_here = col is not None and not col.nulls and len(col.counts) == prof.rows
+    return not _dense(ref) or sim >= 0.5 or (column.lower().endswith("id") and not unique_here)
+
+
+def _dictionary_label(t: TableInfo, schema: Schema) -> str | None:
+    """The label column when ``t`` is a dictionary table, else None."""
+    if (t.error or len(t.key) != 1 or len(t.columns) > DICTIONARY_MAX_COLUMNS
+            or not schema.referenced_by(t.name)
+            or _by_table_name(t.name) in ("Patient", "Encounter")):
+        return None
+    texts = [c for c in t.columns if c.kind == "text" and c.name != t.key[0]
+             and c.distinct * 2 > t.rows * (1 - c.null_share)]
+    texts.sort(key=lambda c: not re.search(r"label|title|name|desc|text", c.name, re.I))
+    return texts[0].name if texts else None
+
+
+def _by_table_name(name: str) -> str | None:
+    return next((r for r, by_table, _ in RESOURCES if re.search(by_table, name, re.I)), None)
+
+
+def _resource(t: TableInfo) -> tuple[str, str]:
+    """The suggested resource and why."""
+    found = _by_table_name(t.name)
+    if found:
+        return found, "suggested by the table's name"
+    if re.search(ADMINISTRATIVE, t.name, re.I):
+        return "Basic", "an administrative table: Basic is a placeholder (TODO: choose one)"
+    names = [c.name.lower() for c in t.columns]
+    for resource, _, by_columns in RESOURCES:
+        if all(any(re.fullmatch(rx, n) for n in names) for rx in by_columns):
+            return resource, "suggested by the column names"
+    return "Basic", "no likely resource: Basic is a placeholder (TODO: choose one)"
+
+
+def _need_subject(schema: Schema) -> None:
+    """A Condition, Procedure or MedicationRequest needs a subject: without a foreign key to
+    a Patient table it is written as Basic (with a TODO) so that the starter pack runs."""
+    patients = {t.name for t in schema.tables if t.resource == "Patient"}
+    for t in schema.tables:
+        if t.resource in NEEDS_SUBJECT and not any(fk.ref_table in patients
+                                                   for fk in t.foreign_keys):
+            t.resource_note = (f"looks like {t.resource}, which needs a subject, but no foreign "
+                               "key to a Patient table was found: Basic until you add one (TODO)")
+            t.resource = "Basic"
