@@ -189,6 +189,10 @@ class Compiler:
             return lambda s: s.vars.get(name)
         if name == "_source_system":  # built in: the project's source system URI
             return Const(self.context.settings.source_system)
+        head, dot, member = name.partition(".")
+        if dot and head in self.var_names and member:  # `$a.col`: a member of a loop item
+            self.impure()
+            return lambda s: _member(s.vars.get(head), member)
         self.columns.setdefault(name, line)
         self.depends(name)
         return lambda s: s.row.get(name)
@@ -372,6 +376,11 @@ class Compiler:
     def cond(self, node: Any, where: str, line: int) -> Cond:
         """Compile a condition (``present``, ``equals``, ``in``, ``all``, ...)."""
         return compile_condition(self, node, where, getattr(node, "line", line))
+
+
+def _member(item: Any, name: str) -> Any:
+    """``name`` of an object (a row of a ``collect`` look-up in ``$foreach``), else None."""
+    return item.get(name) if isinstance(item, dict) else None
 
 
 def _collecting(fn: Fn) -> Fn:

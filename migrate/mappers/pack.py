@@ -20,6 +20,7 @@ from migrate.mappers.checks import declared_columns, no_lets
 from migrate.mappers.compiler import Compiler, Cond, Const, Fn, memoized
 from migrate.mappers.ids import id_maker
 from migrate.mappers.installed import pack_source
+from migrate.mappers.lookups import lookup_columns
 from migrate.mappers.spec import (
     UNVERSIONED,
     EmitSpec,
@@ -89,6 +90,7 @@ class CompiledMapping:
     let_deps: list[frozenset[str] | None] = field(default_factory=list)
     # The columns each filter condition reads, then ``group_when`` (if any) the same.
     screen_deps: list[frozenset[str] | None] = field(default_factory=list)
+    lookup_lines: dict[str, int] = field(default_factory=dict)  # look-up name -> its line
 
     @property
     def name(self) -> str:
@@ -334,6 +336,7 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
             c.columns.setdefault(col, _line(data, "group"))
     lets = _compile_lets(c, spec, data)
     emits = [_compile_emit(c, spec, e, i, data) for i, e in enumerate(spec.emit)]
+    lookup_lines = lookup_columns(c, spec, data, pack)  # `$adm.col`: no column of the table
     seen: dict[str, int] = {}
     for e in emits:
         if e.name in seen:
@@ -349,7 +352,8 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
         nulls |= frozenset(spec.null_tokens)
     return CompiledMapping(spec, file, getattr(data, "line", 1), c.columns, lets, filters,
                            group_when, emits, nulls, _line(data, "key"), column_nulls,
-                           [c.let_deps.get(name) for name, _ in lets], screen_deps)
+                           [c.let_deps.get(name) for name, _ in lets], screen_deps,
+                           lookup_lines)
 
 
 def _line(data: Any, key: str, index: int | None = None) -> int:
