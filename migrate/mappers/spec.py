@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -144,18 +145,10 @@ class MappingSpec(BaseModel):
     let: dict[str, Any] = Field(default_factory=dict, description="Named values per row.")
     emit: list[EmitSpec] = Field(min_length=1)
     sync: SyncSpec = Field(default_factory=SyncSpec)
-    lookup: dict[str, LookupSpec] = Field(
+    lookup: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")],
+                 LookupSpec] = Field(
         default_factory=dict, description="Values taken from other tables by key, read as "
         "$NAME.COLUMN (see docs/mapping-spec.md section 15).")
-
-    @field_validator("lookup")
-    @classmethod
-    def _lookup_names(cls, value: dict[str, LookupSpec]) -> dict[str, LookupSpec]:
-        for name in value:
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(name)):
-                raise ValueError(f"look-up name {name!r} must be a plain name (letters, digits, "
-                                 "_)")
-        return value
 
     @field_validator("let")
     @classmethod
