@@ -20,6 +20,7 @@ from migrate.errors import ConfigError, ExtractError
 from migrate.executors.dask import DaskExecutor
 from migrate.extractors.base import open_extractor
 from migrate.lookups import LookupStore, order_key
+from migrate.mappers import engine
 from migrate.mappers.engine import UNCHANGED, MappingRunner
 from migrate.mappers.pack import load_pack
 from migrate.pipeline import check_columns, run_pipeline
@@ -332,7 +333,7 @@ def test_lookup_columns_are_not_columns_of_the_table(tmp_path: Path) -> None:
     assert pack.columns_for("admissions") == {}
 
 
-def _index_runner(tmp: Path, admissions: str, changes: RowChanges) -> MappingRunner:
+def _index_runner(tmp: Path, admissions: str, changes: RowChanges | None) -> MappingRunner:
     pack = load_pack(write_pack(tmp / "pack", {"p.yaml": _procedure()}), SETTINGS)
     ext = open_extractor("csv", path=str(_source(tmp / "src", {"admissions": admissions})))
     m = pack.mappings[0]
@@ -364,3 +365,19 @@ def test_dask_refuses_lookups_before_starting_a_cluster(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--executor dask does not run look-ups .*procedure"):
         executor.__enter__()
     assert executor.client is None
+
+
+def test_column_wise_and_row_paths_see_the_same_values(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"row_id": str(i), "hadm_id": str(100 + i % 4), "code": "x"} for i in range(8)]
+    runner = _index_runner(tmp_path / "1", ADMISSIONS, None)
+    before = engine.COLUMN_WISE["procedure"]
+    chunked = runner.feed([dict(r) for r in rows])
+    assert engine.COLUMN_WISE["procedure"] == before + 1
+    monkeypatch.setattr(engine, "CHUNK_MIN", 10_000)  # every row mapped on its own
+    one_by_one = _index_runner(tmp_path / "2", ADMISSIONS, None).feed(
+        [dict(r) for r in rows])
+    assert [(u.outcome, u.resources) for u in chunked] == [
+        (u.outcome, u.resources) for u in one_by_one]
+    assert [u.outcome for u in chunked].count("quarantined") == 2  # hadm_id 103: no admission
+    assert chunked[0].resources[0]["performedDateTime"] == "2101-03-05T10:00:00Z"
