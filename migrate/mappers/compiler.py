@@ -106,6 +106,10 @@ class Compiler:
     # The FHIR type expected where the transform being compiled stands (``first_of`` and
     # ``choose`` check their branches against it).
     expected: str | None = None
+    # Look-ups with ``pick: collect`` -> their columns (set by the pack), and while a
+    # ``$foreach`` over one compiles, its loop variable -> those columns (``$a.col`` checked).
+    collect_columns: dict[str, list[str]] = field(default_factory=dict)
+    item_columns: dict[str, list[str]] = field(default_factory=dict)
     _frames: list[set[str]] = field(default_factory=list)
 
     # -- reporting -------------------------------------------------------------------------
@@ -192,6 +196,12 @@ class Compiler:
         head, dot, member = name.partition(".")
         if dot and head in self.var_names and member:  # `$a.col`: a member of a loop item
             self.impure()
+            known = self.item_columns.get(head)
+            if known is not None and member not in known:
+                close = difflib.get_close_matches(member, known, n=1, cutoff=0.6)
+                return self.problem(line, where, f"the items of ${head} have no column "
+                                    f"{member!r} (their columns: {', '.join(known)})"
+                                    + (f"; did you mean ${head}.{close[0]}?" if close else ""))
             return lambda s: _member(s.vars.get(head), member)
         self.columns.setdefault(name, line)
         self.depends(name)
@@ -336,9 +346,16 @@ class Compiler:
             return self.problem(line, f"{where}.as", "'as' must be a name")
         added = name not in self.var_names
         self.var_names.add(name)
+        over_name = item["$foreach"][1:] if isinstance(item["$foreach"], str) else ""
+        outer_items = self.item_columns.pop(name, None)
+        if over_name in self.collect_columns:  # the rows of a collect look-up
+            self.item_columns[name] = self.collect_columns[over_name]
         shadowed = self.let_deps.pop(name, None) if name in self.let_deps else False
         tmpl = self.value(body.get("value", body) if set(body) == {"value"} else body,
                           where, line, None if set(body) == {"value"} else model)
+        self.item_columns.pop(name, None)
+        if outer_items is not None:
+            self.item_columns[name] = outer_items
         if shadowed is not False:  # a loop variable named like a let: the let again
             self.let_deps[name] = shadowed
         if added:

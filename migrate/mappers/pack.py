@@ -317,6 +317,7 @@ def _emit_name(emit: EmitSpec) -> str:
 def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: PackSpec,
              problems: list[Problem]) -> CompiledMapping:
     c = Compiler(file, ctx)
+    c.collect_columns = {n: lk.columns for n, lk in spec.lookup.items() if lk.pick == "collect"}
     # Filters and group conditions run before let values exist: they read columns only.
     filters, screen_deps = [], []
     for i, f in enumerate(spec.filter):

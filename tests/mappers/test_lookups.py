@@ -316,11 +316,14 @@ def test_compile_problems_all_at_once(problems_of: Any) -> None:
         emit:
           - {resource: Patient, template: {gender: $id}}
         """
-    _, problems = problems_of({"p.yaml": bad, "s.yaml": spec})
+    items = PATIENT.replace("value: $a.hadm_id}", "value: $a.hadmid}")
+    _, problems = problems_of({"p.yaml": bad, "s.yaml": spec, "t.yaml": items})
     text = "\n".join(problems)
     assert "look-up 'adm' takes no column 'admitime' (its columns: admittime); did you mean " \
            "$adm.admittime?" in text
     assert "$adm is a look-up with pick: one; read one of its columns as $adm.COLUMN" in text
+    assert "t.yaml:21: emit[0].template.identifier[2].value: the items of $a have no column " \
+           "'hadmid' (their columns: hadm_id, admittime); did you mean $a.hadm_id?" in text
     assert "lookup.bad-name.[key]: String should match pattern" in text
     assert "'match' has 1 value(s) but 'key' has 2" in text
     assert "pick: first needs 'order_by'" in text
