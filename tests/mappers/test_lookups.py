@@ -384,3 +384,13 @@ def test_column_wise_and_row_paths_see_the_same_values(tmp_path: Path,
         (u.outcome, u.resources) for u in one_by_one]
     assert [u.outcome for u in chunked].count("quarantined") == 2  # hadm_id 103: no admission
     assert chunked[0].resources[0]["performedDateTime"] == "2101-03-05T10:00:00Z"
+
+
+def test_pack_yaml_columns_check_the_lookup_table(problems_of: Any) -> None:
+    files = {"pack.yaml": "name: p\ncolumns:\n  admissions: [hadm_id, admit_time]\n"
+                          "  procedures: [row_id, hadm_id, code]\n",
+             "p.yaml": _procedure()}
+    _, problems = problems_of(files)
+    assert [p.split(": ", 1)[1] for p in problems] == [
+        "lookup.adm: column 'admittime' is not among the columns pack.yaml declares for "
+        "table 'admissions'; did you mean 'admit_time'?"]
