@@ -110,6 +110,10 @@ class Compiler:
     # The FHIR type expected where the transform being compiled stands (``first_of`` and
     # ``choose`` check their branches against it).
     expected: str | None = None
+    # Look-ups with ``pick: collect`` -> their columns (set by the pack), and while a
+    # ``$foreach`` over one compiles, its loop variable -> those columns (``$a.col`` checked).
+    collect_columns: dict[str, list[str]] = field(default_factory=dict)
+    item_columns: dict[str, list[str]] = field(default_factory=dict)
     _frames: list[set[str]] = field(default_factory=list)
 
     # -- reporting -------------------------------------------------------------------------
@@ -193,6 +197,16 @@ class Compiler:
             return lambda s: s.vars.get(name)
         if name == "_source_system":  # built in: the project's source system URI
             return Const(self.context.settings.source_system)
+        head, dot, member = name.partition(".")
+        if dot and head in self.var_names and member:  # `$a.col`: a member of a loop item
+            self.impure()
+            known = self.item_columns.get(head)
+            if known is not None and member not in known:
+                close = difflib.get_close_matches(member, known, n=1, cutoff=0.6)
+                return self.problem(line, where, f"the items of ${head} have no column "
+                                    f"{member!r} (their columns: {', '.join(known)})"
+                                    + (f"; did you mean ${head}.{close[0]}?" if close else ""))
+            return lambda s: _member(s.vars.get(head), member)
         self.columns.setdefault(name, line)
         self.depends(name)
         return lambda s: s.row.get(name)
@@ -349,9 +363,16 @@ class Compiler:
             return self.problem(line, f"{where}.as", "'as' must be a name")
         added = name not in self.var_names
         self.var_names.add(name)
+        over_name = item["$foreach"][1:] if isinstance(item["$foreach"], str) else ""
+        outer_items = self.item_columns.pop(name, None)
+        if over_name in self.collect_columns:  # the rows of a collect look-up
+            self.item_columns[name] = self.collect_columns[over_name]
         shadowed = self.let_deps.pop(name, None) if name in self.let_deps else False
         tmpl = self.value(body.get("value", body) if set(body) == {"value"} else body,
                           where, line, None if set(body) == {"value"} else model)
+        self.item_columns.pop(name, None)
+        if outer_items is not None:
+            self.item_columns[name] = outer_items
         if shadowed is not False:  # a loop variable named like a let: the let again
             self.let_deps[name] = shadowed
         if added:
@@ -389,6 +410,11 @@ class Compiler:
     def cond(self, node: Any, where: str, line: int) -> Cond:
         """Compile a condition (``present``, ``equals``, ``in``, ``all``, ...)."""
         return compile_condition(self, node, where, getattr(node, "line", line))
+
+
+def _member(item: Any, name: str) -> Any:
+    """``name`` of an object (a row of a ``collect`` look-up in ``$foreach``), else None."""
+    return item.get(name) if isinstance(item, dict) else None
 
 
 def _collecting(fn: Fn) -> Fn:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from migrate.mappers.chunked import ChunkPlan, screen
 from migrate.mappers.compiler import Scope
 from migrate.mappers.keyset import SeenKeys
+from migrate.mappers.lookups import LookupAttacher
 from migrate.mappers.pack import CompiledEmit, CompiledMapping, Pack
 from migrate.outcomes import (  # noqa: F401 - the outcome types, as the engine's users knew them
     EMITTED,
@@ -90,8 +91,11 @@ class MappingRunner:
 
     def __init__(self, pack: Pack, mapping: CompiledMapping, *,
                  changes: ChangeDetection | None = None, order: UnitOrder | None = None,
-                 emit_counts: Counter[tuple[str, str]] | None = None) -> None:
+                 emit_counts: Counter[tuple[str, str]] | None = None,
+                 lookups: LookupAttacher | None = None) -> None:
         self.m = mapping
+        # Look-up values (`migrate.mappers.lookups`), attached before anything reads the rows.
+        self.lookups = lookups
         # Sync's change detection (a stage of its own, `migrate.stages.RowChanges`): row
         # hashes on the units, and rows delivered unchanged before left unmapped.
         self.changes = changes
@@ -122,6 +126,8 @@ class MappingRunner:
         out: list[Unit] = []
         prepared = (self._keys(rows if isinstance(rows, list) else list(rows), text_only=True)
                     if clean else self._keys([self._normalize(row) for row in rows]))
+        if self.lookups is not None:
+            prepared = self.lookups.attach(prepared, self._key_dict)
         skip = (self.changes.chunk(self.m.name, prepared, self._key_dict)
                 if self.changes is not None else set())
         screen = bool(self.m.filters) or self.group is not None

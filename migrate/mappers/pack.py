@@ -20,6 +20,7 @@ from migrate.mappers.checks import declared_columns, no_lets
 from migrate.mappers.compiler import Compiler, Cond, Const, Fn, memoized
 from migrate.mappers.ids import id_maker
 from migrate.mappers.installed import pack_source
+from migrate.mappers.lookups import lookup_columns
 from migrate.mappers.spec import (
     UNVERSIONED,
     EmitSpec,
@@ -90,6 +91,7 @@ class CompiledMapping:
     let_deps: list[frozenset[str] | None] = field(default_factory=list)
     # The columns each filter condition reads, then ``group_when`` (if any) the same.
     screen_deps: list[frozenset[str] | None] = field(default_factory=list)
+    lookup_lines: dict[str, int] = field(default_factory=dict)  # look-up name -> its line
 
     @property
     def name(self) -> str:
@@ -318,6 +320,7 @@ def _emit_name(emit: EmitSpec) -> str:
 def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: PackSpec,
              problems: list[Problem]) -> CompiledMapping:
     c = Compiler(file, ctx)
+    c.collect_columns = {n: lk.columns for n, lk in spec.lookup.items() if lk.pick == "collect"}
     # Filters and group conditions run before let values exist: they read columns only.
     filters, screen_deps = [], []
     for i, f in enumerate(spec.filter):
@@ -337,6 +340,7 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
             c.columns.setdefault(col, _line(data, "group"))
     lets = _compile_lets(c, spec, data)
     emits = [_compile_emit(c, spec, e, i, data) for i, e in enumerate(spec.emit)]
+    lookup_lines = lookup_columns(c, spec, data, pack)  # `$adm.col`: no column of the table
     seen: dict[str, int] = {}
     for e in emits:
         if e.name in seen:
@@ -352,7 +356,8 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
         nulls |= frozenset(spec.null_tokens)
     return CompiledMapping(spec, file, getattr(data, "line", 1), c.columns, lets, filters,
                            group_when, emits, nulls, _line(data, "key"), column_nulls,
-                           [c.let_deps.get(name) for name, _ in lets], screen_deps)
+                           [c.let_deps.get(name) for name, _ in lets], screen_deps,
+                           lookup_lines)
 
 
 def _line(data: Any, key: str, index: int | None = None) -> int:

@@ -10,7 +10,16 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from migrate.errors import Problem
 from migrate.files import inside, relative_problem
@@ -69,6 +78,52 @@ class SyncSpec(BaseModel):
         "mark them inactive / entered-in-error, or only report it.")
 
 
+class LookupSpec(BaseModel):
+    """Values taken from another table by key (a related row, or a dictionary table).
+
+    The values are attached to each row as columns ``<name>.<column>`` before filters, rules and
+    lets run (`migrate.mappers.lookups`); the table is loaded once per run (`migrate.lookups`).
+    """
+
+    model_config = _STRICT
+    table: str = Field(description="The look-up table (CSV stem, pack.yaml files entry, SQL "
+                       "table).")
+    key: list[str] = Field(min_length=1, description="Columns of the look-up table ...")
+    match: list[str] = Field(min_length=1, description="... equal to these columns of the "
+                             "current row ($COLUMN), in the same order.")
+    columns: list[str] = Field(min_length=1, description="The columns taken (bounds memory).")
+    pick: Literal["one", "first", "last", "collect"] = Field(
+        "one", description="one: a second match quarantines (lookup-ambiguous); first or last "
+        "by order_by; collect: every match, a list in order.")
+    order_by: list[str] = Field(default_factory=list, description="Order of the matches for "
+                                "first, last and collect.")
+    on_missing: Literal["quarantine", "keep", "filter"] = Field(
+        "quarantine", description="No match: quarantine (lookup-miss), keep (nulls and a "
+        "warning) or filter (rule lookup-miss.<name>).")
+
+    @field_validator("match")
+    @classmethod
+    def _match_columns(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"\$[A-Za-z_][\w\- ]*", str(item)):
+                raise ValueError(f"match item {item!r} must be a column of the row, "
+                                 "written $COLUMN")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> LookupSpec:
+        found = []
+        if len(self.match) != len(self.key):
+            found.append(f"'match' has {len(self.match)} value(s) but 'key' has "
+                         f"{len(self.key)}: give one match value per key column")
+        if self.pick in ("first", "last") and not self.order_by:
+            found.append(f"pick: {self.pick} needs 'order_by' (the columns that order the "
+                         "matches)")
+        if found:
+            raise ValueError("; ".join(found))
+        return self
+
+
 class MappingSpec(BaseModel):
     """One mapping file: a source table and the resources its rows become."""
 
@@ -92,6 +147,10 @@ class MappingSpec(BaseModel):
     let: dict[str, Any] = Field(default_factory=dict, description="Named values per row.")
     emit: list[EmitSpec] = Field(min_length=1)
     sync: SyncSpec = Field(default_factory=SyncSpec)
+    lookup: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")],
+                 LookupSpec] = Field(
+        default_factory=dict, description="Values taken from other tables by key, read as "
+        "$NAME.COLUMN (see docs/mapping-spec.md section 15).")
 
     @field_validator("let")
     @classmethod
@@ -132,6 +191,9 @@ class PackSpec(BaseModel):
     units: dict[str, UcumCode] = Field(
         default_factory=dict, description="The pack's own unit spellings -> UCUM codes "
         "(`{MCG: ug}`), tried first by `quantity`; each code is checked by UCUM's grammar.")
+    lookup_memory_mb: float = Field(
+        256, gt=0, description="Memory bound of all look-up tables of a run together (MB); "
+        "past it the run stops with an error naming the look-up.")
 
     @field_validator("files")
     @classmethod

@@ -129,7 +129,8 @@ def test_every_problem_of_every_file_is_reported_at_once(make_pack):
         Problem(a, 4, "", "YAML syntax: expected ',' or ']', but got ':'"),
         Problem(b, 1, "key", "required key is missing"),
         Problem(b, 2, "descripton", "unknown key; valid keys: description, duplicate_keys, emit, "
-                "filter, group, key, let, mapping, null_tokens, nullable_key, query, source, sync"),
+                "filter, group, key, let, lookup, mapping, null_tokens, nullable_key, query, "
+                "source, sync"),
         Problem(f("e_dup.yaml"), 1, "mapping", f"name 'patient' is also used by {c}"),
         Problem(f("concept_maps/no-display.csv"), 1, "header",
                 "missing column(s) target_display"),
@@ -183,8 +184,8 @@ def test_pack_yaml_is_checked_too(make_pack):
     pack = str(root / "pack.yaml")
     assert [str(p) for p in info.value.problems] == [
         f"{pack}:1: name: String should match pattern '^[a-z0-9][a-z0-9_.\\-]*$'",
-        f"{pack}:2: nulltokens: unknown key; valid keys: columns, description, files, name, "
-        "null_tokens, source_format, timezone, units, version",
+        f"{pack}:2: nulltokens: unknown key; valid keys: columns, description, files, "
+        "lookup_memory_mb, name, null_tokens, source_format, timezone, units, version",
     ]
 
 
