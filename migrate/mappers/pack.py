@@ -22,8 +22,10 @@ from migrate.mappers.ids import id_maker
 from migrate.mappers.installed import pack_source
 from migrate.mappers.spec import (
     UNVERSIONED,
+    BooleansSpec,
     EmitSpec,
     MappingSpec,
+    NumbersSpec,
     PackSpec,
     read_checked,
     read_pack_spec,
@@ -191,6 +193,8 @@ class PackContext:
         self.refs: set[str] = set()
         self.broken: set[str] = set()  # mappings whose file did not check
         self.default_timezone: str | None = None  # pack.yaml's timezone
+        self.numbers: NumbersSpec | None = None  # pack.yaml's numbers: (default separators)
+        self.booleans: BooleansSpec | None = None  # pack.yaml's booleans: (default tokens)
         ns, system = settings.namespace, settings.source_system
 
         self.make_id = id_maker(ns, system)
@@ -252,6 +256,7 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
     ctx = PackContext(root, settings, maps, targets)
     ctx.broken = broken
     ctx.default_timezone = pack_spec.timezone
+    ctx.numbers, ctx.booleans = pack_spec.numbers, pack_spec.booleans
     for file, data, spec in specs:
         ctx.refs = set()
         mappings.append(_compile(file, data, spec, ctx, pack_spec, problems))
