@@ -129,8 +129,8 @@ def test_every_problem_of_every_file_is_reported_at_once(make_pack):
         Problem(a, 4, "", "YAML syntax: expected ',' or ']', but got ':'"),
         Problem(b, 1, "key", "required key is missing"),
         Problem(b, 2, "descripton", "unknown key; valid keys: description, duplicate_keys, emit, "
-                "filter, group, key, let, mapping, null_tokens, nullable_key, query, rules, source, "
-                "sync"),
+                "filter, group, key, let, mapping, null_tokens, nullable_key, query, rules, "
+                "source, sync"),
         Problem(f("e_dup.yaml"), 1, "mapping", f"name 'patient' is also used by {c}"),
         Problem(f("concept_maps/no-display.csv"), 1, "header",
                 "missing column(s) target_display"),
