@@ -11,6 +11,7 @@ import pytest
 
 from migrate.mappers import engine
 from migrate.outcomes import Unit
+from tests.mappers.test_engine import GROUPED
 
 MAPPING = """\
 mapping: rx
@@ -97,27 +98,10 @@ def test_rule_problems_are_reported_with_their_line(problems_of: Callable[..., A
 
 
 def test_rules_run_before_grouping(run_one: Callable[..., list[Unit]]) -> None:
-    text = """\
-        mapping: panel
-        source: vitals
-        key: [ID]
-        group: {by: [ENC]}
-        rules:
-          - name: negative
-            when: {lt: [$V, 0]}
-        emit:
-          - resource: Observation
-            per: group
-            template:
-              status: final
-              code: {text: panel}
-              component:
-                - {$each_row: true, code: {text: x}, valueQuantity: {value: {decimal: $V}}}
-        """
-    import textwrap
-
-    rows = [{"ID": "1", "ENC": "e", "V": "5"}, {"ID": "2", "ENC": "e", "V": "-1"},
-            {"ID": "3", "ENC": "e", "V": "7"}]
-    units = run_one(textwrap.dedent(text), rows)
+    text = GROUPED.replace("emit:\n", "rules:\n  - {name: negative, when: {lt: [$V, 0]}}\nemit:\n")
+    rows = [{"ID": "1", "P": "e", "CODE": "a", "V": "5"},
+            {"ID": "2", "P": "e", "CODE": "b", "V": "-1"},
+            {"ID": "3", "P": "e", "CODE": "c", "V": "7"}]
+    units = run_one(text, rows)
     assert [(u.outcome, [k["ID"] for k in u.keys]) for u in units] == [
         ("quarantined", ["2"]), ("emitted", ["1", "3"])]
