@@ -229,7 +229,7 @@ def t_extract(c: Compiler, arg: Any, where: str, line: int) -> Fn:
 def t_replace(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     """``{replace: {value, old | pattern, new}}``: every ``old`` text (or every match of the
     RE2 ``pattern``, whose ``new`` may name groups as ``\\1``) replaced by ``new`` (default
-    ""). A result of "" is null."""
+    ""). A result that is empty or only blanks is null."""
     o = options(c, arg, where, line, {"value", "old", "pattern", "new"}, {"value"},
                 shorthand=None)
     if o is None:
@@ -263,8 +263,10 @@ def _setting_text(value: Any) -> str:
 
 def _replaced(val: Fn, edit: Any) -> Fn:
     def run(s: Scope) -> str | None:
-        v = val(s)
-        return None if v is None else edit(str(v)) or None
+        if (v := val(s)) is None:
+            return None
+        t = edit(str(v))
+        return t if t.strip() else None  # nothing but blanks left: no value
 
     return run
 

@@ -856,6 +856,9 @@ def test_replace_literal_text(emit):
                  {"V": ",,"}, {"V": "none"}, {"V": ""})
     assert [body(u) for u in units] == [{"valueString": "25000"}, {}, {"valueString": "none"},
                                         {}]
+    units = emit("valueString: {replace: {value: $V, old: _, new: ' '}}", {"V": "a_b"},
+                 {"V": "__"})
+    assert [body(u) for u in units] == [{"valueString": "a b"}, {}]  # blanks only: no value
 
 
 def test_replace_pattern_with_group_references(emit):
