@@ -10,6 +10,7 @@ the column, so the row is quarantined, never silently compared as text.
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -36,8 +37,10 @@ def operand(v: Any) -> Operand | None:
     """``v`` as (kind, comparable value), or None when it is no number, date or date-time."""
     if isinstance(v, bool):
         return None
-    if isinstance(v, int | Decimal) or (isinstance(v, float) and v == v):
+    if isinstance(v, int | Decimal):
         return NUMBER, v
+    if isinstance(v, float):  # as written (0.1, not its binary value), so "0.1" equals 0.1
+        return (NUMBER, Decimal(repr(v))) if math.isfinite(v) else None
     if isinstance(v, datetime):
         return DATETIME, v
     if isinstance(v, date):

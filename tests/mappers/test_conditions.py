@@ -151,6 +151,9 @@ def test_comparisons_of_dates_and_datetimes_are_chronological(check):
 def test_comparisons_with_a_literal_and_nulls(check):
     assert check("{ge: [$A, 18]}", {"A": "18"}, {"A": "7"}, {"A": ""}, {}) == [
         "hit", "miss", "miss", "miss"]
+    # a YAML float is the number as written: "0.1" is not below 0.1 (its binary value is not)
+    assert check("{lt: [$A, 0.1]}", {"A": "0.1"}, {"A": 0.1}, {"A": "0.09"}) == [
+        "miss", "miss", "hit"]
     assert check("{lt: [$A, 2000-01-01]}", {"A": "1999-12-31"}, {"A": "2000-01-01"}) == [
         "hit", "miss"]
 
