@@ -311,6 +311,8 @@ def _problem(file: str, data: Any, err: Any, model: type[BaseModel]) -> Problem:
         msg = "unknown key" + (f"; valid keys: {', '.join(valid)}" if valid else "")
     elif err["type"] == "missing":
         msg = "required key is missing"
+    elif err["type"] == "value_error":  # our own validators' messages, without pydantic's prefix
+        msg = msg.removeprefix("Value error, ")
     elif err["type"] == "string_type" and loc and loc[-1] == "[key]":
         msg = ("a key must be a name; YAML read this one as a number or a boolean (1, true): "
                "quote it")

@@ -331,7 +331,7 @@ def test_pack_booleans_problems(problems_of):
     root, found = problems_of({"pack.yaml": "name: p\nbooleans: {true: [Y, 1], false: [y]}\n",
                                "m.yaml": mapping("status: final")})
     assert [p.replace(f"{root}/", "") for p in found] == [
-        "pack.yaml:2: booleans: Value error, ['y'] are both true and false"]
+        "pack.yaml:2: booleans: ['y'] are both true and false"]
 
 
 # -- quantity ------------------------------------------------------------------------------
