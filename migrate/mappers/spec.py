@@ -150,8 +150,10 @@ class BooleansSpec(BaseModel):
     """``pack.yaml`` ``booleans:``: the default token lists of the ``boolean`` transform."""
 
     model_config = _STRICT
-    true: list[str] = Field(description="Texts read as true (compared in lower case).")
-    false: list[str] = Field(description="Texts read as false (compared in lower case).")
+    true: list[str] = Field(min_length=1, description="Texts read as true (compared in "
+                            "lower case).")
+    false: list[str] = Field(min_length=1, description="Texts read as false (compared in "
+                             "lower case).")
 
     @model_validator(mode="before")
     @classmethod
@@ -160,6 +162,8 @@ class BooleansSpec(BaseModel):
             return value
         out = {str(k).lower() if isinstance(k, bool) else k: v for k, v in value.items()}
         for k in ("true", "false"):
+            if isinstance(out.get(k), str | int | bool):  # one token alone: a one-item list
+                out[k] = [out[k]]
             if isinstance(out.get(k), list):
                 out[k] = [w.lower() for w in token_texts(out[k], words=True)]
         if isinstance(out.get("true"), list) and isinstance(out.get("false"), list):

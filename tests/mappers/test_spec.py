@@ -89,6 +89,15 @@ def test_natural_flag_forms_load(check, line):
 def test_pack_booleans_keys_are_the_words(check):
     assert check(HEAD + EMIT.format(line="active: {boolean: $A}"),
                  "name: p\nbooleans: {true: [1, Y], false: [0, N]}\n") == []
+    assert check(HEAD + EMIT.format(line="active: {boolean: $A}"),
+                 "name: p\nbooleans: {true: 1, false: 0}\n") == []
+    assert check(HEAD + EMIT.format(line="active: {boolean: $A}"),
+                 "name: p\nbooleans: {true: [1, ~], false: []}\n") == [
+        "pack.yaml:2: booleans: an item is null (YAML reads an empty item, null, NULL and ~ "
+        "as nothing); quote the token as the source writes it ('NULL')"]
+    assert check(HEAD + EMIT.format(line="active: {boolean: $A}"),
+                 "name: p\nbooleans: {true: [J], false: []}\n") == [
+        "pack.yaml:2: booleans.false: List should have at least 1 item after validation, not 0"]
     assert sorted(check(HEAD + EMIT.format(line="active: {boolean: $A}"),
                         "name: p\nbooleans: {yes: [1], no: [0]}\n")) == [
         "pack.yaml:2: booleans.false: required key is missing",
