@@ -98,7 +98,7 @@ def test_a_broken_pack_exits_2_and_lists_every_problem(project: Path) -> None:
         "Error: the mapping pack has 1 problem(s):\n"
         f"  {pack / 'patient.yaml'}:4: keys: unknown key; valid keys: description, "
         "duplicate_keys, emit, filter, group, key, let, mapping, null_tokens, nullable_key, "
-        "query, source, sync\n")
+        "query, rules, source, sync\n")
     (pack / "patient.yaml").write_text(PATIENT_YAML.replace("birthDate", "birthdate"))
     code, _, err = invoke("check", str(pack))
     assert code == 2
