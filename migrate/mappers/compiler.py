@@ -241,6 +241,11 @@ class Compiler:
         key_lines = getattr(node, "key_lines", {})
         for key, sub in node.items():
             kline = key_lines.get(key, line)
+            if not isinstance(key, str):  # YAML read `true:` or `1:` as a boolean or number
+                name = str(key).lower()
+                self.problem(kline, f"{where}.{name}", f"the key {name!r} is a YAML boolean or "
+                             "number, not a name; quote it or use a transform")
+                continue
             if key == "$when":
                 cond = self.cond(sub, f"{where}.$when", kline)
                 continue

@@ -130,7 +130,7 @@ class MappingRunner:
             prepared = self.lookups.attach(prepared, self._key_dict)
         skip = (self.changes.chunk(self.m.name, prepared, self._key_dict)
                 if self.changes is not None else set())
-        screen = bool(self.m.filters) or self.group is not None
+        screen = bool(self.m.filters) or bool(self.m.rules) or self.group is not None
         # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
         # on its own). Screening first lets the rows mapped on their own go as one chunk.
         fates: list[Unit | str | None] = (
@@ -308,9 +308,17 @@ class MappingRunner:
         return out
 
     def _filtered(self, scope: Scope) -> str | None:
+        """The filter (or filter rule) the row meets; a quarantine rule it breaks adds its
+        error to the scope (the row is quarantined) and gives None."""
         for name, cond, _line in self.m.filters:
             if cond(scope):
                 return name
+        for name, cond, line, action in self.m.rules:
+            if cond(scope):
+                if action == "filter":
+                    return name
+                scope.errors.append(RowError(name, f"the row breaks rule {name!r}", line=line))
+                return None
         return None
 
     def _grouped(self, scope: Scope) -> bool:

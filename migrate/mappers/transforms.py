@@ -19,6 +19,8 @@ from migrate.mappers import codes as _codes  # noqa: F401 - translate, ref, iden
 from migrate.mappers import extensions as _extensions  # noqa: F401 - data_absent_reason
 from migrate.mappers import textual as _textual  # noqa: F401 - concat, format, clean, ...
 from migrate.mappers.compiler import Compiler, Const, Fn, RowError, Scope
+from migrate.mappers.numbers import separators
+from migrate.mappers.spec import token_texts
 from migrate.mappers.transform_base import (
     TRANSFORMS,
     Builder,
@@ -188,10 +190,12 @@ def _numeric(kind: str) -> Builder:
     integer = kind == "integer"
 
     def build(c: Compiler, arg: Any, where: str, line: int) -> Fn:
-        o = options(c, arg, where, line, {"value", "min", "max"}, {"value"})
+        o = options(c, arg, where, line, {"value", "min", "max", "thousands", "decimal_mark"},
+                    {"value"})
         if o is None:
             return Const(None)
         val, col = option_value(c, o, "value", where, line), column_of(o["value"])
+        local = separators(c, o, where, line)
         lo, hi = o.get("min"), o.get("max")
         for name, bound in (("min", lo), ("max", hi)):
             if bound is not None and not isinstance(bound, int | float):
@@ -206,7 +210,7 @@ def _numeric(kind: str) -> Builder:
             if v is None:
                 return None
             try:
-                num = _number(v, integer)
+                num = _number(v if local is None else local(v), integer)
             except (ValueError, InvalidOperation, ArithmeticError):
                 raise RowError(f"not-{'an-integer' if integer else 'a-number'}",
                                f"not {'an integer' if integer else 'a number'}",
@@ -221,7 +225,8 @@ def _numeric(kind: str) -> Builder:
 
         return run
 
-    build.__doc__ = f"``{{{kind}: $COL}}`` or ``{{{kind}: {{value, min, max}}}}``."
+    build.__doc__ = (f"``{{{kind}: $COL}}`` or ``{{{kind}: {{value, min, max, thousands, "
+                     "decimal_mark}}}``.")
     return build
 
 
@@ -236,8 +241,9 @@ def t_boolean(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     if o is None:
         return Const(None)
     val, col = option_value(c, o, "value", where, line), column_of(o["value"])
-    yes = _words(o.get("true", ["true", "1", "yes", "y", "t"]))
-    no = _words(o.get("false", ["false", "0", "no", "n", "f"]))
+    pack = c.context.booleans
+    yes = _words(c, o, "true", pack.true if pack else _TRUE, where, line)
+    no = _words(c, o, "false", pack.false if pack else _FALSE, where, line)
     if yes & no:
         c.problem(line, where, f"{sorted(yes & no)} are both true and false")
 
@@ -255,11 +261,25 @@ def t_boolean(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     return run
 
 
-def _words(value: Any) -> set[str]:
+_TRUE = ["true", "1", "yes", "y", "t"]
+_FALSE = ["false", "0", "no", "n", "f"]
+
+
+def _words(c: Compiler, o: dict[str, Any], key: str, default: list[str], where: str,
+           line: int) -> set[str]:
     """The spellings of a boolean option: one value (``true: YES``, ``true: 1``) or a list,
-    compared in lower case."""
-    items = value if isinstance(value, list) else [value]
-    return {str(x).lower() for x in items if not isinstance(x, dict | list)}
+    compared in lower case; numbers are their text. Else the default (pack.yaml's or ours)."""
+    if key not in o:
+        return set(default)
+    value = o[key]
+    try:
+        words = token_texts(value if isinstance(value, list) else [value], words=True)
+    except ValueError as exc:
+        c.problem(line, f"{where}.{key}", str(exc))
+        return set()
+    if not words:
+        c.problem(line, f"{where}.{key}", "must list at least one text")
+    return {w.lower() for w in words}
 
 
 def _formats(c: Compiler, value: Any, where: str, line: int) -> list[str] | None:
@@ -277,8 +297,8 @@ def _formats(c: Compiler, value: Any, where: str, line: int) -> list[str] | None
 def t_quantity(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     """``{quantity: {value, unit, convert_to, round, on_unknown_unit}}``: a UCUM Quantity."""
     o = options(c, arg, where, line,
-                {"value", "unit", "convert_to", "round", "on_unknown_unit"}, {"value", "unit"},
-                shorthand=None)
+                {"value", "unit", "convert_to", "round", "on_unknown_unit", "thousands",
+                 "decimal_mark"}, {"value", "unit"}, shorthand=None)
     if o is None:
         return Const(None)
     num = t_decimal_like(c, o, where, line)
@@ -340,4 +360,5 @@ def _convert(v: float, code: str, target: str, col: str | None, raw: str,
 
 def t_decimal_like(c: Compiler, o: dict[str, Any], where: str, line: int) -> Fn:
     """The numeric value of a quantity (shared so error codes match ``decimal``)."""
-    return TRANSFORMS.get("decimal")(c, {"value": o["value"]}, f"{where}.value", line)
+    number = {k: o[k] for k in ("value", "thousands", "decimal_mark") if k in o}
+    return TRANSFORMS.get("decimal")(c, number, f"{where}.value", line)
