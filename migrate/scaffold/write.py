@@ -18,7 +18,8 @@ from migrate.errors import ConfigError, ExtractError
 from migrate.files import private_dir, write_atomic
 from migrate.scaffold.analyse import Schema, TableInfo, analyse
 from migrate.scaffold.profile import Progress, profile_source_tables
-from migrate.scaffold.render import comment_text, mapping_text, slug, yaml_text
+from migrate.scaffold.render import mapping_text
+from migrate.scaffold.yamltext import comment_text, slug, yaml_text
 
 VERSION = "0.1.0"
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
