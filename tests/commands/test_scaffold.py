@@ -11,6 +11,7 @@ import re
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -29,9 +30,10 @@ def invoke(*args: str) -> tuple[int, str]:
 
 
 def scaffold_check_run(source: str, tmp_path: Path,
-                       edit: Callable[[Path], object] | None = None) -> tuple[Path, dict]:
-    """Scaffold ``source``, check the pack as written (after ``edit``), run it; the pack and
-    run.json."""
+                       edit: Callable[[Path], object] | None = None,
+                       target: str | None = None) -> tuple[Path, dict]:
+    """Scaffold ``source``, check the pack as written (after ``edit``), run it (into NDJSON
+    files, or ``target``); the pack and run.json."""
     pack = tmp_path / "pack"
     code, out = invoke("scaffold", "--source", source, "--out", str(pack), "--no-progress")
     assert code == 0, out
@@ -41,7 +43,7 @@ def scaffold_check_run(source: str, tmp_path: Path,
     assert code == 0, out
     assert "all good" in out
     code, out = invoke("run", "--mappings", str(pack), "--source", source, "--namespace",
-                       NAMESPACE, "--target", f"ndjson:{tmp_path / 'ndjson'}", "--out",
+                       NAMESPACE, "--target", target or f"ndjson:{tmp_path / 'ndjson'}", "--out",
                        str(tmp_path / "out"), "--no-progress")
     assert code in (0, 1), out  # 1: over the quarantine threshold, still accounted
     report = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
@@ -92,6 +94,17 @@ def test_synthea_sample(tmp_path: Path) -> None:
     assert "status: completed   # TODO: choose" in immunization
 
 
+@pytest.mark.integration
+def test_synthea_sample_loads_into_a_strict_fhir_server(sekmet_server: Any,
+                                                        tmp_path: Path) -> None:
+    """sekmet-fhir, validating strictly, accepts every resource of the starter pack."""
+    sekmet_server.reset()
+    _pack, report = scaffold_check_run(str(REPO / "sample_data" / "synthea"), tmp_path,
+                                       target=sekmet_server.base_url)
+    every_row_emitted(report)
+    assert sekmet_server.counts(SYNTHEA_RESOURCES) == report["resources"]
+
+
 def test_synthea_10pt_export(synthea_10pt: Path, tmp_path: Path) -> None:
     """The real Synthea export: every row of its 18 tables emitted, as valid FHIR."""
     _pack, report = scaffold_check_run(str(synthea_10pt), tmp_path)
@@ -103,6 +116,7 @@ def test_synthea_10pt_export(synthea_10pt: Path, tmp_path: Path) -> None:
 
 def test_openemr_sample_database(tmp_path: Path) -> None:
     pack, report = scaffold_check_run(OPENEMR, tmp_path)
+    every_row_emitted(report)
     assert report["resources"]["Patient"] == 40
     assert "subject: $patient" in (pack / "form_encounter.yaml").read_text(encoding="utf-8")
 
@@ -276,6 +290,7 @@ def test_openemr_on_mariadb(tmp_path_factory: pytest.TempPathFactory, tmp_path: 
         pytest.skip("MariaDB is not installed")
     with openemr_database(tmp_path_factory) as db:
         pack, report = scaffold_check_run(db.readonly_url, tmp_path)
+    every_row_emitted(report)  # zero dates never reach a template
     assert report["resources"]["Patient"] == 40
     assert "source_format: sql" in (pack / "pack.yaml").read_text(encoding="utf-8")
     readme = (pack / "README.md").read_text(encoding="utf-8")
