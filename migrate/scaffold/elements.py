@@ -37,6 +37,8 @@ PERSON = {"birth": r"birth_?(date|day|dt)?|dob|date_?of_?birth|dt_?birth",
           "middle": r"middle_?(name)?|mname",
           "name": r"(full_?|display_?|patient_?|provider_?|org(ani[sz]ation)?_?)?name",
           "gender": r"gender|sex|(gender|sex)_?(code|cd)"}
+MEASURE = {"value": r"(result_?|numeric_?|num_?)?value(_?num(ber)?)?|valuenum|result",
+           "unit": r"(value_?|result_?)?(units?|uom)|valueuom|unit_?of_?measure"}
 
 
 @dataclass(frozen=True)
@@ -124,14 +126,22 @@ def start_date(t: TableInfo) -> ColumnInfo | None:
          and not END.fullmatch(c.name) and not OTHER_DATES.fullmatch(c.name)), None)
 
 
-def person(t: TableInfo) -> dict[str, ColumnInfo]:
-    """The columns of a person's name, birth and death dates and gender, by role."""
+def person(t: TableInfo, roles: dict[str, str] = PERSON) -> dict[str, ColumnInfo]:
+    """The columns of a person's name, birth and death dates and gender (or of other
+    ``roles``: `MEASURE`), by role."""
     out: dict[str, ColumnInfo] = {}
-    for role, rx in PERSON.items():
-        dated = role in ("birth", "death")
+    for role, rx in roles.items():
         col = next((c for c in t.columns if readable(c.name) and re.fullmatch(rx, c.name, re.I)
-                    and (c.kind in ("date", "datetime") and c.exact if dated
-                         else c.kind not in _NOT_CODES)), None)
+                    and _fits(role, c)), None)
         if col is not None:
             out[role] = col
     return out
+
+
+def _fits(role: str, col: ColumnInfo) -> bool:
+    """Dates must be exact, values may be numbers, anything else is text."""
+    if role in ("birth", "death"):
+        return col.kind in ("date", "datetime") and col.exact
+    if role == "value":
+        return col.kind not in ("date", "datetime", "empty")
+    return col.kind not in _NOT_CODES

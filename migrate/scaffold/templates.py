@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 
 from migrate.scaffold.analyse import TableInfo
 from migrate.scaffold.columns import ColumnInfo
-from migrate.scaffold.elements import END, Code, Lookup, codes, dates, main_code, person, start_date
+from migrate.scaffold.elements import (
+    END,
+    MEASURE,
+    Code,
+    Lookup,
+    codes,
+    dates,
+    main_code,
+    person,
+    start_date,
+)
 from migrate.scaffold.yamltext import readable, ref, slug
 
 ENCOUNTER_CLASS = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -106,6 +116,8 @@ def template(t: TableInfo, refs: dict[str, str], looked: list[Lookup], pack: str
         _code(shape, main_code(resource, codes(t, looked)), kind, out)
     if shape.start:
         _dates(t, shape, out)
+    if resource == "Observation":
+        _value(t, out)
     for role in ("patient", "encounter"):
         element = getattr(shape, role)
         if role in refs and element:
@@ -168,6 +180,17 @@ def _dates(t: TableInfo, shape: Shape, out: Template) -> None:
         out.add(f"{shape.start}: {date_value(start)}", start)
     elif shape.start_required:
         out.add(shape.start_required)
+
+
+def _value(t: TableInfo, out: Template) -> None:
+    """A measurement's value and unit, as a commented suggestion (values may be text)."""
+    cols = person(t, MEASURE)
+    if (value := cols.get("value")) is None:
+        return
+    unit = f", unit: {ref(cols['unit'].name)}" if "unit" in cols else ""
+    thousands = ', thousands: ","' if value.kind == "number" else ""
+    out.add(f"# valueQuantity: {{quantity: {{value: {ref(value.name)}{unit}{thousands}}}}}"
+            f"   # TODO: when the values are numbers (else valueString: ${value.name})")
 
 
 def _person(t: TableInfo, resource: str, kind: str, out: Template) -> None:

@@ -98,3 +98,11 @@ def test_people_and_organisations() -> None:
                                  '"urn:emr-migrate:acme:things:id", value: "$id"}}]')
     assert lines("Practitioner", col("NAME", "text"))[1] == 'name: [{text: "$NAME"}]'
     assert lines("Organization", col("NAME", "text"))[1] == 'name: "$NAME"'
+
+
+def test_a_measurement_is_suggested_in_a_comment() -> None:
+    written = lines("Observation", col("result_value", "number"), col("uom", "code"))
+    assert written[2] == ('# valueQuantity: {quantity: {value: "$result_value", unit: "$uom", '
+                           'thousands: ","}}   # TODO: when the values are numbers (else '
+                           "valueString: $result_value)")
+    assert not [line for line in lines("Condition", col("value", "decimal")) if "value" in line]
