@@ -17,6 +17,8 @@ _CODE_NAME = re.compile(r"(.*?)_?(code|cd)|(item)_?id", re.IGNORECASE)
 _DESC_SUFFIXES = ("description", "desc", "display", "text", "title", "label", "name")
 _GENERIC_DESC = re.compile(r"((long|short)_?)?(title|description|desc|label|display)",
                            re.IGNORECASE)
+_ADDRESS_CODES = re.compile(r".*(zip|postal|post_?code|area|country|state|county|fips|currency|"
+                            r"phone).*", re.IGNORECASE)  # codes of an address or a phone
 _NOT_CODES = {"date", "datetime", "decimal", "number", "flag", "empty", "uuid"}
 # Per resource: what the name of its main code column (or the code's prefix) looks like.
 CODE_HINTS = {"Condition": r"icd|diag|cond|problem|snomed", "Procedure": r"proc|cpt|icd|hcpcs",
@@ -82,7 +84,7 @@ def codes(t: TableInfo, looked: list[Lookup]) -> list[Code]:
     out = []
     for col in by_name.values():
         match = _CODE_NAME.fullmatch(col.name)
-        if (col.kind in _NOT_CODES or t.key == [col.name]
+        if (col.kind in _NOT_CODES or t.key == [col.name] or _ADDRESS_CODES.fullmatch(col.name)
                 or (col.name not in dictionary and (match is None or col.name in refs))):
             continue
         prefix = (match.group(1) or match.group(3) or "") if match else col.name

@@ -24,7 +24,8 @@ def test_code_and_description_siblings_by_prefix() -> None:
     t = table(("id", "text"), ("CODE", "integer"), ("DESCRIPTION", "text"),
               ("REASONCODE", "integer"), ("REASONDESCRIPTION", "text"),
               ("BODYSITE_CODE", "text"), ("BODYSITE_DESCRIPTION", "text"),
-              ("PROCEDURE_CODE", "text"), ("START", "datetime"))
+              ("PROCEDURE_CODE", "text"), ("START", "datetime"), ("ZIPCODE", "text"),
+              ("country_code", "code"))
     assert pairs(t) == {"CODE": "DESCRIPTION", "REASONCODE": "REASONDESCRIPTION",
                         "BODYSITE_CODE": "BODYSITE_DESCRIPTION", "PROCEDURE_CODE": None}
     assert main_code("Procedure", codes(t, [])).column.name == "CODE"  # type: ignore[union-attr]
