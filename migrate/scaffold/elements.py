@@ -45,13 +45,15 @@ MEASURE = {"value": r"(result_?|numeric_?|num_?)?value(_?num(ber)?)?|valuenum|re
 
 @dataclass(frozen=True)
 class Lookup:
-    """A dictionary table that a column of the table references, offered as a look-up."""
+    """A table that a column of the table references, offered as a look-up: a dictionary
+    (its label) or a related encounter row (its start date, ``date``)."""
 
     name: str  # the look-up's name in the mapping
     column: str  # the referencing column of the table
     table: str
     key: str
-    label: str
+    label: str  # the column taken
+    date: ColumnInfo | None = None  # a related row's date column (then ``label`` is its name)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class Code:
 
 
 def lookups(t: TableInfo, schema: Schema) -> list[Lookup]:
-    """The dictionaries the table's columns reference, with unique look-up names."""
+    """The dictionaries the table's columns reference and, for a table without a date of its
+    own, the encounter row it belongs to (for that row's start), with unique names."""
     taken: set[str] = set()
     out = []
     for fk in t.foreign_keys:
@@ -73,6 +76,15 @@ def lookups(t: TableInfo, schema: Schema) -> list[Lookup]:
         if label is not None and readable(fk.column):
             out.append(Lookup(lookup_name(fk.ref_table, taken), fk.column, fk.ref_table,
                               fk.ref_column, label))
+    if start_date(t) is not None:
+        return out
+    for fk in t.foreign_keys:
+        target = schema.table(fk.ref_table)
+        when = start_date(target) if target.resource == "Encounter" else None
+        if when is not None and target.key == [fk.ref_column] and readable(fk.column):
+            out.append(Lookup(lookup_name(fk.ref_table, taken), fk.column, fk.ref_table,
+                              fk.ref_column, when.name, when))
+            break
     return out
 
 
@@ -80,7 +92,7 @@ def codes(t: TableInfo, looked: list[Lookup]) -> list[Code]:
     """The code columns of a table, each with its sibling description or dictionary."""
     by_name = {c.name.lower(): c for c in t.columns if readable(c.name)}
     refs = {fk.column for fk in t.foreign_keys}
-    dictionary = {lk.column: lk for lk in looked}
+    dictionary = {lk.column: lk for lk in looked if lk.date is None}
     out = []
     for col in by_name.values():
         match = _CODE_NAME.fullmatch(col.name)

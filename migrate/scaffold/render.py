@@ -69,11 +69,12 @@ def column_comment(col: ColumnInfo, t: TableInfo, schema: Schema,
 
 
 def lookup_block(looked: list[Lookup]) -> list[str]:
-    """Commented `lookup:` blocks for the dictionaries this table's columns reference."""
+    """Commented `lookup:` blocks for the dictionaries (and the related encounter row) this
+    table's columns reference."""
     if not looked:
         return []
-    lines = ["# TODO: dictionary look-ups found; uncomment to read their labels as $NAME.COLUMN",
-             "# lookup:"]
+    lines = ["# TODO: look-ups found (dictionaries, related rows); uncomment to read their "
+             "columns as $NAME.COLUMN", "# lookup:"]
     for lk in looked:
         lines += [f"#   {lk.name}:",
                   f"#     table: {yaml_text(lk.table)}",

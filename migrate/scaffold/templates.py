@@ -30,6 +30,7 @@ from migrate.scaffold.yamltext import readable, ref, slug
 ENCOUNTER_CLASS = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 ALLERGY_STATUS = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 CHOOSE = "   # TODO: choose"
+UNCOMMENT = "   # TODO: uncomment with the lookup: block above"
 SYSTEM_TODO = "   # TODO: add the code system's URI (system:)"
 
 
@@ -46,6 +47,7 @@ class Shape:
     start: str | None = None  # the element of the main date ("period" for a Period)
     start_required: str | None = None  # the line written when no date is always there
     identified: bool = False  # an identifier from a one-column key
+    related_start: str | None = None  # the element of a related row's date, if not ``start``
 
 
 SHAPES: dict[str, Shape] = {
@@ -54,7 +56,8 @@ SHAPES: dict[str, Shape] = {
                         "status or discharge column?)",
                         "class: {system: " + ENCOUNTER_CLASS + ", code: {class}}" + CHOOSE),
                        "subject", None, "type", True, start="period"),
-    "Condition": Shape((), "subject", "encounter", "code", start="onsetDateTime"),
+    "Condition": Shape((), "subject", "encounter", "code", start="onsetDateTime",
+                       related_start="recordedDate"),
     "Procedure": Shape(("status: unknown" + CHOOSE + " (completed, when it is)",), "subject",
                        "encounter", "code", start="performedDateTime"),
     "MedicationRequest": Shape(("status: unknown" + CHOOSE + " (active, completed, stopped...)",
@@ -115,7 +118,7 @@ def template(t: TableInfo, refs: dict[str, str], looked: list[Lookup], pack: str
     if shape.code:
         _code(shape, main_code(resource, codes(t, looked)), kind, out)
     if shape.start:
-        _dates(t, shape, out)
+        _dates(t, shape, looked, out)
     if resource == "Observation":
         _value(t, out)
     for role in ("patient", "encounter"):
@@ -133,11 +136,13 @@ def text_value(col: ColumnInfo, kind: str) -> str:
     return f"{{concat: [{ref(col.name)}]}}" if kind != "csv" and numeric else ref(col.name)
 
 
-def date_value(col: ColumnInfo, transform: str = "datetime") -> str:
-    """A `date` or `datetime` transform reading ``col`` (its format when not ISO)."""
+def date_value(col: ColumnInfo, transform: str = "datetime", name: str | None = None) -> str:
+    """A `date` or `datetime` transform reading ``col`` (as ``$name`` when given: a look-up's
+    column), with its format when not ISO."""
+    value = ref(name or col.name)
     if col.fmt is None or col.fmt.startswith("%Y-%m-%d") or col.fmt == "%Y%m%d":
-        return f"{{{transform}: {ref(col.name)}}}"
-    return f"{{{transform}: {{value: {ref(col.name)}, formats: [{json.dumps(col.fmt)}]}}}}"
+        return f"{{{transform}: {value}}}"
+    return f"{{{transform}: {{value: {value}, formats: [{json.dumps(col.fmt)}]}}}}"
 
 
 def _code(shape: Shape, code: Code | None, kind: str, out: Template) -> None:
@@ -164,12 +169,20 @@ def _code(shape: Shape, code: Code | None, kind: str, out: Template) -> None:
         out.add(f"{indent}coding: [{{code: {text_value(col, kind)}}}]{SYSTEM_TODO}", col)
         if code.lookup is not None:
             out.add(f"{' ' * len(indent)}# text: {ref(code.lookup.name + '.' + code.lookup.label)}"
-                    "   # TODO: uncomment with the lookup: block above")
+                    + UNCOMMENT)
 
 
-def _dates(t: TableInfo, shape: Shape, out: Template) -> None:
-    """The main date (and, for a Period, the end)."""
+def _dates(t: TableInfo, shape: Shape, looked: list[Lookup], out: Template) -> None:
+    """The main date (and, for a Period, the end); without one, the start of the related
+    encounter row in a commented line, when FHIR lets the date be absent."""
     start = start_date(t)
+    related = next((lk for lk in looked if lk.date is not None), None)
+    if start is None and related is not None and related.date and shape.start != "period" \
+            and not shape.start_required:
+        value = date_value(related.date, name=f"{related.name}.{related.label}")
+        element = shape.related_start or shape.start
+        out.add(f"# {element}: {value}{UNCOMMENT} (the {related.table} row's date)")
+        return
     if shape.start == "period":
         end = dates(t, END, {start.name} if start else set())
         parts = [f"{name}: {date_value(c)}" for name, c in (("start", start), ("end", end))

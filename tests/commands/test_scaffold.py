@@ -191,15 +191,17 @@ def uncomment_lookups(pack: Path) -> list[str]:
         if not block:
             continue
         text = text.replace(block.group(), re.sub(r"^# ", "", block.group(), flags=re.M))
-        text = re.sub(r"^( +)# text: ", r"\1text: ", text, flags=re.MULTILINE)
+        text = re.sub(r"^( +)# (.*# TODO: uncomment with the lookup: block above)", r"\1\2",
+                      text, flags=re.MULTILINE)
         path.write_text(text, encoding="utf-8")
         changed.append(path.name)
     return changed
 
 
 def test_mimic_like_export_with_its_lookups_uncommented(tmp_path: Path) -> None:
-    """The dictionary look-ups offered in comments work once uncommented: `check` passes,
-    every row is emitted with its code's label read from the dictionary."""
+    """The look-ups offered in comments work once uncommented: `check` passes, every row is
+    emitted with its code's label read from the dictionary, and a diagnosis with the date of
+    its admission (a related row)."""
     export = write_mimic(tmp_path / "export")
     changed: list[str] = []
     _pack, report = scaffold_check_run(str(export), tmp_path,
@@ -212,7 +214,8 @@ def test_mimic_like_export_with_its_lookups_uncommented(tmp_path: Path) -> None:
             ] == []
     assert report["warnings"] == {}
     assert sorted((lk["table"], lk["used_by"][0]) for lk in report["lookups"]) == [
-        ("d_icd", "pack.diagnoses_icd.d_icd"), ("d_labitems", "pack.labevents.d_labitems")]
+        ("admissions", "pack.diagnoses_icd.admissions"), ("d_icd", "pack.diagnoses_icd.d_icd"),
+        ("d_labitems", "pack.labevents.d_labitems")]
     ndjson = tmp_path / "ndjson"
     labs = read_ndjson(ndjson / "Observation.ndjson")
     labels = {"50912": "Creatinine", "50971": "Potassium", "51222": "Hemoglobin",
@@ -222,6 +225,7 @@ def test_mimic_like_export_with_its_lookups_uncommented(tmp_path: Path) -> None:
     conditions = read_ndjson(ndjson / "Condition.ndjson")
     assert {c["code"]["text"] for c in conditions} == {
         "ZZMARKTITLE", "Disease number 1 of the list", "Disease number 2 of the list"}
+    assert {c["recordedDate"][:7] for c in conditions} == {"2150-01", "2150-02", "2150-03"}
 
 
 def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
@@ -273,6 +277,8 @@ def test_mimic_like_database_on_postgresql(postgres: object, tmp_path: Path) -> 
     assert {o["code"]["coding"][0]["code"] for o in labs} >= {"50912", "50971"}  # as text
     assert all(o["code"]["text"] for o in labs)  # the label, read from d_labitems
     assert "{concat: [\"$itemid\"]}" in (pack / "labevents.yaml").read_text(encoding="utf-8")
+    conditions = read_ndjson(tmp_path / "ndjson" / "Condition.ndjson")
+    assert all(c["recordedDate"].startswith("2150-") for c in conditions)  # a timestamp
     readme = (pack / "README.md").read_text(encoding="utf-8")
     assert "- `labevents.itemid` -> `d_labitems.itemid`" in readme
     assert "- `d_icd`: code `icd_code`, label `long_title`, used by `diagnoses_icd.icd_code`" \

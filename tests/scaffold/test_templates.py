@@ -106,3 +106,13 @@ def test_a_measurement_is_suggested_in_a_comment() -> None:
                            'thousands: ","}}   # TODO: when the values are numbers (else '
                            "valueString: $result_value)")
     assert not [line for line in lines("Condition", col("value", "decimal")) if "value" in line]
+
+
+def test_a_related_rows_date_is_offered_where_the_date_may_be_absent() -> None:
+    admit = col("admittime", "datetime", fmt="%d.%m.%Y %H:%M")
+    related = Lookup("adm", "visit_id", "admissions", "hadm_id", "admittime", admit)
+    assert lines("Condition", looked=[related])[0].startswith(
+        '# recordedDate: {datetime: {value: "$adm.admittime", formats: ["%d.%m.%Y %H:%M"]}}')
+    assert lines("Procedure", looked=[related])[1].startswith("# performedDateTime: ")
+    assert "occurrenceString: unknown   # TODO: the date column" in lines(
+        "Immunization", looked=[related])  # required: never a line to uncomment beside it
