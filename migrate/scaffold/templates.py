@@ -48,6 +48,7 @@ class Shape:
     start_required: str | None = None  # the line written when no date is always there
     identified: bool = False  # an identifier from a one-column key
     related_start: str | None = None  # the element of a related row's date, if not ``start``
+    empty: str = "active: true                      # TODO: map the columns below"
 
 
 SHAPES: dict[str, Shape] = {
@@ -78,7 +79,8 @@ SHAPES: dict[str, Shape] = {
     "CarePlan": Shape(("status: active" + CHOOSE + " (active, completed, revoked...)",
                        "intent: plan" + CHOOSE), "subject", "encounter", "category", True,
                       start="period"),
-    "Device": Shape((), "patient", None, "type"),
+    "Device": Shape((), "patient", None, "type",
+                    empty="status: unknown" + CHOOSE + " (active, inactive...)"),
     "Organization": Shape(identified=True),
     "Practitioner": Shape(identified=True),
     "Basic": Shape(("code: {text: TODO}                # TODO: choose a resource for this "
@@ -125,8 +127,8 @@ def template(t: TableInfo, refs: dict[str, str], looked: list[Lookup], pack: str
         element = getattr(shape, role)
         if role in refs and element:
             out.add(f"{element}: ${role}", t.column(refs[role]))
-    if not out.lines:
-        out.add("active: true                      # TODO: map the columns below")
+    if not out.lines:  # valid, and not empty
+        out.add(shape.empty)
     return out
 
 

@@ -181,6 +181,24 @@ def test_gaps_in_required_elements_never_quarantine(tmp_path: Path) -> None:
         pack / "allergies.yaml").read_text(encoding="utf-8")
 
 
+def test_resources_without_any_column_to_fill_them(tmp_path: Path) -> None:
+    """Tables that are only an id still give valid resources: each template holds its
+    required elements as literals (and is never empty)."""
+    export = tmp_path / "export"
+    export.mkdir()
+    names = ["devices", "encounters", "lab_results", "organizations", "providers",
+             "patients", "allergies", "misc"]
+    for name in names:
+        (export / f"{name}.csv").write_text("id\n" + "".join(f"{name[0]}{i}\n"
+                                                             for i in range(5)),
+                                            encoding="utf-8")
+    _pack, report = scaffold_check_run(str(export), tmp_path)
+    every_row_emitted(report)
+    assert report["resources"] == {"Basic": 10, "Device": 5, "Encounter": 5,
+                                   "Observation": 5, "Organization": 5, "Patient": 5,
+                                   "Practitioner": 5}  # allergies: no patient, Basic
+
+
 def uncomment_lookups(pack: Path) -> list[str]:
     """Uncomment each mapping's `lookup:` block and the template lines that read it, as a
     user would; the files changed."""
