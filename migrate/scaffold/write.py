@@ -117,8 +117,10 @@ def readme(schema: Schema, pack: str) -> str:
     lines = [f"# {pack}: a starter pack", "",
              f"Written by `emr-migrate scaffold` from a {schema.kind} source. These files hold "
              "table and column names, types, counts and shares only, never a value of the data.",
-             "Every mapping lists each column of its table with a TODO. Check the pack with "
-             "`emr-migrate check PACK --source SOURCE`.", "",
+             "Each template holds what FHIR requires (a status to choose is a literal marked "
+             "`TODO: choose`) and the columns recognised: the main code, dates, a patient's "
+             "name and birth date. Every mapping lists each column of its table with a TODO. "
+             "Check the pack with `emr-migrate check PACK --source SOURCE`.", "",
              "## Tables", "", "| table | rows | unparseable lines | key | resource |",
              "| --- | --- | --- | --- | --- |"]
     lines += [_table_row(t) for t in schema.tables]
