@@ -39,6 +39,7 @@ PERSON = {"birth": r"birth_?(date|day|dt)?|dob|date_?of_?birth|dt_?birth",
           "middle": r"middle_?(name)?|mname",
           "name": r"(full_?|display_?|patient_?|provider_?|org(ani[sz]ation)?_?)?name",
           "gender": r"gender|sex|(gender|sex)_?(code|cd)"}
+ENCOUNTER = {"class": r"(encounter_?|patient_?|visit_?)?class|(admission|encounter|visit)_?type"}
 MEASURE = {"value": r"(result_?|numeric_?|num_?)?value(_?num(ber)?)?|valuenum|result",
            "unit": r"(value_?|result_?)?(units?|uom)|valueuom|unit_?of_?measure"}
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from migrate.scaffold.analyse import TableInfo
 from migrate.scaffold.columns import ColumnInfo
 from migrate.scaffold.elements import (
+    ENCOUNTER,
     END,
     MEASURE,
     Code,
@@ -111,6 +112,10 @@ def template(t: TableInfo, refs: dict[str, str], looked: list[Lookup], pack: str
     for line in shape.fixed:
         out.add(line.replace("{class}", "IMP" if re.search(r"admi|stay|inpat", t.name, re.I)
                              else "AMB"))
+    if resource == "Encounter" and (kind_col := person(t, ENCOUNTER).get("class")):
+        out.add(f"# class: {{translate: {{map: {slug(t.name)}-{slug(kind_col.name)}, from: "
+                f"{ref(kind_col.name)}}}}}   # TODO: a concept map to v3-ActCode (AMB, IMP, "
+                "EMER...), then this line instead of class above")
     if shape.identified and len(t.key) == 1 and readable(t.key[0]):
         system = json.dumps(f"urn:emr-migrate:{pack}:{slug(t.name)}:{slug(t.key[0])}")
         out.add(f"identifier: [{{identifier: {{system: {system}, value: {ref(t.key[0])}}}}}]"

@@ -116,3 +116,10 @@ def test_a_related_rows_date_is_offered_where_the_date_may_be_absent() -> None:
     assert lines("Procedure", looked=[related])[1].startswith("# performedDateTime: ")
     assert "occurrenceString: unknown   # TODO: the date column" in lines(
         "Immunization", looked=[related])  # required: never a line to uncomment beside it
+
+
+def test_an_encounter_class_column_is_suggested_in_a_comment() -> None:
+    written = lines("Encounter", col("ENCOUNTERCLASS", "code"))
+    assert written[2] == ('# class: {translate: {map: things-encounterclass, from: '
+                          '"$ENCOUNTERCLASS"}}   # TODO: a concept map to v3-ActCode (AMB, IMP, '
+                          "EMER...), then this line instead of class above")
