@@ -30,8 +30,10 @@ def scaffold(source: str, out: Path, name: str | None, tables: tuple[str, ...], 
     value containment, dictionary tables (code -> label) are offered as commented `lookup:`
     blocks; dates, flags, codes and numbers with thousands separators are recognised. One
     mapping per entity table, with a suggested FHIR resource, its key, references to the
-    patient and encounter mappings, a minimal valid template and every column listed with
-    its type, null share and a TODO; plus pack.yaml (with `columns:`) and README.md. The
+    patient and encounter mappings, a valid starter template (statuses to choose are
+    literals with a TODO; the main code, dates, a patient's name and birth date filled in
+    where the columns are recognised) and every column listed with its type, null share and
+    a TODO; plus pack.yaml (with `columns:`) and README.md. The
     pack passes `emr-migrate check OUT --source SOURCE` as written. No value of the data is
     written: names, types, counts and shares only.
 

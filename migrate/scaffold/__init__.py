@@ -2,7 +2,9 @@
 
 profile (`profile.py`: the `emr-migrate profile` profiler, streamed, bounded) -> analyse
 (`analyse.py`, `columns.py`: keys, foreign keys, dictionaries, types, resources) -> render
-(`render.py`) and write (`write.py`). Start with `scaffold`.
+(`render.py`; `elements.py` picks the columns a template reads, `templates.py` writes the
+valid starter template of each resource, `yamltext.py` writes names) and write (`write.py`).
+Start with `scaffold`.
 """
 
 from migrate.scaffold.write import ScaffoldResult, scaffold

@@ -24,10 +24,15 @@ from migrate.scaffold.profile import SourceProfile, single_keys, weak_key
 
 DICTIONARY_MAX_COLUMNS = 4
 FEW_VALUES = 20  # a column with fewer distinct values needs a similar name to be a foreign key
-# Per suggested resource: a table-name pattern (searched), then column-name patterns that
-# must each match a whole column name (lower-cased) for the column names to suggest it.
-RESOURCES: list[tuple[str, str, list[str]]] = [
-    ("Patient", r"patient|person|demograph|member", [r"gender|sex", r"dob|birth\w*"]),
+# Per suggested resource: a table-name pattern (searched, in this order: the more specific
+# first, Patient last), then column-name patterns that must each match a whole column name
+# (lower-cased) for the column names to suggest it (None: never by columns).
+RESOURCES: list[tuple[str, str, list[str] | None]] = [
+    ("ImagingStudy", r"imaging|radiolog|dicom", None),
+    ("AllergyIntolerance", r"allerg", [r"allerg\w*"]),
+    ("Immunization", r"immuni[sz]|vaccin", [r"(cvx|vaccine)\w*"]),
+    ("CarePlan", r"care_?plan|plan_?of_?care", None),
+    ("Device", r"device|implant", None),
     ("Encounter", r"admission|encounter|visit|stay|episode", [r"admit\w*", r"disch\w*"]),
     ("Condition", r"diagnos|condition|problem", [r"(icd\w*|diagnos[ie]s)(_?code)?"]),
     ("Procedure", r"procedure|surgery|operation", [r"(procedure|cpt)(_?code)?"]),
@@ -35,10 +40,16 @@ RESOURCES: list[tuple[str, str, list[str]]] = [
      [r"(drug|medication)(_?(name|code))?", r"dose\w*"]),
     ("Observation", r"lab|vital|observation|measure|chartevent|result",
      [r"valuenum|value_?num(ber)?|result_?value"]),
+    ("Organization", r"organi[sz]ation|facilit|department|^(clinic|hospital)s?$", None),
+    ("Practitioner", r"provider|practitioner|physician|doctor|clinician|staff|^users?$", None),
+    ("Patient", r"patient|person|demograph|member", [r"gender|sex", r"dob|birth\w*"]),
 ]
 # Administrative tables (claims, billing) are not clinical entities, whatever their columns.
 ADMINISTRATIVE = r"claim|bill|charge|payment|transaction|invoice|payer|insur|account"
-NEEDS_SUBJECT = {"Condition", "Procedure", "MedicationRequest"}
+NOTES = r"(^|_)(notes?|documents?)($|_)"
+# These need a subject (a patient): without a foreign key to a Patient table they are Basic.
+NEEDS_SUBJECT = {"Condition", "Procedure", "MedicationRequest", "AllergyIntolerance",
+                 "Immunization", "ImagingStudy", "CarePlan"}
 GENERIC_ID = re.compile(r"id|oid", re.IGNORECASE)
 # Counters within a parent (line numbers, sequence numbers): never foreign keys.
 COUNTER = re.compile(r"(^|_)(seq|seq_?num|sequence|line|line_?no|row_?id|rownum)$",
@@ -71,6 +82,10 @@ class TableInfo:
     label: str | None = None  # the text column of a dictionary table
     resource: str | None = None  # None for dictionaries and unreadable tables
     resource_note: str = ""
+
+    def column(self, name: str) -> ColumnInfo | None:
+        """One column by name."""
+        return next((c for c in self.columns if c.name == name), None)
 
     @property
     def is_dictionary(self) -> bool:
@@ -238,6 +253,9 @@ def _by_table_name(name: str) -> str | None:
 
 def _resource(t: TableInfo) -> tuple[str, str]:
     """The suggested resource and why."""
+    if re.search(NOTES, t.name, re.I):
+        return "Basic", ("free-text notes: a DocumentReference would hold them as an attachment; "
+                         "Basic is a placeholder (TODO: choose one)")
     found = _by_table_name(t.name)
     if found:
         return found, "suggested by the table's name"
@@ -245,18 +263,20 @@ def _resource(t: TableInfo) -> tuple[str, str]:
         return "Basic", "an administrative table: Basic is a placeholder (TODO: choose one)"
     names = [c.name.lower() for c in t.columns]
     for resource, _, by_columns in RESOURCES:
-        if all(any(re.fullmatch(rx, n) for n in names) for rx in by_columns):
+        if by_columns and all(any(re.fullmatch(rx, n) for n in names) for rx in by_columns):
             return resource, "suggested by the column names"
     return "Basic", "no likely resource: Basic is a placeholder (TODO: choose one)"
 
 
 def _need_subject(schema: Schema) -> None:
-    """A Condition, Procedure or MedicationRequest needs a subject: without a foreign key to
-    a Patient table it is written as Basic (with a TODO) so that the starter pack runs."""
+    """A resource of `NEEDS_SUBJECT` needs a subject: without a foreign key to a Patient
+    table, always filled, it is written as Basic (with a TODO) so that the starter pack runs."""
     patients = {t.name for t in schema.tables if t.resource == "Patient"}
     for t in schema.tables:
-        if t.resource in NEEDS_SUBJECT and not any(fk.ref_table in patients
-                                                   for fk in t.foreign_keys):
+        if t.resource in NEEDS_SUBJECT and not any(
+                fk.ref_table in patients and (c := t.column(fk.column)) and not c.null_share
+                for fk in t.foreign_keys):
             t.resource_note = (f"looks like {t.resource}, which needs a subject, but no foreign "
-                               "key to a Patient table was found: Basic until you add one (TODO)")
+                               "key to a Patient table, always filled, was found: Basic until "
+                               "you add one (TODO)")
             t.resource = "Basic"

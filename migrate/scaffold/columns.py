@@ -39,6 +39,7 @@ class ColumnInfo:
     fmt: str | None = None
     base_kind: str = ""  # the kind before "code": what a foreign key column keeps
     flag: tuple[str, str] | None = None
+    exact: bool = False  # a date whose every value has the one format (a template may read it)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -59,6 +60,7 @@ def describe_column(col: ColumnProfile, table_rows: int) -> ColumnInfo:
     _refine(info, col, filled)
     if info.kind in ("date", "datetime"):
         info.notes += _year_notes(col)
+        info.exact = _exact_date(info, col, filled)
     if (info.kind in ("text", "integer") and not info.flag and info.distinct <= CODE_MAX_DISTINCT
             and info.distinct * 2 <= filled and not col.capped):
         info.base_kind, info.kind = info.kind, "code"
@@ -86,6 +88,18 @@ def _refine(info: ColumnInfo, col: ColumnProfile, filled: int) -> None:
         if sum(n for v, n in col.counts.items() if rx.fullmatch(v)) >= 0.95 * filled:
             info.kind, info.fmt = kind, fmt
             return
+
+
+def _exact_date(info: ColumnInfo, col: ColumnProfile, filled: int) -> bool:
+    """True when every value of a date column has its one format and no year is 0 (a
+    MySQL zero date): `date`/`datetime` in a template then never fails on it."""
+    if col.kind == info.kind:
+        same = col.shapes[(info.kind, col.date_format)] == filled
+    else:  # a shape of _MORE_DATES: told by the values kept, all of them only when not capped
+        rx = next(rx for kind, rx, fmt in _MORE_DATES if (kind, fmt) == (info.kind, info.fmt))
+        same = not col.capped and sum(n for v, n in col.counts.items() if rx.fullmatch(v)) \
+            == filled
+    return same and not any(v.startswith("0000") for v in col.counts)
 
 
 def _year_notes(col: ColumnProfile) -> list[str]:

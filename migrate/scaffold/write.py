@@ -18,7 +18,8 @@ from migrate.errors import ConfigError, ExtractError
 from migrate.files import private_dir, write_atomic
 from migrate.scaffold.analyse import Schema, TableInfo, analyse
 from migrate.scaffold.profile import Progress, profile_source_tables
-from migrate.scaffold.render import comment_text, mapping_text, slug, yaml_text
+from migrate.scaffold.render import mapping_text
+from migrate.scaffold.yamltext import comment_text, slug, yaml_text
 
 VERSION = "0.1.0"
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
@@ -116,8 +117,10 @@ def readme(schema: Schema, pack: str) -> str:
     lines = [f"# {pack}: a starter pack", "",
              f"Written by `emr-migrate scaffold` from a {schema.kind} source. These files hold "
              "table and column names, types, counts and shares only, never a value of the data.",
-             "Every mapping lists each column of its table with a TODO. Check the pack with "
-             "`emr-migrate check PACK --source SOURCE`.", "",
+             "Each template holds what FHIR requires (a status to choose is a literal marked "
+             "`TODO: choose`) and the columns recognised: the main code, dates, a patient's "
+             "name and birth date. Every mapping lists each column of its table with a TODO. "
+             "Check the pack with `emr-migrate check PACK --source SOURCE`.", "",
              "## Tables", "", "| table | rows | unparseable lines | key | resource |",
              "| --- | --- | --- | --- | --- |"]
     lines += [_table_row(t) for t in schema.tables]

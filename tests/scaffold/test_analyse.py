@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from migrate.config import parse_source
-from migrate.scaffold.analyse import Schema, analyse, similarity
+from migrate.scaffold.analyse import Schema, TableInfo, _resource, analyse, similarity
 from migrate.scaffold.profile import profile_source_tables
 from tests.scaffold.mimic import write_mimic
 
@@ -82,10 +82,40 @@ def test_synthea_sample() -> None:
     assert resources["observations"] == "Observation"
     assert resources["procedures"] == "Procedure"
     assert resources["claims"] == "Basic"  # administrative, whatever its DIAGNOSIS columns
+    assert {t: resources[t] for t in ("allergies", "careplans", "devices", "imaging_studies",
+                                      "immunizations", "organizations", "providers")} == {
+        "allergies": "AllergyIntolerance", "careplans": "CarePlan", "devices": "Device",
+        "imaging_studies": "ImagingStudy", "immunizations": "Immunization",
+        "organizations": "Organization", "providers": "Practitioner"}
+    assert resources["payer_transitions"] == "Basic"  # no Coverage: payor needs a payer
     assert schema.table("patients").key == ["Id"]
     assert schema.table("procedures").key != ["START"]  # a unique date is a weak key
     assert ("conditions", "PATIENT", "patients", "Id") in fks(schema)
     assert ("observations", "ENCOUNTER", "encounters", "Id") in fks(schema)
+
+
+@pytest.mark.parametrize(("name", "resource"), [
+    ("patient_allergies", "AllergyIntolerance"), ("patient_data", "Patient"),
+    ("vaccinations", "Immunization"), ("staff", "Practitioner"), ("users", "Practitioner"),
+    ("facilities", "Organization"), ("clinical_notes", "Basic"), ("encounter_notes", "Basic"),
+    ("plan_of_care", "CarePlan"), ("radiology_studies", "ImagingStudy")])
+def test_resource_by_table_name(name: str, resource: str) -> None:
+    t = TableInfo(name, 1, 0, None, [])
+    assert _resource(t)[0] == resource
+    if name.endswith("notes"):
+        assert "DocumentReference" in _resource(t)[1]
+
+
+def test_a_patient_column_with_gaps_gives_no_subject() -> None:
+    """A Condition's subject is required: a patient column with gaps makes it Basic."""
+    profiled = profile_source_tables(parse_source(str(REPO / "sample_data" / "synthea"), REPO),
+                                     ["patients", "conditions"])
+    for prof in profiled.tables:
+        if prof.table == "conditions":
+            prof.column("PATIENT").nulls = 1  # type: ignore[union-attr]
+    schema = analyse(profiled)
+    assert schema.table("conditions").resource == "Basic"
+    assert "always filled" in schema.table("conditions").resource_note
 
 
 def test_openemr_sqlite_sample_guards_against_counter_coincidences() -> None:

@@ -68,3 +68,13 @@ def test_codes_are_low_cardinality_and_repeated(tmp_path: Path) -> None:
 def test_null_share(tmp_path: Path) -> None:
     col = columns_of(tmp_path, x=["", "", "", "1"])["x"]
     assert col.null_share == 0.75
+
+
+def test_exact_dates_have_one_format_and_no_zero_year(tmp_path: Path) -> None:
+    cols = columns_of(tmp_path, one=["2020-01-02", ""], mixed=["2020-01-02"] * 19 + ["x"],
+                      two=["2020-01-02"] * 19 + ["01/02/2020"],
+                      zero=["2020-01-02"] * 19 + ["0000-00-00"],
+                      dotted=["02.01.1990", "31.12.1989"])
+    assert {n: (c.kind, c.exact) for n, c in cols.items()} == {
+        "one": ("date", True), "mixed": ("date", False), "two": ("date", False),
+        "zero": ("date", False), "dotted": ("date", True)}

@@ -67,6 +67,18 @@ def test_dictionary_offered_as_a_commented_lookup(pack: Path) -> None:
     assert "lookup" not in (pack / "patients.yaml").read_text(encoding="utf-8")
 
 
+def test_related_encounter_row_offered_for_a_table_without_a_date(pack: Path) -> None:
+    """Diagnoses have no date: the admission's start is offered (commented) instead."""
+    text = (pack / "diagnoses_icd.yaml").read_text(encoding="utf-8")
+    assert ("#   admissions:\n#     table: admissions\n#     key: [hadm_id]\n"
+            '#     match: ["$hadm_id"]\n#     columns: [admittime]\n') in text
+    assert ('      # recordedDate: {datetime: "$admissions.admittime"}   # TODO: uncomment with '
+            "the lookup: block above (the admissions row's date)\n") in text
+    labs = (pack / "labevents.yaml").read_text(encoding="utf-8")
+    assert "table: admissions" not in labs  # its own charttime is its date
+    assert 'effectiveDateTime: {datetime: "$charttime"}' in labs
+
+
 def test_readme_summary(pack: Path) -> None:
     text = (pack / "README.md").read_text(encoding="utf-8")
     assert "| `diagnoses_icd` | 180 | 0 | hadm_id, seq_num (unique pair) | Condition |" in text
