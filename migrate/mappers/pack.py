@@ -188,6 +188,17 @@ class Pack:
                     out.setdefault(col, (m.file, line))
         return out
 
+    def lookup_reads(self) -> dict[str, dict[str, tuple[str, int]]]:
+        """Columns the pack's look-ups read, per look-up table: column -> (mapping file, line
+        of the look-up). A table read only as a look-up (a dictionary) is read all the same."""
+        out: dict[str, dict[str, tuple[str, int]]] = {}
+        for m in self.mappings:
+            for name, lk in m.spec.lookup.items():
+                cols = out.setdefault(lk.table, {})
+                for col in (*lk.key, *lk.columns, *lk.order_by):
+                    cols.setdefault(col, (m.file, m.lookup_lines.get(name, m.line)))
+        return out
+
 
 class PackContext:
     """What transforms can ask of the pack while compiling."""
