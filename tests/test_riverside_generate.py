@@ -5,9 +5,8 @@ defects the README promises."""
 from __future__ import annotations
 
 import csv
-import importlib.util
+import importlib
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -22,14 +21,8 @@ Table = list[dict[str, str]]
 
 @pytest.fixture(scope="module")
 def gen() -> ModuleType:
-    """The generator module, imported from its path (sample_data/riverside is no package)."""
-    spec = importlib.util.spec_from_file_location("riverside_generate", FOLDER / "generate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module through sys.modules
-    spec.loader.exec_module(module)
-    return module
+    """The generator module (sample_data/riverside is a namespace package of sample_data)."""
+    return importlib.import_module("sample_data.riverside.generate")
 
 
 def _read(folder: Path) -> dict[str, Table]:
