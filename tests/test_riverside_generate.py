@@ -137,3 +137,13 @@ def test_rejects_bad_arguments(gen: ModuleType, tmp_path: Path) -> None:
         gen.main(["--patients", "0", "--out", str(tmp_path)])
     with pytest.raises(ValueError, match="at least 1"):
         gen.generate(0, 1, tmp_path)
+
+
+def test_the_planted_defects_recur_in_every_block_of_60(gen: ModuleType, tmp_path: Path) -> None:
+    # benchmark sizes keep the bundled sample's share of defects (and any case of ZZTEST)
+    gen.generate(180, 3, tmp_path)
+    tables = _read(tmp_path)
+    assert sum(r["ENDDATE"] < r["STARTDATE"] for r in tables["PRESCRIPTIONS"]) == 9
+    assert sum(r["LAST_NAME"].upper() == "ZZTEST" for r in tables["PATIENTS"]) == 3
+    assert sum(r["DOB_MASKED"] == "1" for r in tables["PATIENTS"]) == 9
+    assert Counter(r["VALUE"] for r in tables["labevents"])["___"] == 6
