@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 
 from migrate.report.profile import ColumnProfile, TableProfile
 from migrate.scaffold.columns import ColumnInfo, describe_column
@@ -268,11 +269,12 @@ def near_contained(counts: dict[str, int], ref_values: set[str], sim: float
     orphans (None when the column is no foreign key of it): at most `NEAR_SHARE` of both, and
     at least 3 values found, for a name like the key's (one value missing always counts, the
     dictionary may be small); at most `NEAR_UNRELATED_SHARE` of both otherwise."""
-    missing = [v for v in counts if v not in ref_values]
+    share = NEAR_SHARE if sim >= 0.5 else NEAR_UNRELATED_SHARE
+    most = max(1, int(share * len(counts)))  # more missing values: no foreign key, stop early
+    missing = list(islice((v for v in counts if v not in ref_values), most + 1))
     if not missing:
         return 0, 0
     rows = sum(counts[v] for v in missing)
-    share = NEAR_SHARE if sim >= 0.5 else NEAR_UNRELATED_SHARE
     if (rows <= share * sum(counts.values()) and len(counts) - len(missing) >= 3
             and (len(missing) <= share * len(counts) or (sim >= 0.5 and len(missing) == 1))):
         return len(missing), rows
