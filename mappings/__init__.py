@@ -19,3 +19,8 @@ def synthea() -> Traversable:
 def openemr() -> Traversable:
     """The OpenEMR (SQL) pack's folder."""
     return files(__name__) / "openemr"
+
+
+def riverside() -> Traversable:
+    """The Riverside General Hospital (WardBook CSV export) pack's folder."""
+    return files(__name__) / "riverside"

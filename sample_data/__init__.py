@@ -1,8 +1,9 @@
 """The bundled sample practice, installed as the package ``migrate_sample``.
 
-Only ``migration.yaml`` and the Synthea CSV export in ``synthea/`` ship in the wheel (see
-``[tool.setuptools.package-data]`` in pyproject.toml and setup.py); ``emr-migrate sample DIR``
-copies them into a project folder.
+Only ``migration.yaml`` with the Synthea CSV export in ``synthea/``, and
+``riverside/migration.yaml`` with the WardBook CSV export in ``riverside/``, ship in the wheel (see
+``[tool.setuptools.package-data]`` in pyproject.toml and setup.py; the generators stay out);
+``emr-migrate sample [--name riverside] DIR`` copies one into a project folder.
 """
 
 from __future__ import annotations
@@ -12,5 +13,5 @@ from importlib.resources.abc import Traversable
 
 
 def folder() -> Traversable:
-    """The folder holding ``migration.yaml`` and ``synthea/``."""
+    """The folder holding ``migration.yaml``, ``synthea/`` and ``riverside/``."""
     return files(__name__)

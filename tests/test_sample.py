@@ -66,6 +66,7 @@ def test_the_sample_runs_with_the_pack_by_name(tmp_path: Path,
 def test_sample_help_ends_with_an_example() -> None:
     result = CliRunner().invoke(cli, ["sample", "-h"])
     doc = result.output.split("Options:")[0].rstrip().splitlines()
-    assert doc[-3:] == ["  Example:", "    emr-migrate sample demo",
+    assert doc[-4:] == ["  Example:", "    emr-migrate sample demo",
+                        "    emr-migrate sample --name riverside hospital",
                         "    emr-migrate run -c demo/migration.yaml     # -> demo/out/ndjson, "
                         "demo/out/run.json"]

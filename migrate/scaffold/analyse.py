@@ -2,27 +2,39 @@
 between tables, the dictionary tables and a suggested FHIR resource per entity table.
 
 - **Keys** by uniqueness: a column always filled whose values are all different (id-like names
-  first), else a unique pair (`profile.find_unique_pairs`); a table over the profiler's cap
-  gets an id-like column *not proven* unique (said in the output); with none, every column
-  (duplicate rows numbered).
+  first), else a unique pair (`profile.find_unique_pairs`), else an id-like column unique but
+  for a few repeated values (their extra rows at most `NEAR_UNIQUE_SHARE` of the table: a row
+  exported twice; `run` quarantines the repeats as duplicate-key, and the output says how
+  many values repeat); a table over the profiler's cap gets an id-like column *not proven*
+  unique (said in the output); with none, every column (duplicate rows numbered).
 - **Foreign keys** by value containment: every value of a column is a value of a one-column
-  key of another table. Name similarity only breaks ties, and guards against coincidences:
-  a column with few values (a sequence number) or its own table's row number needs a name
-  that resembles the key's to count.
-- **Dictionaries**: few columns, a one-column key, a mostly distinct text label, referenced
-  by another table, and a name that suggests no patient or encounter table.
+  key of another table, or nearly every one (real exports have orphans: see `near_contained`;
+  the values and rows not found are counted, never listed). Name similarity breaks ties, and
+  guards against coincidences: a column with few values (a sequence number) or its own
+  table's row number needs a name that resembles the key's to count.
+- **Dictionaries**: a one-column key, a mostly distinct text label, referenced by another
+  table, a name that suggests no patient or encounter table, and few columns: at most
+  `DICTIONARY_MAX_COLUMNS`, or up to `WIDE_DICTIONARY_MAX_COLUMNS` for a table with no date
+  and no person's name, far smaller than a table referencing it and named like no entity.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 
 from migrate.report.profile import ColumnProfile, TableProfile
 from migrate.scaffold.columns import ColumnInfo, describe_column
 from migrate.scaffold.profile import SourceProfile, single_keys, weak_key
 
 DICTIONARY_MAX_COLUMNS = 4
+WIDE_DICTIONARY_MAX_COLUMNS = 8  # a wider dictionary (item id, label, fluid, category, LOINC)
+WIDE_DICTIONARY_RATIO = 10  # ... has at most 1/10 of the rows of a table referencing it
+DICTIONARY_NAME = r"^d_|dict|lookup|vocab|(^|_)(codes?|items?|types?)$"
+NEAR_UNIQUE_SHARE = 0.01  # a key's repeated rows: at most this share of the table
+NEAR_SHARE = 0.05  # near containment: at most this share of values and rows not found ...
+NEAR_UNRELATED_SHARE = 0.01  # ... or this share, for a name unlike the key's
 FEW_VALUES = 20  # a column with fewer distinct values needs a similar name to be a foreign key
 # Per suggested resource: a table-name pattern (searched, in this order: the more specific
 # first, Patient last), then column-name patterns that must each match a whole column name
@@ -54,17 +66,31 @@ GENERIC_ID = re.compile(r"id|oid", re.IGNORECASE)
 # Counters within a parent (line numbers, sequence numbers): never foreign keys.
 COUNTER = re.compile(r"(^|_)(seq|seq_?num|sequence|line|line_?no|row_?id|rownum)$",
                      re.IGNORECASE)
+_PERSON = re.compile(r".*((first|last|given|family|sur|middle)_?name|dob|birth|gender|sex).*",
+                     re.IGNORECASE)
 _ID_NAME = re.compile(r"(^|_)(id|key|no|num|nr|code)$|id$", re.IGNORECASE)
 
 
 @dataclass
 class ForeignKey:
-    """``table.column`` holds only values of ``ref_table.ref_column`` (a one-column key)."""
+    """``table.column`` holds values of ``ref_table.ref_column`` (a one-column key): all of
+    them, or all but ``missing`` distinct values on ``missing_rows`` rows (orphans)."""
 
     table: str
     column: str
     ref_table: str
     ref_column: str
+    missing: int = 0
+    missing_rows: int = 0
+
+    def orphans(self, looked_up: bool) -> str:
+        """What the values not found mean, in a note ("" when all are found): look-up misses
+        for a table read by a look-up, dangling references otherwise. Counts, no values."""
+        if not self.missing:
+            return ""
+        what = "look-up misses" if looked_up else "dangling references"
+        return (f"{self.missing} value(s) not found in {self.ref_table} ({self.missing_rows} "
+                f"row(s)): those rows will be {what}")
 
 
 @dataclass
@@ -159,6 +185,10 @@ def _key(prof: TableProfile, source: SourceProfile) -> tuple[list[str], str]:
         best_pair = max(pairs, key=lambda p: (sum(_id_score(c, prof.table) for c in p),
                                               -order[p[0]] - order[p[1]]))
         return list(best_pair), "unique pair"
+    near = _near_unique(prof, order)
+    if near:
+        return [near[0]], (f"unique but for {near[1]} repeated value(s): those rows will be "
+                           "quarantined duplicate-key (the first of each kept)")
     capped = [c for c in prof.columns if c.capped and not c.nulls and _ID_NAME.search(c.name)
               and max(c.counts.values()) == 1]  # no value kept was seen twice
     if capped:
@@ -168,6 +198,24 @@ def _key(prof: TableProfile, source: SourceProfile) -> tuple[list[str], str]:
         source.pairs_capped else ""
     return [c.name for c in prof.columns], f"no unique column or pair found{why}: every " \
         "column, repeated rows numbered"
+
+
+def _near_unique(prof: TableProfile, order: dict[str, int]) -> tuple[str, int] | None:
+    """An id-like column, always filled, neither a date nor a decimal, whose values are all
+    different but for a few (the extra rows at most `NEAR_UNIQUE_SHARE` of the table): the
+    column and how many of its values repeat."""
+    found = []
+    for c in prof.columns:
+        extra = sum(c.counts.values()) - len(c.counts)
+        if (c.capped or c.nulls or not _ID_NAME.search(c.name) or weak_key(prof, c.name)
+                or not 0 < extra <= prof.rows * NEAR_UNIQUE_SHARE):
+            continue
+        repeated = sum(1 for n in c.counts.values() if n > 1)
+        found.append((_id_score(c.name, prof.table), -order[c.name], c.name, repeated))
+    if not found:
+        return None
+    _score, _order, name, repeated = max(found)
+    return name, repeated
 
 
 def _singular(name: str) -> str:
@@ -190,27 +238,47 @@ def similarity(column: str, ref_table: str, ref_column: str) -> float:
 
 def _foreign_keys(t: TableInfo, tables: list[TableInfo],
                   profiles: dict[str, TableProfile]) -> list[ForeignKey]:
-    """Each column's best containing key of another table, if any."""
+    """Each column's best containing (or nearly containing) key of another table, if any:
+    the most similar name first, then the fewest orphans, then the closest cover."""
     keys = {other.name: (ref, set(ref.counts)) for other in tables
             if other.name != t.name and not other.error and len(other.key) == 1
             and (ref := profiles[other.name].column(other.key[0])) is not None
             and not ref.capped}
     out = []
     for col in t.columns:
-        values = set(profiles[t.name].column(col.name).counts)  # type: ignore[union-attr]
-        if col.capped or not values or col.flag or col.kind in ("date", "datetime", "decimal"):
+        counts = profiles[t.name].column(col.name).counts  # type: ignore[union-attr]
+        if col.capped or not counts or col.flag or col.kind in ("date", "datetime", "decimal"):
             continue
         found = []
         for name, (ref, ref_values) in keys.items():
-            if not values <= ref_values:
-                continue
             sim = similarity(col.name, name, ref.name)
-            if _plausible(t, col.name, len(values), sim, profiles[t.name], ref):
-                found.append((sim, len(values) / len(ref_values), name, ref.name))
+            missing = near_contained(counts, ref_values, sim)
+            if missing is not None and _plausible(t, col.name, len(counts), sim,
+                                                  profiles[t.name], ref):
+                found.append((sim, -missing[1], len(counts) / len(ref_values), name, ref.name,
+                              missing))
         if found:
-            _sim, _cover, ref_table, ref_column = max(found)
-            out.append(ForeignKey(t.name, col.name, ref_table, ref_column))
+            _sim, _rows, _cover, ref_table, ref_column, missing = max(found)
+            out.append(ForeignKey(t.name, col.name, ref_table, ref_column, *missing))
     return out
+
+
+def near_contained(counts: dict[str, int], ref_values: set[str], sim: float
+                   ) -> tuple[int, int] | None:
+    """The distinct values and the rows of a column not found in a key, when few enough to be
+    orphans (None when the column is no foreign key of it): at most `NEAR_SHARE` of both, and
+    at least 3 values found, for a name like the key's (one value missing always counts, the
+    dictionary may be small); at most `NEAR_UNRELATED_SHARE` of both otherwise."""
+    share = NEAR_SHARE if sim >= 0.5 else NEAR_UNRELATED_SHARE
+    most = max(1, int(share * len(counts)))  # more missing values: no foreign key, stop early
+    missing = list(islice((v for v in counts if v not in ref_values), most + 1))
+    if not missing:
+        return 0, 0
+    rows = sum(counts[v] for v in missing)
+    if (rows <= share * sum(counts.values()) and len(counts) - len(missing) >= 3
+            and (len(missing) <= share * len(counts) or (sim >= 0.5 and len(missing) == 1))):
+        return len(missing), rows
+    return None
 
 
 def _dense(col: ColumnProfile) -> bool:
@@ -237,14 +305,30 @@ def _plausible(t: TableInfo, column: str, distinct: int, sim: float, prof: Table
 
 def _dictionary_label(t: TableInfo, schema: Schema) -> str | None:
     """The label column when ``t`` is a dictionary table, else None."""
-    if (t.error or len(t.key) != 1 or len(t.columns) > DICTIONARY_MAX_COLUMNS
-            or not schema.referenced_by(t.name)
+    refs = schema.referenced_by(t.name)
+    if (t.error or len(t.key) != 1 or not refs
             or _by_table_name(t.name) in ("Patient", "Encounter")):
+        return None
+    if len(t.columns) > DICTIONARY_MAX_COLUMNS and not _wide_dictionary(t, refs, schema):
         return None
     texts = [c for c in t.columns if c.kind == "text" and c.name != t.key[0]
              and c.distinct * 2 > t.rows * (1 - c.null_share)]
     texts.sort(key=lambda c: not re.search(r"label|title|name|desc|text", c.name, re.I))
     return texts[0].name if texts else None
+
+
+def _wide_dictionary(t: TableInfo, refs: list[ForeignKey], schema: Schema) -> bool:
+    """A dictionary with more columns (an item's label, fluid, category, LOINC code): at most
+    `WIDE_DICTIONARY_MAX_COLUMNS`, no date and no person's name or sex (a patient, an
+    admission), a name like no entity's unless it says dictionary, and a table referencing
+    it with `WIDE_DICTIONARY_RATIO` times its rows."""
+    return (len(t.columns) <= WIDE_DICTIONARY_MAX_COLUMNS
+            and not any(c.kind in ("date", "datetime") or _PERSON.fullmatch(c.name)
+                        for c in t.columns)
+            and (_by_table_name(t.name) is None or bool(re.search(DICTIONARY_NAME, t.name,
+                                                                   re.IGNORECASE)))
+            and any(schema.table(fk.table).rows >= WIDE_DICTIONARY_RATIO * t.rows
+                    for fk in refs))
 
 
 def _by_table_name(name: str) -> str | None:

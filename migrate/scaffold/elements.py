@@ -55,6 +55,16 @@ class Lookup:
     key: str
     label: str  # the column taken
     date: ColumnInfo | None = None  # a related row's date column (then ``label`` is its name)
+    missing: int = 0  # distinct values of ``column`` not found in ``table`` (orphans) ...
+    missing_rows: int = 0  # ... and the rows holding them
+    others: tuple[str, ...] = ()  # a dictionary's other columns (not taken: said in a comment)
+
+    @property
+    def on_missing(self) -> str:
+        """What a miss does: a dictionary gives a label only, so the row is kept (its code is
+        still written, the miss is a warning); a related row that is missing means a
+        dangling reference, so the row is quarantined (lookup-miss), explained."""
+        return "quarantine" if self.date is not None else "keep"
 
 
 @dataclass(frozen=True)
@@ -73,10 +83,13 @@ def lookups(t: TableInfo, schema: Schema) -> list[Lookup]:
     taken: set[str] = set()
     out = []
     for fk in t.foreign_keys:
-        label = schema.table(fk.ref_table).label
-        if label is not None and readable(fk.column):
+        dictionary = schema.table(fk.ref_table)
+        if dictionary.label is not None and readable(fk.column):
+            others = tuple(c.name for c in dictionary.columns
+                           if c.name not in (fk.ref_column, dictionary.label))
             out.append(Lookup(lookup_name(fk.ref_table, taken), fk.column, fk.ref_table,
-                              fk.ref_column, label))
+                              fk.ref_column, dictionary.label, None, fk.missing,
+                              fk.missing_rows, others))
     if start_date(t) is not None:
         return out
     for fk in t.foreign_keys:
@@ -84,7 +97,7 @@ def lookups(t: TableInfo, schema: Schema) -> list[Lookup]:
         when = start_date(target) if target.resource == "Encounter" else None
         if when is not None and target.key == [fk.ref_column] and readable(fk.column):
             out.append(Lookup(lookup_name(fk.ref_table, taken), fk.column, fk.ref_table,
-                              fk.ref_column, when.name, when))
+                              fk.ref_column, when.name, when, fk.missing, fk.missing_rows))
             break
     return out
 

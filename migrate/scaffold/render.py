@@ -47,7 +47,9 @@ def column_comment(col: ColumnInfo, t: TableInfo, schema: Schema,
     roles = ["key"] if col.name in t.key else []
     roles += [f"-> {fk.ref_table}.{fk.ref_column}" for fk in t.foreign_keys
               if fk.column == col.name]
-    extra = "; ".join(roles + col.notes)
+    orphans = [fk.orphans(schema.table(fk.ref_table).is_dictionary) for fk in t.foreign_keys
+               if fk.column == col.name and fk.missing]
+    extra = "; ".join(roles + orphans + col.notes)
     code = next((c for c in found or [] if c.column is col), None)
     described = next((c for c in found or [] if c.text is col), None)
     in_template = "used in the template above; " if col.name in (used or ()) else ""
@@ -80,8 +82,25 @@ def lookup_block(looked: list[Lookup]) -> list[str]:
                   f"#     table: {yaml_text(lk.table)}",
                   f"#     key: [{yaml_text(lk.key)}]",
                   f"#     match: [{ref(lk.column)}]",
-                  f"#     columns: [{yaml_text(lk.label)}]"]
+                  f"#     columns: [{yaml_text(lk.label)}]" + (
+                      f"   # also in it: {comment_text(', '.join(lk.others))}"
+                      if lk.others else ""),
+                  f"#     on_missing: {lk.on_missing}   # {_on_missing_why(lk)}"]
     return lines
+
+
+def _on_missing_why(lk: Lookup) -> str:
+    """The comment on a look-up's `on_missing`: why, the other choice, and the orphans the
+    scaffold saw (counts only)."""
+    seen = (f" Seen: {lk.missing} value(s) of {comment_text(lk.column)} not found in "
+            f"{comment_text(lk.table)} ({lk.missing_rows} row(s))." if lk.missing else "")
+    if lk.date is not None:
+        why = (f"a row whose {comment_text(lk.table)} row is missing would reference nothing: "
+               "held back as lookup-miss (keep: mapped without the date, a warning).")
+    else:
+        why = (f"a code {comment_text(lk.table)} lacks is still written, without its label, "
+               "and counted as a warning lookup-miss (quarantine: hold such rows back).")
+    return why + seen
 
 
 def _flow(names: list[str]) -> str:

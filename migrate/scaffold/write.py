@@ -16,7 +16,7 @@ from typing import Any
 
 from migrate.errors import ConfigError, ExtractError
 from migrate.files import private_dir, write_atomic
-from migrate.scaffold.analyse import Schema, TableInfo, analyse
+from migrate.scaffold.analyse import ForeignKey, Schema, TableInfo, analyse
 from migrate.scaffold.profile import Progress, profile_source_tables
 from migrate.scaffold.render import mapping_text
 from migrate.scaffold.yamltext import comment_text, slug, yaml_text
@@ -124,10 +124,10 @@ def readme(schema: Schema, pack: str) -> str:
              "## Tables", "", "| table | rows | unparseable lines | key | resource |",
              "| --- | --- | --- | --- | --- |"]
     lines += [_table_row(t) for t in schema.tables]
-    lines += ["", "## Foreign keys (every value found in the other table's key)", ""]
-    fks = [fk for t in schema.tables for fk in t.foreign_keys]
-    lines += [f"- `{_md(fk.table)}.{_md(fk.column)}` -> `{_md(fk.ref_table)}."
-              f"{_md(fk.ref_column)}`" for fk in fks] or ["None found."]
+    lines += ["", "## Foreign keys (the values found in the other table's key: all, or all "
+              "but a few orphans)", ""]
+    lines += [_foreign_key_line(fk, schema) for t in schema.tables
+              for fk in t.foreign_keys] or ["None found."]
     lines += ["", "## Dictionaries (offered as commented `lookup:` blocks)", ""]
     lines += [_dictionary_line(t, schema) for t in schema.tables if t.is_dictionary] or [
         "None found."]
@@ -138,6 +138,12 @@ def readme(schema: Schema, pack: str) -> str:
               for c in t.columns for n in c.notes]
     lines += ["", "## Notes", ""] + (notes or ["None."])
     return "\n".join(lines) + "\n"
+
+
+def _foreign_key_line(fk: ForeignKey, schema: Schema) -> str:
+    orphans = fk.orphans(schema.table(fk.ref_table).is_dictionary)
+    return (f"- `{_md(fk.table)}.{_md(fk.column)}` -> `{_md(fk.ref_table)}."
+            f"{_md(fk.ref_column)}`" + (f": {_md(orphans)}" if orphans else ""))
 
 
 def _dictionary_line(t: TableInfo, schema: Schema) -> str:

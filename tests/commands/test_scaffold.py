@@ -1,8 +1,9 @@
 """``emr-migrate scaffold``: the command's help and errors, and that its pack passes `check`
 as written and `run` accounts for every row, on the bundled Synthea and OpenEMR samples, the
 real Synthea export in ../shared, a MIMIC-like CSV export (its look-ups uncommented too) and
-the same export in a real PostgreSQL. On the Synthea sources every row is emitted: the
-starter templates are valid FHIR."""
+the same export in a real PostgreSQL, and the Riverside sample with its planted defects (a
+repeated key, orphans). On the Synthea sources every row is emitted: the starter templates
+are valid FHIR."""
 
 from __future__ import annotations
 
@@ -244,6 +245,57 @@ def test_mimic_like_export_with_its_lookups_uncommented(tmp_path: Path) -> None:
     assert {c["code"]["text"] for c in conditions} == {
         "ZZMARKTITLE", "Disease number 1 of the list", "Disease number 2 of the list"}
     assert {c["recordedDate"][:7] for c in conditions} == {"2150-01", "2150-02", "2150-03"}
+
+
+RIVERSIDE = str(REPO / "sample_data" / "riverside")
+
+
+def test_riverside_sample(tmp_path: Path) -> None:
+    """The WardBook export (planted defects: a repeated ROW_ID, orphans): its starter pack
+    passes `check` as written, and `run` maps every row but the repeated one, quarantined
+    `duplicate-key` as the key's note said."""
+    pack, report = scaffold_check_run(RIVERSIDE, tmp_path)
+    assert {t["table"]: t["quarantined_by_cause"] for t in report["tables"]
+            if t["quarantined"]} == {"DIAGNOSES_ICD": {"duplicate-key": 1}}
+    assert sum(t["read"] for t in report["tables"]) == 3976
+    assert report["resources"] == {"Basic": 249, "Condition": 575, "Encounter": 127,
+                                   "MedicationRequest": 416, "Observation": 2367,
+                                   "Patient": 60, "Procedure": 181}
+    assert sorted(p.name for p in pack.glob("*.yaml")) == [  # no mapping of a dictionary
+        "admissions.yaml", "diagnoses_icd.yaml", "labevents.yaml", "noteevents.yaml",
+        "pack.yaml", "patients.yaml", "prescriptions.yaml", "procedures.yaml"]
+
+
+def test_riverside_sample_with_its_lookups_uncommented(tmp_path: Path) -> None:
+    """The four dictionaries are offered as look-ups in the mappings using them, and the
+    admission's start to diagnoses and procedures; uncommented, `check` passes and `run`
+    accounts every orphan: a code or drug the dictionary lacks is kept with a warning
+    (on_missing: keep), a procedure of a purged admission is quarantined `lookup-miss`."""
+    changed: list[str] = []
+    _pack, report = scaffold_check_run(RIVERSIDE, tmp_path,
+                                       lambda pack: changed.extend(uncomment_lookups(pack)))
+    assert changed == ["diagnoses_icd.yaml", "labevents.yaml", "prescriptions.yaml",
+                       "procedures.yaml"]
+    assert sorted((lk["table"], u) for lk in report["lookups"] for u in lk["used_by"]) == [
+        ("D_ITEMS", "pack.labevents.d_items"), ("admissions", "pack.diagnoses_icd.admissions"),
+        ("admissions", "pack.procedures.admissions"),
+        ("d_diagnosis", "pack.diagnoses_icd.d_diagnosis"),
+        ("d_drugs", "pack.prescriptions.d_drugs"),
+        ("d_procedure", "pack.procedures.d_procedure")]
+    assert {t["table"]: t["quarantined_by_cause"] for t in report["tables"]
+            if t["quarantined"]} == {"DIAGNOSES_ICD": {"duplicate-key": 1},
+                                     "procedures": {"lookup-miss": 1}}
+    assert report["warnings"] == {"pack.diagnoses_icd:lookup-miss": 1,
+                                  "pack.prescriptions:lookup-miss": 1}
+    ndjson = tmp_path / "ndjson"
+    labs = read_ndjson(ndjson / "Observation.ndjson")
+    assert {o["code"]["text"] for o in labs if o["code"]["coding"][0]["code"] == "50912"} == {
+        "Creatinine"}
+    drugs = read_ndjson(ndjson / "MedicationRequest.ndjson")
+    assert len([m for m in drugs if "text" not in m["medicationCodeableConcept"]]) == 1
+    procedures = read_ndjson(ndjson / "Procedure.ndjson")
+    assert len(procedures) == 180
+    assert all("performedDateTime" in p for p in procedures)
 
 
 def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """migrate/scaffold/analyse.py on a MIMIC-like export and on the bundled samples: keys by
 uniqueness, foreign keys by containment (with the guards against coincidences), dictionary
-tables and suggested resources."""
+tables and suggested resources; and on imperfect data (the Riverside sample and small
+exports): a key with a repeated value, foreign keys with orphans, wider dictionaries."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from migrate.config import parse_source
-from migrate.scaffold.analyse import Schema, TableInfo, _resource, analyse, similarity
+from migrate.scaffold.analyse import (
+    Schema,
+    TableInfo,
+    _resource,
+    analyse,
+    near_contained,
+    similarity,
+)
 from migrate.scaffold.profile import profile_source_tables
 from tests.scaffold.mimic import write_mimic
 
@@ -135,3 +143,108 @@ def test_similarity_is_a_tie_break_of_names() -> None:
     assert similarity("hadm_id", "admissions", "hadm_id") == 1.0
     assert similarity("PATIENT", "patients", "Id") == 1.0
     assert similarity("bps", "procedure_report", "procedure_report_id") == 0.0
+
+
+@pytest.fixture(scope="module")
+def riverside() -> Schema:
+    return schema_of("sample_data/riverside")
+
+
+def test_riverside_a_key_repeated_once_is_still_the_key(riverside: Schema) -> None:
+    """DIAGNOSES_ICD exports one row twice (same ROW_ID): ROW_ID is its key all the same, and
+    the note says how many values repeat (never which)."""
+    assert {t.name: t.key for t in riverside.tables} == {
+        "DIAGNOSES_ICD": ["ROW_ID"], "D_ITEMS": ["ITEMID"], "PATIENTS": ["SUBJECT_ID"],
+        "PRESCRIPTIONS": ["ROW_ID"], "admissions": ["hadm_id"], "d_diagnosis": ["icd_code"],
+        "d_drugs": ["drug_id"], "d_procedure": ["icd_code"], "labevents": ["ROW_ID"],
+        "noteevents": ["row_id"], "procedures": ["row_id"]}
+    assert riverside.table("DIAGNOSES_ICD").key_note == (
+        "unique but for 1 repeated value(s): those rows will be quarantined duplicate-key "
+        "(the first of each kept)")
+    assert riverside.table("PRESCRIPTIONS").key_note == "unique"
+
+
+def test_riverside_foreign_keys_tolerate_orphans(riverside: Schema) -> None:
+    """A retired code, a deleted drug and a purged admission are orphans, counted: the
+    foreign keys are found all the same."""
+    found = {(fk.table, fk.column, fk.ref_table, fk.ref_column): (fk.missing, fk.missing_rows)
+             for t in riverside.tables for fk in t.foreign_keys}
+    orphans = {k: v for k, v in found.items() if v != (0, 0)}
+    assert orphans == {("DIAGNOSES_ICD", "ICD_CODE", "d_diagnosis", "icd_code"): (1, 1),
+                       ("PRESCRIPTIONS", "DRUG_ID", "d_drugs", "drug_id"): (1, 1),
+                       ("procedures", "hadm_id", "admissions", "hadm_id"): (1, 1)}
+    assert set(found) - set(orphans) == {
+        (table, column, "PATIENTS", "SUBJECT_ID") for table, column in [
+            ("DIAGNOSES_ICD", "SUBJECT_ID"), ("PRESCRIPTIONS", "SUBJECT_ID"),
+            ("admissions", "subject_id"), ("labevents", "SUBJECT_ID"),
+            ("noteevents", "subject_id"), ("procedures", "subject_id")]} | {
+        (table, column, "admissions", "hadm_id") for table, column in [
+            ("DIAGNOSES_ICD", "HADM_ID"), ("PRESCRIPTIONS", "HADM_ID"),
+            ("labevents", "HADM_ID"), ("noteevents", "hadm_id")]} | {
+        ("labevents", "ITEMID", "D_ITEMS", "ITEMID"),
+        ("procedures", "icd_code", "d_procedure", "icd_code")}
+    fk = riverside.table("procedures").foreign_keys[1]
+    assert fk.orphans(False) == ("1 value(s) not found in admissions (1 row(s)): those rows "
+                                 "will be dangling references")
+    assert riverside.table("procedures").foreign_keys[2].orphans(True) == ""
+
+
+def test_riverside_dictionaries(riverside: Schema) -> None:
+    """Four dictionaries, D_ITEMS with five columns among them; PATIENTS and admissions,
+    also small and referenced by bigger tables, stay entities."""
+    assert {t.name: t.label for t in riverside.tables if t.is_dictionary} == {
+        "D_ITEMS": "LABEL", "d_diagnosis": "long_title", "d_drugs": "drug",
+        "d_procedure": "long_title"}
+    assert {t.name: t.resource for t in riverside.tables if t.resource} == {
+        "DIAGNOSES_ICD": "Condition", "PATIENTS": "Patient",
+        "PRESCRIPTIONS": "MedicationRequest", "admissions": "Encounter",
+        "labevents": "Observation", "noteevents": "Basic", "procedures": "Procedure"}
+
+
+@pytest.mark.parametrize(("counts", "ref", "sim", "expected"), [
+    ({"a": 10, "b": 10, "c": 10, "x": 1}, {"a", "b", "c"}, 1.0, (1, 1)),  # one orphan
+    ({"a": 10, "b": 10, "c": 10}, {"a", "b", "c", "d"}, 0.0, (0, 0)),  # contained
+    ({"a": 10, "b": 10, "c": 10, "x": 1}, {"a", "b", "c"}, 0.0, None),  # unlike names: 1%
+    ({"a": 10, "b": 10, "c": 10, "x": 5}, {"a", "b", "c"}, 1.0, None),  # 5 of 35 rows
+    ({"a": 100, "b": 100, "x": 1}, {"a", "b"}, 1.0, None),  # two values found: too few
+    ({"a": 9, "b": 9, "c": 9, "d": 9, "x": 1, "y": 1}, {"a", "b", "c", "d"}, 1.0,
+     None),  # two of six values missing
+    ({str(i): 1 for i in range(200)}, {str(i) for i in range(1, 200)}, 0.0, (1, 1)),
+])
+def test_near_containment(counts: dict[str, int], ref: set[str], sim: float,
+                          expected: tuple[int, int] | None) -> None:
+    assert near_contained(counts, ref, sim) == expected
+
+
+def write_csv(folder: Path, name: str, header: str, lines: list[str]) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.csv").write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(("rows", "key"), [(200, ["event_id"]), (50, ["event_id", "value"])])
+def test_a_key_may_repeat_on_one_percent_of_rows(tmp_path: Path, rows: int,
+                                                 key: list[str]) -> None:
+    """A row exported twice in 200 is quarantined by the key; in 50 (2%) it is no key."""
+    lines = [f"{100 + i},{i % 3}" for i in range(rows - 1)] + ["100,0"]
+    write_csv(tmp_path / "x", "events", "event_id,value", lines)
+    table = schema_of(str(tmp_path / "x")).table("events")
+    assert table.key == key
+    assert ("1 repeated value(s)" in table.key_note) is (len(key) == 1)
+
+
+@pytest.mark.parametrize(("events", "extra", "dictionary"), [
+    (100, "note", True), (50, "note", False), (100, "dob", False), (100, "first_name", False)])
+def test_a_dictionary_with_more_columns(tmp_path: Path, events: int, extra: str,
+                                        dictionary: bool) -> None:
+    """Up to 8 columns when a referencing table has ten times its rows, and no date nor a
+    person's name: item id, label, fluid, category, LOINC code."""
+    folder = tmp_path / "x"
+    write_csv(folder, "lab_items", f"itemid,label,fluid,category,loinc,{extra}", [
+        f"{50901 + 7 * i},Item {i},{'BU'[i % 2]},{'CHM'[i % 3]},{1000 + i}-{i % 10},"
+        f"{f'19{40 + i}-01-02' if extra == 'dob' else f'x{i}'}" for i in range(10)])
+    write_csv(folder, "results", "result_id,itemid,val", [
+        f"{i},{50901 + 7 * (i % 10)},{i % 7}.5" for i in range(events)])
+    schema = schema_of(str(folder))
+    assert schema.table("results").foreign_keys[0].ref_table == "lab_items"
+    assert schema.table("lab_items").is_dictionary is dictionary
+    assert (schema.table("lab_items").label == "label") is dictionary

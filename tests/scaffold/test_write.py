@@ -144,3 +144,56 @@ def test_capped_profile_is_said(export: Path, tmp_path: Path,
     assert "key: [subject_id, hadm_id, seq_num, icd_code, icd_version]" in diagnoses
     assert "duplicate_keys: number" in diagnoses  # hadm_id repeats: never a key, even capped
     assert load_pack(tmp_path / "p").spec.columns["admissions"][0] == "hadm_id"
+
+
+@pytest.fixture(scope="module")
+def riverside(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("packs") / "rv"
+    scaffold({"type": "csv", "path": str(Path(__file__).resolve().parents[2] / "sample_data"
+                                         / "riverside")}, out)
+    return out
+
+
+def test_orphans_and_repeats_are_said_in_readme(riverside: Path) -> None:
+    """The README counts what `run` will hold back: a repeated key, values not found."""
+    text = (riverside / "README.md").read_text(encoding="utf-8")
+    assert ("| `DIAGNOSES_ICD` | 576 | 0 | ROW_ID (unique but for 1 repeated value(s): those "
+            "rows will be quarantined duplicate-key (the first of each kept)) | Condition |"
+            ) in text
+    assert ("- `DIAGNOSES_ICD.ICD_CODE` -> `d_diagnosis.icd_code`: 1 value(s) not found in "
+            "d_diagnosis (1 row(s)): those rows will be look-up misses\n") in text
+    assert ("- `procedures.hadm_id` -> `admissions.hadm_id`: 1 value(s) not found in "
+            "admissions (1 row(s)): those rows will be dangling references\n") in text
+    assert "- `labevents.ITEMID` -> `D_ITEMS.ITEMID`\n" in text
+    assert "- `D_ITEMS`: code `ITEMID`, label `LABEL`, used by `labevents.ITEMID`" in text
+
+
+def test_lookups_offered_with_their_on_missing(riverside: Path) -> None:
+    """A dictionary's miss keeps the row (its code is still written); a missing related
+    row quarantines it. The comment says why, and the orphans seen (counts only)."""
+    drugs = (riverside / "prescriptions.yaml").read_text(encoding="utf-8")
+    assert ('#   d_drugs:\n#     table: d_drugs\n#     key: [drug_id]\n#     match: ["$DRUG_ID"]'
+            "\n#     columns: [drug]   # also in it: rxnorm\n"
+            "#     on_missing: keep   # a code d_drugs lacks is still written, without its "
+            "label, and counted as a warning lookup-miss (quarantine: hold such rows back). "
+            "Seen: 1 value(s) of DRUG_ID not found in d_drugs (1 row(s)).\n") in drugs
+    assert ("DRUG_ID: text, null 0.0%, 15 distinct; -> d_drugs.drug_id; 1 value(s) not found "
+            "in d_drugs (1 row(s)): those rows will be look-up misses.") in drugs
+    procedures = (riverside / "procedures.yaml").read_text(encoding="utf-8")
+    assert ("#     on_missing: quarantine   # a row whose admissions row is missing would "
+            "reference nothing: held back as lookup-miss (keep: mapped without the date, a "
+            "warning). Seen: 1 value(s) of hadm_id not found in admissions (1 row(s)).\n"
+            ) in procedures
+    labs = (riverside / "labevents.yaml").read_text(encoding="utf-8")
+    assert "#     columns: [LABEL]   # also in it: FLUID, CATEGORY, LOINC_CODE\n" in labs
+    assert "Seen:" not in labs  # every ITEMID is in D_ITEMS
+    assert load_pack(riverside).mappings  # the pack loads as written
+
+
+def test_no_value_of_riverside_is_written(riverside: Path) -> None:
+    """Neither the orphans (a retired code, a deleted drug, a purged admission) nor the
+    repeated key, names, labels or identifiers reach the pack."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in riverside.iterdir())
+    values = ["4019", "XDRUG99", "99999999", "Yamamoto", "CORDELIA", "RGH0193464",
+              "Creatinine", "Heparin", "hypertension", "2132-12"]
+    assert [v for v in values if v.lower() in text.lower()] == []
