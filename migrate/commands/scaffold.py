@@ -28,7 +28,8 @@ def scaffold(source: str, out: Path, name: str | None, tables: tuple[str, ...], 
     Every table is read once (streamed; at most 100,000 distinct values kept per column, and
     the output says where that cap was reached). Keys are found by uniqueness (a few repeats
     allowed and counted), foreign keys by value containment (a few orphans allowed and
-    counted), dictionary tables (code -> label) are offered as commented `lookup:` blocks; dates, flags, codes and numbers with thousands separators are recognised. One
+    counted), dictionary tables (code -> label) are offered as commented `lookup:` blocks;
+    dates, flags, codes and numbers with thousands separators are recognised. One
     mapping per entity table, with a suggested FHIR resource, its key, references to the
     patient and encounter mappings, a valid starter template (statuses to choose are
     literals with a TODO; the main code, dates, a patient's name and birth date filled in
