@@ -23,31 +23,11 @@ import resource
 import statistics
 import sys
 import tempfile
-import time
-import uuid
 from pathlib import Path
 
-from _common import ensure_data, run_floor
+from _common import ensure_data, run_floor, run_ours
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def run_ours(source: Path, out: Path) -> dict[str, float]:
-    """The real pipeline; CPU and wall time of the run alone (pack loading included)."""
-    from migrate.config import RunSettings
-    from migrate.pipeline import run_pipeline
-
-    settings = RunSettings(
-        mappings=REPO / "mappings" / "synthea", source={"type": "csv", "path": str(source)},
-        target={"type": "ndjson", "path": str(out / "ndjson")}, output=out,
-        namespace=uuid.UUID("6f2d3c1e-8b4a-4f0e-9d2c-1a7b5e3f9c08"),
-        source_system="urn:emr-migrate:bench", progress=False, chunk_size=5000)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    report = run_pipeline(settings)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    total = sum(report.resources.values())
-    return {"resources": total, "rows": report.read, "quarantined": report.quarantined,
-            "cpu_s": cpu, "wall_s": wall, "per_core": total / cpu}
 
 
 def main() -> None:

@@ -9,14 +9,18 @@ own ``key`` cannot be recomputed from the row key and are not tracked.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 if TYPE_CHECKING:
     from migrate.mappers.pack import CompiledMapping, Pack
     from migrate.outcomes import Unit
 
-MAX_DEPTH = 64  # resources nest far less; a deeper value is not walked further
+# A Reference.reference member in JSON (an id never holds a quote or a backslash escape).
+_REFERENCE = re.compile(rb'"reference":"([^"\\]*)"')
 
 
 class DanglingTracker:
@@ -60,20 +64,15 @@ class DanglingTracker:
 
     def count(self, m: CompiledMapping, resources: list[dict[str, Any]],
               found: Counter[tuple[str, str]]) -> None:
-        """Add to ``found`` the references of ``resources`` to quarantined rows."""
-        for res in resources:
-            self._walk(res, m.name, found, 0)
+        """Add to ``found`` the references of ``resources`` to quarantined rows.
 
-    def _walk(self, node: Any, mapping: str, found: Counter[tuple[str, str]], depth: int) -> None:
-        if depth > MAX_DEPTH:
-            return
-        if isinstance(node, dict):
-            ref = node.get("reference")
-            if isinstance(ref, str) and ref in self.ids:
-                found[(mapping, self.ids[ref])] += 1
-            for value in node.values():
-                if isinstance(value, dict | list):
-                    self._walk(value, mapping, found, depth + 1)
-        elif isinstance(node, list):
-            for item in node:
-                self._walk(item, mapping, found, depth + 1)
+        Every ``"reference": "..."`` member of the resources, found in their JSON in one pass
+        (orjson and a regular expression, both in C: walking the objects in Python cost an
+        eighth of a run): a string value cannot hold the pattern, its quotes are escaped.
+        """
+        ids, name = self.ids, m.name
+        text = orjson.dumps(resources)
+        for raw in _REFERENCE.findall(text):
+            ref = raw.decode()
+            if ref in ids:
+                found[(name, ids[ref])] += 1
