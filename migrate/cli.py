@@ -24,6 +24,7 @@ from migrate import __version__
 from migrate.commands.packs import packs
 from migrate.commands.plugins import plugins
 from migrate.commands.sample import sample
+from migrate.commands.scaffold import scaffold
 from migrate.errors import (
     ConfigError,
     ExitCode,
@@ -564,6 +565,7 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
 cli.add_command(packs)
 cli.add_command(sample)
 cli.add_command(plugins)
+cli.add_command(scaffold)
 
 
 def main() -> None:

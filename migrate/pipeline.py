@@ -24,6 +24,7 @@ from migrate.extractors.base import Extractor, open_extractor, source_options
 from migrate.files import commit, leftovers, open_partial, private_dir, write_atomic, writing
 from migrate.loaders.base import Loader
 from migrate.loaders.deadletter import DEAD_LETTERS_FILE, DeadLetterWriter
+from migrate.mappers.lookups import lookup_problems
 from migrate.mappers.pack import CompiledMapping, Pack, load_pack
 from migrate.outcomes import EMITTED, FILTERED, UNCHANGED, RejectedRow, Unit
 from migrate.redact import redact_text, redact_url
@@ -115,6 +116,8 @@ def _execute(settings: RunSettings, pack: Pack, report: RunReport, extractor: Ex
         with writing(qpath):
             for mapping in pack.ordered_mappings():
                 run.mapping(mapping)
+        if executor.lookups is not None:
+            report.lookups = executor.lookups.report()
         report.reference_problems = empty_but_referenced(report, pack.depends)
         report.load = load.close().as_dict()
         _write_load_failures(load, out, report, dead)
@@ -190,9 +193,24 @@ def check_columns(pack: Pack, ext: Extractor) -> None:
             if col not in have:
                 problems.append(f"{m.file}:{line}: column {col!r} is not in "
                                 f"{ext.describe(m.table)} (it has: {', '.join(sorted(have))})")
+        if m.spec.lookup:  # look-up tables: their key, columns and order
+            problems += [f"{m.file}:{line}: {msg}" for line, msg in lookup_problems(
+                m.spec, m.lookup_lines, _lookup_tables(ext, m))]
     if problems:
         raise ExtractError(f"the source does not fit the mapping pack ({len(problems)} "
                            "problem(s)):\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _lookup_tables(ext: Extractor, m: CompiledMapping) -> dict[str, set[str] | str]:
+    """The columns of each look-up table of ``m``, or why they cannot be read."""
+    out: dict[str, set[str] | str] = {}
+    for lk in m.spec.lookup.values():
+        if lk.table not in out:
+            try:
+                out[lk.table] = set(ext.columns(lk.table))
+            except (ExtractError, ConfigError) as exc:
+                out[lk.table] = str(exc)
+    return out
 
 
 def _source_columns(ext: Extractor, m: CompiledMapping) -> list[str]:

@@ -28,6 +28,7 @@ from migrate.outcomes import EMITTED, Batch, RejectedRow, RowError, Unit
 if TYPE_CHECKING:
     from migrate.config import RunSettings
     from migrate.extractors.base import Extractor
+    from migrate.mappers.lookups import LookupAttacher
     from migrate.mappers.pack import CompiledMapping, Pack
     from migrate.validation.base import Validator
 
@@ -58,16 +59,20 @@ class StageLoop:
     def __init__(self, pack: Pack, m: CompiledMapping, validator: Validator, *,
                  hash_rows: bool = False, skip_unchanged: SkipCheck | None = None,
                  emit_counts: Counter[tuple[str, str]] | None = None,
-                 order: UnitOrder | None = None) -> None:
+                 order: UnitOrder | None = None, lookups: LookupAttacher | None = None) -> None:
         self.m, self.validator = m, validator
         changes = (RowChanges(pack, skip_unchanged)
                    if hash_rows or skip_unchanged is not None else None)
         self.runner = MappingRunner(pack, m, changes=changes, order=order,
-                                    emit_counts=emit_counts)
+                                    emit_counts=emit_counts, lookups=lookups)
 
     def chunk(self, batch: Batch, warnings: Counter[str]) -> list[Unit]:
-        """Map and validate the rows of one batch; the units that are finished, in order."""
+        """Map and validate the rows of one batch; the units that are finished, in order.
+        Look-up misses kept with nulls (``on_missing: keep``) count as ``<mapping>:lookup-miss``
+        warnings."""
         units = self.runner.feed(batch.rows, clean=batch.clean)
+        if self.runner.lookups is not None and (kept := self.runner.lookups.take_kept()):
+            warnings[f"{self.m.name}:lookup-miss"] += kept
         validate_units(self.validator, units, warnings)
         return units
 

@@ -97,8 +97,8 @@ def test_a_broken_pack_exits_2_and_lists_every_problem(project: Path) -> None:
     assert err == (
         "Error: the mapping pack has 1 problem(s):\n"
         f"  {pack / 'patient.yaml'}:4: keys: unknown key; valid keys: description, "
-        "duplicate_keys, emit, filter, group, key, let, mapping, null_tokens, nullable_key, "
-        "query, source, sync\n")
+        "duplicate_keys, emit, filter, group, key, let, lookup, mapping, null_tokens, "
+        "nullable_key, query, rules, source, sync\n")
     (pack / "patient.yaml").write_text(PATIENT_YAML.replace("birthDate", "birthdate"))
     code, _, err = invoke("check", str(pack))
     assert code == 2
@@ -216,3 +216,22 @@ def test_an_unforeseen_error_is_exit_70_without_traceback(
     assert "Traceback" not in err
     result = CliRunner().invoke(cli, ["--debug", "check", "mappings/synthea"])
     assert isinstance(result.exception, ZeroDivisionError)
+
+
+def test_check_of_flags_written_as_a_new_user_writes_them_is_problems_not_a_crash(
+        tmp_path: Path) -> None:
+    """Issue 19: "0/1, Y/N, T/F booleans ... the natural way to write them crashed check"
+    (a key YAML reads as a boolean was an internal error, exit 70)."""
+    (tmp_path / "pack.yaml").write_text("name: flags\nnull_tokens: ['', 0]\n"
+                                        "booleans: {true: [1, Y, T], false: [0, N, F]}\n")
+    (tmp_path / "p.yaml").write_text(
+        "mapping: p\nsource: patients\nkey: [ID]\nnull_tokens: [9]\n"
+        "filter:\n  - {name: test, when: {in: [$TEST, [Y, 1]]}}\n"
+        "emit:\n  - resource: Patient\n    when: {equals: [$ACTIVE, 1]}\n    template:\n"
+        "      active: {boolean: {value: $ACTIVE, true: 1, false: 0}}\n"
+        "      maritalStatus: {true: $M}\n")
+    code, _, err = invoke("check", str(tmp_path))
+    problem = (f"{tmp_path / 'p.yaml'}:12: emit[0].template.maritalStatus.true: the key 'true' "
+               "is a YAML boolean or number, not a name; quote it or use a transform")
+    assert (code, err.splitlines()) == (2, ["Error: the mapping pack has 1 problem(s):",
+                                            f"  {problem}"])

@@ -18,6 +18,8 @@ from migrate.registry import Plugin
 if TYPE_CHECKING:
     from migrate.extractors.base import Extractor
     from migrate.loaders.base import Loader
+    from migrate.lookups import LookupStore
+    from migrate.mappers.lookups import LookupAttacher
     from migrate.mappers.pack import CompiledMapping, Pack
     from migrate.stages import ChunkResult
 
@@ -35,6 +37,19 @@ class Executor(Plugin, ABC):
         self.emit_counts: Counter[tuple[str, str]] | None = None
         """When set (by `validate`), the stage loop counts here the template runs per
         (mapping, emit) (`MappingRunner` ``emit_counts``); an executor that cannot refuses."""
+        self.lookups: LookupStore | None = None
+        """The run's look-up tables (`migrate.lookups`), loaded when a mapping needs them."""
+
+    def lookup_attacher(self, m: CompiledMapping) -> LookupAttacher | None:
+        """What attaches ``m``'s look-up values (None: ``m`` has no look-up); the run's
+        `LookupStore` loads each table once, in this process."""
+        if not m.spec.lookup:
+            return None
+        if self.lookups is None:
+            from migrate.lookups import LookupStore
+
+            self.lookups = LookupStore(self.pack, self.ext, self.settings.chunk_size)
+        return self.lookups.attacher(m)
 
     @abstractmethod
     def describe(self) -> str:

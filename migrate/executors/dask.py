@@ -61,6 +61,10 @@ class DaskExecutor(Executor):
         return f"dask:{where} ({workers} workers)"
 
     def __enter__(self) -> DaskExecutor:
+        with_lookups = sorted(m.name for m in self.pack.mappings if m.spec.lookup)
+        if with_lookups:  # each worker would load every look-up table again: not supported
+            raise ConfigError(f"--executor dask does not run look-ups (mapping key 'lookup:' "
+                              f"in {', '.join(with_lookups)}); run with --executor local")
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:

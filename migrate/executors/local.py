@@ -33,7 +33,7 @@ class LocalExecutor(Executor):
         caps = self.loader.capabilities
         loop = StageLoop(self.pack, mapping, self.validator, hash_rows=caps.row_hashes,
                          skip_unchanged=self.loader.unchanged_rows if caps.incremental else None,
-                         emit_counts=self.emit_counts)
+                         emit_counts=self.emit_counts, lookups=self.lookup_attacher(mapping))
         batches = extract(self.ext, mapping, self.settings.chunk_size, since,
                           clean=loop.runner.clean_column)
         return loop.run(batches)

@@ -89,7 +89,7 @@ def screen(mapping: CompiledMapping, rows: list[Row], grouping: bool
     one instead (a condition added an error or raised: the row path reports it exactly).
     None when a condition reads more than columns."""
     deps = mapping.screen_deps
-    conds = [cond for _, cond, _ in mapping.filters]
+    conds = [cond for _, cond, _ in mapping.filters] + [r[1] for r in mapping.rules]
     if mapping.group_when is not None:
         conds.append(mapping.group_when)
     if len(deps) != len(conds) or None in deps:
@@ -100,11 +100,17 @@ def screen(mapping: CompiledMapping, rows: list[Row], grouping: bool
         results = [chunk.evaluate(cond, d, every) for cond, d in zip(conds, deps, strict=True)]
     except _Unkeyable:
         return None
-    names = [name for name, _, _ in mapping.filters]
+    # A row breaking a quarantine rule goes to the row path, which records its error.
+    names = [name for name, _, _ in mapping.filters] + [
+        name if action == "filter" else None for name, _, _, action in mapping.rules]
     rules: list[str | None] = [None] * len(rows)
+    done = [False] * len(rows)
     for name, hits in zip(names, results, strict=False):
         for i, hit in enumerate(hits):
-            if hit and rules[i] is None:
+            if hit and not done[i]:
+                done[i] = True
+                if name is None:
+                    chunk.dirty.add(i)
                 rules[i] = name
     if not grouping:
         grouped = [False] * len(rows)

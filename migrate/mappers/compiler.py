@@ -35,6 +35,10 @@ Cond = Callable[["Scope"], bool]
 IMPURE = "\0impure"  # a dependency that cannot be keyed (a loop variable, another group row)
 MEMO_MAX = 4_096  # entries per memoized subtree before its cache restarts (memory stays flat)
 MEMO_PROBE = 2_000  # calls after which a cache that hits less than a quarter of the time stops
+DIRECTIVES = ("$when", "$foreach", "as", "$each_row")
+"""The template keys that steer compilation instead of naming an element: ``$when`` (any object),
+``$foreach`` with its ``as`` and ``$each_row`` (list items). Any other ``$key`` in an object is a
+problem ("unknown directive"); docs/mapping-spec.md section 5 documents each of them."""
 
 
 class Scope:
@@ -106,6 +110,10 @@ class Compiler:
     # The FHIR type expected where the transform being compiled stands (``first_of`` and
     # ``choose`` check their branches against it).
     expected: str | None = None
+    # Look-ups with ``pick: collect`` -> their columns (set by the pack), and while a
+    # ``$foreach`` over one compiles, its loop variable -> those columns (``$a.col`` checked).
+    collect_columns: dict[str, list[str]] = field(default_factory=dict)
+    item_columns: dict[str, list[str]] = field(default_factory=dict)
     _frames: list[set[str]] = field(default_factory=list)
 
     # -- reporting -------------------------------------------------------------------------
@@ -189,6 +197,16 @@ class Compiler:
             return lambda s: s.vars.get(name)
         if name == "_source_system":  # built in: the project's source system URI
             return Const(self.context.settings.source_system)
+        head, dot, member = name.partition(".")
+        if dot and head in self.var_names and member:  # `$a.col`: a member of a loop item
+            self.impure()
+            known = self.item_columns.get(head)
+            if known is not None and member not in known:
+                close = difflib.get_close_matches(member, known, n=1, cutoff=0.6)
+                return self.problem(line, where, f"the items of ${head} have no column "
+                                    f"{member!r} (their columns: {', '.join(known)})"
+                                    + (f"; did you mean ${head}.{close[0]}?" if close else ""))
+            return lambda s: _member(s.vars.get(head), member)
         self.columns.setdefault(name, line)
         self.depends(name)
         return lambda s: s.row.get(name)
@@ -223,6 +241,11 @@ class Compiler:
         key_lines = getattr(node, "key_lines", {})
         for key, sub in node.items():
             kline = key_lines.get(key, line)
+            if not isinstance(key, str):  # YAML read `true:` or `1:` as a boolean or number
+                name = str(key).lower()
+                self.problem(kline, f"{where}.{name}", f"the key {name!r} is a YAML boolean or "
+                             "number, not a name; quote it or use a transform")
+                continue
             if key == "$when":
                 cond = self.cond(sub, f"{where}.$when", kline)
                 continue
@@ -248,6 +271,8 @@ class Compiler:
         if key in ("resourceType", "id") and fhirmodel.is_resource_type(model):
             self.problem(line, where, f"{key!r} is set by emr-migrate; remove it from the template")
             return None
+        if key.startswith("_"):
+            return self._extension_model(cls, model, key, sub, where, line)
         shape = fhirmodel.element(cls, key)
         if shape is None:
             self.problem(
@@ -265,6 +290,17 @@ class Compiler:
         if not is_list and isinstance(sub, list):
             self.problem(line, where, f"{model}.{key} does not repeat; give one value, not a list")
         return child
+
+    def _extension_model(self, cls: Any, model: str, key: str, sub: Any, where: str,
+                         line: int) -> str | None:
+        """``_birthDate``: the id and extensions of a primitive element, an ``Element``."""
+        problem = fhirmodel.extension_problem(cls, model, key)
+        if problem is not None:
+            self.problem(line, where, problem)
+            return None
+        if isinstance(sub, list):
+            self.problem(line, where, f"{model}.{key} does not repeat; give one value, not a list")
+        return "Element"
 
     def _not_a_transform(self, sub: dict[str, Any], where: str, line: int, element: str
                          ) -> None:
@@ -332,9 +368,16 @@ class Compiler:
             return self.problem(line, f"{where}.as", "'as' must be a name")
         added = name not in self.var_names
         self.var_names.add(name)
+        over_name = item["$foreach"][1:] if isinstance(item["$foreach"], str) else ""
+        outer_items = self.item_columns.pop(name, None)
+        if over_name in self.collect_columns:  # the rows of a collect look-up
+            self.item_columns[name] = self.collect_columns[over_name]
         shadowed = self.let_deps.pop(name, None) if name in self.let_deps else False
         tmpl = self.value(body.get("value", body) if set(body) == {"value"} else body,
                           where, line, None if set(body) == {"value"} else model)
+        self.item_columns.pop(name, None)
+        if outer_items is not None:
+            self.item_columns[name] = outer_items
         if shadowed is not False:  # a loop variable named like a let: the let again
             self.let_deps[name] = shadowed
         if added:
@@ -372,6 +415,11 @@ class Compiler:
     def cond(self, node: Any, where: str, line: int) -> Cond:
         """Compile a condition (``present``, ``equals``, ``in``, ``all``, ...)."""
         return compile_condition(self, node, where, getattr(node, "line", line))
+
+
+def _member(item: Any, name: str) -> Any:
+    """``name`` of an object (a row of a ``collect`` look-up in ``$foreach``), else None."""
+    return item.get(name) if isinstance(item, dict) else None
 
 
 def _collecting(fn: Fn) -> Fn:

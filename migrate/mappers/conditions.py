@@ -10,6 +10,7 @@
     {not_in: [$A, [x, y]]}
     {matches: [$A, "^re$"]}    regular expression search
     {in_map: [$A, map-name]}   the value has an entry in that concept map
+    {lt: [$END, $START]}       less than (also le, gt, ge): numbers, dates, date-times
     {all: [c1, c2]}  {any: [c1, c2]}  {not: c}
 """
 
@@ -18,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from migrate.mappers.compare import compile_comparison
 from migrate.mappers.regex import PatternError, compile_pattern
 
 if TYPE_CHECKING:
     from migrate.mappers.compiler import Compiler, Cond, Scope
 
 OPERATORS = ("present", "absent", "equals", "not_equals", "in", "not_in", "matches",
-             "in_map", "all", "any", "not")
+             "in_map", "lt", "le", "gt", "ge", "all", "any", "not")
 
 
 def compile_condition(c: Compiler, node: Any, where: str, line: int) -> Cond:
@@ -63,7 +65,17 @@ def _equals(c: Compiler, arg: Any, where: str, line: int) -> Cond:
     if pair is None:
         return lambda s: False
     a, b = c.value(pair[0], where, line), c.value(pair[1], where, line)
+    for col, lit in ((pair[0], pair[1]), (pair[1], pair[0])):
+        if isinstance(lit, bool) and _is_column(c, col):
+            word = str(lit).lower()
+            c.problem(line, where, f"{word} is a YAML boolean, compared as the text "
+                      f"{str(lit)!r}; quote it ('{word}') for the word")
     return lambda s: _text(a(s)) == _text(b(s))
+
+
+def _is_column(c: Compiler, node: Any) -> bool:
+    """True when ``node`` reads a column (a column is text: it never equals a boolean)."""
+    return isinstance(node, str) and node.startswith("$") and node[1:] not in c.var_names
 
 
 def _not_equals(c: Compiler, arg: Any, where: str, line: int) -> Cond:
@@ -78,9 +90,7 @@ def _in(c: Compiler, arg: Any, where: str, line: int) -> Cond:
             c.problem(line, where, "the second item must be a list of values")
         return lambda s: False
     a = c.value(pair[0], where, line)
-    column = isinstance(pair[0], str) and pair[0].startswith("$") \
-        and pair[0][1:] not in c.var_names  # a column is text: it never equals a boolean
-    for x in pair[1] if column else ():
+    for x in pair[1] if _is_column(c, pair[0]) else ():
         if isinstance(x, bool):
             c.problem(line, where, f"{str(x).lower()} in the list is a YAML boolean, compared "
                       f"as the text {str(x)!r}; quote it ('{str(x).lower()}') for the word")
@@ -151,8 +161,19 @@ def _not(c: Compiler, arg: Any, where: str, line: int) -> Cond:
     return lambda s: not inner(s)
 
 
+def _comparison(op: str) -> Callable[[Compiler, Any, str, int], Cond]:
+    def build(c: Compiler, arg: Any, where: str, line: int) -> Cond:
+        pair = _pair(c, arg, where, line)
+        if pair is None:
+            return lambda s: False
+        return compile_comparison(c, op, pair, where, line)
+
+    return build
+
+
 _BUILDERS: dict[str, Callable[[Compiler, Any, str, int], Cond]] = {
     "present": _present, "absent": _absent, "equals": _equals, "not_equals": _not_equals,
     "in": _in, "not_in": _not_in, "matches": _matches, "in_map": _in_map,
-    "all": _all, "any": _any, "not": _not,
+    "lt": _comparison("lt"), "le": _comparison("le"), "gt": _comparison("gt"),
+    "ge": _comparison("ge"), "all": _all, "any": _any, "not": _not,
 }

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from migrate.mappers.chunked import ChunkPlan, screen
 from migrate.mappers.compiler import Scope
 from migrate.mappers.keyset import SeenKeys
+from migrate.mappers.lookups import LookupAttacher
 from migrate.mappers.pack import CompiledEmit, CompiledMapping, Pack
 from migrate.outcomes import (  # noqa: F401 - the outcome types, as the engine's users knew them
     EMITTED,
@@ -90,8 +91,11 @@ class MappingRunner:
 
     def __init__(self, pack: Pack, mapping: CompiledMapping, *,
                  changes: ChangeDetection | None = None, order: UnitOrder | None = None,
-                 emit_counts: Counter[tuple[str, str]] | None = None) -> None:
+                 emit_counts: Counter[tuple[str, str]] | None = None,
+                 lookups: LookupAttacher | None = None) -> None:
         self.m = mapping
+        # Look-up values (`migrate.mappers.lookups`), attached before anything reads the rows.
+        self.lookups = lookups
         # Sync's change detection (a stage of its own, `migrate.stages.RowChanges`): row
         # hashes on the units, and rows delivered unchanged before left unmapped.
         self.changes = changes
@@ -122,9 +126,11 @@ class MappingRunner:
         out: list[Unit] = []
         prepared = (self._keys(rows if isinstance(rows, list) else list(rows), text_only=True)
                     if clean else self._keys([self._normalize(row) for row in rows]))
+        if self.lookups is not None:
+            prepared = self.lookups.attach(prepared, self._key_dict)
         skip = (self.changes.chunk(self.m.name, prepared, self._key_dict)
                 if self.changes is not None else set())
-        screen = bool(self.m.filters) or self.group is not None
+        screen = bool(self.m.filters) or bool(self.m.rules) or self.group is not None
         # What happens to each row: a finished unit, a filter rule, "group", or None (mapped
         # on its own). Screening first lets the rows mapped on their own go as one chunk.
         fates: list[Unit | str | None] = (
@@ -302,9 +308,17 @@ class MappingRunner:
         return out
 
     def _filtered(self, scope: Scope) -> str | None:
+        """The filter (or filter rule) the row meets; a quarantine rule it breaks adds its
+        error to the scope (the row is quarantined) and gives None."""
         for name, cond, _line in self.m.filters:
             if cond(scope):
                 return name
+        for name, cond, line, action in self.m.rules:
+            if cond(scope):
+                if action == "filter":
+                    return name
+                scope.errors.append(RowError(name, f"the row breaks rule {name!r}", line=line))
+                return None
         return None
 
     def _grouped(self, scope: Scope) -> bool:

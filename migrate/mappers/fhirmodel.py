@@ -82,3 +82,33 @@ def choice_groups(cls: Any) -> dict[str, str]:
         if isinstance(group, str):
             out[field.alias or name] = group
     return out
+
+
+@cache
+def _extensible(cls: Any) -> dict[str, bool]:
+    """Primitive element name -> whether it repeats, for the ``_name`` members that hold
+    a primitive's id and extensions (``birthDate__ext``, JSON ``_birthDate``)."""
+    out: dict[str, bool] = {}
+    for name, field in cls.model_fields.items():
+        if name.endswith("__ext"):
+            alias = field.alias or "_" + name[: -len("__ext")]
+            out[alias[1:]] = _shape(field.annotation)[0]
+    return out
+
+
+def extension_problem(cls: Any, model: str, key: str) -> str | None:
+    """Why ``key`` (``_birthDate``) cannot stand in ``model``, or None when it is the
+    Element of one of its primitive elements that does not repeat."""
+    name = key[1:]
+    repeats = _extensible(cls).get(name)
+    if repeats is None:
+        if element(cls, name) is not None:
+            return (f"{model}.{name} is not a primitive: write its extensions in "
+                    f"{name}.extension, not {key!r}")
+        close = difflib.get_close_matches(name, list(_extensible(cls)), n=1, cutoff=0.6)
+        hint = f" (did you mean '_{close[0]}'?)" if close else ""
+        return f"{model} has no primitive element {name!r} for {key!r}{hint}"
+    if repeats:
+        return (f"{model}.{name} repeats: extensions of its items ({key!r}) are not supported "
+                "(the list would have to stay aligned with the items, nulls included)")
+    return None

@@ -20,15 +20,19 @@ from migrate.mappers.checks import declared_columns, no_lets
 from migrate.mappers.compiler import Compiler, Cond, Const, Fn, memoized
 from migrate.mappers.ids import id_maker
 from migrate.mappers.installed import pack_source
+from migrate.mappers.lookups import lookup_columns
 from migrate.mappers.spec import (
     UNVERSIONED,
+    BooleansSpec,
     EmitSpec,
     MappingSpec,
+    NumbersSpec,
     PackSpec,
     read_checked,
     read_pack_spec,
 )
 from migrate.mappers.terminology import ConceptMap, read_concept_maps
+from migrate.mappers.units import UnitResolver
 
 # Placeholder identity used when a pack is only checked, not run.
 CHECK_NAMESPACE = uuid.UUID("00000000-0000-0000-0000-000000000000")
@@ -87,8 +91,11 @@ class CompiledMapping:
     column_nulls: dict[str, frozenset[str]] = field(default_factory=dict)
     # The columns each let value is computed from, in the order of ``lets`` (None: not keyable).
     let_deps: list[frozenset[str] | None] = field(default_factory=list)
-    # The columns each filter condition reads, then ``group_when`` (if any) the same.
+    # The columns each filter condition reads, then each rule's, then ``group_when``'s (if any).
     screen_deps: list[frozenset[str] | None] = field(default_factory=list)
+    lookup_lines: dict[str, int] = field(default_factory=dict)  # look-up name -> its line
+    # Cross-column rules, after the filters: (name, violation, line, quarantine | filter).
+    rules: list[tuple[str, Cond, int, str]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -181,6 +188,17 @@ class Pack:
                     out.setdefault(col, (m.file, line))
         return out
 
+    def lookup_reads(self) -> dict[str, dict[str, tuple[str, int]]]:
+        """Columns the pack's look-ups read, per look-up table: column -> (mapping file, line
+        of the look-up). A table read only as a look-up (a dictionary) is read all the same."""
+        out: dict[str, dict[str, tuple[str, int]]] = {}
+        for m in self.mappings:
+            for name, lk in m.spec.lookup.items():
+                cols = out.setdefault(lk.table, {})
+                for col in (*lk.key, *lk.columns, *lk.order_by):
+                    cols.setdefault(col, (m.file, m.lookup_lines.get(name, m.line)))
+        return out
+
 
 class PackContext:
     """What transforms can ask of the pack while compiling."""
@@ -191,6 +209,9 @@ class PackContext:
         self.refs: set[str] = set()
         self.broken: set[str] = set()  # mappings whose file did not check
         self.default_timezone: str | None = None  # pack.yaml's timezone
+        self.units = UnitResolver()  # pack.yaml's units: first, then UCUM (quantity)
+        self.numbers: NumbersSpec | None = None  # pack.yaml's numbers: (default separators)
+        self.booleans: BooleansSpec | None = None  # pack.yaml's booleans: (default tokens)
         ns, system = settings.namespace, settings.source_system
 
         self.make_id = id_maker(ns, system)
@@ -252,6 +273,8 @@ def load_pack(root: Path, settings: MappingSettings | None = None) -> Pack:
     ctx = PackContext(root, settings, maps, targets)
     ctx.broken = broken
     ctx.default_timezone = pack_spec.timezone
+    ctx.units = UnitResolver(pack_spec.units)
+    ctx.numbers, ctx.booleans = pack_spec.numbers, pack_spec.booleans
     for file, data, spec in specs:
         ctx.refs = set()
         mappings.append(_compile(file, data, spec, ctx, pack_spec, problems))
@@ -315,6 +338,7 @@ def _emit_name(emit: EmitSpec) -> str:
 def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: PackSpec,
              problems: list[Problem]) -> CompiledMapping:
     c = Compiler(file, ctx)
+    c.collect_columns = {n: lk.columns for n, lk in spec.lookup.items() if lk.pick == "collect"}
     # Filters and group conditions run before let values exist: they read columns only.
     filters, screen_deps = [], []
     for i, f in enumerate(spec.filter):
@@ -322,6 +346,7 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
         no_lets(c, spec, deps, f"filter[{i}].when", _line(data, "filter", i))
         filters.append((f.name, cond, _line(data, "filter", i)))
         screen_deps.append(deps)
+    rules = _compile_rules(c, spec, data, screen_deps)
     group_when = None
     if spec.group and spec.group.when is not None:
         group_when, deps = c.tracked_cond(spec.group.when, "group.when", _line(data, "group"))
@@ -334,6 +359,7 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
             c.columns.setdefault(col, _line(data, "group"))
     lets = _compile_lets(c, spec, data)
     emits = [_compile_emit(c, spec, e, i, data) for i, e in enumerate(spec.emit)]
+    lookup_lines = lookup_columns(c, spec, data, pack)  # `$adm.col`: no column of the table
     seen: dict[str, int] = {}
     for e in emits:
         if e.name in seen:
@@ -349,7 +375,27 @@ def _compile(file: str, data: Any, spec: MappingSpec, ctx: PackContext, pack: Pa
         nulls |= frozenset(spec.null_tokens)
     return CompiledMapping(spec, file, getattr(data, "line", 1), c.columns, lets, filters,
                            group_when, emits, nulls, _line(data, "key"), column_nulls,
-                           [c.let_deps.get(name) for name, _ in lets], screen_deps)
+                           [c.let_deps.get(name) for name, _ in lets], screen_deps,
+                           lookup_lines, rules)
+
+
+def _compile_rules(c: Compiler, spec: MappingSpec, data: Any,
+                   screen_deps: list[frozenset[str] | None]) -> list[tuple[str, Cond, int, str]]:
+    """The mapping's ``rules:``; like filters they read columns only (their deps are added to
+    ``screen_deps``, after the filters')."""
+    rules: list[tuple[str, Cond, int, str]] = []
+    seen = {f.name for f in spec.filter}
+    for i, r in enumerate(spec.rules):
+        line = _line(data, "rules", i)
+        cond, deps = c.tracked_cond(r.when, f"rules[{i}].when", line)
+        no_lets(c, spec, deps, f"rules[{i}].when", line)
+        if r.name in seen:
+            c.problem(line, f"rules[{i}].name", f"{r.name!r} also names another filter or rule "
+                      "of this mapping; the counts would mix them")
+        seen.add(r.name)
+        rules.append((r.name, cond, line, r.action))
+        screen_deps.append(deps)
+    return rules
 
 
 def _line(data: Any, key: str, index: int | None = None) -> int:

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from migrate.errors import Problem
 from migrate.files import inside, relative_problem
+from migrate.mappers.ucum import ucum_problem
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
@@ -38,6 +48,18 @@ class FilterSpec(BaseModel):
     model_config = _STRICT
     name: str = Field(pattern=NAME_PATTERN, description="Rule name shown in the counts.")
     when: Any = Field(description="Rows meeting this condition are filtered out.")
+
+
+class RuleSpec(BaseModel):
+    """A cross-column rule: rows meeting ``when`` (the violation) are quarantined or filtered."""
+
+    model_config = _STRICT
+    name: str = Field(pattern=NAME_PATTERN, description="Rule name: the quarantine code, or "
+                      "the filter rule in the counts.")
+    when: Any = Field(description="The violation: rows meeting this condition break the rule.")
+    action: Literal["quarantine", "filter"] = Field(
+        "quarantine", description="quarantine the row (code: the rule's name) or filter it "
+        "(counted under the rule's name).")
 
 
 class EmitSpec(BaseModel):
@@ -68,6 +90,52 @@ class SyncSpec(BaseModel):
         "mark them inactive / entered-in-error, or only report it.")
 
 
+class LookupSpec(BaseModel):
+    """Values taken from another table by key (a related row, or a dictionary table).
+
+    The values are attached to each row as columns ``<name>.<column>`` before filters, rules and
+    lets run (`migrate.mappers.lookups`); the table is loaded once per run (`migrate.lookups`).
+    """
+
+    model_config = _STRICT
+    table: str = Field(description="The look-up table (CSV stem, pack.yaml files entry, SQL "
+                       "table).")
+    key: list[str] = Field(min_length=1, description="Columns of the look-up table ...")
+    match: list[str] = Field(min_length=1, description="... equal to these columns of the "
+                             "current row ($COLUMN), in the same order.")
+    columns: list[str] = Field(min_length=1, description="The columns taken (bounds memory).")
+    pick: Literal["one", "first", "last", "collect"] = Field(
+        "one", description="one: a second match quarantines (lookup-ambiguous); first or last "
+        "by order_by; collect: every match, a list in order.")
+    order_by: list[str] = Field(default_factory=list, description="Order of the matches for "
+                                "first, last and collect.")
+    on_missing: Literal["quarantine", "keep", "filter"] = Field(
+        "quarantine", description="No match: quarantine (lookup-miss), keep (nulls and a "
+        "warning) or filter (rule lookup-miss.<name>).")
+
+    @field_validator("match")
+    @classmethod
+    def _match_columns(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"\$[A-Za-z_][\w\- ]*", str(item)):
+                raise ValueError(f"match item {item!r} must be a column of the row, "
+                                 "written $COLUMN")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> LookupSpec:
+        found = []
+        if len(self.match) != len(self.key):
+            found.append(f"'match' has {len(self.match)} value(s) but 'key' has "
+                         f"{len(self.key)}: give one match value per key column")
+        if self.pick in ("first", "last") and not self.order_by:
+            found.append(f"pick: {self.pick} needs 'order_by' (the columns that order the "
+                         "matches)")
+        if found:
+            raise ValueError("; ".join(found))
+        return self
+
+
 class MappingSpec(BaseModel):
     """One mapping file: a source table and the resources its rows become."""
 
@@ -87,10 +155,24 @@ class MappingSpec(BaseModel):
         None, description="Extra values read as null: a list for every column, or a mapping "
         "of column to list (e.g. OpenEMR's 0.00 for 'not measured' in measurement columns).")
     filter: list[FilterSpec] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(
+        default_factory=list, description="Cross-column rules, checked after the filters: "
+        "a row meeting a rule's condition is quarantined or filtered under its name.")
     group: GroupSpec | None = None
     let: dict[str, Any] = Field(default_factory=dict, description="Named values per row.")
     emit: list[EmitSpec] = Field(min_length=1)
     sync: SyncSpec = Field(default_factory=SyncSpec)
+    lookup: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")],
+                 LookupSpec] = Field(
+        default_factory=dict, description="Values taken from other tables by key, read as "
+        "$NAME.COLUMN (see docs/mapping-spec.md section 15).")
+
+    @field_validator("null_tokens", mode="before")
+    @classmethod
+    def _tokens(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: _token_list(v) for k, v in value.items()}
+        return _token_list(value)
 
     @field_validator("let")
     @classmethod
@@ -99,6 +181,58 @@ class MappingSpec(BaseModel):
             if not str(name).isidentifier():
                 raise ValueError(f"let name {name!r} must be a plain name")
         return value
+
+
+def _ucum_code(value: str) -> str:
+    """A pack.yaml ``units`` target: a valid UCUM expression."""
+    problem = ucum_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value!r} is not a UCUM code: {problem}")
+    return value
+
+
+UcumCode = Annotated[str, AfterValidator(_ucum_code)]
+class NumbersSpec(BaseModel):
+    """``pack.yaml`` ``numbers:``: the separators of numbers written in the source."""
+
+    model_config = _STRICT
+    thousands: str | None = Field(None, description="The thousands separator (',', '.', ' ', "
+                                  "\"'\"), groups of three digits checked; none by default.")
+    decimal_mark: str = Field(".", description="The decimal mark: '.' (default) or ','.")
+
+    @model_validator(mode="after")
+    def _separators(self) -> NumbersSpec:
+        problem = separator_problem(self.thousands, self.decimal_mark)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class BooleansSpec(BaseModel):
+    """``pack.yaml`` ``booleans:``: the default token lists of the ``boolean`` transform."""
+
+    model_config = _STRICT
+    true: list[str] = Field(min_length=1, description="Texts read as true (compared in "
+                            "lower case).")
+    false: list[str] = Field(min_length=1, description="Texts read as false (compared in "
+                             "lower case).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out = {str(k).lower() if isinstance(k, bool) else k: v for k, v in value.items()}
+        for k in ("true", "false"):
+            if isinstance(out.get(k), str | int | bool):  # one token alone: a one-item list
+                out[k] = [out[k]]
+            if isinstance(out.get(k), list):
+                out[k] = [w.lower() for w in token_texts(out[k], words=True)]
+        if isinstance(out.get("true"), list) and isinstance(out.get("false"), list):
+            both = sorted(set(out["true"]) & set(out["false"]))
+            if both:
+                raise ValueError(f"{both} are both true and false")
+        return out
 
 
 class PackSpec(BaseModel):
@@ -113,10 +247,25 @@ class PackSpec(BaseModel):
     source_format: str | None = Field(None, description="What kind of source the pack reads.")
     null_tokens: list[str] = Field(default_factory=lambda: [""])
     timezone: str | None = Field(None, description="Default zone of naive datetimes.")
+    numbers: NumbersSpec | None = Field(None, description="Default separators of the "
+                                        "decimal, integer and quantity transforms.")
+    booleans: BooleansSpec | None = Field(None, description="Default token lists of the "
+                                          "boolean transform.")
     files: dict[str, str] = Field(default_factory=dict, description="Table -> CSV file name.")
     columns: dict[str, list[str]] = Field(
         default_factory=dict, description="Table -> the columns the source has, when the pack "
         "knows them: `check` then refuses any other column a mapping of that table reads.")
+    units: dict[str, UcumCode] = Field(
+        default_factory=dict, description="The pack's own unit spellings -> UCUM codes "
+        "(`{MCG: ug}`), tried first by `quantity`; each code is checked by UCUM's grammar.")
+    lookup_memory_mb: float = Field(
+        256, gt=0, description="Memory bound of all look-up tables of a run together (MB); "
+        "past it the run stops with an error naming the look-up.")
+
+    @field_validator("null_tokens", mode="before")
+    @classmethod
+    def _tokens(cls, value: Any) -> Any:
+        return _token_list(value)
 
     @field_validator("files")
     @classmethod
@@ -127,6 +276,54 @@ class PackSpec(BaseModel):
             if problem:
                 raise ValueError(f"{table}: {problem}")
         return value
+
+
+def token_texts(items: list[Any], words: bool = False) -> list[Any]:
+    """A token list as the texts the author wrote: YAML reads ``0`` as a number, the token is
+    the text ``0``. With ``words`` (case-insensitive lists) a YAML boolean is its word.
+
+    Raises:
+        ValueError: an item whose text YAML did not keep (null, a float, a case-sensitive
+            boolean), naming it and how to quote it.
+    """
+    out: list[Any] = []
+    for x in items:
+        if isinstance(x, bool) and not words:
+            raise ValueError(f"{str(x).lower()} is a YAML boolean; quote the token as the source "
+                             f"writes it ('{str(x).lower()}', 'TRUE')")
+        if x is None:
+            raise ValueError("an item is null (YAML reads an empty item, null, NULL and ~ as "
+                             "nothing); quote the token as the source writes it ('NULL')")
+        if isinstance(x, float):
+            raise ValueError(  # noqa: TRY004 - pydantic reports ValueErrors, not TypeErrors
+                f"{x} is a YAML number whose text is not kept (0.00 is read as "
+                             "0.0); quote it as the source writes it ('0.00')")
+        if isinstance(x, dict | list):
+            raise ValueError(  # noqa: TRY004 - pydantic reports ValueErrors, not TypeErrors
+                "an item is a YAML object or list; give texts ([Y, 1, yes])")
+        out.append(str(x).lower() if isinstance(x, bool) else str(x) if isinstance(x, int)
+                   else x)
+    return out
+
+
+def _token_list(value: Any) -> Any:
+    """A null-token list as texts; one token may be given alone (``null_tokens: {BP: 0}``)."""
+    if isinstance(value, str | int | float | bool):
+        value = [value]
+    return token_texts(value) if isinstance(value, list) else value
+
+
+def separator_problem(thousands: Any, decimal_mark: Any) -> str | None:
+    """What is wrong with a pair of number separators, or None."""
+    if decimal_mark not in (".", ","):
+        return f"decimal_mark must be '.' or ',', not {decimal_mark!r}"
+    if thousands is None:
+        return None
+    if not isinstance(thousands, str) or len(thousands) != 1 or thousands in "0123456789+-eE":
+        return f"thousands must be one character such as ',', '.', ' ' or \"'\", not {thousands!r}"
+    if thousands == decimal_mark:
+        return f"thousands and decimal_mark are both {thousands!r}"
+    return None
 
 
 def parse_model(model: type[BaseModel], data: Any, file: str) -> tuple[Any, list[Problem]]:
@@ -186,6 +383,11 @@ def _problem(file: str, data: Any, err: Any, model: type[BaseModel]) -> Problem:
         msg = "unknown key" + (f"; valid keys: {', '.join(valid)}" if valid else "")
     elif err["type"] == "missing":
         msg = "required key is missing"
+    elif err["type"] == "value_error":  # our own validators' messages, without pydantic's prefix
+        msg = msg.removeprefix("Value error, ")
+    elif err["type"] == "string_type" and loc and loc[-1] == "[key]":
+        msg = ("a key must be a name; YAML read this one as a number or a boolean (1, true): "
+               "quote it")
     return Problem(file, line, ".".join(loc), msg)
 
 

@@ -1,5 +1,5 @@
 """Text and structure transforms: concat, format, clean, split, part, first_of, choose,
-extract, xhtml, literal and row (reading one row of a group)."""
+extract, replace, xhtml, literal and row (reading one row of a group)."""
 
 from __future__ import annotations
 
@@ -221,6 +221,52 @@ def t_extract(c: Compiler, arg: Any, where: str, line: int) -> Fn:
             return None
         m = rx.search(str(v))
         return m.group(1) if m and m.groups() else None
+
+    return run
+
+
+@TRANSFORMS.register("replace")
+def t_replace(c: Compiler, arg: Any, where: str, line: int) -> Fn:
+    """``{replace: {value, old | pattern, new}}``: every ``old`` text (or every match of the
+    RE2 ``pattern``, whose ``new`` may name groups as ``\\1``) replaced by ``new`` (default
+    ""). A result that is empty or only blanks is null."""
+    o = options(c, arg, where, line, {"value", "old", "pattern", "new"}, {"value"},
+                shorthand=None)
+    if o is None:
+        return Const(None)
+    if ("old" in o) == ("pattern" in o):
+        return c.problem(line, where, "give either 'old' (a text) or 'pattern' (a regular "
+                         "expression), not both")
+    val, new = option_value(c, o, "value", where, line), _setting_text(o.get("new", ""))
+    if "old" in o:
+        old = _setting_text(o["old"])
+        if not old:
+            return c.problem(line, f"{where}.old", "must not be empty")
+        return _replaced(val, lambda t: t.replace(old, new))
+    rx = _regex(c, o["pattern"], where, line)
+    if rx is None:
+        return Const(None)
+    refs = [int(a or b) for a, b in _GROUP_REF.findall(new)]
+    if any(n > rx.groups for n in refs):
+        return c.problem(line, f"{where}.new", f"names group {max(refs)}, but the pattern has "
+                         f"{rx.groups} group(s)")
+    return _replaced(val, lambda t: rx.sub(new, t))
+
+
+_GROUP_REF = re.compile(r"\\(?:(\d+)|g<(\d+)>)")
+
+
+def _setting_text(value: Any) -> str:
+    """A text setting as written (YAML reads ``new: 0`` as a number: it means the text)."""
+    return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _replaced(val: Fn, edit: Any) -> Fn:
+    def run(s: Scope) -> str | None:
+        if (v := val(s)) is None:
+            return None
+        t = edit(str(v))
+        return t if t.strip() else None  # nothing but blanks left: no value
 
     return run
 

@@ -16,8 +16,11 @@ from typing import Any
 
 # Text, structure and code transforms live in their own modules; importing them registers them.
 from migrate.mappers import codes as _codes  # noqa: F401 - translate, ref, identifier
+from migrate.mappers import extensions as _extensions  # noqa: F401 - data_absent_reason
 from migrate.mappers import textual as _textual  # noqa: F401 - concat, format, clean, ...
 from migrate.mappers.compiler import Compiler, Const, Fn, RowError, Scope
+from migrate.mappers.numbers import separators
+from migrate.mappers.spec import token_texts
 from migrate.mappers.transform_base import (
     TRANSFORMS,
     Builder,
@@ -25,7 +28,8 @@ from migrate.mappers.transform_base import (
     option_value,
     options,
 )
-from migrate.mappers.units import UCUM_UNITS, convert
+from migrate.mappers.ucum import ucum_problem
+from migrate.mappers.units import UCUM_SYSTEM, UCUM_UNITS, convert
 
 # -- dates ---------------------------------------------------------------------------------
 
@@ -186,10 +190,12 @@ def _numeric(kind: str) -> Builder:
     integer = kind == "integer"
 
     def build(c: Compiler, arg: Any, where: str, line: int) -> Fn:
-        o = options(c, arg, where, line, {"value", "min", "max"}, {"value"})
+        o = options(c, arg, where, line, {"value", "min", "max", "thousands", "decimal_mark"},
+                    {"value"})
         if o is None:
             return Const(None)
         val, col = option_value(c, o, "value", where, line), column_of(o["value"])
+        local = separators(c, o, where, line)
         lo, hi = o.get("min"), o.get("max")
         for name, bound in (("min", lo), ("max", hi)):
             if bound is not None and not isinstance(bound, int | float):
@@ -204,7 +210,7 @@ def _numeric(kind: str) -> Builder:
             if v is None:
                 return None
             try:
-                num = _number(v, integer)
+                num = _number(v if local is None else local(v), integer)
             except (ValueError, InvalidOperation, ArithmeticError):
                 raise RowError(f"not-{'an-integer' if integer else 'a-number'}",
                                f"not {'an integer' if integer else 'a number'}",
@@ -219,7 +225,8 @@ def _numeric(kind: str) -> Builder:
 
         return run
 
-    build.__doc__ = f"``{{{kind}: $COL}}`` or ``{{{kind}: {{value, min, max}}}}``."
+    build.__doc__ = (f"``{{{kind}: $COL}}`` or ``{{{kind}: {{value, min, max, thousands, "
+                     "decimal_mark}}}``.")
     return build
 
 
@@ -234,8 +241,9 @@ def t_boolean(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     if o is None:
         return Const(None)
     val, col = option_value(c, o, "value", where, line), column_of(o["value"])
-    yes = _words(o.get("true", ["true", "1", "yes", "y", "t"]))
-    no = _words(o.get("false", ["false", "0", "no", "n", "f"]))
+    pack = c.context.booleans
+    yes = _words(c, o, "true", pack.true if pack else _TRUE, where, line)
+    no = _words(c, o, "false", pack.false if pack else _FALSE, where, line)
     if yes & no:
         c.problem(line, where, f"{sorted(yes & no)} are both true and false")
 
@@ -253,11 +261,25 @@ def t_boolean(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     return run
 
 
-def _words(value: Any) -> set[str]:
+_TRUE = ["true", "1", "yes", "y", "t"]
+_FALSE = ["false", "0", "no", "n", "f"]
+
+
+def _words(c: Compiler, o: dict[str, Any], key: str, default: list[str], where: str,
+           line: int) -> set[str]:
     """The spellings of a boolean option: one value (``true: YES``, ``true: 1``) or a list,
-    compared in lower case."""
-    items = value if isinstance(value, list) else [value]
-    return {str(x).lower() for x in items if not isinstance(x, dict | list)}
+    compared in lower case; numbers are their text. Else the default (pack.yaml's or ours)."""
+    if key not in o:
+        return set(default)
+    value = o[key]
+    try:
+        words = token_texts(value if isinstance(value, list) else [value], words=True)
+    except ValueError as exc:
+        c.problem(line, f"{where}.{key}", str(exc))
+        return set()
+    if not words:
+        c.problem(line, f"{where}.{key}", "must list at least one text")
+    return {w.lower() for w in words}
 
 
 def _formats(c: Compiler, value: Any, where: str, line: int) -> list[str] | None:
@@ -275,12 +297,45 @@ def _formats(c: Compiler, value: Any, where: str, line: int) -> list[str] | None
 def t_quantity(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     """``{quantity: {value, unit, convert_to, round, on_unknown_unit}}``: a UCUM Quantity."""
     o = options(c, arg, where, line,
-                {"value", "unit", "convert_to", "round", "on_unknown_unit"}, {"value", "unit"},
-                shorthand=None)
+                {"value", "unit", "convert_to", "round", "on_unknown_unit", "thousands",
+                 "decimal_mark"}, {"value", "unit"}, shorthand=None)
     if o is None:
         return Const(None)
     num = t_decimal_like(c, o, where, line)
     unit, ucol = option_value(c, o, "unit", where, line), column_of(o["unit"])
+    target, digits, policy = _quantity_settings(c, o, where, line)
+    units = c.context.units
+    if isinstance(unit, Const) and policy == "quarantine" and unit.value is not None \
+            and units.resolve(str(unit.value)) is None:
+        c.problem(line, f"{where}.unit", f"{unit.value!r} is not a UCUM unit: "
+                  f"{ucum_problem(str(unit.value))} (or map it in pack.yaml units:)")
+
+    def run(s: Scope) -> dict[str, Any] | None:
+        v, u = num(s), unit(s)
+        if v is None:
+            return None
+        if u is None:
+            return {"value": v}
+        u = str(u)
+        found = units.resolve(u)
+        if target is not None and (found is None or found[0] != target):
+            v, found = _convert(v, found[0] if found else u, target, ucol, u, line)
+        if digits is not None:
+            v = round(v, digits)
+        if found is None:
+            if policy == "quarantine":
+                raise RowError("unknown-unit", "not a UCUM unit", column=ucol, value=u, line=line)
+            s.notes.append(RowError("unknown-unit", "unit kept as text", column=ucol, value=u,
+                                    line=line))
+            return {"value": v, "unit": u}
+        return {"value": v, "unit": found[1], "system": UCUM_SYSTEM, "code": found[0]}
+
+    return run
+
+
+def _quantity_settings(c: Compiler, o: dict[str, Any], where: str,
+                       line: int) -> tuple[str | None, int | None, str]:
+    """``convert_to``, ``round`` and ``on_unknown_unit`` of a quantity, checked."""
     target, digits = o.get("convert_to"), o.get("round")
     if digits is not None and (not isinstance(digits, int) or isinstance(digits, bool)):
         c.problem(line, f"{where}.round", "must be a whole number of decimal places")
@@ -290,38 +345,20 @@ def t_quantity(c: Compiler, arg: Any, where: str, line: int) -> Fn:
         c.problem(line, f"{where}.on_unknown_unit", "must be 'quarantine' or 'keep'")
     if target is not None and target not in UCUM_UNITS:
         c.problem(line, f"{where}.convert_to", f"{target!r} is not a UCUM unit emr-migrate knows")
-
-    def run(s: Scope) -> dict[str, Any] | None:
-        v, u = num(s), unit(s)
-        if v is None:
-            return None
-        if u is None:
-            return {"value": v}
-        u = str(u)
-        if target is not None and u != target:
-            v, u = _convert(v, u, target, ucol, line)
-        if digits is not None:
-            v = round(v, digits)
-        if u not in UCUM_UNITS:
-            if policy == "quarantine":
-                raise RowError("unknown-unit", "not a UCUM unit", column=ucol, value=u, line=line)
-            s.notes.append(RowError("unknown-unit", "unit kept as text", column=ucol, value=u,
-                                    line=line))
-            return {"value": v, "unit": u}
-        return {"value": v, "unit": UCUM_UNITS[u], "system": "http://unitsofmeasure.org",
-                "code": u}
-
-    return run
+    return target, digits, policy
 
 
-def _convert(v: float, u: str, target: str, col: str | None, line: int) -> tuple[float, str]:
+def _convert(v: float, code: str, target: str, col: str | None, raw: str,
+             line: int) -> tuple[float, tuple[str, str]]:
+    """``v`` in ``code`` converted to ``target`` (a known unit); ``raw`` is the text read."""
     try:
-        return convert(v, u, target), target
+        return convert(v, code, target), (target, UCUM_UNITS[target])
     except KeyError:
         raise RowError("unknown-unit", f"cannot convert this unit to {target}", column=col,
-                       value=u, line=line) from None
+                       value=raw, line=line) from None
 
 
 def t_decimal_like(c: Compiler, o: dict[str, Any], where: str, line: int) -> Fn:
     """The numeric value of a quantity (shared so error codes match ``decimal``)."""
-    return TRANSFORMS.get("decimal")(c, {"value": o["value"]}, f"{where}.value", line)
+    number = {k: o[k] for k in ("value", "thousands", "decimal_mark") if k in o}
+    return TRANSFORMS.get("decimal")(c, number, f"{where}.value", line)

@@ -1,8 +1,11 @@
-"""UCUM units emr-migrate knows, with display text, and the conversions it can make."""
+"""UCUM units: the ones emr-migrate knows (display text, conversions) and how a unit text
+resolves to a UCUM code (a pack's own spellings, then any valid UCUM expression)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from migrate.mappers.ucum import is_ucum
 
 # code -> human unit text (FHIR Quantity.unit). Extend with care: every code is valid UCUM.
 UCUM_UNITS: dict[str, str] = {
@@ -45,3 +48,49 @@ def convert(value: float, unit: str, target: str) -> float:
     if (unit, target) in _LINEAR:
         return value * _LINEAR[(unit, target)]
     return _OTHER[(unit, target)](value)
+
+
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+RESOLVED_MAX = 4_096  # distinct unit texts remembered per resolver before it restarts
+
+
+def looks_case_insensitive(text: str) -> bool:
+    """True for a unit written in capitals only (``MG``, ``ML``, ``MEQ/L``): such texts come from
+    systems that write UCUM's case-insensitive form, where ``MG`` is the milligram, but read as
+    UCUM (case-sensitive) ``MG`` is a megagram and ``ML`` a megalitre. They are accepted only
+    when the pack maps them (pack.yaml ``units:``) or they are one of `UCUM_UNITS`."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
+class UnitResolver:
+    """A unit text -> (UCUM code, display text), remembered per distinct text.
+
+    Order: the pack's own spellings (pack.yaml ``units:``), then the codes of `UCUM_UNITS`
+    (their display text), then any valid UCUM expression (display: the text as written) that is
+    not written in capitals only (see `looks_case_insensitive`). A text that is none of these
+    resolves to None.
+    """
+
+    __slots__ = ("_known", "local")
+
+    def __init__(self, local: dict[str, str] | None = None) -> None:
+        self.local = dict(local or {})
+        self._known: dict[str, tuple[str, str] | None] = {}
+
+    def resolve(self, text: str) -> tuple[str, str] | None:
+        """(code, display) of ``text``, or None when it is no unit this resolver accepts."""
+        try:
+            return self._known[text]
+        except KeyError:
+            pass
+        code = self.local.get(text, text)
+        found: tuple[str, str] | None = None
+        if code in UCUM_UNITS:
+            found = (code, UCUM_UNITS[code])
+        elif is_ucum(code) and (code != text or not looks_case_insensitive(code)):
+            found = (code, text)
+        if len(self._known) >= RESOLVED_MAX:
+            self._known.clear()
+        self._known[text] = found
+        return found

@@ -98,6 +98,8 @@ class RunReport:
     dangling: Counter[tuple[str, str]] = field(default_factory=Counter)
     # Problems of references the pipeline found (a referenced table that emitted nothing).
     reference_problems: list[str] = field(default_factory=list)
+    # The look-up tables the run loaded (`migrate.lookups.LookupStore.report`).
+    lookups: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None  # why a run that stopped failed (status "failed")
     exit_code: int | None = None  # the exit code of a failed run
     state: str = "finished"  # "running" while the run goes on (run.json written at start)
@@ -187,6 +189,7 @@ class RunReport:
                 "by_mapping": [{"mapping": a, "references": b, "count": n}
                                for (a, b), n in sorted(self.dangling.items())]},
             "tables": [t.as_dict() for t in self.tables],
+            **({"lookups": self.lookups} if self.lookups else {}),
             "resources": dict(sorted(self.resources.items())),
             "resources_total": sum(self.resources.values()),
             "warnings": dict(sorted(self.warnings.items())),

@@ -1,8 +1,9 @@
 """Coverage of a dry run: data no mapping reads, and mapping rules that never fired.
 
-* Unused columns: columns of a table the pack reads that no mapping of that table reads, with
-  their non-null counts (data that would be left behind).
-* Unused tables: tables (CSV files, database tables) of the source that no mapping reads.
+* Unused columns: columns of a table the pack reads that no mapping of that table reads (nor
+  any look-up), with their non-null counts (data that would be left behind).
+* Unused tables: tables (CSV files, database tables) of the source that no mapping reads, as
+  its table or as a look-up.
 * Rules never fired: emits that produced no resource (counted by the stage loop, see
   :class:`EmitCounter`) and declared filters that filtered no row.
 """
@@ -58,11 +59,12 @@ def unused_columns(pack: Pack, scans: dict[str, TableScan]) -> list[dict[str, An
     query's). Columns that hold no value at all are listed with ``non_null: 0``.
     """
     out: list[dict[str, Any]] = []
-    for table in _direct_tables(pack):
+    lookups = pack.lookup_reads()
+    for table in dict.fromkeys([*_direct_tables(pack), *lookups]):
         scan = scans.get(table)
         if scan is None or scan.error:
             continue
-        read = set(pack.columns_for(table))
+        read = set(pack.columns_for(table)) | set(lookups.get(table, ()))
         for col in scan.columns:
             if col not in read:
                 out.append({"table": table, "column": col, "non_null": scan.non_null[col],
@@ -79,7 +81,7 @@ def unused_tables(pack: Pack, source_tables: list[str],
                   scans: dict[str, TableScan]) -> list[dict[str, Any]]:
     """Source tables no mapping reads (a table named in a declared query counts as read)."""
     queries = " ".join(m.spec.query or "" for m in pack.mappings)
-    read = set(pack.tables())
+    read = set(pack.tables()) | set(pack.lookup_reads())  # a dictionary table is read too
     out = []
     for table in source_tables:
         if table in read or re.search(rf"\b{re.escape(table)}\b", queries):

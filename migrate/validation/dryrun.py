@@ -132,6 +132,8 @@ def _scan(ext: Extractor, pack: Pack, suite: SuiteSpec, tables: list[str],
 
     keys = _keys(pack, suite)
     keep: dict[str, set[str]] = {t: set() for t in pack.tables() if t not in _query_tables(pack)}
+    for table in pack.lookup_reads():  # look-up tables: their unused columns are counted
+        keep.setdefault(table, set())
     for table, texp in suite.tables.items():
         cols = keep.setdefault(table, set())
         for spec in texp.expect:

@@ -21,6 +21,7 @@ from migrate.mappers.engine import MappingRunner
 from migrate.mappers.pack import Pack, load_pack
 from migrate.outcomes import Unit
 from tests.mappers.conftest import SETTINGS
+from tests.mappers.test_transforms import mapping as one_emit
 
 REPO = Path(__file__).resolve().parents[2]
 JUNK = ["", " ", "NULL", "  x  ", "2019-02-30T10:00:00Z", "2019-02-28", "abc", "-1", "12.5",
@@ -273,3 +274,32 @@ def test_csv_cleaned_a_column_at_a_time_maps_like_rows_cleaned_one_by_one(
     assert sum(len(b.rejects) for b in batches) == 1
     kept = {"female", "male", "Ann", None} | ({"N/A", "-"} if tokens.startswith("{") else set())
     assert {r.get("gender") for u in fast for r in u.resources} == kept
+
+
+def test_primitive_extensions_and_units_map_alike_both_ways(load: Any) -> None:
+    """``_birthDate`` from ``data_absent_reason`` (literal and column, some bad) and quantities
+    whose units resolve through the pack's spellings, UCUM's grammar or not at all."""
+    template = """\
+        status: final
+        code: {text: test}
+        effectiveDateTime: {datetime: $WHEN}
+        _effectiveDateTime: {data_absent_reason: $WHY, $when: {absent: $WHEN}}
+        _status: {data_absent_reason: masked, $when: {equals: [$WHY, masked]}}
+        valueQuantity: {quantity: {value: $V, unit: $U}}
+    """
+    pack = load({"pack.yaml": "name: p\nunits: {MCG: ug}\n", "m.yaml": one_emit(template)})
+    rng = random.Random(7)
+    rows = [{"ID": str(i), "WHEN": rng.choice(["2021-05-05", "", ""]),
+             "WHY": rng.choice(["masked", "unknown", "refused", ""]),
+             "V": rng.choice(["1", "2.5"]),
+             "U": rng.choice(["MCG", "mg/kg/h", "mgg", "10*3/uL", ""])} for i in range(300)]
+    chunks = [rows[i:i + 40] for i in range(0, len(rows), 40)]
+    fast, runner = run(pack, pack.mappings[0], chunks, chunked=True)
+    slow, _ = run(pack, pack.mappings[0], chunks, chunked=False)
+    assert runner.chunk_plan is not None
+    assert snapshot(fast) == snapshot(slow)
+    codes = {e.code for u in fast for e in u.errors}
+    assert codes == {"bad-absent-reason", "unknown-unit"}
+    emitted = [u.resources[0] for u in fast if u.outcome == "emitted"]
+    assert {r["valueQuantity"].get("code") for r in emitted} == {"ug", "mg/kg/h", "10*3/uL", None}
+    assert any("_effectiveDateTime" in r and "_status" in r for r in emitted)

@@ -51,7 +51,7 @@ def check(run_one: Callable[..., list[Unit]]) -> Callable[..., list[str]]:
 
 def test_operators_are_the_documented_closed_set():
     assert OPERATORS == ("present", "absent", "equals", "not_equals", "in", "not_in", "matches",
-                         "in_map", "all", "any", "not")
+                         "in_map", "lt", "le", "gt", "ge", "all", "any", "not")
 
 
 def test_present(check):
@@ -127,6 +127,62 @@ def test_matches_non_text_values_as_text(check):
 def test_in_map(check):
     assert check("{in_map: [$A, sex]}", {"A": "M"}, {"A": "F"}, {"A": "U"}, {"A": "m"},
                  {"A": ""}) == ["hit", "hit", "miss", "miss", "miss"]
+
+
+@pytest.mark.parametrize(("op", "expected"), [
+    ("lt", ["hit", "miss", "miss"]), ("le", ["hit", "hit", "miss"]),
+    ("gt", ["miss", "miss", "hit"]), ("ge", ["miss", "hit", "hit"])])
+def test_comparisons_of_numbers_are_numeric(check, op, expected):
+    rows = [{"A": "9", "B": "10"}, {"A": "10.0", "B": "10"}, {"A": "1e2", "B": 10}]
+    assert check(f"{{{op}: [$A, $B]}}", *rows) == expected
+
+
+def test_comparisons_of_dates_and_datetimes_are_chronological(check):
+    rows = [{"A": "2020-01-02", "B": "2020-01-10"},  # text order would say otherwise: no
+            {"A": "2020-03-01T10:00:00", "B": "2020-03-01T09:00:00"},
+            {"A": "2020-03-01T10:00:00+02:00", "B": "2020-03-01T09:00:00Z"},  # 08:00Z < 09:00Z
+            {"A": "2020-03-01", "B": "2020-03-01T23:00:00"},  # a date against a date-time
+            {"A": "2020-03-02", "B": "2020-03-01T23:30:00-05:00"},  # 04:30Z on the 2nd (UTC)
+            {"A": "2020-03-01 10:00", "B": "2020-03-01T10:00:00Z"}]  # naive: the pack's zone
+    assert check("{lt: [$A, $B]}", *rows) == ["hit", "miss", "hit", "miss", "miss", "miss"]
+    assert check("{le: [$A, $B]}", *rows) == ["hit", "miss", "hit", "hit", "hit", "hit"]
+
+
+def test_comparisons_with_a_literal_and_nulls(check):
+    assert check("{ge: [$A, 18]}", {"A": "18"}, {"A": "7"}, {"A": ""}, {}) == [
+        "hit", "miss", "miss", "miss"]
+    # a YAML float is the number as written: "0.1" is not below 0.1 (its binary value is not)
+    assert check("{lt: [$A, 0.1]}", {"A": "0.1"}, {"A": 0.1}, {"A": "0.09"}) == [
+        "miss", "miss", "hit"]
+    assert check("{lt: [$A, 2000-01-01]}", {"A": "1999-12-31"}, {"A": "2000-01-01"}) == [
+        "hit", "miss"]
+
+
+def test_values_that_cannot_be_compared_quarantine_the_row(run_one):
+    rows = [{"ID": "1", "A": "abc", "B": "5"}, {"ID": "2", "A": "5", "B": "2020-01-01"},
+            {"ID": "3", "A": "2020-02-30", "B": "2020-01-01"}]
+    units = run_one(MAPPING.format(cond="{lt: [$A, $B]}"), rows)
+    assert [[(e.code, e.column, e.value, e.line) for e in u.errors] for u in units] == [
+        [("not-comparable", "A", "abc", COND_LINE)], [("not-comparable", "A", "5", COND_LINE)],
+        [("not-comparable", "A", "2020-02-30", COND_LINE)]]
+    assert units[1].errors[0].message == ("lt compares numbers, dates and date-times; here a "
+                                          "number and a date")
+    units = run_one(MAPPING.format(cond="{gt: [$A, $B]}"), [{"ID": "1", "A": "5", "B": "x"}])
+    assert [(e.code, e.column, e.value) for e in units[0].errors] == [
+        ("not-comparable", "B", "x")]
+
+
+def test_a_literal_that_is_no_number_or_date_is_a_problem(problems_of):
+    root, found = problems_of({"m.yaml": MAPPING.format(cond="{lt: [$A, soon]}")})
+    assert found == [f"{root}/m.yaml:{COND_LINE}: emit[0].template.valueString.choose[0].when"
+                     ".lt: 'soon' is no number, ISO date or date-time; lt compares those"]
+
+
+def test_a_yaml_boolean_compared_with_a_column_is_a_problem(problems_of):
+    root, found = problems_of({"m.yaml": MAPPING.format(cond="{equals: [$A, true]}")})
+    assert found == [f"{root}/m.yaml:{COND_LINE}: emit[0].template.valueString.choose[0].when"
+                     ".equals: true is a YAML boolean, compared as the text 'True'; quote it "
+                     "('true') for the word"]
 
 
 def test_all(check):

@@ -129,7 +129,8 @@ def test_every_problem_of_every_file_is_reported_at_once(make_pack):
         Problem(a, 4, "", "YAML syntax: expected ',' or ']', but got ':'"),
         Problem(b, 1, "key", "required key is missing"),
         Problem(b, 2, "descripton", "unknown key; valid keys: description, duplicate_keys, emit, "
-                "filter, group, key, let, mapping, null_tokens, nullable_key, query, source, sync"),
+                "filter, group, key, let, lookup, mapping, null_tokens, nullable_key, query, "
+                "rules, source, sync"),
         Problem(f("e_dup.yaml"), 1, "mapping", f"name 'patient' is also used by {c}"),
         Problem(f("concept_maps/no-display.csv"), 1, "header",
                 "missing column(s) target_display"),
@@ -146,7 +147,8 @@ def test_every_problem_of_every_file_is_reported_at_once(make_pack):
         Problem(c, 15, f"{t}.maritalStatus.translate.map",
                 "no concept map 'marital' in the pack's concept_maps/ (known: twice)"),
         Problem(c, 16, f"{t}.multipleBirthInteger.integer.maximum",
-                "unknown option 'maximum'; valid options: max, min, value"),
+                "unknown option 'maximum'; valid options: decimal_mark, max, min, "
+                "thousands, value"),
         Problem(c, 18, f"{t}.telecom[0].value.clean.pattern",
                 "bad regular expression: missing ]: [0-9"),
         Problem(d, 8, f"{t}.subject.ref.key",
@@ -183,8 +185,8 @@ def test_pack_yaml_is_checked_too(make_pack):
     pack = str(root / "pack.yaml")
     assert [str(p) for p in info.value.problems] == [
         f"{pack}:1: name: String should match pattern '^[a-z0-9][a-z0-9_.\\-]*$'",
-        f"{pack}:2: nulltokens: unknown key; valid keys: columns, description, files, name, "
-        "null_tokens, source_format, timezone, version",
+        f"{pack}:2: nulltokens: unknown key; valid keys: booleans, columns, description, files, "
+        "lookup_memory_mb, name, null_tokens, numbers, source_format, timezone, units, version",
     ]
 
 

@@ -295,6 +295,45 @@ def test_boolean_own_words_replace_the_defaults(emit):
     assert error(units[4]) == ("not-a-boolean", "not a yes/no value", "B", "yes", T)
 
 
+def test_boolean_numbers_and_yaml_booleans_in_the_lists_are_their_text(emit):
+    template = "valueBoolean: {boolean: {value: $B, true: [1, true, Y], false: [0, false]}}"
+    units = emit(template, {"B": "1"}, {"B": "TRUE"}, {"B": "y"}, {"B": "0"}, {"B": "False"})
+    assert [body(u)["valueBoolean"] for u in units] == [True, True, True, False, False]
+
+
+def test_boolean_list_items_that_are_no_text_are_problems(problems):
+    template = """\
+        valueBoolean: {boolean: {value: $B, true: [Y, ~], false: [{n: 1}]}}
+        status: {boolean: {value: $B, true: [], false: [1.0]}}
+    """
+    assert problems(template) == [
+        f"m.yaml:{T}: emit[0].template.valueBoolean.boolean.true: an item is null (YAML reads "
+        "an empty item, null, NULL and ~ as nothing); quote the token as the source writes it "
+        "('NULL')",
+        f"m.yaml:{T}: emit[0].template.valueBoolean.boolean.false: an item is a YAML object or "
+        "list; give texts ([Y, 1, yes])",
+        f"m.yaml:{T + 1}: emit[0].template.status.boolean.true: must list at least one text",
+        f"m.yaml:{T + 1}: emit[0].template.status.boolean.false: 1.0 is a YAML number whose "
+        "text is not kept (0.00 is read as 0.0); quote it as the source writes it ('0.00')",
+    ]
+
+
+def test_pack_booleans_are_the_default_lists(load, run_rows):
+    pack = load({"pack.yaml": "name: p\nbooleans: {true: [J, 1], false: [N, 0]}\n",
+                 "m.yaml": mapping("valueBoolean: {boolean: $B}\nstatus: final\n")})
+    units = run_rows(pack, "m", [{"ID": "1", "B": "j"}, {"ID": "2", "B": "0"},
+                                 {"ID": "3", "B": "yes"}])
+    assert [u.resources[0].get("valueBoolean") for u in units[:2]] == [True, False]
+    assert error(units[2]) == ("not-a-boolean", "not a yes/no value", "B", "yes", T)
+
+
+def test_pack_booleans_problems(problems_of):
+    root, found = problems_of({"pack.yaml": "name: p\nbooleans: {true: [Y, 1], false: [y]}\n",
+                               "m.yaml": mapping("status: final")})
+    assert [p.replace(f"{root}/", "") for p in found] == [
+        "pack.yaml:2: booleans: ['y'] are both true and false"]
+
+
 # -- quantity ------------------------------------------------------------------------------
 
 def test_quantity_with_a_ucum_unit(emit):
@@ -373,9 +412,84 @@ def test_quantity_option_problems(problems):
         f"m.yaml:{T + 1}: emit[0].template.valueQuantity.quantity.convert_to: "
         "'stone' is not a UCUM unit emr-migrate knows",
         f"m.yaml:{T + 3}: emit[0].template.valueRange.low.quantity: "
-        "takes options ['convert_to', 'on_unknown_unit', 'round', 'unit', 'value']",
+        "takes options ['convert_to', 'decimal_mark', 'on_unknown_unit', 'round', "
+        "'thousands', 'unit', 'value']",
         f"m.yaml:{T + 4}: emit[0].template.valueRange.high.quantity: option 'unit' is required",
     ]
+
+
+
+def test_quantity_accepts_any_valid_ucum_expression(emit):
+    units = emit("valueQuantity: {quantity: {value: $V, unit: $U}}",
+                 {"V": "2", "U": "ug/(kg.min)"}, {"V": "5", "U": "mg/kg/h"},
+                 {"V": "3", "U": "mmol/l"}, {"V": "1", "U": "s{clot}"})
+    assert [body(u)["valueQuantity"] for u in units] == [
+        {"value": 2, "unit": "ug/(kg.min)", "system": UCUM, "code": "ug/(kg.min)"},
+        {"value": 5, "unit": "mg/kg/h", "system": UCUM, "code": "mg/kg/h"},
+        {"value": 3, "unit": "mmol/l", "system": UCUM, "code": "mmol/l"},
+        {"value": 1, "unit": "s", "system": UCUM, "code": "s{clot}"},  # known: its display
+    ]
+
+
+PACK_UNITS = 'name: p\nunits:\n  MCG: ug\n  "mg.": mg\n  LBS: "[lb_av]"\n  mcg/h: ug/h\n'
+
+
+def test_quantity_reads_the_packs_own_unit_spellings_first(load, run_rows):
+    template = "valueQuantity: {quantity: {value: $V, unit: $U}}"
+    pack = load({"pack.yaml": PACK_UNITS, "m.yaml": mapping(template)})
+    rows = [{"ID": "1", "V": "250", "U": "MCG"}, {"ID": "2", "V": "5", "U": "mcg/h"},
+            {"ID": "3", "V": "1", "U": "mg."}, {"ID": "4", "V": "1", "U": "mcg"}]
+    units = run_rows(pack, "m", rows)
+    assert [body(u)["valueQuantity"] for u in units[:3]] == [
+        {"value": 250, "unit": "ug", "system": UCUM, "code": "ug"},
+        {"value": 5, "unit": "mcg/h", "system": UCUM, "code": "ug/h"},  # display: as written
+        {"value": 1, "unit": "mg", "system": UCUM, "code": "mg"},
+    ]
+    assert error(units[3]) == ("unknown-unit", "not a UCUM unit", "U", "mcg", T)
+
+
+def test_quantity_converts_from_a_local_spelling(load, run_rows):
+    template = "valueQuantity: {quantity: {value: $V, unit: $U, convert_to: kg, round: 1}}"
+    pack = load({"pack.yaml": PACK_UNITS, "m.yaml": mapping(template)})
+    units = run_rows(pack, "m", [{"ID": "1", "V": "150", "U": "LBS"},
+                                 {"ID": "2", "V": "1", "U": "mg/kg"}])
+    assert body(units[0])["valueQuantity"] == {"value": 68.0, "unit": "kg", "system": UCUM,
+                                               "code": "kg"}
+    # valid UCUM, but no conversion known: the conversions stay the fixed list
+    assert error(units[1]) == ("unknown-unit", "cannot convert this unit to kg", "U", "mg/kg", T)
+
+
+def test_pack_units_targets_are_checked_by_the_grammar(problems_of):
+    pack_yaml = 'name: p\nunits:\n  MCG: ug\n  MGG: mgg\n  "mm Hg": mm Hg\n'
+    template = "valueQuantity: {quantity: {value: $V, unit: $U}}"
+    root, found = problems_of({"pack.yaml": pack_yaml, "m.yaml": mapping(template)})
+    assert [p.replace(f"{root}/", "") for p in found] == [
+        "pack.yaml:4: units.MGG: 'mgg' is not a UCUM code: unknown unit 'mgg'",
+        "pack.yaml:5: units.mm Hg: 'mm Hg' is not a UCUM code: character ' ' is "
+        "not allowed (UCUM codes are printable ASCII, no spaces)",
+    ]
+
+
+def test_quantity_literal_unit_is_checked_when_the_pack_loads(problems):
+    template = """\
+        valueQuantity: {quantity: {value: $V, unit: mgg}}
+        component:
+          - code: {text: a}
+            valueQuantity: {quantity: {value: $V, unit: mgg, on_unknown_unit: keep}}
+          - code: {text: b}
+            valueQuantity: {quantity: {value: $V, unit: "mm[Hg]"}}
+    """
+    assert problems(template) == [
+        f"m.yaml:{T}: emit[0].template.valueQuantity.quantity.unit: 'mgg' is not a UCUM unit: "
+        "unknown unit 'mgg' (or map it in pack.yaml units:)",
+    ]
+
+
+def test_quantity_literal_unit_may_be_a_local_spelling(load, run_rows):
+    pack = load({"pack.yaml": PACK_UNITS,
+                 "m.yaml": mapping("valueQuantity: {quantity: {value: $V, unit: MCG}}")})
+    (unit,) = run_rows(pack, "m", [{"ID": "1", "V": "4"}])
+    assert body(unit)["valueQuantity"]["code"] == "ug"
 
 
 # -- translate -----------------------------------------------------------------------------
@@ -811,6 +925,64 @@ def test_extract_pattern_needs_a_capture_group(problems):
     ]
 
 
+def test_replace_literal_text(emit):
+    units = emit("valueString: {replace: {value: $V, old: ',', new: ''}}", {"V": "25,000"},
+                 {"V": ",,"}, {"V": "none"}, {"V": ""})
+    assert [body(u) for u in units] == [{"valueString": "25000"}, {}, {"valueString": "none"},
+                                        {}]
+    units = emit("valueString: {replace: {value: $V, old: _, new: ' '}}", {"V": "a_b"},
+                 {"V": "__"})
+    assert [body(u) for u in units] == [{"valueString": "a b"}, {}]  # blanks only: no value
+
+
+def test_replace_pattern_with_group_references(emit):
+    units = emit(r"valueString: {replace: {value: $V, pattern: '(\d+)/(\d+)', new: '\2-\1'}}",
+                 {"V": "dose 5/10 and 7/8"})
+    assert body(units[0]) == {"valueString": "dose 10-5 and 8-7"}
+    units = emit(r"valueString: {replace: {value: $V, pattern: '\s+', new: ' '}}",
+                 {"V": "a  \n b"})
+    assert body(units[0]) == {"valueString": "a b"}
+
+
+def test_replace_new_defaults_to_nothing_and_numbers_are_text(emit):
+    units = emit("valueString: {replace: {value: $V, old: 0, new: 1}}", {"V": "1000"})
+    assert body(units[0]) == {"valueString": "1111"}
+    units = emit("valueString: {replace: {value: $V, pattern: '[^0-9]'}}", {"V": "a1b2"},
+                 {"V": "ab"})
+    assert [body(u) for u in units] == [{"valueString": "12"}, {}]
+
+
+def test_replace_problems_are_reported_with_their_line(problems):
+    template = """\
+        valueString: {replace: {value: $V, old: ',', pattern: ','}}
+        note: [{text: {replace: {value: $V}}}]
+        code: {text: {replace: {value: $V, pattern: '(a'}}}
+        method: {text: {replace: {value: $V, pattern: '(a)', new: '\\2'}}}
+        category: [{text: {replace: {value: $V, old: ''}}}]
+    """
+    assert problems(template) == [
+        f"m.yaml:{T}: emit[0].template.valueString.replace: give either 'old' (a text) or "
+        "'pattern' (a regular expression), not both",
+        f"m.yaml:{T + 1}: emit[0].template.note[0].text.replace: give either 'old' (a text) "
+        "or 'pattern' (a regular expression), not both",
+        f"m.yaml:{T + 2}: emit[0].template.code.text.replace.pattern: bad regular "
+        "expression: missing ): (a",
+        f"m.yaml:{T + 3}: emit[0].template.method.text.replace.new: names group 2, but the "
+        "pattern has 1 group(s)",
+        f"m.yaml:{T + 4}: emit[0].template.category[0].text.replace.old: must not be empty",
+    ]
+
+
+def test_replace_pattern_runs_in_linear_time(emit):
+    import time
+
+    start = time.perf_counter()
+    units = emit("valueString: {replace: {value: $V, pattern: '^(a+)+$', new: x}}",
+                 {"V": "a" * 5000 + "!"})
+    assert body(units[0]) == {"valueString": "a" * 5000 + "!"}
+    assert time.perf_counter() - start < 5  # Python's re would take years
+
+
 def test_xhtml_escapes_the_text(emit):
     units = emit("text: {status: generated, div: {xhtml: $NOTE}}",
                  {"NOTE": 'BP < 120 & "ok" > x'})
@@ -886,7 +1058,7 @@ def test_unknown_and_missing_options_are_all_reported(problems):
         f"m.yaml:{T + 1}: emit[0].template.effectiveDateTime.datetime: "
         "option 'value' is required",
         f"m.yaml:{T + 2}: emit[0].template.valueInteger.integer.maximum: "
-        "unknown option 'maximum'; valid options: max, min, value",
+        "unknown option 'maximum'; valid options: decimal_mark, max, min, thousands, value",
     ]
 
 

@@ -62,3 +62,22 @@ def test_emits_counted_on_both_paths_fire_as_wrapped_templates_did(
                  emit_counts=counts)
     assert engine.COLUMN_WISE  # counted while the column-wise path ran
     assert counts == wrapped
+
+
+def test_a_table_read_as_a_look_up_is_not_unused(tmp_path: Path) -> None:
+    """A dictionary table read only by a look-up is read: not an unused table, and the columns
+    the look-up takes are not unused columns (only the others are)."""
+    example = Path(__file__).parents[1] / "golden" / "spec" / "lookup-dictionary"
+    (tmp_path / "in").mkdir()
+    for src in (example / "input").iterdir():
+        text = src.read_text()
+        if src.name == "d_labitems.csv":  # a column no look-up takes
+            text = "\n".join(line + (",note" if i else ",comment")
+                             for i, line in enumerate(text.splitlines())) + "\n"
+        (tmp_path / "in" / src.name).write_text(text)
+    settings = make_settings(tmp_path / "in", f"ndjson:{tmp_path / 'nd'}", tmp_path,
+                             example / "pack", max_quarantine_rate=1.0)
+    report = validate_migration(settings, ValidateOptions(tmp_path / "v"))
+    assert report.unused_tables == []
+    assert [(c["table"], c["column"]) for c in report.unused_columns] == [
+        ("d_labitems", "comment")]

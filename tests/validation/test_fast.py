@@ -266,3 +266,25 @@ def test_shape_numbers_restart_without_changing_verdicts(
         assert fast.validate_many(chunk) == [full.validate(r) for r in chunk]
     assert len(fast._ids) <= 50 + 7 * 40  # restarted along the way
     assert fast.fast > 0
+
+
+def test_primitive_extensions_are_valid_and_judged_alike() -> None:
+    """``_birthDate`` without ``birthDate`` is valid FHIR (issue 19: masked birth dates); the
+    fast path plans such shapes and agrees with the full validator on bad ones."""
+    dar = {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                          "valueCode": "masked"}]}
+    good = [{"resourceType": "Patient", "id": "a", "_birthDate": dar},
+            {"resourceType": "Patient", "id": "b", "birthDate": "1921-02-03", "_birthDate": dar},
+            {"resourceType": "Observation", "id": "c", "status": "final",
+             "code": {"text": "x"}, "_effectiveDateTime": dar}]
+    bad = [{"resourceType": "Patient", "id": "d", "_birthDate": "masked"},
+           {"resourceType": "Patient", "id": "e", "_birthDate": {"extension": [{"url": 5}]}},
+           {"resourceType": "Patient", "id": "f", "_birthdate": dar}]
+    full = [FhirValidator().validate(r) for r in good + bad]
+    assert full[:3] == [[], [], []]
+    assert all(full[3:])
+    fast = FastValidator()
+    assert fast.validate_many(good + bad) == full
+    before = fast.fast
+    assert fast.validate_many(good) == [[], [], []]
+    assert fast.fast == before + 3  # planned shapes: no model built again

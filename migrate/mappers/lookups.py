@@ -1,0 +1,212 @@
+"""Look-ups (mapping key ``lookup:``): values of another table's rows, attached to each row.
+
+Compile time (`lookup_columns`): ``$adm.admittime`` reads the look-up ``adm``'s column
+``admittime``; such names are not columns of the mapping's own table, so they leave the
+columns the pack reads from it and are checked against the look-up's ``columns`` instead. The
+``match`` columns are read from the row, like any column.
+
+Run time (`LookupAttacher`): before change detection, filters, rules and lets, each row gets
+the values of its matching look-up row as columns ``<name>.<column>`` (with ``pick: collect``
+a list per column, and ``<name>`` itself the list of matching rows as objects). The tables
+are loaded once per run by `migrate.lookups.LookupStore`, which hands over a `LookupIndex`.
+Keys are compared as text, exactly, after the pack's trimming and null tokens.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from migrate.outcomes import FILTERED, QUARANTINED, RowError, Unit
+
+if TYPE_CHECKING:
+    from migrate.mappers.compiler import Compiler
+    from migrate.mappers.spec import LookupSpec, MappingSpec, PackSpec
+
+Row = dict[str, Any]
+Prepared = list[tuple[Row, tuple[Any, ...], Unit | None]]
+MISS, AMBIGUOUS = "lookup-miss", "lookup-ambiguous"
+
+
+def lookup_line(data: Any, name: str) -> int:
+    """The line of look-up ``name`` in a mapping file's raw YAML (else the ``lookup:`` key)."""
+    node = data.get("lookup") if isinstance(data, dict) else None
+    lines = getattr(node, "key_lines", {})
+    if name in lines:
+        return int(lines[name])
+    return data.line_of("lookup") if hasattr(data, "line_of") else 1
+
+
+def lookup_columns(c: Compiler, spec: MappingSpec, data: Any, pack: PackSpec
+                   ) -> dict[str, int]:
+    """Move the look-up names the mapping reads out of ``c.columns`` (its own table's
+    columns), check each against its look-up, and record the ``match`` columns as read.
+    Returns the line of each look-up."""
+    if not spec.lookup:
+        return {}
+    for name, lk in spec.lookup.items():
+        line = lookup_line(data, name)
+        if name in spec.let:
+            c.problem(line, f"lookup.{name}", f"look-up {name!r} has the name of a let value; "
+                      "rename one of them")
+        _declared(c, name, lk, pack, line)
+    for col, line in list(c.columns.items()):
+        head, _, tail = col.partition(".")
+        lk = spec.lookup.get(head)
+        if lk is None:
+            continue
+        del c.columns[col]
+        if not tail and lk.pick != "collect":
+            c.problem(line, f"${col}", f"${col} is a look-up with pick: {lk.pick}; read one "
+                      f"of its columns as ${col}.COLUMN ({', '.join(lk.columns)})")
+        elif tail and tail not in lk.columns:
+            close = difflib.get_close_matches(tail, lk.columns, n=1, cutoff=0.6)
+            hint = f"; did you mean ${head}.{close[0]}?" if close else ""
+            c.problem(line, f"${col}", f"look-up {head!r} takes no column {tail!r} (its "
+                      f"columns: {', '.join(lk.columns)}){hint}")
+    lines = {name: lookup_line(data, name) for name in spec.lookup}
+    for name, lk in spec.lookup.items():
+        for item in lk.match:
+            c.columns.setdefault(item[1:], lines[name])
+    return lines
+
+
+def _declared(c: Compiler, name: str, lk: LookupSpec, pack: PackSpec, line: int) -> None:
+    """Columns of the look-up table that pack.yaml ``columns:`` says the source lacks."""
+    declared = pack.columns.get(lk.table)
+    if declared is None:
+        return
+    for col in dict.fromkeys([*lk.key, *lk.columns, *lk.order_by]):
+        if col not in declared:
+            close = difflib.get_close_matches(col, declared, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            c.problem(line, f"lookup.{name}", f"column {col!r} is not among the columns "
+                      f"pack.yaml declares for table {lk.table!r}{hint}")
+
+
+def lookup_problems(spec: MappingSpec, lines: dict[str, int],
+                    have: dict[str, set[str] | str]) -> list[tuple[int | None, str]]:
+    """Look-up tables and columns missing from the source, as (line, message): ``have`` maps
+    a table to its columns, or to the reason they could not be read (an unknown table)."""
+    out: list[tuple[int | None, str]] = []
+    for name, lk in spec.lookup.items():
+        line = lines.get(name)
+        cols = have.get(lk.table)
+        if isinstance(cols, str):
+            out.append((line, f"look-up {name!r}: {cols}"))
+            continue
+        for col in dict.fromkeys([*lk.key, *lk.columns, *lk.order_by]):
+            if cols is not None and col not in cols:
+                close = difflib.get_close_matches(col, sorted(cols), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                out.append((line, f"look-up {name!r}: column {col!r} is not in look-up "
+                                  f"table {lk.table!r}{hint}"))
+    return out
+
+
+@dataclass
+class LookupIndex:
+    """One loaded look-up table: key (as text) -> the matching rows, in order.
+
+    Each row is a tuple of the look-up's ``columns`` values (then its ``order_by`` values);
+    with ``pick: first`` or ``last`` only the chosen row is kept.
+    """
+
+    rows: dict[tuple[str, ...], list[tuple[Any, ...]]]
+    columns: tuple[str, ...]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Plan:
+    name: str
+    spec: LookupSpec
+    match: tuple[str, ...]
+    names: tuple[str, ...]  # the row columns written: <name>.<column>
+    index: LookupIndex
+    line: int
+
+
+class LookupAttacher:
+    """Attaches a mapping's look-up values to its rows (see the module docstring)."""
+
+    def __init__(self, mapping_name: str, spec: MappingSpec, indexes: dict[str, LookupIndex],
+                 lines: dict[str, int] | None = None) -> None:
+        self.mapping = mapping_name
+        self.plans = [_Plan(name, lk, tuple(m[1:] for m in lk.match),
+                            tuple(f"{name}.{col}" for col in lk.columns), indexes[name],
+                            (lines or {}).get(name, 1))
+                      for name, lk in spec.lookup.items()]
+        self.kept = 0  # misses kept (on_missing: keep) since the last `take_kept`
+
+    def take_kept(self) -> int:
+        """Misses kept with null values since the last call (counted as warnings)."""
+        kept, self.kept = self.kept, 0
+        return kept
+
+    def attach(self, prepared: Prepared, key_dict: Callable[[tuple[Any, ...]], dict[str, Any]]
+               ) -> Prepared:
+        """The chunk with look-up values on its rows; a row that misses (or is ambiguous)
+        becomes a quarantined or filtered unit as its look-up says."""
+        out: Prepared = []
+        for row, key, unit in prepared:
+            if unit is None:
+                unit = self._row(row, key, key_dict)
+            out.append((row, key, unit))
+        return out
+
+    def _row(self, row: Row, key: tuple[Any, ...],
+             key_dict: Callable[[tuple[Any, ...]], dict[str, Any]]) -> Unit | None:
+        errors: list[RowError] = []
+        rule: str | None = None
+        for p in self.plans:
+            problem = self._attach(p, row)
+            if problem is None:
+                continue
+            if problem.code == MISS and p.spec.on_missing == "filter":
+                rule = rule or f"{MISS}.{p.name}"
+            elif problem.code == MISS and p.spec.on_missing == "keep":
+                self.kept += 1
+            else:
+                errors.append(problem)
+        if errors:
+            return Unit(self.mapping, [key_dict(key)], QUARANTINED, errors=errors)
+        if rule is not None:
+            return Unit(self.mapping, [key_dict(key)], FILTERED, rule=rule)
+        return None
+
+    def _attach(self, p: _Plan, row: Row) -> RowError | None:
+        """Put one look-up's values on the row; the miss or ambiguity, if any."""
+        values = [row.get(col) for col in p.match]
+        found = None if None in values else p.index.rows.get(tuple(map(str, values)))
+        collect = p.spec.pick == "collect"
+        if not found:
+            for n in p.names:
+                row[n] = None
+            if collect:
+                row[p.name] = None
+            if None in values:  # a null match value: no look-up, not a miss
+                return None
+            return RowError(MISS, f"no row of table {p.spec.table!r} has "
+                            f"{', '.join(p.spec.key)} equal to this row's "
+                            f"{', '.join(p.match)} (look-up {p.name!r})",
+                            column=p.match[0], value=values[0], line=p.line)
+        if collect:
+            width = len(p.names)
+            for i, n in enumerate(p.names):
+                row[n] = [r[i] for r in found]
+            row[p.name] = [dict(zip(p.spec.columns, r[:width], strict=True)) for r in found]
+            return None
+        if len(found) > 1:
+            for n in p.names:
+                row[n] = None
+            return RowError(AMBIGUOUS, f"{len(found)} rows of table {p.spec.table!r} match "
+                            f"this row's {', '.join(p.match)} (look-up {p.name!r}, pick: one); "
+                            "use pick first, last or collect, or a longer key",
+                            column=p.match[0], value=values[0], line=p.line)
+        first = found[0]
+        for i, n in enumerate(p.names):
+            row[n] = first[i]
+        return None

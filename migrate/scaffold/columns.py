@@ -1,0 +1,115 @@
+"""What one profiled column looks like to the scaffold: its type (the profiler's, refined into
+flags, codes, numbers with thousands separators and more date formats), its null share and
+notes. Only names, types, counts and shares come out of here, never a value of the data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from migrate.report.profile import ColumnProfile
+
+# Token pairs of flag columns (compared lower-cased); written in suggestions, as they are ours.
+FLAG_TOKENS: list[tuple[str, str]] = [("1", "0"), ("y", "n"), ("t", "f"), ("true", "false"),
+                                      ("yes", "no")]
+CODE_MAX_DISTINCT = 50  # a column with at most this many distinct values (and repeats) is a code
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+# Date shapes the profiler does not know, with the strftime format (None: ISO, read as is).
+_MORE_DATES: list[tuple[str, re.Pattern[str], str | None]] = [
+    ("datetime", re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+                            r"(Z|[+-]\d{2}:?\d{2})?"), None),
+    ("datetime", re.compile(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}"), "%m/%d/%Y %H:%M"),
+    ("date", re.compile(r"\d{2}\.\d{2}\.\d{4}"), "%d.%m.%Y"),
+    ("date", re.compile(r"\d{8}"), "%Y%m%d"),
+]
+
+
+@dataclass
+class ColumnInfo:
+    """One column as the scaffold describes it (no values)."""
+
+    name: str
+    kind: str
+    null_share: float
+    distinct: int
+    capped: bool
+    fmt: str | None = None
+    base_kind: str = ""  # the kind before "code": what a foreign key column keeps
+    flag: tuple[str, str] | None = None
+    exact: bool = False  # a date whose every value has the one format (a template may read it)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def type_text(self) -> str:
+        """The type as written in comments and the README."""
+        return self.kind + (f" ({self.fmt})" if self.fmt else "")
+
+
+def describe_column(col: ColumnProfile, table_rows: int) -> ColumnInfo:
+    """The scaffold's view of one profiled column."""
+    filled = col.rows - col.nulls
+    info = ColumnInfo(col.name, col.kind, col.nulls / col.rows if col.rows else 0.0,
+                      len(col.counts), col.capped, col.date_format)
+    if col.capped:
+        info.notes.append("more distinct values than the profiler keeps: counts are a floor")
+    if not filled:
+        return info
+    _refine(info, col, filled)
+    if info.kind in ("date", "datetime"):
+        info.notes += _year_notes(col)
+        info.exact = _exact_date(info, col, filled)
+    if (info.kind in ("text", "integer") and not info.flag and info.distinct <= CODE_MAX_DISTINCT
+            and info.distinct * 2 <= filled and not col.capped):
+        info.base_kind, info.kind = info.kind, "code"
+    return info
+
+
+def _refine(info: ColumnInfo, col: ColumnProfile, filled: int) -> None:
+    """Flags, numbers with thousands separators and the date shapes the profiler lacks."""
+    spelt = {v.lower(): v for v in col.counts}
+    for true, false in FLAG_TOKENS:
+        if spelt and set(spelt) <= {true, false} and not col.capped:
+            # our own tokens, in the case the column writes them (Y, not y)
+            info.kind, info.flag = "flag", (spelt.get(true, true), spelt.get(false, false))
+            return
+    if info.kind != "text":
+        return
+    grouped = sum(n for v, n in col.counts.items() if _THOUSANDS.fullmatch(v))
+    plain = sum(n for v, n in col.counts.items() if _PLAIN_NUMBER.fullmatch(v))
+    if grouped and grouped + plain >= 0.95 * filled:
+        info.kind = "number"
+        info.notes.append("numbers with ',' thousands separators: "
+                          "{decimal: {value: ..., thousands: ','}}")
+        return
+    for kind, rx, fmt in _MORE_DATES:
+        if sum(n for v, n in col.counts.items() if rx.fullmatch(v)) >= 0.95 * filled:
+            info.kind, info.fmt = kind, fmt
+            return
+
+
+def _exact_date(info: ColumnInfo, col: ColumnProfile, filled: int) -> bool:
+    """True when every value of a date column has its one format and no year is 0 (a
+    MySQL zero date): `date`/`datetime` in a template then never fails on it."""
+    if col.kind == info.kind:
+        same = col.shapes[(info.kind, col.date_format)] == filled
+    else:  # a shape of _MORE_DATES: told by the values kept, all of them only when not capped
+        rx = next(rx for kind, rx, fmt in _MORE_DATES if (kind, fmt) == (info.kind, info.fmt))
+        same = not col.capped and sum(n for v, n in col.counts.items() if rx.fullmatch(v)) \
+            == filled
+    return same and not any(v.startswith("0000") for v in col.counts)
+
+
+def _year_notes(col: ColumnProfile) -> list[str]:
+    """A note when years look masked or shifted (the years themselves are not written)."""
+    years = [int(m.group()) for v in col.counts if (m := re.search(r"\d{4}", v))]
+    if not years:
+        return []
+    notes = []
+    if max(years) > date.today().year + 1:
+        notes.append("some years lie in the future: dates look shifted (de-identified?)")
+    if min(years) < 1900:
+        notes.append("some years are before 1900: masked or shifted dates?")
+    return notes
