@@ -70,3 +70,9 @@ def test_sample_help_ends_with_an_example() -> None:
                         "    emr-migrate sample --name riverside hospital",
                         "    emr-migrate run -c demo/migration.yaml     # -> demo/out/ndjson, "
                         "demo/out/run.json"]
+
+
+def test_an_unknown_sample_is_refused_with_the_names(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no sample 'nope'; samples: riverside, synthea"):
+        write_sample(tmp_path / "demo", SAMPLE, name="nope")
+    assert not (tmp_path / "demo").exists()
