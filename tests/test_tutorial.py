@@ -64,3 +64,16 @@ def test_following_the_tutorial(sekmet_server: Any, tmp_path: Path) -> None:
     assert sekmet_server.count("Patient") == sum(t["emitted"] for t in run["tables"]
                                     if t["mapping"] == "riverside.patient")
     print(f"tutorial commands took {took:.1f} s")  # noqa: T201 - recorded in docs/tutorial.md
+
+
+def test_the_pack_size_the_tutorial_records_is_measured() -> None:
+    """The tutorial's figures for the riverside pack are what bench/pack_size.py counts."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from pack_size import measure
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    size = measure(REPO / "mappings" / "riverside")
+    text = TUTORIAL.read_text(encoding="utf-8")
+    assert f"**{size.totals['mapping_lines']} mapping lines**" in text
+    assert f"**{size.totals['concept_map_rows']} concept-map rows**" in text
