@@ -316,14 +316,16 @@ class Compiler:
     def _object_in_primitive(self, cls: Any, model: str, key: str, sub: dict[str, Any],
                              where: str, line: int) -> None:
         """A primitive element given a transform that gives an object (``translate`` without
-        ``as: code`` under ``Patient.gender``): every row would be an invalid resource."""
-        found = object_output(sub)
-        if found is not None:
-            name, kind, fix = found
-            article = "an" if kind[:1] in "AEIOU" else "a"
-            self.problem(line, where, f"{model}.{key} is a primitive "
-                         f"({fhirmodel.primitive_type(cls, key)}): {name} gives {article} "
-                         f"{kind} here; {fix}")
+        ``as: code`` under ``Patient.gender``), directly or as a ``first_of`` or ``choose``
+        branch: every row would be an invalid resource."""
+        for node, nwhere, nline in [(sub, where, line), *checks.branch_objects(sub, where, line)]:
+            found = object_output(node)
+            if found is not None:
+                name, kind, fix = found
+                article = "an" if kind[:1] in "AEIOU" else "a"
+                self.problem(nline, nwhere, f"{model}.{key} is a primitive "
+                             f"({fhirmodel.primitive_type(cls, key)}): {name} gives {article} "
+                             f"{kind} here; {fix}")
 
     def _choice_clash(self, cls: Any, model: str, node: dict[str, Any], where: str,
                       line: int) -> None:

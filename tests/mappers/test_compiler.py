@@ -64,3 +64,16 @@ def test_plain_values_and_objects_where_objects_belong_still_check(
             "      link: [{other: {ref: {mapping: t.patient, key: [$ID]}}, type: seealso}]\n")
     load_pack(make_pack({"p.yaml": HEAD.format(resource="Patient") + body},
                         concept_maps={"sex": SEX}), SETTINGS)
+
+
+def test_objects_in_first_of_and_choose_branches_under_a_primitive_are_reported(
+        make_pack: Callable[..., Path]) -> None:
+    found = _problems(make_pack, "      gender:\n        first_of:\n          - $G\n"
+                      "          - {translate: {map: sex, from: $SEX, on_unmapped: keep}}\n"
+                      "      birthDate: {choose: [{when: {present: $N}, value: "
+                      "{quantity: {value: $N, unit: a}}}, {value: $DOB}]}\n")
+    assert found == [
+        "10: emit[0].template.gender.first_of[1]: Patient.gender is a primitive (code): "
+        "translate gives a Coding here; add `as: code`",
+        "11: emit[0].template.birthDate.choose[0].value: Patient.birthDate is a primitive "
+        "(date): quantity gives a Quantity here; use `decimal` for the number alone"]
