@@ -500,7 +500,10 @@ def validate(config: Path | None, report_dir: Path | None, expectations: Path | 
     the source against the pack's expectations (great-expectations), the output for dangling
     references and missing US Core elements, lists terminology gaps, data no mapping reads
     and the quarantine by cause, and writes REPORT_DIR/report.html and report.json.
-    Thresholds come from the project file's `validate:` section.
+    The limits come from the project file's `validate:` section (max_quarantine_rate,
+    max_unmapped_code_rate, max_dangling_references, fail_on_critical_expectations); without
+    `validate: max_quarantine_rate`, the quarantine rate is `thresholds: max_quarantine_rate`
+    (or --max-quarantine-rate), and `thresholds: tables:` gives a table its own.
 
     Exit codes: 0 GO, 3 NO-GO, 2 usage or configuration error.
 

@@ -73,13 +73,13 @@ class StageLoop:
         units = self.runner.feed(batch.rows, clean=batch.clean)
         if self.runner.lookups is not None and (kept := self.runner.lookups.take_kept()):
             warnings[f"{self.m.name}:lookup-miss"] += kept
-        validate_units(self.validator, units, warnings)
+        validate_units(self.validator, units, warnings, self.m)
         return units
 
     def finish(self, warnings: Counter[str]) -> list[Unit]:
         """The units of the groups still open at the end of the table, validated."""
         units = self.runner.finish()
-        validate_units(self.validator, units, warnings)
+        validate_units(self.validator, units, warnings, self.m)
         return units
 
     def run(self, batches: Iterator[Batch]) -> Iterator[ChunkResult]:
@@ -202,9 +202,12 @@ def _cause(exc: BaseException) -> str:
     return f"{type(orig).__name__}{f' {code}' if code is not None else ''}"
 
 
-def validate_units(validator: Validator, units: list[Unit], warnings: Counter[str]) -> None:
+def validate_units(validator: Validator, units: list[Unit], warnings: Counter[str],
+                   m: CompiledMapping | None = None) -> None:
     """Validate the resources of the emitted units; an error quarantines its whole unit
-    (invariant 2). Resources are validated a chunk at a time (`Validator.validate_many`)."""
+    (invariant 2). Resources are validated a chunk at a time (`Validator.validate_many`).
+    With the mapping ``m``, each error gives the line of the template element at fault (else
+    of the emit), so the quarantine record's ``rule`` names ``file:line``."""
     emitted = [u for u in units if u.outcome == EMITTED and u.resources]
     resources = [res for u in emitted for res in u.resources]
     if not resources:
@@ -219,11 +222,31 @@ def validate_units(validator: Validator, units: list[Unit], warnings: Counter[st
             for issue in next(verdicts):
                 if issue.severity == "error":
                     errors.append(RowError("invalid-resource", f"{issue.path}: {issue.message}",
-                                           column=None, value=None))
+                                           column=None, value=None,
+                                           line=issue_line(m, res["resourceType"], issue.path)))
                 else:
                     warnings[f"{res['resourceType']}:{issue.code}"] += 1
         if errors:
             unit.quarantine(errors)
+
+
+def issue_line(m: CompiledMapping | None, rtype: str, path: str) -> int | None:
+    """The line of the template element an issue at ``path`` (``Patient.gender``,
+    ``Observation.value[x]``) comes from, else of the first emit of ``rtype``; None without
+    the mapping. Two emits of one type: the first whose template has the element."""
+    emits = [e for e in (m.emits if m is not None else ()) if e.resource == rtype]
+    if not emits:
+        return None
+    head = path.split(".")[1] if "." in path else ""
+    name = head.split("[")[0]
+    for e in emits:
+        found = e.element_lines.get(name)
+        if found is None and head.endswith("[x]"):  # a choice: valueQuantity, deceasedBoolean
+            found = next((n for k, n in e.element_lines.items()
+                          if k.startswith(name) and k[len(name):][:1].isupper()), None)
+        if found is not None:
+            return found
+    return emits[0].line
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -35,6 +36,26 @@ def test_top_level_help_lists_exit_codes() -> None:
     assert "Exit codes: 0 success, 1 data errors (a table over its quarantine threshold" in text
     assert "5 a sync's deletes stopped by the circuit breaker or suspended" in text
     assert "70 internal error (please report it)" in text
+
+
+def test_validate_help_names_the_project_file_keys_that_exist() -> None:
+    """It said thresholds come from `validate:` only; `thresholds:` sets the fallback rate."""
+    from migrate.config import ProjectConfig, ThresholdConfig, ValidateConfig
+
+    text = " ".join(invoke("validate", "--help")[1].split()).replace("- ", "-")
+    named = re.findall(r"`(\w+): ?(\w*):?`", text)
+    assert ("thresholds", "max_quarantine_rate") in named
+    assert ("thresholds", "tables") in named
+    sections = {"validate": ValidateConfig, "thresholds": ThresholdConfig}
+    for section, key in named:
+        field = ProjectConfig.model_fields.get(f"{section}_") or \
+            ProjectConfig.model_fields[section]
+        assert field.annotation is sections[section]
+        assert not key or key in sections[section].model_fields
+    for key in ("max_unmapped_code_rate", "max_dangling_references",
+                "fail_on_critical_expectations"):
+        assert key in text
+        assert key in ValidateConfig.model_fields
 
 
 def test_top_level_help_lists_every_exit_code_of_the_model() -> None:

@@ -110,6 +110,7 @@ def test_quarantine_names_table_row_key_column_and_problem(mini: dict[str, Path]
     assert invalid["code"] == "invalid-resource"
     assert invalid["message"].startswith("Observation.status: 'done' is not in the required "
                                          "value set")
+    assert invalid["rule"] == f"{mini['pack'] / 'vitals.yaml'}:10"  # the line of `status:`
 
 
 def test_threshold_turns_quarantine_into_a_data_error(mini: dict[str, Path]) -> None:

@@ -149,3 +149,25 @@ def test_source_order_is_the_executors_concern() -> None:
     assert order.take() == [11, 11, 12]
     order.flushed([("a",), ("b",)])
     assert order.firsts == [10, None]
+
+
+def test_an_invalid_resource_is_traced_to_its_template_element(tmp_path: Path) -> None:
+    """The quarantine record of an `invalid-resource` names file:line: the element's line,
+    a choice element's variant, else the emit's (two emits of one type: the one with it)."""
+    from migrate.mappers.pack import load_pack
+    from migrate.stages import issue_line
+    from tests.mappers.conftest import SETTINGS
+
+    (tmp_path / "m.yaml").write_text(
+        "mapping: m\nsource: t\nkey: [ID]\nemit:\n"
+        "  - resource: Observation\n    template:\n      status: $S\n"
+        "      code: {text: x}\n"
+        "  - resource: Observation\n    name: other\n    entity: o2\n    template:\n"
+        "      code: {text: y}\n      valueQuantity: {quantity: {value: $V, unit: kg}}\n",
+        encoding="utf-8")
+    m = load_pack(tmp_path, SETTINGS).mappings[0]
+    assert issue_line(m, "Observation", "Observation.status") == 7
+    assert issue_line(m, "Observation", "Observation.value[x]") == 14
+    assert issue_line(m, "Observation", "Observation.subject") == 5  # not in a template
+    assert issue_line(m, "Patient", "Patient.gender") is None
+    assert issue_line(None, "Observation", "Observation.status") is None

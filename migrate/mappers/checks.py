@@ -48,6 +48,15 @@ def branches(node: dict[str, Any], where: str, line: int
              ) -> Iterator[tuple[dict[str, Any], str, int]]:
     """The objects a ``first_of`` or ``choose`` gives that are no transform: under a primitive
     element each is a misspelt transform (``birthDate: {first_of: [{dat: $DOB}]}``)."""
+    for sub, swhere, sline in branch_objects(node, where, line):
+        if not is_transform(sub, None):
+            yield sub, swhere, sline
+
+
+def branch_objects(node: dict[str, Any], where: str, line: int
+                   ) -> Iterator[tuple[dict[str, Any], str, int]]:
+    """Every object a ``first_of`` or ``choose`` may give (its items, its branches' values),
+    with where and its line; nothing for any other node."""
     keys = [k for k in node if k != "$when"]
     arg = node.get(keys[0]) if len(keys) == 1 else None
     if keys == ["first_of"] and isinstance(arg, list):
@@ -58,5 +67,5 @@ def branches(node: dict[str, Any], where: str, line: int
     else:
         return
     for sub, swhere in found:
-        if isinstance(sub, dict) and not is_transform(sub, None):
+        if isinstance(sub, dict):
             yield sub, swhere, getattr(sub, "line", line)

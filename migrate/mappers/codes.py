@@ -6,10 +6,35 @@ from typing import Any
 
 from migrate.mappers.compiler import Compiler, Const, Fn, RowError, Scope
 from migrate.mappers.terminology import ConceptMap, Target
-from migrate.mappers.transform_base import TRANSFORMS, column_of, option_value, options
+from migrate.mappers.transform_base import (
+    TRANSFORMS,
+    column_of,
+    gives_object,
+    option_value,
+    options,
+)
 
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 _AS = ("coding", "code", "codeable")
+_AS_TYPES = {"coding": "Coding", "codeable": "CodeableConcept"}  # `as: code` gives a code
+
+
+def _translate_output(arg: Any) -> tuple[str, str] | None:
+    """What ``translate`` gives: a Coding, a CodeableConcept, or (``as: code``) a code."""
+    if not isinstance(arg, dict):
+        return None
+    shape = arg.get("as", "coding")
+    kind = _AS_TYPES.get(shape) if isinstance(shape, str) else None
+    if kind is None:
+        return None
+    return kind, f"{'write' if 'as' in arg else 'add'} `as: code`"
+
+
+# What `check` refuses under a primitive element (``Patient.gender``): these give objects.
+gives_object("translate", _translate_output)
+gives_object("ref", "Reference", "a reference belongs in an element of type Reference")
+gives_object("identifier", "Identifier", "give the value itself ($COLUMN)")
+gives_object("quantity", "Quantity", "use `decimal` for the number alone")  # transforms.py
 
 
 @TRANSFORMS.register("translate")

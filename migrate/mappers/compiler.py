@@ -25,7 +25,7 @@ from typing import Any
 from migrate.errors import Problem
 from migrate.mappers import checks, fhirmodel
 from migrate.mappers.conditions import compile_condition
-from migrate.mappers.transform_base import TRANSFORMS, is_element, is_transform
+from migrate.mappers.transform_base import TRANSFORMS, is_element, is_transform, object_output
 from migrate.mappers.yamlio import LineDict
 from migrate.outcomes import RowError  # noqa: F401 - compiled nodes raise it; transforms import it here
 
@@ -285,6 +285,7 @@ class Compiler:
         elif child is None and isinstance(sub, dict):
             for bsub, bwhere, bline in checks.branches(sub, where, line):
                 self._not_a_transform(bsub, bwhere, bline, f"{model}.{key}")
+            self._object_in_primitive(cls, model, key, sub, where, line)
         if is_list and isinstance(sub, dict) and not is_transform(sub, child):
             self.problem(line, where, f"{model}.{key} repeats; write it as a YAML list")
         if not is_list and isinstance(sub, list):
@@ -311,6 +312,20 @@ class Compiler:
                           for k, h in zip(keys, hints, strict=True))
         self.problem(line, where, f"{element} takes a value or one transform, not "
                      f"{named or 'an empty object'}")
+
+    def _object_in_primitive(self, cls: Any, model: str, key: str, sub: dict[str, Any],
+                             where: str, line: int) -> None:
+        """A primitive element given a transform that gives an object (``translate`` without
+        ``as: code`` under ``Patient.gender``), directly or as a ``first_of`` or ``choose``
+        branch: every row would be an invalid resource."""
+        for node, nwhere, nline in [(sub, where, line), *checks.branch_objects(sub, where, line)]:
+            found = object_output(node)
+            if found is not None:
+                name, kind, fix = found
+                article = "an" if kind[:1] in "AEIOU" else "a"
+                self.problem(nline, nwhere, f"{model}.{key} is a primitive "
+                             f"({fhirmodel.primitive_type(cls, key)}): {name} gives {article} "
+                             f"{kind} here; {fix}")
 
     def _choice_clash(self, cls: Any, model: str, node: dict[str, Any], where: str,
                       line: int) -> None:

@@ -112,3 +112,19 @@ def extension_problem(cls: Any, model: str, key: str) -> str | None:
         return (f"{model}.{name} repeats: extensions of its items ({key!r}) are not supported "
                 "(the list would have to stay aligned with the items, nulls included)")
     return None
+
+
+def primitive_type(cls: Any, name: str) -> str:
+    """The FHIR name of primitive element ``name`` of ``cls`` (``code``, ``date``,
+    ``boolean``), for messages; ``primitive`` when the model does not say."""
+    field = next((f for n, f in cls.model_fields.items() if (f.alias or n) == name), None)
+    stack = [field.annotation] if field is not None else []
+    while stack:
+        ann = stack.pop()
+        if ann is bool:
+            return "boolean"
+        for meta in getattr(ann, "__metadata__", ()):
+            kind = type(meta).__name__
+            return kind[:1].lower() + kind[1:]
+        stack.extend(typing.get_args(ann))
+    return "primitive"

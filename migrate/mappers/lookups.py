@@ -39,19 +39,43 @@ def lookup_line(data: Any, name: str) -> int:
     return data.line_of("lookup") if hasattr(data, "line_of") else 1
 
 
+_OPTIONS = ("key", "columns", "order_by")  # the options naming columns of the look-up table
+
+
+def option_lines(data: Any, name: str) -> dict[str, int]:
+    """``{"NAME.columns": line, ...}``: the line of each column-naming option of look-up
+    ``name`` (``key``, ``columns``, ``order_by``), as its keys in ``lookup_lines``."""
+    node = data.get("lookup") if isinstance(data, dict) else None
+    entry = node.get(name) if isinstance(node, dict) else None
+    lines = getattr(entry, "key_lines", {})
+    return {f"{name}.{opt}": int(lines[opt]) for opt in _OPTIONS if opt in lines}
+
+
+def column_line(lk: LookupSpec, lines: dict[str, int], name: str, col: str) -> int | None:
+    """The line of the option of look-up ``name`` that names column ``col`` (``columns:``
+    for a misspelt ``columns: [long_titel]``), else of the look-up itself."""
+    for opt in _OPTIONS:
+        if col in getattr(lk, opt) and f"{name}.{opt}" in lines:
+            return lines[f"{name}.{opt}"]
+    return lines.get(name)
+
+
 def lookup_columns(c: Compiler, spec: MappingSpec, data: Any, pack: PackSpec
                    ) -> dict[str, int]:
     """Move the look-up names the mapping reads out of ``c.columns`` (its own table's
     columns), check each against its look-up, and record the ``match`` columns as read.
-    Returns the line of each look-up."""
+    Returns the line of each look-up, and of each of its options naming columns
+    (`option_lines`)."""
     if not spec.lookup:
         return {}
+    lines = {name: lookup_line(data, name) for name in spec.lookup}
+    for name in spec.lookup:
+        lines.update(option_lines(data, name))
     for name, lk in spec.lookup.items():
-        line = lookup_line(data, name)
         if name in spec.let:
-            c.problem(line, f"lookup.{name}", f"look-up {name!r} has the name of a let value; "
-                      "rename one of them")
-        _declared(c, name, lk, pack, line)
+            c.problem(lines[name], f"lookup.{name}", f"look-up {name!r} has the name of a let "
+                      "value; rename one of them")
+        _declared(c, name, lk, pack, lines)
     for col, line in list(c.columns.items()):
         head, _, tail = col.partition(".")
         lk = spec.lookup.get(head)
@@ -66,14 +90,14 @@ def lookup_columns(c: Compiler, spec: MappingSpec, data: Any, pack: PackSpec
             hint = f"; did you mean ${head}.{close[0]}?" if close else ""
             c.problem(line, f"${col}", f"look-up {head!r} takes no column {tail!r} (its "
                       f"columns: {', '.join(lk.columns)}){hint}")
-    lines = {name: lookup_line(data, name) for name in spec.lookup}
     for name, lk in spec.lookup.items():
         for item in lk.match:
             c.columns.setdefault(item[1:], lines[name])
     return lines
 
 
-def _declared(c: Compiler, name: str, lk: LookupSpec, pack: PackSpec, line: int) -> None:
+def _declared(c: Compiler, name: str, lk: LookupSpec, pack: PackSpec,
+              lines: dict[str, int]) -> None:
     """Columns of the look-up table that pack.yaml ``columns:`` says the source lacks."""
     declared = pack.columns.get(lk.table)
     if declared is None:
@@ -82,8 +106,9 @@ def _declared(c: Compiler, name: str, lk: LookupSpec, pack: PackSpec, line: int)
         if col not in declared:
             close = difflib.get_close_matches(col, declared, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            c.problem(line, f"lookup.{name}", f"column {col!r} is not among the columns "
-                      f"pack.yaml declares for table {lk.table!r}{hint}")
+            c.problem(column_line(lk, lines, name, col), f"lookup.{name}",
+                      f"column {col!r} is not among the columns pack.yaml declares for table "
+                      f"{lk.table!r}{hint}")
 
 
 def lookup_problems(spec: MappingSpec, lines: dict[str, int],
@@ -92,17 +117,16 @@ def lookup_problems(spec: MappingSpec, lines: dict[str, int],
     a table to its columns, or to the reason they could not be read (an unknown table)."""
     out: list[tuple[int | None, str]] = []
     for name, lk in spec.lookup.items():
-        line = lines.get(name)
         cols = have.get(lk.table)
         if isinstance(cols, str):
-            out.append((line, f"look-up {name!r}: {cols}"))
+            out.append((lines.get(name), f"look-up {name!r}: {cols}"))
             continue
         for col in dict.fromkeys([*lk.key, *lk.columns, *lk.order_by]):
             if cols is not None and col not in cols:
                 close = difflib.get_close_matches(col, sorted(cols), n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                out.append((line, f"look-up {name!r}: column {col!r} is not in look-up "
-                                  f"table {lk.table!r}{hint}"))
+                out.append((column_line(lk, lines, name, col), f"look-up {name!r}: column "
+                            f"{col!r} is not in look-up table {lk.table!r}{hint}"))
     return out
 
 

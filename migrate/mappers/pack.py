@@ -72,6 +72,9 @@ class CompiledEmit:
     # The columns ``when`` and each ``key`` part read (None: more than columns of the row).
     when_deps: frozenset[str] | None = frozenset()
     key_deps: list[frozenset[str] | None] | None = None
+    # The line of each element of the template (``gender`` -> 31): where an invalid resource
+    # is said to come from.
+    element_lines: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -442,7 +445,8 @@ def _compile_emit(c: Compiler, spec: MappingSpec, e: EmitSpec, i: int, data: Any
     c.group = False
     profiles = [e.profile] if isinstance(e.profile, str) else list(e.profile or [])
     return CompiledEmit(name, e.resource, e.entity or spec.source, e.per, profiles, when, key,
-                        template, line, when_deps, key_deps)
+                        template, line, when_deps, key_deps,
+                        {str(k): n for k, n in getattr(raw, "key_lines", {}).items()})
 
 
 def _check_id_collisions(mappings: list[CompiledMapping], problems: list[Problem]) -> None:

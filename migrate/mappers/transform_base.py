@@ -24,6 +24,27 @@ if TYPE_CHECKING:
 Builder = Callable[["Compiler", Any, str, int], "Fn"]
 TRANSFORMS: Registry[Builder] = Registry("transform", "migrate.transforms")
 
+Output = Callable[[Any], "tuple[str, str] | None"]
+OBJECT_OUTPUTS: dict[str, Output] = {}
+"""Transform name -> what it gives, from its argument: ``(FHIR type, how to get a plain
+value instead)`` when that is an object (a Coding, a Quantity, a Reference), None when it is a
+plain value. `check` refuses such a transform under a primitive element (``Patient.gender``).
+A transform that is not here is not checked."""
+
+
+def gives_object(name: str, output: str | Output, fix: str = "") -> None:
+    """Declare that transform ``name`` gives an object: a FHIR type name, or a function of the
+    transform's argument returning ``(type, fix)`` or None (``translate`` with ``as: code``)."""
+    OBJECT_OUTPUTS[name] = output if callable(output) else (lambda _arg: (output, fix))
+
+
+def object_output(node: dict[str, Any]) -> tuple[str, str, str] | None:
+    """For a transform call ``node``: ``(transform, FHIR type, fix)`` when it gives an object."""
+    keys = [k for k in node if k != "$when"]
+    declared = OBJECT_OUTPUTS.get(keys[0]) if len(keys) == 1 else None
+    found = declared(node[keys[0]]) if declared is not None else None
+    return (keys[0], *found) if found is not None else None
+
 
 def options(
     c: Compiler, arg: Any, where: str, line: int, allowed: set[str], required: set[str],

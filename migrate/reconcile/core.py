@@ -62,6 +62,7 @@ class ReconcileReport:
 
     target: str
     types: list[TypeResult] = field(default_factory=list)
+    path: Path | None = None  # where reconcile.json was written (not part of it)
 
     @property
     def ok(self) -> bool:
@@ -95,8 +96,8 @@ def reconcile(settings: RunSettings, *, sample: int = 20, from_ndjson: Path | No
         if reader is None:
             target.close()
     private_dir(settings.output)
-    write_atomic(settings.output / "reconcile.json",
-        orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
+    report.path = settings.output / "reconcile.json"
+    write_atomic(report.path, orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
     return report
 
 
@@ -123,7 +124,7 @@ def _check_type(target: TargetReader, expected: Expected, rtype: str,
 
 
 def render_reconcile(report: ReconcileReport, show: int = 5) -> str:
-    """A table per type, then the first differences of each kind."""
+    """A table per type, the first differences of each kind, where reconcile.json is."""
     head = (f"{'resource type':<22}{'expected':>9}{'target':>9}{'missing':>9}{'extra':>8}"
             f"{'sampled':>9}{'differ':>8}  ok")
     lines = [f"reconcile {report.target}", head]
@@ -138,6 +139,8 @@ def render_reconcile(report: ReconcileReport, show: int = 5) -> str:
             lines.append(f"extra    {t.resource_type}/{rid}")
         for rid, paths in list(t.mismatched.items())[:show]:
             lines.append(f"differs  {t.resource_type}/{rid}: {', '.join(paths[:5])}")
+    if report.path is not None:
+        lines.append(f"reconcile_json: {report.path}")
     lines.append("status: " + ("ok: the target holds exactly what the source says"
                                if report.ok else "MISMATCH (exit code 3)"))
     return "\n".join(lines)

@@ -16,13 +16,21 @@ from migrate.report import svg
 from migrate.report.html_css import CSS
 from migrate.report.validate_model import GO, ValidationReport
 
+THRESHOLDS_FROM = (
+    "The limits come from the project file: its <code>validate:</code> section "
+    "(max_quarantine_rate, max_unmapped_code_rate, max_dangling_references, "
+    "fail_on_critical_expectations); without a <code>validate: max_quarantine_rate</code>, the "
+    "quarantine rate is <code>thresholds: max_quarantine_rate</code> (or "
+    "<code>--max-quarantine-rate</code>), and a table's own rate is in <code>thresholds: "
+    "tables:</code>.")
+
 
 def render_html(report: ValidationReport) -> str:
     """The whole page."""
     data = report.as_dict()
     sections = [_verdict(data), _figures(data), _checks(data), _rows(data), _resources(data),
                 _expectations(data), _output(data), _gaps(data), _quarantine(data),
-                _coverage(data), _footer(data)]
+                _filtered(data), _coverage(data), _footer(data)]
     title = f"Cutover readiness: {data['pack']} — {data['verdict']}"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -86,7 +94,7 @@ def _sev(severity: str) -> str:
 def _verdict(d: dict[str, Any]) -> str:
     go = d["verdict"] == GO
     if go:
-        why = "<p>Every check passed: the source can be migrated as it is.</p>"
+        why = f"<p>{_e(go_text(d))}</p>"
     else:
         why = "<ul class=\"reasons\">" + "".join(
             f"<li data-reason>{_e(r)}</li>" for r in d["reasons"]) + "</ul>"
@@ -94,6 +102,24 @@ def _verdict(d: dict[str, Any]) -> str:
             f'data-verdict="{_e(d["verdict"])}"><div class="badge" data-figure="verdict">'
             f'{_e(d["verdict"])}</div><div><h2>{"Ready for cutover" if go else "Not ready"}'
             f"</h2>{why}</div></section>")
+
+
+def go_text(d: dict[str, Any]) -> str:
+    """The GO headline: "every check passed" only when nothing failed at all; else what
+    failed without blocking (warned expectations, rows quarantined within the threshold)."""
+    exp, rows = d["expectations"]["summary"], d["rows"]
+    notes = [f"{n} {what}" for n, what in (
+        (exp["failed_warning"], "expectation(s) warned"),
+        (exp["failed_critical"], "critical expectation(s) failed, not blocking"),
+        (rows["quarantined"], "row(s) quarantined, within the threshold"),
+        (sum(g["count"] for g in d["terminology_gaps"]),
+         "code use(s) unmapped, within the threshold"),
+        (d["output"]["dangling_references"], "dangling reference(s), within the threshold"),
+    ) if n]
+    if not notes:
+        return "Every check passed: the source can be migrated as it is."
+    return ("No check failed that blocks the migration; " + "; ".join(notes)
+            + ". Read them below before cutover.")
 
 
 def _figures(d: dict[str, Any]) -> str:
@@ -116,7 +142,7 @@ def _checks(d: dict[str, Any]) -> str:
     rows = [[_badge(c["passed"]), _e(c["name"].replace("_", " ")), _e(c["message"])]
             for c in d["checks"]]
     return _section("checks", "Verdict checks", _table(["", "check", "finding"], rows),
-                    "Thresholds come from the project file's <code>validate:</code> section.")
+                    THRESHOLDS_FROM)
 
 
 def _rows(d: dict[str, Any]) -> str:
@@ -203,6 +229,15 @@ def _gaps(d: dict[str, Any]) -> str:
                             "rows"], rows, "num"),
                     f"Codes no concept map knew. Fill in <code>{_e(file)}</code> (or the "
                     "fill-in maps next to it) and put them back in the pack.")
+
+
+def _filtered(d: dict[str, Any]) -> str:
+    rows = [[_e(t["table"]), _e(t["mapping"]), f"<code>{_e(rule)}</code>", _num(n)]
+            for t in d["tables"] for rule, n in t["filtered_by_rule"].items()]
+    return _section("filtered", f"Filtered rows by rule ({_num(d['rows']['filtered'])})",
+                    _table(["table", "mapping", "rule", "rows"], rows, "num"),
+                    "Rows a declared filter, rule or look-up policy left out on purpose: "
+                    "check each rule leaves out only what it should.")
 
 
 def _quarantine(d: dict[str, Any]) -> str:

@@ -82,8 +82,10 @@ def test_every_patient_quarantined_fails_the_run_and_names_the_table(tmp_path: P
     assert dangling[("synthea.encounter", "synthea.patient")] == 379
     assert any("reference(s) point to quarantined rows" in p for p in run["problems"])
     summary = done.stdout.splitlines()
-    assert summary[1].startswith("patients ")
-    assert summary[1].rstrip().endswith("NO")
+    tables = [line.split()[0] for line in summary[1:summary.index("")]]
+    assert tables == [t["table"] for t in run["tables"]]  # in load order, not failing first
+    assert tables[:2] == ["organizations", "patients"]
+    assert summary[2].rstrip().endswith("NO")
     assert "status: data-errors" in done.stdout
 
 

@@ -296,7 +296,8 @@ def test_check_reports_unknown_lookup_table_and_columns(tmp_path: Path) -> None:
     with pytest.raises(ExtractError) as info:
         check_columns(pack, ext)
     msg = str(info.value)
-    assert "p.yaml:5: look-up 'adm': column 'admitime' is not in look-up table 'admissions'; " \
+    # the line of the look-up's `columns:`, not of the look-up (5)
+    assert "p.yaml:9: look-up 'adm': column 'admitime' is not in look-up table 'admissions'; " \
            "did you mean 'admittime'?" in msg
     assert "q.yaml:5: look-up 'adm': " in msg
     assert "q.yaml:5: look-up 'adm': table 'admission': file " in msg
@@ -390,7 +391,12 @@ def test_pack_yaml_columns_check_the_lookup_table(problems_of: Any) -> None:
     files = {"pack.yaml": "name: p\ncolumns:\n  admissions: [hadm_id, admit_time]\n"
                           "  procedures: [row_id, hadm_id, code]\n",
              "p.yaml": _procedure()}
-    _, problems = problems_of(files)
-    assert [p.split(": ", 1)[1] for p in problems] == [
-        "lookup.adm: column 'admittime' is not among the columns pack.yaml declares for "
-        "table 'admissions'; did you mean 'admit_time'?"]
+    root, problems = problems_of(files)
+    assert problems == [
+        f"{root / 'p.yaml'}:9: lookup.adm: column 'admittime' is not among the columns "
+        "pack.yaml declares for table 'admissions'; did you mean 'admit_time'?"]
+    files["pack.yaml"] = files["pack.yaml"].replace("[hadm_id, admit_time]", "[hadm, admittime]")
+    root, problems = problems_of(files)
+    assert problems == [  # a misspelt key column: the line of `key:`
+        f"{root / 'p.yaml'}:7: lookup.adm: column 'hadm_id' is not among the columns "
+        "pack.yaml declares for table 'admissions'; did you mean 'hadm'?"]

@@ -611,10 +611,10 @@ def test_translate_unmapped_fixed_code_is_used_and_noted(emit):
 
 def test_translate_option_problems(problems):
     template = """\
-        gender: {translate: {from: $SEX, on_unmapped: keep}}
+        gender: {translate: {from: $SEX, on_unmapped: keep, as: code}}
         maritalStatus: {translate: {map: gender, values: {M: male}, from: $SEX, on_unmapped: keep}}
         language: {translate: {map: nope, from: $L, on_unmapped: drop, as: text}}
-        birthDate: {translate: {values: [M, F], from: $SEX, on_unmapped: keep}}
+        birthDate: {translate: {values: [M, F], from: $SEX, on_unmapped: keep, as: code}}
     """
     assert problems(template, resource="Patient", concept_maps={"gender": GENDER_MAP}) == [
         f"m.yaml:{T}: emit[0].template.gender.translate: "
