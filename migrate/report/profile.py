@@ -153,7 +153,8 @@ class ColumnProfile:
         kind = self.numeric
         if self.sensitive or kind is None or isinstance(self.low, str):
             return None, None
-        if kind == "integer":
+        if kind == "integer" and float(self.low).is_integer() and \
+                float(self.high or 0).is_integer():
             return int(self.low), int(self.high or 0)
         return self.low, self.high
 
