@@ -298,8 +298,8 @@ def render_profile(profiles: list[TableProfile], min_count: int) -> str:
                          + (f"  top: {top}" if top else ""))
         lines.append("")
     lines.append(f"(top values seen fewer than {min_count} times are not shown; columns that "
-                 "may identify a person are never shown by value, except 0/1 or Y/N flags; "
-                 "dates are cut to the month)")
+                 "may identify a person are never shown by value, except 0/1 or Y/N flags and "
+                 "reference tables; dates are cut to the month)")
     return "\n".join(lines)
 
 
