@@ -537,8 +537,12 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
             write_suite: Path | None, fmt: str) -> None:
     """Profile a source: per column its type, null share, distinct values, top values, range.
 
-    Values seen fewer than --min-count times are never listed. With --write-suite, also
-    write a starter expectations file to review and put in the pack's expectations/ folder.
+    Values seen fewer than --min-count times are never listed; columns that may identify a
+    person (ids, names, contact, birth dates, free text) are never shown by value, except 0/1,
+    Y/N, T/F flags; dates show a range cut to the month. A reference table (no column named
+    for a person, no date, no id column but its first: d_diagnosis, D_ITEMS) shows its
+    values under the same --min-count rule. With --write-suite, also write a starter
+    expectations file to review and put in the pack's expectations/ folder.
 
     \b
     Example:
@@ -559,8 +563,8 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
     if write_suite:
         write_starter(profiles, write_suite, min_count, str(value))
     click.echo(_json_text([{"table": p.table, "rows": p.rows, "rejected": p.rejected,
-                            "error": p.error, "columns": [c.as_dict(min_count)
-                                                          for c in p.columns]}
+                            "error": p.error, "reference": p.reference,
+                            "columns": [c.as_dict(min_count) for c in p.columns]}
                            for p in profiles])
                if fmt == "json" else render_profile(profiles, min_count))
 

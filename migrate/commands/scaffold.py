@@ -34,9 +34,11 @@ def scaffold(source: str, out: Path, name: str | None, tables: tuple[str, ...], 
     patient and encounter mappings, a valid starter template (statuses to choose are
     literals with a TODO; the main code, dates, a patient's name and birth date filled in
     where the columns are recognised) and every column listed with its type, null share and
-    a TODO; plus pack.yaml (with `columns:`) and README.md. The
+    a TODO (a number next to its unit column: a quantity); plus pack.yaml (with `columns:`
+    and commented `numbers:`, `booleans:` and `units:` suggestions) and README.md. The
     pack passes `emr-migrate check OUT --source SOURCE` as written. No value of the data is
-    written: names, types, counts and shares only.
+    written: names, types, counts and shares only, and the unit spellings seen 5+ times that
+    UCUM lacks (not patient data), for pack.yaml's `units:`.
 
     \b
     Example:

@@ -2,11 +2,24 @@
 top values and range, streamed chunk by chunk.
 
 Privacy: a column that may identify a person is never profiled by value (no top values, no
-range): decided by its name (identifiers, names, addresses, phone, email, birth and death
-dates, free text: `migrate.phi.sensitive_name`) and by its values (UUIDs, mostly distinct
+number range): decided by its name (identifiers, names, addresses, phone, email, birth and
+death dates, free text: `migrate.phi.sensitive_name`) and by its values (UUIDs, mostly distinct
 values, values mostly shaped like names). Other columns list a value among the top values only
-when it was seen at least ``min_count`` times (default 5); their date ranges are shown to the
-month (``2014-05 .. 2024-04``), never as exact dates.
+when it was seen at least ``min_count`` times (default 5). Date ranges are shown to the month
+(``2014-05 .. 2024-04``), never as exact dates, for every date column (birth dates included).
+
+Three exceptions show values (still only those seen ``min_count`` times) where nothing can
+identify a person: a *flag* column (at most 3 distinct values, all boolean tokens such as 0/1,
+Y/N, T/F, true/false, whatever its name: ``DOB_MASKED``); a *code* column (at most
+``CODE_MAX_DISTINCT`` distinct values without spaces, a name not saying it holds identifiers
+or names) that is withheld only because its values are mostly distinct in a small table; and
+every column of a *reference table* (a dictionary such as ``d_diagnosis``): a table with no
+column named for a person (names, birth, contact, patient/subject/member ids: ``PERSON_NAME``),
+no date column, and no identifier-like column (``..id``, ``..key``, UUID) holding numbers or
+mostly distinct values besides its first column.
+
+A text column gets no number range; numbers written with thousands separators (``1,000``) are
+read as numbers and said so (``numbers with ',' thousands separators``).
 """
 
 from __future__ import annotations
@@ -40,6 +53,21 @@ SHAPES: list[tuple[str, str, str | None]] = [
      None),
 ]
 _COMPILED = [(kind, re.compile(rx), fmt) for kind, rx, fmt in SHAPES]
+# A number with ',' thousands separators (groups of 3 digits) and an optional decimal part.
+THOUSANDS = r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"
+# Values of a flag column (compared lower-cased).
+FLAG_TOKENS = frozenset({"0", "1", "y", "n", "yes", "no", "t", "f", "true", "false"})
+CODE_MAX_DISTINCT = 20
+_CODE_VALUE = re.compile(r"[\w.+/-]{1,20}")
+# Column names that say a table holds people (not a reference table).
+PERSON_NAME = re.compile(
+    r"^name$|(first|last|given|family|full|middle|maiden|sur|nick|patient|person|pt)_?name|"
+    r"subject|patient|person|member|subscriber|insured|guarantor|mrn|ssn|social|birth|dob|"
+    r"death|deceased|addr|street|zip|postal|phone|mobile|email|contact|spouse|mother|father|"
+    r"guardian|kin$|provider|doctor|physician|practitioner|clinician|nurse|staff|user|author|"
+    r"owner|caregiver",
+    re.IGNORECASE)
+_ID_NAME = re.compile(r"id$|key$|uuid|guid", re.IGNORECASE)
 
 
 @dataclass
@@ -54,6 +82,8 @@ class ColumnProfile:
     shapes: Counter[tuple[str, str | None]] = field(default_factory=Counter)
     low: float | str | None = None
     high: float | str | None = None
+    thousands: int = 0  # values read as numbers with ',' thousands separators
+    reference: bool = False  # a column of a reference table (see the module docstring)
 
     @property
     def kind(self) -> str:
@@ -76,19 +106,56 @@ class ColumnProfile:
         return max(formats)[1] if formats else None
 
     @property
-    def sensitive(self) -> bool:
-        """True when the column may identify a person: never shown by value."""
+    def numeric(self) -> str | None:
+        """``integer`` or ``decimal`` when at least 95% of the values are numbers, counting
+        those written with ',' thousands separators; else None."""
+        if self.kind in ("integer", "decimal"):
+            return self.kind
+        filled = self.rows - self.nulls
+        ints, decs = self.shapes[("integer", None)], self.shapes[("decimal", None)]
+        if not self.thousands or ints + decs + self.thousands < 0.95 * filled:
+            return None
+        return "decimal" if decs else "integer"
+
+    @property
+    def flag(self) -> bool:
+        """True for a flag column: at most 3 distinct values, all boolean tokens (0/1, Y/N)."""
+        return 0 < len(self.counts) <= 3 and all(v.lower() in FLAG_TOKENS for v in self.counts)
+
+    @property
+    def identifying(self) -> bool:
+        """True when the name or the values say the column may identify a person."""
         filled = self.rows - self.nulls
         return self.kind == "uuid" or sensitive_name(self.name) or \
             (self.kind in ("text", "integer") and sensitive_values(self.counts, len(self.counts),
                                                                    filled))
 
+    @property
+    def sensitive(self) -> bool:
+        """True when the column may identify a person: never shown by value (dates still get
+        a range cut to the month). Flags, codes and reference tables are exceptions."""
+        if self.kind == "uuid":
+            return True
+        if self.flag or self.reference or not self.identifying:
+            return False
+        code = (not self.capped and len(self.counts) <= CODE_MAX_DISTINCT
+                and all(_CODE_VALUE.fullmatch(v) for v in self.counts))
+        return sensitive_name(self.name) or not code
+
     def bounds(self) -> tuple[float | str | None, float | str | None]:
-        """The range as shown: none for sensitive columns, dates cut to the month."""
-        if self.sensitive or self.low is None:
+        """The range as shown: dates cut to the month; numbers only for number columns that
+        are not sensitive, whole numbers as ``int``."""
+        if self.low is None:
             return None, None
         if isinstance(self.low, str) and isinstance(self.high, str):
-            return self.low[:7], self.high[:7]
+            return (self.low[:7], self.high[:7]) if self.kind in ("date", "datetime") else \
+                (None, None)
+        kind = self.numeric
+        if self.sensitive or kind is None or isinstance(self.low, str):
+            return None, None
+        if kind == "integer" and float(self.low).is_integer() and \
+                float(self.high or 0).is_integer():
+            return int(self.low), int(self.high or 0)
         return self.low, self.high
 
     def top(self, min_count: int) -> list[tuple[str, int]]:
@@ -104,8 +171,9 @@ class ColumnProfile:
         """JSON-ready, with the privacy rule applied to top values."""
         distinct = len(self.counts)
         low, high = self.bounds()
-        return {"name": self.name, "type": self.kind, "format": self.date_format,
-                "values_withheld": self.sensitive,
+        return {"name": self.name, "type": self.numeric or self.kind,
+                "format": self.date_format, "values_withheld": self.sensitive,
+                "thousands": "," if self.thousands and self.numeric else None,
                 "nulls": self.nulls, "null_share": round(self.nulls / self.rows, 4)
                 if self.rows else 0.0, "distinct": distinct, "distinct_is_floor": self.capped,
                 "top_values": [{"value": v, "count": n} for v, n in self.top(min_count)],
@@ -121,6 +189,17 @@ class TableProfile:
     rejected: int = 0
     columns: list[ColumnProfile] = field(default_factory=list)
     error: str | None = None
+    reference: bool = False  # no column links to a person: see the module docstring
+
+    def mark_reference(self) -> None:
+        """Decide whether this is a reference table and tell its columns."""
+        links = [c for c in self.columns[1:] if _ID_NAME.search(c.name) and (
+            c.kind in ("integer", "uuid") or len(c.counts) > 0.5 * max(c.rows - c.nulls, 1))]
+        self.reference = bool(self.rows) and not self.error and not links and not any(
+            PERSON_NAME.search(c.name) or c.kind in ("date", "datetime", "uuid")
+            for c in self.columns)
+        for c in self.columns:
+            c.reference = self.reference
 
     def column(self, name: str) -> ColumnProfile | None:
         """One column's profile by name."""
@@ -148,6 +227,7 @@ def profile_table(ext: Extractor, table: str, nulls: frozenset[str] = frozenset(
                 _add(col, frame[col.name], nulls)
     except MigrateError as exc:
         prof.error = str(exc)
+    prof.mark_reference()
     return prof
 
 
@@ -184,6 +264,11 @@ def _shapes(col: ColumnProfile, text: pd.Series) -> None:
             left = left[~hit]
         if left.empty:
             return
+    grouped = left[left.str.fullmatch(THOUSANDS).fillna(False).astype(bool)]
+    if not grouped.empty:
+        col.thousands += len(grouped)
+        nums = pd.to_numeric(grouped.str.replace(",", "", regex=False), errors="coerce")
+        _range(col, float(nums.min()), float(nums.max()))
 
 
 def _range(col: ColumnProfile, low: Any, high: Any) -> None:
@@ -198,18 +283,23 @@ def render_profile(profiles: list[TableProfile], min_count: int) -> str:
     lines: list[str] = []
     for p in profiles:
         head = f"{p.table}: {p.rows} rows" + (f", {p.rejected} unparseable" if p.rejected else "")
+        head += "  (reference table: no column links to a person)" if p.reference else ""
         lines.append(head + (f"  ERROR: {p.error}" if p.error else ""))
         for c in p.columns:
             d = c.as_dict(min_count)
             top = ", ".join(f"{t['value']} ({t['count']})" for t in d["top_values"][:4])
             rng = f" range {d['min']} .. {d['max']}" if d["min"] is not None else ""
-            rng += "  (values withheld)" if d["values_withheld"] else ""
+            rng += "  (numbers with ',' thousands separators)" if d["thousands"] else ""
+            rng += "  (values withheld)" if d["values_withheld"] and d["min"] is None else ""
+            rng += f"  (no value seen {min_count}+ times)" if not (
+                top or d["values_withheld"] or d["min"] is not None or not d["distinct"]) else ""
             lines.append(f"  {c.name:<24.24} {d['type']:<9} null {d['null_share']:>6.1%} "
                          f"distinct {d['distinct']:>6}{'+' if c.capped else ' '}{rng}"
                          + (f"  top: {top}" if top else ""))
         lines.append("")
     lines.append(f"(top values seen fewer than {min_count} times are not shown; columns that "
-                 "may identify a person are never shown by value; dates are cut to the month)")
+                 "may identify a person are never shown by value, except 0/1 or Y/N flags and "
+                 "reference tables; dates are cut to the month)")
     return "\n".join(lines)
 
 

@@ -343,6 +343,9 @@ def _resource(t: TableInfo) -> tuple[str, str]:
     found = _by_table_name(t.name)
     if found:
         return found, "suggested by the table's name"
+    if notes_text(t) is not None:
+        return "Basic", ("free-text notes (a long text column and a date): a DocumentReference "
+                         "would hold them; Basic is a placeholder (TODO: choose one)")
     if re.search(ADMINISTRATIVE, t.name, re.I):
         return "Basic", "an administrative table: Basic is a placeholder (TODO: choose one)"
     names = [c.name.lower() for c in t.columns]
@@ -350,6 +353,13 @@ def _resource(t: TableInfo) -> tuple[str, str]:
         if by_columns and all(any(re.fullmatch(rx, n) for n in names) for rx in by_columns):
             return resource, "suggested by the column names"
     return "Basic", "no likely resource: Basic is a placeholder (TODO: choose one)"
+
+
+def notes_text(t: TableInfo) -> ColumnInfo | None:
+    """The free-text column of a notes table (a long text column and a date), else None."""
+    if not any(c.kind in ("date", "datetime") for c in t.columns):
+        return None
+    return next((c for c in t.columns if c.long_text), None)
 
 
 def _need_subject(schema: Schema) -> None:

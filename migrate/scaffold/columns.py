@@ -1,6 +1,9 @@
 """What one profiled column looks like to the scaffold: its type (the profiler's, refined into
 flags, codes, numbers with thousands separators and more date formats), its null share and
-notes. Only names, types, counts and shares come out of here, never a value of the data.
+notes. Only names, types, counts and shares come out of here, never a value of the data, with
+one exception: the unit spellings of a unit column (``DOSE_UNIT_RX``, ``VALUEUOM``) seen at
+least `UNIT_MIN_COUNT` times, which are no patient data (``mg``, ``mEq/L``) and are written in
+pack.yaml's ``# units:`` note so that the spellings UCUM lacks can be mapped.
 """
 
 from __future__ import annotations
@@ -13,7 +16,17 @@ from migrate.report.profile import ColumnProfile
 
 # Token pairs of flag columns (compared lower-cased); written in suggestions, as they are ours.
 FLAG_TOKENS: list[tuple[str, str]] = [("1", "0"), ("y", "n"), ("t", "f"), ("true", "false"),
-                                      ("yes", "no")]
+                                      ("yes", "no"), ("on", "off"), ("j", "n"), ("ja", "nein"),
+                                      ("oui", "non"), ("si", "no"), ("s", "n")]
+# The `boolean` transform's default token lists (migrate.mappers.transforms, lower-cased): a
+# flag whose tokens they cover needs no lists (`{boolean: $COL}`).
+DEFAULT_TRUE = frozenset({"true", "1", "yes", "y", "t"})
+DEFAULT_FALSE = frozenset({"false", "0", "no", "n", "f"})
+# A unit column (DOSE_UNIT_RX, VALUEUOM, unit): its spellings seen this often are written.
+UNIT_NAME = re.compile(r"(^|_)(units?|uom)($|_)|uom$|units?$", re.IGNORECASE)
+UNIT_MIN_COUNT = 5
+_UNIT_TEXT = re.compile(r"[!-~]{1,20}")  # printable ASCII without spaces, at most 20 characters
+LONG_TEXT = 80  # a text column whose distinct values average this many characters is free text
 CODE_MAX_DISTINCT = 50  # a column with at most this many distinct values (and repeats) is a code
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
@@ -41,11 +54,19 @@ class ColumnInfo:
     flag: tuple[str, str] | None = None
     exact: bool = False  # a date whose every value has the one format (a template may read it)
     notes: list[str] = field(default_factory=list)
+    units: list[tuple[str, int]] = field(default_factory=list)  # a unit column's spellings
+    long_text: bool = False  # free text (long values): a note, a report
 
     @property
     def type_text(self) -> str:
         """The type as written in comments and the README."""
         return self.kind + (f" ({self.fmt})" if self.fmt else "")
+
+    @property
+    def default_flag(self) -> bool:
+        """True for a flag the `boolean` transform reads with its default token lists."""
+        return self.flag is not None and self.flag[0].lower() in DEFAULT_TRUE \
+            and self.flag[1].lower() in DEFAULT_FALSE
 
 
 def describe_column(col: ColumnProfile, table_rows: int) -> ColumnInfo:
@@ -64,6 +85,12 @@ def describe_column(col: ColumnProfile, table_rows: int) -> ColumnInfo:
     if (info.kind in ("text", "integer") and not info.flag and info.distinct <= CODE_MAX_DISTINCT
             and info.distinct * 2 <= filled and not col.capped):
         info.base_kind, info.kind = info.kind, "code"
+    if info.kind == "code" and UNIT_NAME.search(col.name):
+        info.units = sorted(((v, n) for v, n in col.counts.items()
+                             if n >= UNIT_MIN_COUNT and _UNIT_TEXT.fullmatch(v)),
+                            key=lambda vn: (-vn[1], vn[0]))
+    info.long_text = (info.kind == "text" and bool(col.counts)
+                      and sum(map(len, col.counts)) >= LONG_TEXT * len(col.counts))
     return info
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 
-from migrate.scaffold.analyse import Schema, TableInfo
+from migrate.scaffold.analyse import Schema, TableInfo, notes_text
 from migrate.scaffold.columns import ColumnInfo
 from migrate.scaffold.elements import Code, Lookup, codes, lookups
-from migrate.scaffold.templates import SHAPES, template
+from migrate.scaffold.hints import quantity_pairs
+from migrate.scaffold.templates import SHAPES, date_value, template
 from migrate.scaffold.yamltext import comment_text, readable, ref, slug, yaml_text
 
 __all__ = ["column_comment", "comment_text", "lookup_block", "mapping_text", "readable", "slug",
@@ -18,12 +19,18 @@ __all__ = ["column_comment", "comment_text", "lookup_block", "mapping_text", "re
 REF_ELEMENTS = {"Patient": "patient", "Encounter": "encounter"}  # let names
 
 
-def suggestion(col: ColumnInfo, table: str) -> str:
-    """A transform to start from, for a column's comment."""
+def suggestion(col: ColumnInfo, table: str, unit: ColumnInfo | None = None) -> str:
+    """A transform to start from, for a column's comment (a `quantity` when ``unit`` is the
+    column of its unit)."""
     ref = f"${col.name}"
     if col.kind in ("date", "datetime"):
         fmt = f", formats: [{json.dumps(col.fmt)}]" if col.fmt and col.fmt != "%Y-%m-%d" else ""
         return f"{{{col.kind}: {{value: {ref}{fmt}}}}}"
+    if unit is not None:
+        thousands = ', thousands: ","' if col.kind == "number" else ""
+        return f"{{quantity: {{value: {ref}, unit: ${unit.name}{thousands}}}}}"
+    if col.default_flag:
+        return f"{{boolean: {ref}}}"
     if col.flag:
         true, false = (json.dumps(t) for t in col.flag)
         return f"{{boolean: {{value: {ref}, true: [{true}], false: [{false}]}}}}"
@@ -53,6 +60,8 @@ def column_comment(col: ColumnInfo, t: TableInfo, schema: Schema,
     code = next((c for c in found or [] if c.column is col), None)
     described = next((c for c in found or [] if c.text is col), None)
     in_template = "used in the template above; " if col.name in (used or ()) else ""
+    pairs = quantity_pairs(t)
+    measured = next((v for v, u in pairs.items() if u is col), None)
     if not readable(col.name):
         todo = "TODO: not readable as $name (rename it in a query)"
     elif code is not None:
@@ -63,8 +72,11 @@ def column_comment(col: ColumnInfo, t: TableInfo, schema: Schema,
         todo = in_template + "TODO: check it"
     elif len(roles) > (1 if "key" in roles else 0):
         todo = "TODO: a reference or look-up (see above), or an identifier"
+    elif measured is not None:
+        todo = (f"TODO: the unit of ${measured} (a quantity); pack.yaml's units: note lists "
+                "the spellings UCUM lacks")
     else:
-        todo = f"TODO: map it, e.g. {suggestion(col, t.name)}"
+        todo = f"TODO: map it, e.g. {suggestion(col, t.name, pairs.get(col.name))}"
     distinct = f"{col.distinct}{'+' if col.capped else ''} distinct"
     return (f"#   {comment_text(col.name)}: {col.type_text}, null {col.null_share:.1%}, "
             f"{distinct}{'; ' + comment_text(extra) if extra else ''}. {todo}")
@@ -121,6 +133,22 @@ def _refs(t: TableInfo, schema: Schema, names: dict[str, str]) -> dict[str, tupl
     return out
 
 
+def document_hint(t: TableInfo, refs: dict[str, tuple[str, str]]) -> list[str]:
+    """For a notes table left as Basic, a commented DocumentReference template to start
+    from."""
+    text = notes_text(t) if t.resource == "Basic" else None
+    if text is None or not readable(text.name):
+        return []
+    when = next((c for c in t.columns if c.kind in ("date", "datetime") and c.exact
+                 and readable(c.name)), None)
+    date = f", context: {{period: {{start: {date_value(when, when.kind)}}}}}" if when else ""
+    subject = ", subject: $patient" if "patient" in refs else ""
+    return [f"# TODO: a DocumentReference suggested for the notes in {comment_text(text.name)}:",
+            f"#   status: current, type: {{text: TODO}}{subject}{date},",
+            f"#   text: {{status: generated, div: {{xhtml: ${text.name}}}}}, "
+            "content: [{attachment: {contentType: text/plain}}]"]
+
+
 def mapping_text(t: TableInfo, schema: Schema, pack: str, names: dict[str, str]) -> str:
     """The starter mapping file of one entity table."""
     refs = _refs(t, schema, names)
@@ -131,6 +159,7 @@ def mapping_text(t: TableInfo, schema: Schema, pack: str, names: dict[str, str])
             + (f", {t.rejected} unparseable lines (quarantined by run)" if t.rejected else "")
             + ". Written by emr-migrate scaffold: review every TODO.",
             f"# Resource: {t.resource} ({t.resource_note}).",
+            *document_hint(t, refs),
             f"# Key: {comment_text(', '.join(t.key))} ({t.key_note}).",
             f"mapping: {names[t.name]}",
             f"description: {json.dumps(f'{t.name} -> {t.resource} (starter, TODO: review)')}",

@@ -1,9 +1,11 @@
 """`emr-migrate scaffold`: profile a source, analyse it and write a starter pack.
 
 The pack holds one mapping per entity table, ``pack.yaml`` (name, version 0.1.0, ``columns:``
-of every table, ``files:`` where a CSV file's name cannot be a table name) and a README.md
+of every table, ``files:`` where a CSV file's name cannot be a table name, commented
+``numbers:``, ``booleans:`` and ``units:`` suggestions: `migrate.scaffold.hints`) and a README.md
 that summarises tables, keys, foreign keys and dictionaries. Files are 0600 in a 0700 folder
-(`migrate.files`), and hold names, types, counts and shares only: never a value of the data.
+(`migrate.files`), and hold names, types, counts and shares only: never a value of the data
+(unit spellings aside: see `migrate.scaffold.hints`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from migrate.errors import ConfigError, ExtractError
 from migrate.files import private_dir, write_atomic
 from migrate.scaffold.analyse import ForeignKey, Schema, TableInfo, analyse
+from migrate.scaffold.hints import pack_hints
 from migrate.scaffold.profile import Progress, profile_source_tables
 from migrate.scaffold.render import mapping_text
 from migrate.scaffold.yamltext import comment_text, slug, yaml_text
@@ -109,7 +112,7 @@ def pack_yaml(schema: Schema, pack: str, files: dict[str, str]) -> str:
         lines.append("columns:   # the source's columns: check refuses any other")
         lines += [f"  {yaml_text(t.name)}: [{', '.join(yaml_text(c.name) for c in t.columns)}]"
                   for t in readable]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + pack_hints(schema)) + "\n"
 
 
 def readme(schema: Schema, pack: str) -> str:

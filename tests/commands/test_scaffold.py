@@ -373,3 +373,45 @@ def test_openemr_on_mariadb(tmp_path_factory: pytest.TempPathFactory, tmp_path: 
     assert "- `form_encounter.pid` -> `patient_data.id`" in readme
     assert "read-only-pw" not in "\n".join(p.read_text(encoding="utf-8")
                                            for p in pack.iterdir())
+
+
+def use_pack_hints(pack: Path) -> None:
+    """Uncomment pack.yaml's `numbers:` and `units:` suggestions and the labs' valueQuantity
+    line, and put the dose's quantity its column comment suggests into the prescriptions."""
+    path = pack / "pack.yaml"
+    text = re.sub(r"^# (numbers: .*|units: .*|  \".*)$", r"\1", path.read_text("utf-8"),
+                  flags=re.MULTILINE)
+    path.write_text(text, encoding="utf-8")
+    labs = pack / "labevents.yaml"
+    labs.write_text(labs.read_text("utf-8").replace("# valueQuantity:", "valueQuantity:"),
+                    encoding="utf-8")
+    rx = pack / "prescriptions.yaml"
+    text = rx.read_text("utf-8")
+    dose = re.search(r"DOSE_VAL_RX: .* e\.g\. (\{quantity: .*\}\})$", text, re.M)
+    assert dose is not None, text
+    text = text.replace("      subject: $patient\n", "      subject: $patient\n      dosage"
+                        f"Instruction: [{{doseAndRate: [{{doseQuantity: {dose.group(1)}}}]}}]\n")
+    rx.write_text(text, encoding="utf-8")
+
+
+def test_riverside_sample_with_its_pack_hints_used(tmp_path: Path) -> None:
+    """pack.yaml's commented suggestions work once uncommented: thousands separators as the
+    pack's default, the unit spellings UCUM lacks mapped to the codes guessed; every dose and
+    lab value written as a number is then a quantity with its UCUM code."""
+    pack, report = scaffold_check_run(RIVERSIDE, tmp_path, use_pack_hints)
+    assert {t["table"]: t["quarantined_by_cause"] for t in report["tables"]
+            if t["quarantined"]} == {"DIAGNOSES_ICD": {"duplicate-key": 1},
+                                     "labevents": {"not-a-number": 3}}  # text results
+    hints = (pack / "pack.yaml").read_text("utf-8")
+    assert '  "MCG": "ug"   # not accepted as written (12 rows of PRESCRIPTIONS.DOSE_UNIT_RX)' \
+        in hints
+    assert "# booleans:" not in hints  # 0/1, Y/N, T/F: the boolean transform's defaults
+    ndjson = tmp_path / "ndjson"
+    doses = [m["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+             for m in read_ndjson(ndjson / "MedicationRequest.ndjson")]
+    assert len(doses) == 416
+    assert all(d["system"] == "http://unitsofmeasure.org" and d["code"] for d in doses)
+    assert 25000 in {d["value"] for d in doses}  # "25,000"
+    values = [o["valueQuantity"] for o in read_ndjson(ndjson / "Observation.ndjson")]
+    assert len(values) == 2364
+    assert all(v["system"] == "http://unitsofmeasure.org" for v in values)

@@ -39,10 +39,11 @@ def test_column_profiles(source: Path) -> None:
     assert cols["id"] | {"top_values": []} == {
         "name": "id", "type": "integer", "format": None, "nulls": 0, "null_share": 0.0,
         "distinct": 13, "distinct_is_floor": False, "top_values": [], "min": None, "max": None,
-        "values_withheld": True}  # an identifier: never shown by value
+        "values_withheld": True, "thousands": None}  # an identifier: never shown by value
     assert cols["kind"]["top_values"] == [{"value": "a", "count": 6}, {"value": "b", "count": 6}]
     assert (cols["dob"]["type"], cols["dob"]["format"]) == ("date", "%Y-%m-%d")
-    assert (cols["dob"]["min"], cols["dob"]["values_withheld"]) == (None, True)  # birth dates
+    # birth dates: no values, a range cut to the month like any date
+    assert (cols["dob"]["min"], cols["dob"]["values_withheld"]) == ("1950-01", True)
     assert (cols["when"]["min"], cols["when"]["max"]) == ("2020-01", "2020-01")  # to the month
     assert (cols["when"]["type"], cols["when"]["nulls"]) == ("datetime", 1)
     assert cols["when"]["format"] == "%Y-%m-%dT%H:%M:%SZ"

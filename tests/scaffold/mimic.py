@@ -3,7 +3,8 @@ dictionary and diagnoses_icd, labevents with the d_labitems dictionary.
 
 Unusual marker values are planted (each at least 5 times, so a profile would list them as top
 values) in text, code, label and number columns: `MARKERS` must never appear in a scaffolded
-pack. Shifted years (2150..) as MIMIC's are; ids are not 1..n counters; labevents holds one
+pack. `UNIT_MARKER`, a unit spelling (no patient data), appears only in pack.yaml's `# units:`
+note. Shifted years (2150..) as MIMIC's are; ids are not 1..n counters; labevents holds one
 ragged line (an extra field), which the reader rejects.
 """
 
@@ -12,8 +13,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-MARKERS = ["QXZMARKLANG", "ZZMARKTITLE", "QQMARKLABEL", "XQMARKUNIT", "Wqzmarkstatus",
-           "987,654"]
+MARKERS = ["QXZMARKLANG", "ZZMARKTITLE", "QQMARKLABEL", "Wqzmarkstatus", "987,654"]
+UNIT_MARKER = "XQMARKUNIT"
 ICD = ["I10", "E119", "J189", "N179", "K219", "F329", "Z794", "E785"]
 LABS = [(50912, "Creatinine"), (50971, "Potassium"), (51222, "Hemoglobin"),
         (51301, "White Blood Cells"), (50931, "Glucose"), (51265, "QQMARKLABEL")]
@@ -63,7 +64,7 @@ def write_mimic(folder: Path, patients: int = 30) -> Path:
             value = "987,654" if (j + n) % 7 == 0 else f"{(j * 37 + n) % 90},{n}00"
             labs.append([30_000_001 + 11 * len(labs), s, h if j % 6 else None, item,
                          f"2150-0{1 + n % 9}-1{n % 9} 08:00:00", value,
-                         "XQMARKUNIT" if n % 2 else "mg/dL", "Y" if n % 3 == 0 else "N"])
+                         UNIT_MARKER if n % 2 else "mg/dL", "Y" if n % 3 == 0 else "N"])
     _write(folder, "labevents", ["labevent_id", "subject_id", "hadm_id", "itemid", "charttime",
                                  "value", "valueuom", "abnormal"], labs)
     with (folder / "labevents.csv").open("a", encoding="utf-8") as fh:

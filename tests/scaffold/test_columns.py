@@ -78,3 +78,16 @@ def test_exact_dates_have_one_format_and_no_zero_year(tmp_path: Path) -> None:
     assert {n: (c.kind, c.exact) for n, c in cols.items()} == {
         "one": ("date", True), "mixed": ("date", False), "two": ("date", False),
         "zero": ("date", False), "dotted": ("date", True)}
+
+
+def test_unit_spellings_kept_only_when_short_and_frequent(tmp_path: Path) -> None:
+    units = ["mg"] * 6 + ["taken with food"] * 6 + ["ml"] * 4 + ["mg"] * 4
+    cols = columns_of(tmp_path, dose_unit=units, route=units)
+    assert cols["dose_unit"].units == [("mg", 10)]  # no text with spaces, none seen < 5 times
+    assert cols["route"].units == []  # not a unit column: no spellings kept
+
+
+def test_flags_beyond_the_boolean_defaults(tmp_path: Path) -> None:
+    cols = columns_of(tmp_path, a=["On", "Off"], b=["Y", "N"])
+    assert (cols["a"].flag, cols["a"].default_flag) == (("On", "Off"), False)
+    assert (cols["b"].flag, cols["b"].default_flag) == (("Y", "N"), True)
