@@ -3,6 +3,7 @@ resolves to a UCUM code (a pack's own spellings, then any valid UCUM expression)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from migrate.mappers.ucum import is_ucum
@@ -54,6 +55,12 @@ UCUM_SYSTEM = "http://unitsofmeasure.org"
 RESOLVED_MAX = 4_096  # distinct unit texts remembered per resolver before it restarts
 
 
+FALSE_FRIEND = re.compile(r"(?<![A-Za-z\[_'])[KG](?![A-Za-z\]])")
+"""A lone ``K`` or ``G`` symbol: UCUM's kelvin and gauss, which a lab system writing ``K/uL``
+or ``G/L`` means as thousand and giga (``10*3/uL``, ``10*9/L``). Such a text is accepted only
+when the pack maps it (pack.yaml ``units:``) or it is one of `UCUM_UNITS`."""
+
+
 def looks_case_insensitive(text: str) -> bool:
     """True for a unit written in capitals only (``MG``, ``ML``, ``MEQ/L``): such texts come from
     systems that write UCUM's case-insensitive form, where ``MG`` is the milligram, but read as
@@ -88,7 +95,8 @@ class UnitResolver:
         found: tuple[str, str] | None = None
         if code in UCUM_UNITS:
             found = (code, UCUM_UNITS[code])
-        elif is_ucum(code) and (code != text or not looks_case_insensitive(code)):
+        elif is_ucum(code) and (code != text or not (looks_case_insensitive(code)
+                                                     or FALSE_FRIEND.search(code))):
             found = (code, text)
         if len(self._known) >= RESOLVED_MAX:
             self._known.clear()

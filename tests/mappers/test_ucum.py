@@ -116,3 +116,14 @@ def test_a_unit_in_capitals_is_never_read_as_a_megagram() -> None:
     assert UnitResolver().resolve("U/L") == ("U/L", "U/L")
     assert UnitResolver().resolve("[IU]/L") == ("[IU]/L", "[IU]/L")
     assert UnitResolver().resolve("Mg") == ("Mg", "Mg")  # mixed case: taken as written
+
+
+def test_kelvin_and_gauss_are_never_read_from_a_labs_thousand_or_giga() -> None:
+    """``K/uL`` is valid UCUM (kelvin per microlitre) but a lab means 10*3/uL by it; ``G/L``
+    (gauss per litre) means 10*9/L. They need the pack's map; units with k, g, Gy, kg are fine."""
+    assert UnitResolver().resolve("K/uL") is None
+    assert UnitResolver().resolve("G/L") is None
+    assert UnitResolver().resolve("K") is None
+    assert UnitResolver({"K/uL": "10*3/uL"}).resolve("K/uL") == ("10*3/uL", "10*3/uL")
+    for fine in ("kg/m2", "g/dL", "Gy", "mg/kg/h", "[iU]/L", "kPa", "10*9/L"):
+        assert UnitResolver().resolve(fine) is not None, fine
