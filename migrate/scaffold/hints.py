@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 
-from migrate.mappers.units import UnitResolver
+from migrate.mappers.units import FALSE_FRIEND, UnitResolver
 from migrate.scaffold.analyse import Schema, TableInfo
 from migrate.scaffold.columns import (
     DEFAULT_FALSE,
@@ -118,6 +118,8 @@ def _units(pairs: list[tuple[TableInfo, ColumnInfo]]) -> list[str]:
 
 
 def _alias(text: str) -> str:
-    """A common spelling's UCUM code, word by word (``mcg/kg/min`` -> ``ug/kg/min``)."""
+    """A common spelling's UCUM code, word by word (``mcg/kg/min`` -> ``ug/kg/min``; a lab's
+    lone ``K`` and ``G`` are thousand and giga: ``K/uL`` -> ``10*3/uL``)."""
+    text = FALSE_FRIEND.sub(lambda m: "10*3" if m.group() == "K" else "10*9", text)
     return re.sub(r"[A-Za-z]+", lambda m: ALIASES.get(m.group().lower(), m.group()),
                   text.rstrip("."))
