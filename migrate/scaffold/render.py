@@ -36,7 +36,8 @@ def suggestion(col: ColumnInfo, table: str, unit: ColumnInfo | None = None) -> s
         return f"{{boolean: {{value: {ref}, true: [{true}], false: [{false}]}}}}"
     return {"integer": f"{{integer: {ref}}}", "decimal": f"{{decimal: {ref}}}",
             "number": f"{{decimal: {{value: {ref}, thousands: \",\"}}}}",
-            "code": f"{{translate: {{map: {slug(table)}-{slug(col.name)}, from: {ref}}}}}",
+            "code": f"{{translate: {{map: {slug(table)}-{slug(col.name)}, from: {ref}, "
+                    "on_unmapped: quarantine}}",
             }.get(col.kind, ref)
 
 

@@ -114,8 +114,8 @@ def template(t: TableInfo, refs: dict[str, str], looked: list[Lookup], pack: str
                              else "AMB"))
     if resource == "Encounter" and (kind_col := person(t, ENCOUNTER).get("class")):
         out.add(f"# class: {{translate: {{map: {slug(t.name)}-{slug(kind_col.name)}, from: "
-                f"{ref(kind_col.name)}}}}}   # TODO: a concept map to v3-ActCode (AMB, IMP, "
-                "EMER...), then this line instead of class above")
+                f"{ref(kind_col.name)}, on_unmapped: quarantine}}}}   # TODO: a concept map "
+                "to v3-ActCode (AMB, IMP, EMER...), then this line instead of class above")
     if shape.identified and len(t.key) == 1 and readable(t.key[0]):
         system = json.dumps(f"urn:emr-migrate:{pack}:{slug(t.name)}:{slug(t.key[0])}")
         out.add(f"identifier: [{{identifier: {{system: {system}, value: {ref(t.key[0])}}}}}]"
@@ -234,4 +234,5 @@ def _person(t: TableInfo, resource: str, kind: str, out: Template) -> None:
         out.add(f"deceasedDateTime: {date_value(death)}", death)
     if (gender := cols.get("gender")) is not None:
         out.add(f"# gender: {{translate: {{map: {slug(t.name)}-{slug(gender.name)}, from: "
-                f"{ref(gender.name)}}}}}   # TODO: a concept map to male, female, other, unknown")
+                f"{ref(gender.name)}, on_unmapped: quarantine, as: code}}}}   # TODO: a concept "
+                "map to male, female, other, unknown")

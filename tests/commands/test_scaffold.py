@@ -415,3 +415,26 @@ def test_riverside_sample_with_its_pack_hints_used(tmp_path: Path) -> None:
     values = [o["valueQuantity"] for o in read_ndjson(ndjson / "Observation.ndjson")]
     assert len(values) == 2364
     assert all(v["system"] == "http://unitsofmeasure.org" for v in values)
+
+
+def test_the_commented_translate_lines_pass_check_once_uncommented(tmp_path: Path) -> None:
+    """The starter's commented `translate` lines (a patient's gender, an encounter's class)
+    are complete: uncommented, with their concept maps written, the pack passes check."""
+    out = tmp_path / "pack"
+    source = REPO / "sample_data" / "riverside"
+    assert CliRunner().invoke(cli, ["scaffold", "--source", str(source), "--out", str(out),
+                                    "--no-progress"]).exit_code == 0
+    for name, line in (("patients.yaml", "# gender: "), ("admissions.yaml", "# class: ")):
+        text = (out / name).read_text("utf-8")
+        assert line in text
+        if name == "admissions.yaml":  # the line replaces the fixed class above it
+            text = "\n".join(x for x in text.splitlines() if not x.strip().startswith("class:"))
+        (out / name).write_text(text.replace(line, line[2:]), "utf-8")
+    (out / "concept_maps").mkdir()
+    (out / "concept_maps" / "patients-sex.csv").write_text(
+        "source_code,target_system,target_code,target_display\nM,,male,\nF,,female,\n")
+    (out / "concept_maps" / "admissions-admission_type.csv").write_text(
+        "source_code,target_system,target_code,target_display\n"
+        "ELECTIVE,http://terminology.hl7.org/CodeSystem/v3-ActCode,IMP,inpatient encounter\n")
+    result = CliRunner().invoke(cli, ["check", str(out), "--source", str(source)])
+    assert result.exit_code == 0, result.output

@@ -92,8 +92,8 @@ def test_people_and_organisations() -> None:
     assert patient[1:] == [
         'name: [{family: "$last_name", given: ["$first_name", "$middle_name"]}]',
         'birthDate: {date: "$birth_date"}',
-        '# gender: {translate: {map: things-sex, from: "$sex"}}   # TODO: a concept map to '
-        "male, female, other, unknown"]
+        '# gender: {translate: {map: things-sex, from: "$sex", on_unmapped: quarantine, '
+        'as: code}}   # TODO: a concept map to male, female, other, unknown']
     assert patient[0].startswith('identifier: [{identifier: {system: '
                                  '"urn:emr-migrate:acme:things:id", value: "$id"}}]')
     assert lines("Practitioner", col("NAME", "text"))[1] == 'name: [{text: "$NAME"}]'
@@ -121,5 +121,6 @@ def test_a_related_rows_date_is_offered_where_the_date_may_be_absent() -> None:
 def test_an_encounter_class_column_is_suggested_in_a_comment() -> None:
     written = lines("Encounter", col("ENCOUNTERCLASS", "code"))
     assert written[2] == ('# class: {translate: {map: things-encounterclass, from: '
-                          '"$ENCOUNTERCLASS"}}   # TODO: a concept map to v3-ActCode (AMB, IMP, '
-                          "EMER...), then this line instead of class above")
+                          '"$ENCOUNTERCLASS", on_unmapped: quarantine}}   # TODO: a concept '
+                          "map to v3-ActCode (AMB, IMP, EMER...), then this line instead of "
+                          "class above")
