@@ -1,0 +1,56 @@
+"""Issue 19 review: the new transforms and pack keys, written wrong or fed hostile values.
+
+Each test is a finding of the adversarial review (the behaviour before its fix in brackets):
+``replace``'s ``new`` is text as written [RE2's wrapper ran it through Python's
+``unicode_escape`` codec: ``ö`` became ``Ã¶``, ``\\0`` a NUL character, and a trailing
+backslash or an unknown group name crashed the run].
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.mappers.test_transforms import T, body
+
+
+def test_replace_new_keeps_non_ascii_text_as_written(emit):
+    units = emit("valueString: {replace: {value: $V, pattern: 'oe', new: 'ö'}}",
+                 {"V": "Schroeder"}, {"V": "5 oe"})
+    assert [body(u) for u in units] == [{"valueString": "Schröder"}, {"valueString": "5 ö"}]
+    units = emit("valueString: {replace: {value: $V, pattern: '(\\d+) ?EUR', new: '\\1 €'}}",
+                 {"V": "total 5EUR"})
+    assert body(units[0]) == {"valueString": "total 5 €"}
+
+
+@pytest.mark.parametrize(("new", "result"), [
+    ("\\g<0>!", "xa!y"),            # the whole match
+    ("\\g<n>\\1", "xaay"),          # a named group, and by number
+    ("\\\\", "x\\y"),               # an escaped backslash is one backslash
+    ("\\d\\n", "x\\d\\ny"),         # any other backslash is text (no escape processing)
+    ("<\\g<1>>", "x<a>y"),
+])
+def test_replace_new_group_references_and_plain_text(emit, new, result):
+    units = emit(f"valueString: {{replace: {{value: $V, pattern: '(?P<n>a)', new: '{new}'}}}}",
+                 {"V": "xay"})
+    assert body(units[0]) == {"valueString": result}
+
+
+def test_replace_new_that_names_no_group_is_a_problem(problems):
+    template = """\
+        valueString: {replace: {value: $V, pattern: '(a)', new: '\\0'}}
+        note: [{text: {replace: {value: $V, pattern: '(a)', new: '\\g<x>'}}}]
+        code: {text: {replace: {value: $V, pattern: '(a)', new: '\\2'}}}
+    """
+    assert problems(template) == [
+        f"m.yaml:{T}: emit[0].template.valueString.replace.new: \\0 names no group (groups "
+        "count from 1; \\g<0> is the whole match)",
+        f"m.yaml:{T + 1}: emit[0].template.note[0].text.replace.new: names group 'x', but "
+        "the pattern has no group of that name",
+        f"m.yaml:{T + 2}: emit[0].template.code.text.replace.new: names group 2, but the "
+        "pattern has 1 group(s)",
+    ]
+
+
+def test_replace_new_ending_in_a_backslash_maps_the_row(emit):
+    units = emit("valueString: {replace: {value: $V, pattern: 'a', new: 'b\\'}}", {"V": "xay"})
+    assert body(units[0]) == {"valueString": "xb\\y"}
