@@ -300,6 +300,11 @@ class Compiler:
             return None
         if isinstance(sub, list):
             self.problem(line, where, f"{model}.{key} does not repeat; give one value, not a list")
+        elif sub is not None and not isinstance(sub, dict) and not (
+                isinstance(sub, str) and sub.startswith("$") and not sub.startswith("$$")):
+            self.problem(line, where, f"{model}.{key} takes an Element ({{data_absent_reason: "
+                         f"CODE}} or {{extension: [...]}}), not a value; the value itself goes "
+                         f"in {key[1:]}")
         return "Element"
 
     def _not_a_transform(self, sub: dict[str, Any], where: str, line: int, element: str

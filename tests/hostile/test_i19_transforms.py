@@ -54,3 +54,22 @@ def test_replace_new_that_names_no_group_is_a_problem(problems):
 def test_replace_new_ending_in_a_backslash_maps_the_row(emit):
     units = emit("valueString: {replace: {value: $V, pattern: 'a', new: 'b\\'}}", {"V": "xay"})
     assert body(units[0]) == {"valueString": "xb\\y"}
+
+
+def test_primitive_extension_given_a_plain_value_is_a_problem(problems):
+    # `_status: masked` passed check, then every row was quarantined invalid-resource
+    template = """\
+        status: final
+        _status: masked
+        _valueString: 5
+        _issued: $V
+        _effectiveDateTime: {data_absent_reason: masked}
+    """
+    assert problems(template) == [
+        f"m.yaml:{T + 1}: emit[0].template._status: Observation._status takes an Element "
+        "({data_absent_reason: CODE} or {extension: [...]}), not a value; the value itself "
+        "goes in status",
+        f"m.yaml:{T + 2}: emit[0].template._valueString: Observation._valueString takes an "
+        "Element ({data_absent_reason: CODE} or {extension: [...]}), not a value; the value "
+        "itself goes in valueString",
+    ]
