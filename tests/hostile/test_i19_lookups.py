@@ -3,11 +3,13 @@ wrong or fed hostile tables. Each test is a finding of the adversarial review.""
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.mappers.test_lookups import _procedure
+from tests.mappers.test_lookups import ADMISSIONS, _procedure, _procedures, _run
 
 
 @pytest.mark.parametrize(("bound", "problem"), [
@@ -22,3 +24,17 @@ def test_lookup_memory_bound_must_be_a_finite_number(problems_of: Any, bound: st
     _, problems = problems_of(files)
     assert len(problems) == 1
     assert problems[0].endswith(f"pack.yaml:2: lookup_memory_mb: {problem}")
+
+
+def test_a_miss_says_the_lookup_table_had_unreadable_lines(tmp_path: Path) -> None:
+    # The miss said "no row of table 'admissions' has hadm_id equal to this row's hadm_id"
+    # while the row was there, on a damaged line; a table no mapping reads showed it nowhere.
+    damaged = textwrap.dedent(ADMISSIONS).replace("101,10,2100-01-02 08:30:00,9\n",
+                                                  '101,10,"2100-01-02 08:30:00,9\n')
+    report, _, quarantine = _run(tmp_path, {"p.yaml": _procedure()}, {
+        "admissions": damaged, "procedures": _procedures("1,100,a\n2,101,b\n3,999,c\n")})
+    assert report.tables[0].quarantined == {"lookup-miss": 2}
+    assert [q["reasons"][0]["message"] for q in quarantine] == [
+        "no row of table 'admissions' has hadm_id equal to this row's hadm_id (look-up "
+        "'adm'); 1 line(s) of that table could not be read and may hold it"] * 2
+    assert report.warnings["procedure:lookup-table-unreadable-lines"] == 1
