@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.mappers.test_conditions import COND_LINE
+from tests.mappers.test_conditions import MAPPING as CONDITIONS
 from tests.mappers.test_transforms import T, body
 
 
@@ -73,3 +75,22 @@ def test_primitive_extension_given_a_plain_value_is_a_problem(problems):
         "Element ({data_absent_reason: CODE} or {extension: [...]}), not a value; the value "
         "itself goes in valueString",
     ]
+
+
+@pytest.mark.parametrize(("side", "problem"), [
+    # each passed check: null made a rule that never fires, the others quarantined every row
+    ("null", "lt with a null side never holds; test a column for null with absent or present"),
+    ("[1, 2]", "a list is no number, ISO date or date-time; lt compares those"),
+    ("{a: 1}", "an object that is no transform is no number, ISO date or date-time; lt "
+               "compares those"),
+])
+def test_comparison_with_a_side_that_can_never_compare_is_a_problem(problems_of, side,
+                                                                    problem):
+    root, found = problems_of({"m.yaml": CONDITIONS.format(cond=f"{{lt: [$A, {side}]}}")})
+    assert found == [f"{root}/m.yaml:{COND_LINE}: emit[0].template.valueString.choose[0]"
+                     f".when.lt: {problem}"]
+
+
+def test_comparison_with_a_transform_side_is_no_problem(check):
+    assert check("{lt: [$A, {decimal: {value: $B, thousands: ','}}]}",
+                 {"A": "999", "B": "1,000"}, {"A": "1001", "B": "1,000"}) == ["hit", "miss"]
