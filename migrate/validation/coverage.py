@@ -1,8 +1,9 @@
 """Coverage of a dry run: data no mapping reads, and mapping rules that never fired.
 
-* Unused columns: columns of a table the pack reads that no mapping of that table reads, with
-  their non-null counts (data that would be left behind).
-* Unused tables: tables (CSV files, database tables) of the source that no mapping reads.
+* Unused columns: columns of a table the pack reads that no mapping of that table (and no
+  look-up) reads, with their non-null counts (data that would be left behind).
+* Unused tables: tables (CSV files, database tables) of the source that no mapping or look-up
+  reads.
 * Rules never fired: emits that produced no resource (counted by the stage loop, see
   :class:`EmitCounter`) and declared filters that filtered no row.
 """
@@ -58,15 +59,26 @@ def unused_columns(pack: Pack, scans: dict[str, TableScan]) -> list[dict[str, An
     query's). Columns that hold no value at all are listed with ``non_null: 0``.
     """
     out: list[dict[str, Any]] = []
+    lookups = _lookup_reads(pack)
     for table in _direct_tables(pack):
         scan = scans.get(table)
         if scan is None or scan.error:
             continue
-        read = set(pack.columns_for(table))
+        read = set(pack.columns_for(table)) | lookups.get(table, set())
         for col in scan.columns:
             if col not in read:
                 out.append({"table": table, "column": col, "non_null": scan.non_null[col],
                             "rows": scan.rows})
+    return out
+
+
+def _lookup_reads(pack: Pack) -> dict[str, set[str]]:
+    """The columns look-ups (mapping key ``lookup:``) read, by table: their key, columns and
+    order."""
+    out: dict[str, set[str]] = {}
+    for m in pack.mappings:
+        for lk in m.spec.lookup.values():
+            out.setdefault(lk.table, set()).update([*lk.key, *lk.columns, *lk.order_by])
     return out
 
 
@@ -77,9 +89,10 @@ def _direct_tables(pack: Pack) -> list[str]:
 
 def unused_tables(pack: Pack, source_tables: list[str],
                   scans: dict[str, TableScan]) -> list[dict[str, Any]]:
-    """Source tables no mapping reads (a table named in a declared query counts as read)."""
+    """Source tables no mapping reads (a table named in a declared query, or read by a
+    look-up, counts as read)."""
     queries = " ".join(m.spec.query or "" for m in pack.mappings)
-    read = set(pack.tables())
+    read = set(pack.tables()) | set(_lookup_reads(pack))
     out = []
     for table in source_tables:
         if table in read or re.search(rf"\b{re.escape(table)}\b", queries):

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from migrate.validation.dryrun import ValidateOptions, validate_migration
+from tests.conftest import make_settings
+from tests.mappers.conftest import write_pack
 from tests.mappers.test_lookups import ADMISSIONS, _procedure, _procedures, _run
 
 
@@ -38,3 +41,33 @@ def test_a_miss_says_the_lookup_table_had_unreadable_lines(tmp_path: Path) -> No
         "no row of table 'admissions' has hadm_id equal to this row's hadm_id (look-up "
         "'adm'); 1 line(s) of that table could not be read and may hold it"] * 2
     assert report.warnings["procedure:lookup-table-unreadable-lines"] == 1
+
+
+def _validate(tmp: Path, files: dict[str, str]) -> Any:
+    pack = write_pack(tmp / "pack", files)
+    src = tmp / "src"
+    src.mkdir()
+    (src / "admissions.csv").write_text(textwrap.dedent(ADMISSIONS), encoding="utf-8")
+    (src / "procedures.csv").write_text(_procedures("1,100,a\n"), encoding="utf-8")
+    (src / "billing.csv").write_text("id,amount\n1,5\n", encoding="utf-8")
+    out = tmp / "out"
+    return validate_migration(make_settings(src, "ndjson:unused", out, mappings=pack),
+                              ValidateOptions(out / "validate"))
+
+
+def test_validate_counts_lookup_tables_and_columns_as_read(tmp_path: Path) -> None:
+    # validate listed the look-up table admissions under "tables no mapping reads", and the
+    # columns a look-up takes from a mapped table as data left behind.
+    report = _validate(tmp_path / "1", {"p.yaml": _procedure()})
+    assert [t["table"] for t in report.unused_tables] == ["billing"]
+    admission = """\
+        mapping: admission
+        source: admissions
+        key: [hadm_id]
+        emit:
+          - resource: Encounter
+            template: {status: finished, class: {code: IMP}}
+    """
+    report = _validate(tmp_path / "2", {"p.yaml": _procedure(), "a.yaml": admission})
+    assert [(c["table"], c["column"]) for c in report.unused_columns] == [
+        ("admissions", "subject_id"), ("admissions", "seq")]  # admittime: the look-up's
