@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from migrate.cli import cli
 from migrate.validation.dryrun import ValidateOptions, validate_migration
 from tests.conftest import make_settings
 from tests.mappers.conftest import write_pack
@@ -71,3 +73,12 @@ def test_validate_counts_lookup_tables_and_columns_as_read(tmp_path: Path) -> No
     report = _validate(tmp_path / "2", {"p.yaml": _procedure(), "a.yaml": admission})
     assert [(c["table"], c["column"]) for c in report.unused_columns] == [
         ("admissions", "subject_id"), ("admissions", "seq")]  # admittime: the look-up's
+
+
+def test_check_names_the_lookup_tables_it_will_read(tmp_path: Path) -> None:
+    # "Tables read, in load order: procedures" left out admissions, which the run reads too
+    pack = write_pack(tmp_path / "pack", {"p.yaml": _procedure()})
+    result = CliRunner().invoke(cli, ["check", str(pack)])
+    assert result.exit_code == 0
+    assert result.output.endswith("all good. Tables read, in load order: procedures; look-up "
+                                  "tables: admissions\n")
