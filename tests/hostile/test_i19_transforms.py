@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from migrate.mappers.units import UnitResolver
 from tests.mappers.test_conditions import COND_LINE
 from tests.mappers.test_conditions import MAPPING as CONDITIONS
 from tests.mappers.test_transforms import T, body
@@ -94,3 +95,15 @@ def test_comparison_with_a_side_that_can_never_compare_is_a_problem(problems_of,
 def test_comparison_with_a_transform_side_is_no_problem(check):
     assert check("{lt: [$A, {decimal: {value: $B, thousands: ','}}]}",
                  {"A": "999", "B": "1,000"}, {"A": "1001", "B": "1,000"}) == ["hit", "miss"]
+
+
+@pytest.mark.parametrize("unit", ["Mg", "Ml", "Mcg", "Mmol/L", "Mg/dL"])
+def test_a_title_case_unit_is_never_read_as_a_mega_unit(unit):
+    # "Mg" (a source's milligram in title case) got system UCUM and code Mg: a megagram
+    assert UnitResolver().resolve(unit) is None
+    assert UnitResolver({unit: "mg"}).resolve(unit) == ("mg", "mg")  # the pack says what it is
+
+
+@pytest.mark.parametrize("unit", ["MBq", "MHz", "mg", "mL", "kPa", "mm[Hg]"])
+def test_units_with_a_capital_m_that_are_meant_stay_valid(unit):
+    assert UnitResolver().resolve(unit) is not None
