@@ -71,7 +71,19 @@ def lookup_columns(c: Compiler, spec: MappingSpec, data: Any, pack: PackSpec
     for name, lk in spec.lookup.items():
         for item in lk.match:
             c.columns.setdefault(item[1:], lines[name])
+    _collect_in_group(c, spec, data)
     return lines
+
+
+def _collect_in_group(c: Compiler, spec: MappingSpec, data: Any) -> None:
+    """``group.by`` naming a ``pick: collect`` look-up: its value is a list per row, which
+    cannot key a group (the run crashed on it)."""
+    for col in spec.group.by if spec.group else []:
+        lk = spec.lookup.get(col.partition(".")[0])
+        if lk is not None and lk.pick == "collect":
+            line = data.line_of("group") if hasattr(data, "line_of") else 1
+            c.problem(line, "group.by", f"{col!r} is a list per row (look-up with pick: "
+                      "collect); group by a look-up with pick one, first or last")
 
 
 def _declared(c: Compiler, name: str, lk: LookupSpec, pack: PackSpec, line: int) -> None:

@@ -82,3 +82,38 @@ def test_check_names_the_lookup_tables_it_will_read(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.output.endswith("all good. Tables read, in load order: procedures; look-up "
                                   "tables: admissions\n")
+
+
+@pytest.mark.parametrize("by", ["adm.admittime", "adm"])
+def test_group_by_a_collect_lookup_is_a_problem(problems_of: Any, by: str) -> None:
+    # the run crashed (TypeError: unhashable type: 'list', exit 70) on the first grouped row
+    mapping = _procedure("pick: collect\n        order_by: [admittime]").replace(
+        "emit:\n", f"group:\n      by: [{by}]\n    emit:\n").replace(
+        "- resource: Procedure\n", "- resource: Procedure\n        per: group\n")
+    root, problems = problems_of({"p.yaml": mapping})
+    assert problems == [f"{root}/p.yaml:12: group.by: {by!r} is a list per row (look-up with "
+                        "pick: collect); group by a look-up with pick one, first or last"]
+
+
+@pytest.mark.parametrize("cond", ["{equals: [$adm.admittime, x]}", "{in: [$adm, [x]]}",
+                                  "{lt: [$adm.admittime, 2000-01-01]}"])
+def test_a_condition_on_a_collect_lookup_is_a_problem(problems_of: Any, cond: str) -> None:
+    # equals/in on the list never held (a filter that silently never fires); lt quarantined
+    # every row not-comparable, calling the list "a text"
+    mapping = _procedure("pick: collect\n        order_by: [admittime]").replace(
+        "emit:\n", f"filter:\n      - {{name: f, when: {cond}}}\n    emit:\n")
+    root, problems = problems_of({"p.yaml": mapping})
+    op, column = cond[1:].split(":")[0], cond.split("[")[1].split(",")[0]
+    assert problems == [f"{root}/p.yaml:13: filter[0].when.{op}: {column} is a list per row "
+                        "(look-up with pick: collect); compare one value: a look-up with pick "
+                        "one, first or last"]
+
+
+def test_present_on_a_collect_lookup_is_fine(tmp_path: Path) -> None:
+    mapping = _procedure("pick: collect\n        order_by: [admittime]\n        "
+                         "on_missing: keep").replace(
+        "emit:\n", "filter:\n      - {name: none, when: {absent: $adm}}\n    emit:\n").replace(
+        "performedDateTime: {datetime: $adm.admittime}", "note: [{text: c}]")
+    report, _, _ = _run(tmp_path, {"p.yaml": mapping}, {
+        "admissions": ADMISSIONS, "procedures": _procedures("1,100,a\n2,999,b\n")})
+    assert (report.tables[0].emitted, report.tables[0].filtered) == (1, {"none": 1})
