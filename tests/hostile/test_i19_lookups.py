@@ -84,10 +84,16 @@ def test_check_names_the_lookup_tables_it_will_read(tmp_path: Path) -> None:
                                   "tables: admissions\n")
 
 
+def _collect(extra: str = "") -> str:
+    """The procedure mapping with a collect look-up, its values read nowhere yet."""
+    return _procedure("pick: collect\n        order_by: [admittime]" + extra).replace(
+        "performedDateTime: {datetime: $adm.admittime}", "note: [{text: c}]")
+
+
 @pytest.mark.parametrize("by", ["adm.admittime", "adm"])
 def test_group_by_a_collect_lookup_is_a_problem(problems_of: Any, by: str) -> None:
     # the run crashed (TypeError: unhashable type: 'list', exit 70) on the first grouped row
-    mapping = _procedure("pick: collect\n        order_by: [admittime]").replace(
+    mapping = _collect().replace(
         "emit:\n", f"group:\n      by: [{by}]\n    emit:\n").replace(
         "- resource: Procedure\n", "- resource: Procedure\n        per: group\n")
     root, problems = problems_of({"p.yaml": mapping})
@@ -100,7 +106,7 @@ def test_group_by_a_collect_lookup_is_a_problem(problems_of: Any, by: str) -> No
 def test_a_condition_on_a_collect_lookup_is_a_problem(problems_of: Any, cond: str) -> None:
     # equals/in on the list never held (a filter that silently never fires); lt quarantined
     # every row not-comparable, calling the list "a text"
-    mapping = _procedure("pick: collect\n        order_by: [admittime]").replace(
+    mapping = _collect().replace(
         "emit:\n", f"filter:\n      - {{name: f, when: {cond}}}\n    emit:\n")
     root, problems = problems_of({"p.yaml": mapping})
     op, column = cond[1:].split(":")[0], cond.split("[")[1].split(",")[0]
@@ -110,10 +116,34 @@ def test_a_condition_on_a_collect_lookup_is_a_problem(problems_of: Any, cond: st
 
 
 def test_present_on_a_collect_lookup_is_fine(tmp_path: Path) -> None:
-    mapping = _procedure("pick: collect\n        order_by: [admittime]\n        "
-                         "on_missing: keep").replace(
-        "emit:\n", "filter:\n      - {name: none, when: {absent: $adm}}\n    emit:\n").replace(
-        "performedDateTime: {datetime: $adm.admittime}", "note: [{text: c}]")
+    mapping = _collect("\n        on_missing: keep").replace(
+        "emit:\n", "filter:\n      - {name: none, when: {absent: $adm}}\n    emit:\n")
     report, _, _ = _run(tmp_path, {"p.yaml": mapping}, {
         "admissions": ADMISSIONS, "procedures": _procedures("1,100,a\n2,999,b\n")})
     assert (report.tables[0].emitted, report.tables[0].filtered) == (1, {"none": 1})
+
+
+@pytest.mark.parametrize("value", ["{datetime: $adm.admittime}", "{replace: {value: $adm, old: "
+                                   "a}}", "{concat: [$adm.admittime, x]}"])
+def test_a_transform_reading_a_collect_lookup_is_a_problem(problems_of: Any, value: str) -> None:
+    # replace wrote the list's Python text "['2101-03-05 10:00:00', ...]" into the resource
+    mapping = _collect().replace("note: [{text: c}]", f"note: [{{text: {value}}}]")
+    root, problems = problems_of({"p.yaml": mapping})
+    name = value[1:].split(":")[0]
+    column = value.split("$")[1].split(",")[0].split("}")[0]
+    assert problems == [f"{root}/p.yaml:18: emit[0].template.note[0].text.{name}"
+                        f"{'.value' if name in ('datetime', 'replace') else '.parts[0]'}: {name} "
+                        f"reads one value; ${column} is a list per row (look-up with pick: "
+                        "collect): take its items with $foreach, or use pick one, first or last"]
+
+
+def test_a_collect_lookup_in_foreach_and_present_is_fine(tmp_path: Path) -> None:
+    mapping = _collect("\n        on_missing: keep").replace("note: [{text: c}]", """\
+note:
+            - {$foreach: $adm.admittime, as: t, text: {datetime: $t}}
+          category: {text: seen, $when: {present: $adm}}""")
+    report, out, _ = _run(tmp_path, {"p.yaml": mapping}, {
+        "admissions": ADMISSIONS, "procedures": _procedures("1,100,a\n2,999,b\n")})
+    assert report.tables[0].emitted == 2
+    assert [(r.get("note"), r.get("category")) for r in out["Procedure"]] == [
+        ([{"text": "2101-03-05T10:00:00Z"}], {"text": "seen"}), (None, None)]
