@@ -75,6 +75,13 @@ def lookup_columns(c: Compiler, spec: MappingSpec, data: Any, pack: PackSpec
     return lines
 
 
+def lookup_outcomes(spec: MappingSpec) -> set[str]:
+    """The quarantine codes and filter rules a mapping's look-ups count rows under."""
+    if not spec.lookup:
+        return set()
+    return {MISS, AMBIGUOUS, *(f"{MISS}.{name}" for name in spec.lookup)}
+
+
 def _collect_in_group(c: Compiler, spec: MappingSpec, data: Any) -> None:
     """``group.by`` naming a ``pick: collect`` look-up: its value is a list per row, which
     cannot key a group (the run crashed on it)."""

@@ -147,3 +147,13 @@ note:
     assert report.tables[0].emitted == 2
     assert [(r.get("note"), r.get("category")) for r in out["Procedure"]] == [
         ([{"text": "2101-03-05T10:00:00Z"}], {"text": "seen"}), (None, None)]
+
+
+@pytest.mark.parametrize("name", ["lookup-miss", "lookup-ambiguous", "lookup-miss.adm"])
+def test_a_rule_named_like_a_lookup_outcome_is_a_problem(problems_of: Any, name: str) -> None:
+    # run.json counted the rule's rows and the look-up's misses as one cause
+    mapping = _procedure().replace(
+        "emit:\n", f"rules:\n      - {{name: {name}, when: {{absent: $code}}}}\n    emit:\n")
+    root, problems = problems_of({"p.yaml": mapping})
+    assert problems == [f"{root}/p.yaml:12: rules[0].name: {name!r} also names a look-up "
+                        "outcome of this mapping; the counts would mix them"]
