@@ -3,6 +3,7 @@ resolves to a UCUM code (a pack's own spellings, then any valid UCUM expression)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from migrate.mappers.ucum import is_ucum
@@ -71,13 +72,23 @@ def looks_title_case(text: str) -> bool:
     return len(text) > 1 and text[0] == "M" and text[1].islower()
 
 
+def looks_like_a_number(text: str) -> bool:
+    """True for a unit that is only digits and dots, other than ``1``: ``17``, ``0``,
+    ``17.5``. UCUM's grammar reads it as a factor (``17.5`` is 17 times 5), but in a unit
+    column it is a legacy system's unit id or a misplaced value, not a unit."""
+    return text != "1" and bool(_NUMBER_ONLY.fullmatch(text))
+
+
+_NUMBER_ONLY = re.compile(r"[0-9.]+")
+
+
 class UnitResolver:
     """A unit text -> (UCUM code, display text), remembered per distinct text.
 
     Order: the pack's own spellings (pack.yaml ``units:``), then the codes of `UCUM_UNITS`
     (their display text), then any valid UCUM expression (display: the text as written) that is
-    not written in capitals only nor a mega-prefixed lower-case unit (see
-    `looks_case_insensitive`, `looks_title_case`). A text that is none of these resolves to
+    not written in capitals only, nor a mega-prefixed lower-case unit, nor a bare number (see
+    `looks_case_insensitive`, `looks_title_case`, `looks_like_a_number`). A text that is none of these resolves to
     None.
     """
 
@@ -98,7 +109,8 @@ class UnitResolver:
         if code in UCUM_UNITS:
             found = (code, UCUM_UNITS[code])
         elif is_ucum(code) and (code != text or not (
-                looks_case_insensitive(code) or looks_title_case(code))):
+                looks_case_insensitive(code) or looks_title_case(code)
+                or looks_like_a_number(code))):
             found = (code, text)
         if len(self._known) >= RESOLVED_MAX:
             self._known.clear()

@@ -107,3 +107,15 @@ def test_a_title_case_unit_is_never_read_as_a_mega_unit(unit):
 @pytest.mark.parametrize("unit", ["MBq", "MHz", "mg", "mL", "kPa", "mm[Hg]"])
 def test_units_with_a_capital_m_that_are_meant_stay_valid(unit):
     assert UnitResolver().resolve(unit) is not None
+
+
+@pytest.mark.parametrize("unit", ["17", "0", "100", "17.5", "007"])
+def test_a_bare_number_is_no_unit(unit):
+    # a legacy unit id "17" got system UCUM and code 17 (17 times unity); "17.5" is 17 x 5
+    assert UnitResolver().resolve(unit) is None
+    assert UnitResolver({unit: "mg"}).resolve(unit) == ("mg", "mg")
+
+
+@pytest.mark.parametrize("unit", ["1", "10*3/uL", "10^3", "/100", "2/d", "1/d"])
+def test_numbers_within_units_stay_valid(unit):
+    assert UnitResolver().resolve(unit) is not None
