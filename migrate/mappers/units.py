@@ -87,9 +87,9 @@ class UnitResolver:
 
     Order: the pack's own spellings (pack.yaml ``units:``), then the codes of `UCUM_UNITS`
     (their display text), then any valid UCUM expression (display: the text as written) that is
-    not written in capitals only, nor a mega-prefixed lower-case unit, nor a bare number (see
-    `looks_case_insensitive`, `looks_title_case`, `looks_like_a_number`). A text that is none of these resolves to
-    None.
+    not written in capitals only, nor a mega-prefixed lower-case unit, nor a bare number
+    (see `looks_case_insensitive`, `looks_title_case`, `looks_like_a_number`). A text that
+    is none of these resolves to None.
     """
 
     __slots__ = ("_known", "local")
