@@ -45,12 +45,12 @@ def test_a_miss_says_the_lookup_table_had_unreadable_lines(tmp_path: Path) -> No
     assert report.warnings["procedure:lookup-table-unreadable-lines"] == 1
 
 
-def _validate(tmp: Path, files: dict[str, str]) -> Any:
+def _validate(tmp: Path, files: dict[str, str], procedures: str = "1,100,a\n") -> Any:
     pack = write_pack(tmp / "pack", files)
     src = tmp / "src"
     src.mkdir()
     (src / "admissions.csv").write_text(textwrap.dedent(ADMISSIONS), encoding="utf-8")
-    (src / "procedures.csv").write_text(_procedures("1,100,a\n"), encoding="utf-8")
+    (src / "procedures.csv").write_text(_procedures(procedures), encoding="utf-8")
     (src / "billing.csv").write_text("id,amount\n1,5\n", encoding="utf-8")
     out = tmp / "out"
     return validate_migration(make_settings(src, "ndjson:unused", out, mappings=pack),
@@ -157,3 +157,17 @@ def test_a_rule_named_like_a_lookup_outcome_is_a_problem(problems_of: Any, name:
     root, problems = problems_of({"p.yaml": mapping})
     assert problems == [f"{root}/p.yaml:12: rules[0].name: {name!r} also names a look-up "
                         "outcome of this mapping; the counts would mix them"]
+
+
+def test_validate_lists_rules_no_row_broke(tmp_path: Path) -> None:
+    # "mapping rules that never fired" listed emits and filters, never a rules: entry
+    mapping = _procedure("on_missing: keep").replace("emit:\n", """\
+rules:
+      - {name: never, when: {lt: [$adm.admittime, 1900-01-01]}}
+      - {name: no-code, when: {absent: $code}, action: filter}
+      - {name: early, when: {lt: [$adm.admittime, 2102-01-01]}}
+    emit:
+""")
+    report = _validate(tmp_path, {"p.yaml": mapping}, "1,100,a\n2,102,b\n")
+    assert [(r["kind"], r["name"]) for r in report.rules_never_fired] == [
+        ("rule", "never"), ("rule", "no-code")]
