@@ -179,8 +179,11 @@ def check(pack: str, source: str | None) -> None:
     if source:
         _check_source_columns(loaded, source)
     tables = ", ".join(loaded.tables())
+    looked_up = sorted({lk.table for m in loaded.mappings for lk in m.spec.lookup.values()}
+                       - set(loaded.tables()))
     click.echo(f"{pack}: {len(loaded.mappings)} mappings, {len(loaded.concept_maps)} concept "
-               f"maps, all good. Tables read, in load order: {tables}")
+               f"maps, all good. Tables read, in load order: {tables}"
+               + (f"; look-up tables: {', '.join(looked_up)}" if looked_up else ""))
 
 
 def _check_source_columns(pack: Any, source: str) -> None:

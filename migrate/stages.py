@@ -69,10 +69,12 @@ class StageLoop:
     def chunk(self, batch: Batch, warnings: Counter[str]) -> list[Unit]:
         """Map and validate the rows of one batch; the units that are finished, in order.
         Look-up misses kept with nulls (``on_missing: keep``) count as ``<mapping>:lookup-miss``
-        warnings."""
+        warnings, unreadable lines of look-up tables as
+        ``<mapping>:lookup-table-unreadable-lines``."""
         units = self.runner.feed(batch.rows, clean=batch.clean)
-        if self.runner.lookups is not None and (kept := self.runner.lookups.take_kept()):
-            warnings[f"{self.m.name}:lookup-miss"] += kept
+        if self.runner.lookups is not None:
+            for code, n in self.runner.lookups.take_warnings().items():
+                warnings[f"{self.m.name}:{code}"] += n
         validate_units(self.validator, units, warnings, self.m)
         return units
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from migrate.mappers.transform_base import column_of
+from migrate.mappers.transform_base import column_of, is_transform
 from migrate.outcomes import RowError
 
 if TYPE_CHECKING:
@@ -86,8 +86,15 @@ def compile_comparison(c: Compiler, op: str, pair: tuple[Any, Any], where: str,
     for node in pair:
         literal = not isinstance(node, dict | list) and not (
             isinstance(node, str) and node.startswith("$") and not node.startswith("$$"))
-        if literal and node is not None and operand(node) is None:
-            c.problem(line, where, f"{node!r} is no number, ISO date or date-time; "
+        if node is None:  # a null side never compares: the condition could never hold
+            c.problem(line, where, f"{op} with a null side never holds; test a column for "
+                      "null with absent or present")
+            return lambda s: False
+        if (literal and operand(node) is None) or isinstance(node, list) or (
+                isinstance(node, dict) and not is_transform(node)):
+            shown = (repr(node) if literal else "a list" if isinstance(node, list)
+                     else "an object that is no transform")
+            c.problem(line, where, f"{shown} is no number, ISO date or date-time; "
                       f"{op} compares those")
             return lambda s: False
     sides = [c.value(node, where, line) for node in pair]

@@ -36,6 +36,8 @@ IMPURE = "\0impure"  # a dependency that cannot be keyed (a loop variable, anoth
 MEMO_MAX = 4_096  # entries per memoized subtree before its cache restarts (memory stays flat)
 MEMO_PROBE = 2_000  # calls after which a cache that hits less than a quarter of the time stops
 DIRECTIVES = ("$when", "$foreach", "as", "$each_row")
+# Transforms that take a value as it is, a list included (the others read one value).
+_TAKE_LISTS = frozenset({"first_of", "choose", "ref", "literal", "row"})
 """The template keys that steer compilation instead of naming an element: ``$when`` (any object),
 ``$foreach`` with its ``as`` and ``$each_row`` (list items). Any other ``$key`` in an object is a
 problem ("unknown directive"); docs/mapping-spec.md section 5 documents each of them."""
@@ -114,6 +116,9 @@ class Compiler:
     # ``$foreach`` over one compiles, its loop variable -> those columns (``$a.col`` checked).
     collect_columns: dict[str, list[str]] = field(default_factory=dict)
     item_columns: dict[str, list[str]] = field(default_factory=dict)
+    # The transform compiling now when it reads one value (a collect look-up's list there
+    # would become its Python text); None in $foreach sources, present/absent, first_of...
+    one_value: str | None = None
     _frames: list[set[str]] = field(default_factory=list)
 
     # -- reporting -------------------------------------------------------------------------
@@ -207,6 +212,10 @@ class Compiler:
                                     f"{member!r} (their columns: {', '.join(known)})"
                                     + (f"; did you mean ${head}.{close[0]}?" if close else ""))
             return lambda s: _member(s.vars.get(head), member)
+        if self.one_value and head in self.collect_columns:
+            return self.problem(line, where, f"{self.one_value} reads one value; ${name} is a "
+                                "list per row (look-up with pick: collect): take its items "
+                                "with $foreach, or use pick one, first or last")
         self.columns.setdefault(name, line)
         self.depends(name)
         return lambda s: s.row.get(name)
@@ -218,10 +227,11 @@ class Compiler:
         if len(keys) == 1 and keys[0] in TRANSFORMS and not is_element(model, keys[0]):
             key = keys[0]
             outer, self.expected = self.expected, model
+            one, self.one_value = self.one_value, None if key in _TAKE_LISTS else key
             try:
                 fn = _collecting(TRANSFORMS.get(key)(self, node[key], f"{where}.{key}", line))
             finally:
-                self.expected = outer
+                self.expected, self.one_value = outer, one
             if "$when" not in node:
                 return fn
             cond = self.cond(node["$when"], f"{where}.$when", line)
@@ -301,6 +311,11 @@ class Compiler:
             return None
         if isinstance(sub, list):
             self.problem(line, where, f"{model}.{key} does not repeat; give one value, not a list")
+        elif sub is not None and not isinstance(sub, dict) and not (
+                isinstance(sub, str) and sub.startswith("$") and not sub.startswith("$$")):
+            self.problem(line, where, f"{model}.{key} takes an Element ({{data_absent_reason: "
+                         f"CODE}} or {{extension: [...]}}), not a value; the value itself goes "
+                         f"in {key[1:]}")
         return "Element"
 
     def _not_a_transform(self, sub: dict[str, Any], where: str, line: int, element: str
@@ -377,7 +392,9 @@ class Compiler:
         body = {k: v for k, v in item.items() if k not in ("$foreach", "as")}
         if hasattr(item, "key_lines"):
             body = _with_lines(body, item)
+        one, self.one_value = self.one_value, None  # the list itself
         over = self.value(item["$foreach"], f"{where}.$foreach", line)
+        self.one_value = one
         name = item.get("as", "item")
         if not isinstance(name, str):
             return self.problem(line, f"{where}.as", "'as' must be a name")

@@ -57,6 +57,12 @@ def _pair(c: Compiler, arg: Any, where: str, line: int) -> tuple[Any, Any] | Non
     if not isinstance(arg, list) or len(arg) != 2:
         c.problem(line, where, "takes a list of two items, e.g. [$COL, value]")
         return None
+    for node in arg:  # a collect look-up's value is a list: it never equals one value
+        if isinstance(node, str) and node[1:].partition(".")[0] in c.collect_columns and (
+                node.startswith("$") and not node.startswith("$$")):
+            c.problem(line, where, f"{node} is a list per row (look-up with pick: collect); "
+                      "compare one value: a look-up with pick one, first or last")
+            return None
     return arg[0], arg[1]
 
 

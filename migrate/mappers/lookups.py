@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 Row = dict[str, Any]
 Prepared = list[tuple[Row, tuple[Any, ...], Unit | None]]
 MISS, AMBIGUOUS = "lookup-miss", "lookup-ambiguous"
+UNREADABLE = "lookup-table-unreadable-lines"
 
 
 def lookup_line(data: Any, name: str) -> int:
@@ -93,7 +94,26 @@ def lookup_columns(c: Compiler, spec: MappingSpec, data: Any, pack: PackSpec
     for name, lk in spec.lookup.items():
         for item in lk.match:
             c.columns.setdefault(item[1:], lines[name])
+    _collect_in_group(c, spec, data)
     return lines
+
+
+def lookup_outcomes(spec: MappingSpec) -> set[str]:
+    """The quarantine codes and filter rules a mapping's look-ups count rows under."""
+    if not spec.lookup:
+        return set()
+    return {MISS, AMBIGUOUS, *(f"{MISS}.{name}" for name in spec.lookup)}
+
+
+def _collect_in_group(c: Compiler, spec: MappingSpec, data: Any) -> None:
+    """``group.by`` naming a ``pick: collect`` look-up: its value is a list per row, which
+    cannot key a group (the run crashed on it)."""
+    for col in spec.group.by if spec.group else []:
+        lk = spec.lookup.get(col.partition(".")[0])
+        if lk is not None and lk.pick == "collect":
+            line = data.line_of("group") if hasattr(data, "line_of") else 1
+            c.problem(line, "group.by", f"{col!r} is a list per row (look-up with pick: "
+                      "collect); group by a look-up with pick one, first or last")
 
 
 def _declared(c: Compiler, name: str, lk: LookupSpec, pack: PackSpec,
@@ -163,12 +183,18 @@ class LookupAttacher:
                             tuple(f"{name}.{col}" for col in lk.columns), indexes[name],
                             (lines or {}).get(name, 1))
                       for name, lk in spec.lookup.items()]
-        self.kept = 0  # misses kept (on_missing: keep) since the last `take_kept`
+        self.kept = 0  # misses kept (on_missing: keep) since the last `take_warnings`
+        # Lines of its look-up tables that could not be read (a damaged CSV line): a row that
+        # needed one misses; said once as a warning, and in each miss.
+        self.unreadable = sum(ix.stats.get("rejected_lines", 0)
+                              for ix in {id(ix): ix for ix in indexes.values()}.values())
 
-    def take_kept(self) -> int:
-        """Misses kept with null values since the last call (counted as warnings)."""
-        kept, self.kept = self.kept, 0
-        return kept
+    def take_warnings(self) -> dict[str, int]:
+        """Warnings since the last call, by code: misses kept with null values
+        (``lookup-miss``) and, once, the unreadable lines of the look-up tables."""
+        found = {MISS: self.kept, UNREADABLE: self.unreadable}
+        self.kept = self.unreadable = 0
+        return {code: n for code, n in found.items() if n}
 
     def attach(self, prepared: Prepared, key_dict: Callable[[tuple[Any, ...]], dict[str, Any]]
                ) -> Prepared:
@@ -213,9 +239,12 @@ class LookupAttacher:
                 row[p.name] = None
             if None in values:  # a null match value: no look-up, not a miss
                 return None
+            unread = p.index.stats.get("rejected_lines", 0)
             return RowError(MISS, f"no row of table {p.spec.table!r} has "
                             f"{', '.join(p.spec.key)} equal to this row's "
-                            f"{', '.join(p.match)} (look-up {p.name!r})",
+                            f"{', '.join(p.match)} (look-up {p.name!r})" + (
+                                f"; {unread} line(s) of that table could not be read and "
+                                "may hold it" if unread else ""),
                             column=p.match[0], value=values[0], line=p.line)
         if collect:
             width = len(p.names)

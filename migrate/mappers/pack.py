@@ -20,7 +20,7 @@ from migrate.mappers.checks import declared_columns, no_lets
 from migrate.mappers.compiler import Compiler, Cond, Const, Fn, memoized
 from migrate.mappers.ids import id_maker
 from migrate.mappers.installed import pack_source
-from migrate.mappers.lookups import lookup_columns
+from migrate.mappers.lookups import lookup_columns, lookup_outcomes
 from migrate.mappers.spec import (
     UNVERSIONED,
     BooleansSpec,
@@ -388,12 +388,14 @@ def _compile_rules(c: Compiler, spec: MappingSpec, data: Any,
     ``screen_deps``, after the filters')."""
     rules: list[tuple[str, Cond, int, str]] = []
     seen = {f.name for f in spec.filter}
+    lookups = lookup_outcomes(spec)
     for i, r in enumerate(spec.rules):
         line = _line(data, "rules", i)
         cond, deps = c.tracked_cond(r.when, f"rules[{i}].when", line)
         no_lets(c, spec, deps, f"rules[{i}].when", line)
-        if r.name in seen:
-            c.problem(line, f"rules[{i}].name", f"{r.name!r} also names another filter or rule "
+        if r.name in seen or r.name in lookups:
+            other = "a look-up outcome" if r.name in lookups else "another filter or rule"
+            c.problem(line, f"rules[{i}].name", f"{r.name!r} also names {other} "
                       "of this mapping; the counts would mix them")
         seen.add(r.name)
         rules.append((r.name, cond, line, r.action))

@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -258,9 +259,9 @@ class PackSpec(BaseModel):
     units: dict[str, UcumCode] = Field(
         default_factory=dict, description="The pack's own unit spellings -> UCUM codes "
         "(`{MCG: ug}`), tried first by `quantity`; each code is checked by UCUM's grammar.")
-    lookup_memory_mb: float = Field(
-        256, gt=0, description="Memory bound of all look-up tables of a run together (MB); "
-        "past it the run stops with an error naming the look-up.")
+    lookup_memory_mb: StrictFloat = Field(  # finite (.inf crashed the run), not a boolean
+        256, gt=0, allow_inf_nan=False, description="Memory bound of all look-up tables "
+        "of a run together (MB); past it the run stops with an error naming the look-up.")
 
     @field_validator("null_tokens", mode="before")
     @classmethod

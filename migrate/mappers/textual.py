@@ -246,14 +246,51 @@ def t_replace(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     rx = _regex(c, o["pattern"], where, line)
     if rx is None:
         return Const(None)
-    refs = [int(a or b) for a, b in _GROUP_REF.findall(new)]
-    if any(n > rx.groups for n in refs):
-        return c.problem(line, f"{where}.new", f"names group {max(refs)}, but the pattern has "
-                         f"{rx.groups} group(s)")
-    return _replaced(val, lambda t: rx.sub(new, t))
+    pieces = _template(c, new, rx, f"{where}.new", line)
+    if pieces is None:
+        return Const(None)
+    if all(isinstance(p, str) for p in pieces):
+        text = "".join(pieces)  # type: ignore[arg-type]
+        return _replaced(val, lambda t: rx.sub(lambda _m: text, t))
+    return _replaced(val, lambda t: rx.sub(
+        lambda m: "".join(p if isinstance(p, str) else m.group(p) or "" for p in pieces), t))
 
 
-_GROUP_REF = re.compile(r"\\(?:(\d+)|g<(\d+)>)")
+_GROUP_REF = re.compile(r"\\(?:(\d\d?)|g<(\w+)>|(\\))")
+
+
+def _template(c: Compiler, new: str, rx: Any, where: str, line: int
+              ) -> list[str | int] | None:
+    """``new`` as texts and group numbers: ``\\1``..``\\99`` and ``\\g<1>``/``\\g<name>``
+    insert a group (``\\g<0>`` the whole match), ``\\\\`` is a backslash, anything else is
+    text as written (RE2's own expansion would decode it as Python escapes: ``ö`` became
+    mojibake). None, with the problem recorded, when a reference names no group."""
+    pieces: list[str | int] = []
+    at = 0
+    for m in _GROUP_REF.finditer(new):
+        digits, name, slash = m.groups()
+        pieces.append(new[at:m.start()])
+        at = m.end()
+        if slash:
+            pieces.append("\\")
+            continue
+        ref = digits or name
+        group = int(ref) if ref.isdigit() else rx.groupindex.get(ref)
+        if digits is not None and group == 0:
+            c.problem(line, where, "\\0 names no group (groups count from 1; \\g<0> is the "
+                      "whole match)")
+            return None
+        if group is None:
+            c.problem(line, where, f"names group {ref!r}, but the pattern has no group of "
+                      "that name")
+            return None
+        if group > rx.groups:
+            c.problem(line, where, f"names group {group}, but the pattern has {rx.groups} "
+                      "group(s)")
+            return None
+        pieces.append(group)
+    pieces.append(new[at:])
+    return pieces
 
 
 def _setting_text(value: Any) -> str:

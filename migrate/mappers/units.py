@@ -70,13 +70,32 @@ def looks_case_insensitive(text: str) -> bool:
     return len(letters) >= 2 and all(ch.isupper() for ch in letters)
 
 
+def looks_title_case(text: str) -> bool:
+    """True for a unit UCUM would read with the prefix mega (``M``) before a lower-case unit:
+    ``Mg``, ``Ml``, ``Mcg``, ``Mmol/L``. Systems that capitalise their unit words write the
+    milligram and the microgram so; read as UCUM they are a megagram (10^9 times more) and a
+    mega-centigram. Accepted only when the pack maps them (pack.yaml ``units:``)."""
+    return len(text) > 1 and text[0] == "M" and text[1].islower()
+
+
+def looks_like_a_number(text: str) -> bool:
+    """True for a unit that is only digits and dots, other than ``1``: ``17``, ``0``,
+    ``17.5``. UCUM's grammar reads it as a factor (``17.5`` is 17 times 5), but in a unit
+    column it is a legacy system's unit id or a misplaced value, not a unit."""
+    return text != "1" and bool(_NUMBER_ONLY.fullmatch(text))
+
+
+_NUMBER_ONLY = re.compile(r"[0-9.]+")
+
+
 class UnitResolver:
     """A unit text -> (UCUM code, display text), remembered per distinct text.
 
     Order: the pack's own spellings (pack.yaml ``units:``), then the codes of `UCUM_UNITS`
     (their display text), then any valid UCUM expression (display: the text as written) that is
-    not written in capitals only (see `looks_case_insensitive`). A text that is none of these
-    resolves to None.
+    not written in capitals only, nor a mega-prefixed lower-case unit, nor a bare number
+    (see `looks_case_insensitive`, `looks_title_case`, `looks_like_a_number`). A text that
+    is none of these resolves to None.
     """
 
     __slots__ = ("_known", "local")
@@ -95,8 +114,9 @@ class UnitResolver:
         found: tuple[str, str] | None = None
         if code in UCUM_UNITS:
             found = (code, UCUM_UNITS[code])
-        elif is_ucum(code) and (code != text or not (looks_case_insensitive(code)
-                                                     or FALSE_FRIEND.search(code))):
+        elif is_ucum(code) and (code != text or not (
+                looks_case_insensitive(code) or looks_title_case(code)
+                or looks_like_a_number(code) or FALSE_FRIEND.search(code))):
             found = (code, text)
         if len(self._known) >= RESOLVED_MAX:
             self._known.clear()

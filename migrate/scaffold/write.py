@@ -60,10 +60,11 @@ def scaffold(source: dict[str, Any], out: Path, name: str | None = None,
     if force:
         for stale in [*out.glob("*.yaml"), *out.glob("*.yml")]:
             stale.unlink()
-    names = {t.name: f"{pack}.{slug(t.name)}" for t in schema.tables if t.resource}
+    stems = _stems(schema)
+    names = {table: f"{pack}.{stem}" for table, stem in stems.items()}
     for t in schema.tables:
         if t.resource:
-            _write(out, f"{slug(t.name)}.yaml", mapping_text(t, schema, pack, names), result)
+            _write(out, f"{stems[t.name]}.yaml", mapping_text(t, schema, pack, names), result)
     _write(out, "pack.yaml", pack_yaml(schema, pack, files), result)
     _write(out, "README.md", readme(schema, pack), result)
     return result
@@ -82,14 +83,36 @@ def _write(out: Path, file: str, text: str, result: ScaffoldResult) -> None:
     result.files.append(file)
 
 
+def _stems(schema: Schema) -> dict[str, str]:
+    """Each mapped table's file stem and mapping name: its slug, numbered when another table
+    (``Visits``, ``visits``) or the pack's own ``pack.yaml`` has it already."""
+    taken, stems = {"pack"}, {}
+    for t in schema.tables:
+        if t.resource:
+            stems[t.name] = _unique(slug(t.name), taken, "-")
+    return stems
+
+
+def _unique(name: str, taken: set[str], sep: str) -> str:
+    """``name``, or ``name<sep>2``, ``name<sep>3``... the first not in ``taken`` (added)."""
+    found, n = name, 1
+    while found in taken:
+        n += 1
+        found = f"{name}{sep}{n}"
+    taken.add(found)
+    return found
+
+
 def _csv_names(schema: Schema) -> dict[str, str]:
-    """Renames CSV tables whose file stem cannot be a table name; their ``files:`` entries."""
+    """Renames CSV tables whose file stem cannot be a table name; their ``files:`` entries
+    (a new name numbered when another table has it: ``Lab Items`` beside ``lab_items``)."""
     files: dict[str, str] = {}
+    taken = {t.name for t in schema.tables}
     for t in schema.tables:
         if _TABLE_NAME.fullmatch(t.name):
             continue
         new = re.sub(r"[^a-z0-9_]+", "_", t.name.lower()).strip("_") or "table"
-        new = new if new[0].isalpha() else f"t_{new}"
+        new = _unique(new if new[0].isalpha() else f"t_{new}", taken, "_")
         files[new] = f"{t.name}.csv"
         for fk in (fk for u in schema.tables for fk in u.foreign_keys):
             fk.table = new if fk.table == t.name else fk.table

@@ -5,7 +5,8 @@
 * Unused tables: tables (CSV files, database tables) of the source that no mapping reads, as
   its table or as a look-up.
 * Rules never fired: emits that produced no resource (counted by the stage loop, see
-  :class:`EmitCounter`) and declared filters that filtered no row.
+  :class:`EmitCounter`), declared filters that filtered no row and ``rules:`` that no row
+  broke.
 """
 
 from __future__ import annotations
@@ -35,19 +36,23 @@ class EmitCounter:
 
 
 def rules_never_fired(pack: Pack, emits: EmitCounter, report: RunReport) -> list[dict[str, Any]]:
-    """Emits that built nothing and filters that filtered nothing, in load order."""
+    """Emits that built nothing, filters that filtered nothing and rules no row broke, in
+    load order."""
     filtered: dict[str, Counter[str]] = {}
-    for t in report.tables:
+    for t in report.tables:  # filters and rules: a rule counts its rows under its name
         filtered.setdefault(t.mapping, Counter()).update(t.filtered)
+        filtered[t.mapping].update(t.quarantined)
     out: list[dict[str, Any]] = []
     for m in pack.ordered_mappings():
         for e in m.emits:
             if not emits.counts[(m.name, e.name)]:
                 out.append({"mapping": m.name, "kind": "emit", "name": e.name,
                             "resource_type": e.resource, "rule": f"{m.file}:{e.line}"})
-        for name, _cond, line in m.filters:
+        screens = [("filter", name, line) for name, _cond, line in m.filters] + [
+            ("rule", name, line) for name, _cond, line, _action in m.rules]
+        for kind, name, line in screens:
             if not filtered.get(m.name, Counter())[name]:
-                out.append({"mapping": m.name, "kind": "filter", "name": name,
+                out.append({"mapping": m.name, "kind": kind, "name": name,
                             "resource_type": None, "rule": f"{m.file}:{line}"})
     return out
 
@@ -79,7 +84,8 @@ def _direct_tables(pack: Pack) -> list[str]:
 
 def unused_tables(pack: Pack, source_tables: list[str],
                   scans: dict[str, TableScan]) -> list[dict[str, Any]]:
-    """Source tables no mapping reads (a table named in a declared query counts as read)."""
+    """Source tables no mapping reads (a table named in a declared query, or read by a
+    look-up, counts as read)."""
     queries = " ".join(m.spec.query or "" for m in pack.mappings)
     read = set(pack.tables()) | set(pack.lookup_reads())  # a dictionary table is read too
     out = []
