@@ -106,7 +106,8 @@ def test_sql_output_is_identical(tmp_path: Path, cluster: str) -> None:
 
 def test_cli_runs_dask_and_reports_bad_settings(source: Path, tmp_path: Path) -> None:
     base = ["run", "--mappings", str(REPO / "mappings" / "synthea"), "--source", str(source),
-            "--namespace", "0b6f5c52-2f53-4c39-9d3e-6f6f0f2a7b11", "--no-progress"]
+            "--namespace", "0b6f5c52-2f53-4c39-9d3e-6f6f0f2a7b11", "--no-progress",
+            "--target", f"ndjson:{tmp_path / 'nd'}"]  # never the default out/ of the cwd
     bad = CliRunner().invoke(cli, [*base, "--executor", "spark"])
     assert bad.exit_code == 2
     assert "'spark' is not one of 'local', 'dask'" in bad.output
