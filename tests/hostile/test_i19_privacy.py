@@ -1,0 +1,82 @@
+"""Issue 19 privacy review: `emr-migrate profile` and `scaffold` on exports built so that the
+exceptions to the PHI rule (flags, short codes, reference tables, month ranges of every date
+column, unit spellings) would print a value that identifies a person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migrate.extractors.csv import CsvExtractor
+from migrate.report.profile import TableProfile, profile_table, render_profile
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:module 'sre_(constants|parse)' is deprecated:DeprecationWarning")
+
+
+def _table(folder: Path, name: str, header: str, rows: list[str]) -> TableProfile:
+    (folder / f"{name}.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return profile_table(CsvExtractor(folder), name)
+
+
+def _shown(prof: TableProfile, min_count: int = 5) -> str:
+    return render_profile([prof], min_count)
+
+
+def test_birth_date_range_ends_of_one_person_are_cut_to_the_year(tmp_path: Path) -> None:
+    # the oldest and youngest patients' birth months were printed (1931-07 .. 2019-11): the
+    # month of one person's birth is PHI; a month 5+ rows share is not one person's
+    rows = [f"{i},1931-07-02" if i == 0 else f"{i},2019-11-30" if i == 1
+            else f"{i},1980-05-0{i % 9 + 1}" for i in range(12)]
+    prof = _table(tmp_path, "people", "pid,dob", rows)
+    dob = prof.column("dob")
+    assert dob is not None
+    assert dob.bounds(5) == ("1931", "2019")
+    assert "1931-07" not in _shown(prof)
+    assert "2019-11" not in _shown(prof)
+    visits = _table(tmp_path, "visits", "vid,seen", [f"{i},2020-0{1 + i % 2}-1{i % 9}"
+                                                     for i in range(12)])
+    seen = visits.column("seen")
+    assert seen is not None
+    assert seen.bounds(5) == ("2020-01", "2020-02")  # 6 rows in each end month
+
+
+@pytest.mark.parametrize("column", ["note", "acct_no", "city", "tel", "policy_number"])
+def test_a_dateless_table_does_not_show_person_columns_as_a_reference_table(
+        tmp_path: Path, column: str) -> None:
+    # no date, no column named for a person in PERSON_NAME: it was a "reference table" and
+    # its notes, account numbers, cities and phone numbers were listed by value
+    prof = _table(tmp_path, "t", f"k,{column}", [f"{i},Val{i % 2}" for i in range(20)])
+    assert not prof.reference
+    col = prof.column(column)
+    assert col is not None
+    assert col.sensitive
+    assert col.top(1) == []
+    assert "Val0" not in _shown(prof)
+
+
+@pytest.mark.parametrize("value", ["555-010{}", "(617) 555-010{}", "a{}@mail.org",
+                                   "123-45-678{}", "02110-123{}"])
+def test_contact_shaped_values_are_withheld_whatever_the_column_name(
+        tmp_path: Path, value: str) -> None:
+    # a phone, email, SSN or ZIP+4 column named oddly (`tl`) with <= 20 distinct values was
+    # shown as a short code or in a reference table
+    prof = _table(tmp_path, "t", "k,tl", [f"{i},{value.format(i % 3)}" for i in range(10)])
+    col = prof.column("tl")
+    assert col is not None
+    assert col.sensitive
+    assert value.format(0) not in _shown(prof, 1)
+
+
+def test_reference_tables_still_show_dictionary_labels(tmp_path: Path) -> None:
+    # what the exception is for: a lab dictionary's labels and categories (min-count applies)
+    serum = '"Creatinine, serum"'
+    prof = _table(tmp_path, "d_labitems", "itemid,label,category,long_title",
+                  [f"{50900 + i},{'Creatinine' if i < 6 else f'Lab{i}'},Chemistry,"
+                   f"{serum if i < 6 else f'Lab {i}'}" for i in range(12)])
+    assert prof.reference
+    text = _shown(prof)
+    assert "Creatinine (6)" in text
+    assert "Chemistry (12)" in text
+    assert "Creatinine, serum (6)" in text
