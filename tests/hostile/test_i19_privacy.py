@@ -10,6 +10,7 @@ import pytest
 
 from migrate.extractors.csv import CsvExtractor
 from migrate.report.profile import TableProfile, profile_table, render_profile
+from migrate.scaffold import scaffold
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:module 'sre_(constants|parse)' is deprecated:DeprecationWarning")
@@ -80,3 +81,17 @@ def test_reference_tables_still_show_dictionary_labels(tmp_path: Path) -> None:
     assert "Creatinine (6)" in text
     assert "Chemistry (12)" in text
     assert "Creatinine, serum (6)" in text
+
+
+@pytest.mark.parametrize("text", ["call_J.Smith", "Dr.Jones", "5550100", "555-0100", "a@b.org"])
+def test_scaffold_writes_no_free_text_of_a_unit_column(tmp_path: Path, text: str) -> None:
+    # a unit column holding free text 10 times (a name, a phone number): the scaffold wrote
+    # it in pack.yaml's units: note as a spelling to map
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "labs.csv").write_text("row_id,valuenum,valueuom\n" + "".join(
+        f"{i},{i},{'mg' if i < 20 else text}\n" for i in range(30)), encoding="utf-8")
+    scaffold({"type": "csv", "path": str(src)}, tmp_path / "p")
+    written = "\n".join(p.read_text("utf-8") for p in (tmp_path / "p").iterdir())
+    assert "valueuom: 2 distinct spelling(s)" in written  # the unit note is there
+    assert text not in written
