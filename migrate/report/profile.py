@@ -19,7 +19,8 @@ identify a person: a *flag* column (at most 3 distinct values, all boolean token
 Y/N, T/F, true/false, whatever its name: ``DOB_MASKED``); a *code* column (at most
 ``CODE_MAX_DISTINCT`` distinct values without spaces, a name not saying it holds identifiers
 or names) that is withheld only because its values are mostly distinct in a small table; and
-every column of a *reference table* (a dictionary such as ``d_diagnosis``): a table with no
+every column of a *reference table* (a dictionary such as ``d_diagnosis``): a table named
+as one (``DICTIONARY_NAME``: ``d_``, ``lu_``, ``..codes``, ``..types``, ``..dict``), with no
 column named for a person (names, birth, contact, patient/subject/member ids: ``PERSON_NAME``),
 no date column, and no identifier-like column (``..id``, ``..key``, UUID) holding numbers or
 mostly distinct values besides its first column.
@@ -73,6 +74,10 @@ PERSON_NAME = re.compile(
     r"guardian|kin$|provider|doctor|physician|practitioner|clinician|nurse|staff|user|author|"
     r"owner|caregiver",
     re.IGNORECASE)
+# Table names that say dictionary (d_diagnosis, D_ITEMS, lu_route, icd_codes, list_options).
+DICTIONARY_NAME = re.compile(
+    r"^(d|dim|lu|lkp|ref|list)_|dict|lookup|_ref$|codes?$|types?$|catalog|vocab|items$|"
+    r"options$|concepts?$", re.IGNORECASE)
 _ID_NAME = re.compile(r"id$|key$|uuid|guid", re.IGNORECASE)
 
 
@@ -220,7 +225,8 @@ class TableProfile:
         """Decide whether this is a reference table and tell its columns."""
         links = [c for c in self.columns[1:] if _ID_NAME.search(c.name) and (
             c.kind in ("integer", "uuid") or len(c.counts) > 0.5 * max(c.rows - c.nulls, 1))]
-        self.reference = bool(self.rows) and not self.error and not links and not any(
+        self.reference = bool(self.rows) and not self.error and not links and \
+            bool(DICTIONARY_NAME.search(self.table)) and not any(
             PERSON_NAME.search(c.name) or c.personal or c.kind in ("date", "datetime", "uuid")
             for c in self.columns)
         for c in self.columns:

@@ -95,3 +95,16 @@ def test_scaffold_writes_no_free_text_of_a_unit_column(tmp_path: Path, text: str
     written = "\n".join(p.read_text("utf-8") for p in (tmp_path / "p").iterdir())
     assert "valueuom: 2 distinct spelling(s)" in written  # the unit note is there
     assert text not in written
+
+
+def test_a_dateless_table_of_people_is_no_reference_table(tmp_path: Path) -> None:
+    # a clients table without dates whose name column no PERSON_NAME pattern knows
+    # (client_name) passed for a reference table: the surnames, seen 6 times each (families),
+    # were listed; a table not named as a dictionary is not taken for one
+    prof = _table(tmp_path, "clients", "code,client_name,nm",
+                  [f"C{i},{'Okuneva' if i < 6 else f'Name{i}'},x" for i in range(12)])
+    assert not prof.reference
+    assert "Okuneva" not in _shown(prof)
+    lookup = _table(tmp_path, "lu_route", "code,route_name", [f"R{i},Oral" for i in range(6)])
+    assert lookup.reference
+    assert "Oral (6)" in _shown(lookup)
