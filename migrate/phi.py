@@ -33,6 +33,8 @@ _PERSONAL_NAME = re.compile(
 _SENSITIVE_NAME = re.compile(f"{_GENERIC_NAME}|{_PERSONAL_NAME.pattern}", re.IGNORECASE)
 # A value shaped like a person's name: two or more capitalised words (digits allowed).
 _NAME_LIKE = re.compile(r"(?:[A-Z][\w'.-]*\s+)+[A-Z][\w'.-]*")
+# Free text naming someone: a capitalised word followed by another (``Pt Ann Smith called``).
+_NAME_INSIDE = re.compile(r"\b[A-Z][a-z]+\s+[A-Z][a-z'.-]+")
 MOSTLY_DISTINCT = 0.5  # more distinct values than this share of the filled rows
 # A value shaped like contact data: an email, an SSN, a phone number, a ZIP+4 code.
 _CONTACT_LIKE = re.compile(
@@ -84,7 +86,9 @@ def sensitive_values(values: Iterable[str], distinct: int, filled: int) -> bool:
 
 def personal_values(values: Iterable[str]) -> bool:
     """True when at least half the values are shaped like names (``Ada Lee``) or contact data
-    (email, SSN, phone number, ZIP+4), whatever the column's name."""
+    (email, SSN, phone number, ZIP+4) or are text of three words or more with two capitalised
+    words in a row (a note naming someone), whatever the column's name."""
     sample = list(values)
-    named = sum(1 for v in sample if _NAME_LIKE.fullmatch(v) or _CONTACT_LIKE.fullmatch(v))
+    named = sum(1 for v in sample if _NAME_LIKE.fullmatch(v) or _CONTACT_LIKE.fullmatch(v)
+                or (len(v.split()) >= 3 and _NAME_INSIDE.search(v)))
     return bool(sample) and named * 2 >= len(sample)

@@ -108,3 +108,16 @@ def test_a_dateless_table_of_people_is_no_reference_table(tmp_path: Path) -> Non
     lookup = _table(tmp_path, "lu_route", "code,route_name", [f"R{i},Oral" for i in range(6)])
     assert lookup.reference
     assert "Oral (6)" in _shown(lookup)
+
+
+def test_repeated_free_text_naming_someone_is_withheld(tmp_path: Path) -> None:
+    # a notes table without dates, its text in a column named `body` (no note/text word):
+    # the same sentence, naming the patient, 6 times was a top value
+    prof = _table(tmp_path, "msgs", "n,body,kind",
+                  [f"{i},Pt Ann Smith called re pain,Discharge summary" for i in range(6)])
+    body = prof.column("body")
+    assert body is not None
+    assert body.sensitive
+    text = _shown(prof)
+    assert "Ann Smith" not in text
+    assert "Discharge summary (6)" in text  # a category of two words stays shown
