@@ -36,9 +36,10 @@ _NAME_LIKE = re.compile(r"(?:[A-Z][\w'.-]*\s+)+[A-Z][\w'.-]*")
 # Free text naming someone: a capitalised word followed by another (``Pt Ann Smith called``).
 _NAME_INSIDE = re.compile(r"\b[A-Z][a-z]+\s+[A-Z][a-z'.-]+")
 MOSTLY_DISTINCT = 0.5  # more distinct values than this share of the filled rows
-# A value shaped like contact data: an email, an SSN, a phone number, a ZIP+4 code.
+# A value shaped like contact data: an email, an SSN, a ZIP+4 code, a 5-digit number written
+# with its leading zero (a ZIP code of the US northeast), a phone number.
 _CONTACT_LIKE = re.compile(
-    r"[^@\s]+@[^@\s]+\.\w+|\d{3}-\d{2}-\d{4}|\d{5}-\d{4}|"
+    r"[^@\s]+@[^@\s]+\.\w+|\d{3}-\d{2}-\d{4}|\d{5}-\d{4}|0\d{4}|"
     r"(\+?\d{1,3}[ .-]?)?(\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .-]\d{4}")
 
 
@@ -86,8 +87,8 @@ def sensitive_values(values: Iterable[str], distinct: int, filled: int) -> bool:
 
 def personal_values(values: Iterable[str]) -> bool:
     """True when at least half the values are shaped like names (``Ada Lee``) or contact data
-    (email, SSN, phone number, ZIP+4) or are text of three words or more with two capitalised
-    words in a row (a note naming someone), whatever the column's name."""
+    (email, SSN, phone number, ZIP+4, ``02110``) or are text of three words or more with two
+    capitalised words in a row (a note naming someone), whatever the column's name."""
     sample = list(values)
     named = sum(1 for v in sample if _NAME_LIKE.fullmatch(v) or _CONTACT_LIKE.fullmatch(v)
                 or (len(v.split()) >= 3 and _NAME_INSIDE.search(v)))

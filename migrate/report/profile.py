@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from migrate.errors import MigrateError
@@ -78,6 +79,8 @@ PERSON_NAME = re.compile(
 DICTIONARY_NAME = re.compile(
     r"^(d|dim|lu|lkp|ref|list)_|dict|lookup|_ref$|codes?$|types?$|catalog|vocab|items$|"
     r"options$|concepts?$", re.IGNORECASE)
+_BIRTH = re.compile(r"birth|dob|born", re.IGNORECASE)
+OLDEST_AGE = 89  # HIPAA: ages over 89, and the birth years that tell them, are identifiers
 _ID_NAME = re.compile(r"id$|key$|uuid|guid", re.IGNORECASE)
 
 
@@ -184,6 +187,9 @@ class ColumnProfile:
 
     def _month(self, end: str, min_count: int) -> str:
         """``end`` cut to its month when ``min_count`` values share that month, else its year."""
+        if _BIRTH.search(self.name) and end[:4].isdigit() and \
+                int(end[:4]) < date.today().year - OLDEST_AGE:
+            return f"before {date.today().year - OLDEST_AGE}"  # a birth year of someone over 89
         month = end[:7]
         shared = sum(n for v, n in self.counts.items() if v.startswith(month))
         return month if shared >= min_count else end[:4]

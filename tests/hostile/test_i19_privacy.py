@@ -4,6 +4,7 @@ column, unit spellings) would print a value that identifies a person."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -26,15 +27,15 @@ def _shown(prof: TableProfile, min_count: int = 5) -> str:
 
 
 def test_birth_date_range_ends_of_one_person_are_cut_to_the_year(tmp_path: Path) -> None:
-    # the oldest and youngest patients' birth months were printed (1931-07 .. 2019-11): the
+    # the oldest and youngest patients' birth months were printed (1951-07 .. 2019-11): the
     # month of one person's birth is PHI; a month 5+ rows share is not one person's
-    rows = [f"{i},1931-07-02" if i == 0 else f"{i},2019-11-30" if i == 1
+    rows = [f"{i},1951-07-02" if i == 0 else f"{i},2019-11-30" if i == 1
             else f"{i},1980-05-0{i % 9 + 1}" for i in range(12)]
     prof = _table(tmp_path, "people", "pid,dob", rows)
     dob = prof.column("dob")
     assert dob is not None
-    assert dob.bounds(5) == ("1931", "2019")
-    assert "1931-07" not in _shown(prof)
+    assert dob.bounds(5) == ("1951", "2019")
+    assert "1951-07" not in _shown(prof)
     assert "2019-11" not in _shown(prof)
     visits = _table(tmp_path, "visits", "vid,seen", [f"{i},2020-0{1 + i % 2}-1{i % 9}"
                                                      for i in range(12)])
@@ -121,3 +122,25 @@ def test_repeated_free_text_naming_someone_is_withheld(tmp_path: Path) -> None:
     text = _shown(prof)
     assert "Ann Smith" not in text
     assert "Discharge summary (6)" in text  # a category of two words stays shown
+
+
+def test_a_zip_code_column_named_oddly_is_withheld(tmp_path: Path) -> None:
+    # 5-digit ZIP codes (a geographic subdivision smaller than a state) in a column named `zp`,
+    # 3 distinct values: shown as top values and a number range
+    prof = _table(tmp_path, "t", "k,zp", [f"{i},0211{i % 3}" for i in range(30)])
+    zp = prof.column("zp")
+    assert zp is not None
+    assert zp.sensitive
+    assert "0211" not in _shown(prof)
+    assert "2110" not in _shown(prof)
+
+
+def test_a_birth_year_telling_an_age_over_89_is_not_shown(tmp_path: Path) -> None:
+    # HIPAA: ages over 89 and the years of birth that tell them are identifiers
+    old = date.today().year - 95
+    prof = _table(tmp_path, "people", "pid,dob", [f"{i},{old if i == 0 else 1980}-05-0{i % 9 + 1}"
+                                                  for i in range(12)])
+    dob = prof.column("dob")
+    assert dob is not None
+    assert dob.bounds(5) == (f"before {date.today().year - 89}", "1980-05")
+    assert str(old) not in _shown(prof)
