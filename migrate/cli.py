@@ -542,10 +542,12 @@ def profile(config: Path | None, source: str | None, tables: tuple[str, ...], mi
 
     Values seen fewer than --min-count times are never listed; columns that may identify a
     person (ids, names, contact, birth dates, free text) are never shown by value, except 0/1,
-    Y/N, T/F flags; dates show a range cut to the month. A reference table (no column named
-    for a person, no date, no id column but its first: d_diagnosis, D_ITEMS) shows its
-    values under the same --min-count rule. With --write-suite, also write a starter
-    expectations file to review and put in the pack's expectations/ folder.
+    Y/N, T/F flags; dates show a range cut to the month (to the year when fewer than
+    --min-count values share an end's month). A reference table (named as a dictionary:
+    d_diagnosis, D_ITEMS, lu_route, icd_codes; no column named for a person, no date, no id
+    column but its first) shows its values under the same --min-count rule. With
+    --write-suite, also write a starter expectations file to review and put in the pack's
+    expectations/ folder.
 
     \b
     Example:

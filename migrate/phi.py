@@ -19,18 +19,28 @@ import re
 from collections.abc import Iterable
 
 _RUN = 4
-# Column names that hold identifiers, names, contact details, birth dates or free text.
-_SENSITIVE_NAME = re.compile(
-    r"id$|_id|uuid|guid|key$|name|first|last|given|family|maiden|middle|suffix|prefix|title|"
+# Column names that hold identifiers or names in general (words a dictionary also uses).
+_GENERIC_NAME = r"id$|_id|uuid|guid|key$|name|title"
+# Column names about a person: identifiers, contact details, places, birth dates, free text.
+_PERSONAL_NAME = re.compile(
+    r"first|last|given|family|maiden|middle|suffix|prefix|"
     r"ssn|social|mrn|pid|chart|account|acct|drivers|licen|passport|member|subscriber|policy|"
     r"patient|person|owner|guarantor|insured|contact|kin$|spouse|mother|father|guardian|"
     r"addr|street|city|county|zip|postal|fips|phone|tel|fax|mobile|cell|email|mail|url|"
     r"birth|dob|born|death|deceased|lat$|lon$|latitude|longitude|geo|ip$|"
     r"note|comment|text|memo|remark|narrative|free|income|expense|coverage|salary",
     re.IGNORECASE)
+_SENSITIVE_NAME = re.compile(f"{_GENERIC_NAME}|{_PERSONAL_NAME.pattern}", re.IGNORECASE)
 # A value shaped like a person's name: two or more capitalised words (digits allowed).
 _NAME_LIKE = re.compile(r"(?:[A-Z][\w'.-]*\s+)+[A-Z][\w'.-]*")
+# Free text naming someone: a capitalised word followed by another (``Pt Ann Smith called``).
+_NAME_INSIDE = re.compile(r"\b[A-Z][a-z]+\s+[A-Z][a-z'.-]+")
 MOSTLY_DISTINCT = 0.5  # more distinct values than this share of the filled rows
+# A value shaped like contact data: an email, an SSN, a ZIP+4 code, a 5-digit number written
+# with its leading zero (a ZIP code of the US northeast), a phone number.
+_CONTACT_LIKE = re.compile(
+    r"[^@\s]+@[^@\s]+\.\w+|\d{3}-\d{2}-\d{4}|\d{5}-\d{4}|0\d{4}|"
+    r"(\+?\d{1,3}[ .-]?)?(\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .-]\d{4}")
 
 
 def shape(value: str) -> str:
@@ -61,10 +71,25 @@ def sensitive_name(column: str) -> bool:
     return bool(_SENSITIVE_NAME.search(column))
 
 
+def personal_name(column: str) -> bool:
+    """True when a column's name says it is about a person (identifiers such as an MRN or an
+    account, names, contact data, places, birth or death dates, free text), not merely ``id``,
+    ``key``, ``name`` or ``title``, words dictionaries use too."""
+    return bool(_PERSONAL_NAME.search(column))
+
+
 def sensitive_values(values: Iterable[str], distinct: int, filled: int) -> bool:
-    """True when values are mostly distinct or mostly shaped like names."""
+    """True when values are mostly distinct or mostly shaped like names or contact data."""
     if filled and distinct > MOSTLY_DISTINCT * filled:
         return True
+    return personal_values(values)
+
+
+def personal_values(values: Iterable[str]) -> bool:
+    """True when at least half the values are shaped like names (``Ada Lee``) or contact data
+    (email, SSN, phone number, ZIP+4, ``02110``) or are text of three words or more with two
+    capitalised words in a row (a note naming someone), whatever the column's name."""
     sample = list(values)
-    named = sum(1 for v in sample if _NAME_LIKE.fullmatch(v))
+    named = sum(1 for v in sample if _NAME_LIKE.fullmatch(v) or _CONTACT_LIKE.fullmatch(v)
+                or (len(v.split()) >= 3 and _NAME_INSIDE.search(v)))
     return bool(sample) and named * 2 >= len(sample)

@@ -5,15 +5,22 @@ Privacy: a column that may identify a person is never profiled by value (no top 
 number range): decided by its name (identifiers, names, addresses, phone, email, birth and
 death dates, free text: `migrate.phi.sensitive_name`) and by its values (UUIDs, mostly distinct
 values, values mostly shaped like names). Other columns list a value among the top values only
-when it was seen at least ``min_count`` times (default 5). Date ranges are shown to the month
-(``2014-05 .. 2024-04``), never as exact dates, for every date column (birth dates included).
+when it was seen at least ``min_count`` times (default 5). Date ranges are shown for every
+date column (birth dates included), never as exact dates: each end cut to the month
+(``2014-05 .. 2024-04``) when at least ``min_count`` values share that month, else to the year
+(the month of one person's birth or visit is PHI).
+
+A column about a person (by its name an MRN, an account, contact data, a place, free text:
+`migrate.phi.personal_name`; by its values names or contact data: `personal_values`) is
+withheld whatever the exceptions below say, and a table holding one is no reference table.
 
 Three exceptions show values (still only those seen ``min_count`` times) where nothing can
 identify a person: a *flag* column (at most 3 distinct values, all boolean tokens such as 0/1,
 Y/N, T/F, true/false, whatever its name: ``DOB_MASKED``); a *code* column (at most
 ``CODE_MAX_DISTINCT`` distinct values without spaces, a name not saying it holds identifiers
 or names) that is withheld only because its values are mostly distinct in a small table; and
-every column of a *reference table* (a dictionary such as ``d_diagnosis``): a table with no
+every column of a *reference table* (a dictionary such as ``d_diagnosis``): a table named
+as one (``DICTIONARY_NAME``: ``d_``, ``lu_``, ``..codes``, ``..types``, ``..dict``), with no
 column named for a person (names, birth, contact, patient/subject/member ids: ``PERSON_NAME``),
 no date column, and no identifier-like column (``..id``, ``..key``, UUID) holding numbers or
 mostly distinct values besides its first column.
@@ -27,11 +34,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from migrate.errors import MigrateError
 from migrate.extractors.base import Extractor, open_extractor, source_options
-from migrate.phi import sensitive_name, sensitive_values
+from migrate.phi import personal_name, personal_values, sensitive_name, sensitive_values
 from migrate.validation.coverage import source_tables
 
 if TYPE_CHECKING:
@@ -67,6 +75,12 @@ PERSON_NAME = re.compile(
     r"guardian|kin$|provider|doctor|physician|practitioner|clinician|nurse|staff|user|author|"
     r"owner|caregiver",
     re.IGNORECASE)
+# Table names that say dictionary (d_diagnosis, D_ITEMS, lu_route, icd_codes, list_options).
+DICTIONARY_NAME = re.compile(
+    r"^(d|dim|lu|lkp|ref|list)_|dict|lookup|_ref$|codes?$|types?$|catalog|vocab|items$|"
+    r"options$|concepts?$", re.IGNORECASE)
+_BIRTH = re.compile(r"birth|dob|born", re.IGNORECASE)
+OLDEST_AGE = 89  # HIPAA: ages over 89, and the birth years that tell them, are identifiers
 _ID_NAME = re.compile(r"id$|key$|uuid|guid", re.IGNORECASE)
 
 
@@ -131,25 +145,38 @@ class ColumnProfile:
                                                                    filled))
 
     @property
+    def personal(self) -> bool:
+        """True when the name says the column is about a person (an MRN, an account, contact
+        data, a place, free text: `migrate.phi.personal_name`) or the values are shaped like
+        names or contact data: withheld in a reference table too."""
+        return self.kind == "uuid" or personal_name(self.name) or \
+            (self.kind in ("text", "integer") and personal_values(self.counts))
+
+    @property
     def sensitive(self) -> bool:
         """True when the column may identify a person: never shown by value (dates still get
-        a range cut to the month). Flags, codes and reference tables are exceptions."""
-        if self.kind == "uuid":
+        a range, see `bounds`). Flags, codes and reference tables are exceptions."""
+        if self.flag:
+            return False
+        if self.personal:
             return True
-        if self.flag or self.reference or not self.identifying:
+        if self.reference or not self.identifying:
             return False
         code = (not self.capped and len(self.counts) <= CODE_MAX_DISTINCT
                 and all(_CODE_VALUE.fullmatch(v) for v in self.counts))
         return sensitive_name(self.name) or not code
 
-    def bounds(self) -> tuple[float | str | None, float | str | None]:
-        """The range as shown: dates cut to the month; numbers only for number columns that
-        are not sensitive, whole numbers as ``int``."""
+    def bounds(self, min_count: int = DEFAULT_MIN_COUNT
+               ) -> tuple[float | str | None, float | str | None]:
+        """The range as shown: dates cut to the month, or to the year when fewer than
+        ``min_count`` values share the end's month (the month of one person's birth or visit
+        is PHI); numbers only for number columns that are not sensitive, whole numbers as
+        ``int``."""
         if self.low is None:
             return None, None
         if isinstance(self.low, str) and isinstance(self.high, str):
-            return (self.low[:7], self.high[:7]) if self.kind in ("date", "datetime") else \
-                (None, None)
+            return (self._month(self.low, min_count), self._month(self.high, min_count)) \
+                if self.kind in ("date", "datetime") else (None, None)
         kind = self.numeric
         if self.sensitive or kind is None or isinstance(self.low, str):
             return None, None
@@ -157,6 +184,15 @@ class ColumnProfile:
                 float(self.high or 0).is_integer():
             return int(self.low), int(self.high or 0)
         return self.low, self.high
+
+    def _month(self, end: str, min_count: int) -> str:
+        """``end`` cut to its month when ``min_count`` values share that month, else its year."""
+        if _BIRTH.search(self.name) and end[:4].isdigit() and \
+                int(end[:4]) < date.today().year - OLDEST_AGE:
+            return f"before {date.today().year - OLDEST_AGE}"  # a birth year of someone over 89
+        month = end[:7]
+        shared = sum(n for v, n in self.counts.items() if v.startswith(month))
+        return month if shared >= min_count else end[:4]
 
     def top(self, min_count: int) -> list[tuple[str, int]]:
         """The most frequent values seen at least ``min_count`` times (none when sensitive, none
@@ -170,7 +206,7 @@ class ColumnProfile:
     def as_dict(self, min_count: int) -> dict[str, Any]:
         """JSON-ready, with the privacy rule applied to top values."""
         distinct = len(self.counts)
-        low, high = self.bounds()
+        low, high = self.bounds(min_count)
         return {"name": self.name, "type": self.numeric or self.kind,
                 "format": self.date_format, "values_withheld": self.sensitive,
                 "thousands": "," if self.thousands and self.numeric else None,
@@ -195,8 +231,9 @@ class TableProfile:
         """Decide whether this is a reference table and tell its columns."""
         links = [c for c in self.columns[1:] if _ID_NAME.search(c.name) and (
             c.kind in ("integer", "uuid") or len(c.counts) > 0.5 * max(c.rows - c.nulls, 1))]
-        self.reference = bool(self.rows) and not self.error and not links and not any(
-            PERSON_NAME.search(c.name) or c.kind in ("date", "datetime", "uuid")
+        self.reference = bool(self.rows) and not self.error and not links and \
+            bool(DICTIONARY_NAME.search(self.table)) and not any(
+            PERSON_NAME.search(c.name) or c.personal or c.kind in ("date", "datetime", "uuid")
             for c in self.columns)
         for c in self.columns:
             c.reference = self.reference
@@ -299,7 +336,8 @@ def render_profile(profiles: list[TableProfile], min_count: int) -> str:
         lines.append("")
     lines.append(f"(top values seen fewer than {min_count} times are not shown; columns that "
                  "may identify a person are never shown by value, except 0/1 or Y/N flags and "
-                 "reference tables; dates are cut to the month)")
+                 "reference tables; a date range's end is cut to the month when "
+                 f"{min_count}+ values share it, else to the year)")
     return "\n".join(lines)
 
 

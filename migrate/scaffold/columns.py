@@ -3,7 +3,9 @@ flags, codes, numbers with thousands separators and more date formats), its null
 notes. Only names, types, counts and shares come out of here, never a value of the data, with
 one exception: the unit spellings of a unit column (``DOSE_UNIT_RX``, ``VALUEUOM``) seen at
 least `UNIT_MIN_COUNT` times, which are no patient data (``mg``, ``mEq/L``) and are written in
-pack.yaml's ``# units:`` note so that the spellings UCUM lacks can be mapped.
+pack.yaml's ``# units:`` note so that the spellings UCUM lacks can be mapped. A value shaped
+like free text (a name-like word, a long digit run, ``_`` or ``@``, a phone number) is no
+spelling and is never written (`_unit_like`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from migrate.phi import personal_values
 from migrate.report.profile import ColumnProfile
 
 # Token pairs of flag columns (compared lower-cased); written in suggestions, as they are ours.
@@ -26,6 +29,9 @@ DEFAULT_FALSE = frozenset({"false", "0", "no", "n", "f"})
 UNIT_NAME = re.compile(r"(^|_)(units?|uom)($|_)|uom$|units?$", re.IGNORECASE)
 UNIT_MIN_COUNT = 5
 _UNIT_TEXT = re.compile(r"[!-~]{1,20}")  # printable ASCII without spaces, at most 20 characters
+# What no unit spelling holds and free text may (a name, a phone or record number): such a
+# value of a unit column (``call_J.Smith``, ``Dr.Jones``, ``5550100``) is never written.
+_NOT_A_UNIT = re.compile(r"[_@,;:'\"]|[A-Z][a-z]{3,}|\d{5,}")
 LONG_TEXT = 80  # a text column whose distinct values average this many characters is free text
 CODE_MAX_DISTINCT = 50  # a column with at most this many distinct values (and repeats) is a code
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
@@ -87,11 +93,18 @@ def describe_column(col: ColumnProfile, table_rows: int) -> ColumnInfo:
         info.base_kind, info.kind = info.kind, "code"
     if info.kind == "code" and UNIT_NAME.search(col.name):
         info.units = sorted(((v, n) for v, n in col.counts.items()
-                             if n >= UNIT_MIN_COUNT and _UNIT_TEXT.fullmatch(v)),
+                             if n >= UNIT_MIN_COUNT and _unit_like(v)),
                             key=lambda vn: (-vn[1], vn[0]))
     info.long_text = (info.kind == "text" and bool(col.counts)
                       and sum(map(len, col.counts)) >= LONG_TEXT * len(col.counts))
     return info
+
+
+def _unit_like(value: str) -> bool:
+    """True for a value a unit column may write out: short, no space, nothing of free text
+    (no name-like word, no long digit run, no ``_ @ , ; :`` or quote, no contact shape)."""
+    return bool(_UNIT_TEXT.fullmatch(value)) and not _NOT_A_UNIT.search(value) \
+        and not personal_values([value])
 
 
 def _refine(info: ColumnInfo, col: ColumnProfile, filled: int) -> None:

@@ -42,8 +42,8 @@ def test_column_profiles(source: Path) -> None:
         "values_withheld": True, "thousands": None}  # an identifier: never shown by value
     assert cols["kind"]["top_values"] == [{"value": "a", "count": 6}, {"value": "b", "count": 6}]
     assert (cols["dob"]["type"], cols["dob"]["format"]) == ("date", "%Y-%m-%d")
-    # birth dates: no values, a range cut to the month like any date
-    assert (cols["dob"]["min"], cols["dob"]["values_withheld"]) == ("1950-01", True)
+    # birth dates: no values, a range like any date, its end to the year (one person's month)
+    assert (cols["dob"]["min"], cols["dob"]["values_withheld"]) == ("1950", True)
     assert (cols["when"]["min"], cols["when"]["max"]) == ("2020-01", "2020-01")  # to the month
     assert (cols["when"]["type"], cols["when"]["nulls"]) == ("datetime", 1)
     assert cols["when"]["format"] == "%Y-%m-%dT%H:%M:%SZ"
