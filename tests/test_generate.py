@@ -95,7 +95,7 @@ def _load_generator() -> ModuleType:
     return module
 
 
-def _read(folder: Path) -> dict[str, Table]:
+def read_tables(folder: Path) -> dict[str, Table]:
     """Every CSV of ``folder`` as a list of row dicts, keyed by file stem."""
     tables = {}
     for path in sorted(folder.glob("*.csv")):
@@ -127,7 +127,7 @@ def practice_dir(gen: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> P
 @pytest.fixture(scope="module")
 def tables(practice_dir: Path) -> dict[str, Table]:
     """The 40-patient practice, parsed."""
-    return _read(practice_dir)
+    return read_tables(practice_dir)
 
 
 def test_same_seed_gives_identical_bytes(gen: ModuleType, tmp_path: Path) -> None:

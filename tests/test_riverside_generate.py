@@ -14,6 +14,7 @@ from types import ModuleType
 import pytest
 
 from tests.conftest import REPO
+from tests.test_generate import read_tables
 
 FOLDER = REPO / "sample_data" / "riverside"
 Table = list[dict[str, str]]
@@ -25,18 +26,10 @@ def gen() -> ModuleType:
     return importlib.import_module("sample_data.riverside.generate")
 
 
-def _read(folder: Path) -> dict[str, Table]:
-    tables = {}
-    for path in sorted(folder.glob("*.csv")):
-        with path.open(newline="", encoding="utf-8") as handle:
-            tables[path.stem] = list(csv.DictReader(handle))
-    return tables
-
-
 @pytest.fixture(scope="module")
 def tables() -> dict[str, Table]:
     """The bundled export."""
-    return _read(FOLDER)
+    return read_tables(FOLDER)
 
 
 def _bytes(folder: Path) -> dict[str, bytes]:
@@ -142,7 +135,7 @@ def test_rejects_bad_arguments(gen: ModuleType, tmp_path: Path) -> None:
 def test_the_planted_defects_recur_in_every_block_of_60(gen: ModuleType, tmp_path: Path) -> None:
     # benchmark sizes keep the bundled sample's share of defects (and any case of ZZTEST)
     gen.generate(180, 3, tmp_path)
-    tables = _read(tmp_path)
+    tables = read_tables(tmp_path)
     assert sum(r["ENDDATE"] < r["STARTDATE"] for r in tables["PRESCRIPTIONS"]) == 9
     assert sum(r["LAST_NAME"].upper() == "ZZTEST" for r in tables["PATIENTS"]) == 3
     assert sum(r["DOB_MASKED"] == "1" for r in tables["PATIENTS"]) == 9
