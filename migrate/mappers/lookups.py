@@ -122,13 +122,20 @@ def _declared(c: Compiler, name: str, lk: LookupSpec, pack: PackSpec,
     declared = pack.columns.get(lk.table)
     if declared is None:
         return
-    for col in dict.fromkeys([*lk.key, *lk.columns, *lk.order_by]):
-        if col not in declared:
-            close = difflib.get_close_matches(col, declared, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            c.problem(column_line(lk, lines, name, col), f"lookup.{name}",
-                      f"column {col!r} is not among the columns pack.yaml declares for table "
-                      f"{lk.table!r}{hint}")
+    for col, hint in _absent(lk, declared):
+        c.problem(column_line(lk, lines, name, col), f"lookup.{name}",
+                  f"column {col!r} is not among the columns pack.yaml declares for table "
+                  f"{lk.table!r}{hint}")
+
+
+def _absent(lk: LookupSpec, have: list[str] | set[str]) -> list[tuple[str, str]]:
+    """The columns ``lk`` reads that are not in ``have``, each with a did-you-mean hint."""
+    out = []
+    for col in lk.read_columns:
+        if col not in have:
+            close = difflib.get_close_matches(col, sorted(have), n=1, cutoff=0.6)
+            out.append((col, f"; did you mean {close[0]!r}?" if close else ""))
+    return out
 
 
 def lookup_problems(spec: MappingSpec, lines: dict[str, int],
@@ -141,12 +148,9 @@ def lookup_problems(spec: MappingSpec, lines: dict[str, int],
         if isinstance(cols, str):
             out.append((lines.get(name), f"look-up {name!r}: {cols}"))
             continue
-        for col in dict.fromkeys([*lk.key, *lk.columns, *lk.order_by]):
-            if cols is not None and col not in cols:
-                close = difflib.get_close_matches(col, sorted(cols), n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                out.append((column_line(lk, lines, name, col), f"look-up {name!r}: column "
-                            f"{col!r} is not in look-up table {lk.table!r}{hint}"))
+        for col, hint in _absent(lk, cols) if cols is not None else []:
+            out.append((column_line(lk, lines, name, col), f"look-up {name!r}: column "
+                        f"{col!r} is not in look-up table {lk.table!r}{hint}"))
     return out
 
 

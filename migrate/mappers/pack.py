@@ -198,7 +198,7 @@ class Pack:
         for m in self.mappings:
             for name, lk in m.spec.lookup.items():
                 cols = out.setdefault(lk.table, {})
-                for col in (*lk.key, *lk.columns, *lk.order_by):
+                for col in lk.read_columns:
                     cols.setdefault(col, (m.file, m.lookup_lines.get(name, m.line)))
         return out
 

@@ -136,6 +136,11 @@ class LookupSpec(BaseModel):
             raise ValueError("; ".join(found))
         return self
 
+    @property
+    def read_columns(self) -> list[str]:
+        """The columns of the look-up table it reads: key, columns and order, each once."""
+        return list(dict.fromkeys([*self.key, *self.columns, *self.order_by]))
+
 
 class MappingSpec(BaseModel):
     """One mapping file: a source table and the resources its rows become."""

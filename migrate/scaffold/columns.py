@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from migrate.phi import personal_values
-from migrate.report.profile import ColumnProfile
+from migrate.report.profile import THOUSANDS, ColumnProfile
 
 # Token pairs of flag columns (compared lower-cased); written in suggestions, as they are ours.
 FLAG_TOKENS: list[tuple[str, str]] = [("1", "0"), ("y", "n"), ("t", "f"), ("true", "false"),
@@ -34,7 +34,7 @@ _UNIT_TEXT = re.compile(r"[!-~]{1,20}")  # printable ASCII without spaces, at mo
 _NOT_A_UNIT = re.compile(r"[_@,;:'\"]|[A-Z][a-z]{3,}|\d{5,}")
 LONG_TEXT = 80  # a text column whose distinct values average this many characters is free text
 CODE_MAX_DISTINCT = 50  # a column with at most this many distinct values (and repeats) is a code
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+_THOUSANDS = re.compile(THOUSANDS)  # the profiler's: one spelling of a grouped number
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 # Date shapes the profiler does not know, with the strftime format (None: ISO, read as is).
 _MORE_DATES: list[tuple[str, re.Pattern[str], str | None]] = [
