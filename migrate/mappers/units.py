@@ -57,45 +57,36 @@ RESOLVED_MAX = 4_096  # distinct unit texts remembered per resolver before it re
 
 FALSE_FRIEND = re.compile(r"(?<![A-Za-z\[_'])[KG](?![A-Za-z\]])")
 """A lone ``K`` or ``G`` symbol: UCUM's kelvin and gauss, which a lab system writing ``K/uL``
-or ``G/L`` means as thousand and giga (``10*3/uL``, ``10*9/L``). Such a text is accepted only
-when the pack maps it (pack.yaml ``units:``) or it is one of `UCUM_UNITS`."""
-
-
-def looks_case_insensitive(text: str) -> bool:
-    """True for a unit written in capitals only (``MG``, ``ML``, ``MEQ/L``): such texts come from
-    systems that write UCUM's case-insensitive form, where ``MG`` is the milligram, but read as
-    UCUM (case-sensitive) ``MG`` is a megagram and ``ML`` a megalitre. They are accepted only
-    when the pack maps them (pack.yaml ``units:``) or they are one of `UCUM_UNITS`."""
-    letters = [ch for ch in text if ch.isalpha()]
-    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
-
-
-def looks_title_case(text: str) -> bool:
-    """True for a unit UCUM would read with the prefix mega (``M``) before a lower-case unit:
-    ``Mg``, ``Ml``, ``Mcg``, ``Mmol/L``. Systems that capitalise their unit words write the
-    milligram and the microgram so; read as UCUM they are a megagram (10^9 times more) and a
-    mega-centigram. Accepted only when the pack maps them (pack.yaml ``units:``)."""
-    return len(text) > 1 and text[0] == "M" and text[1].islower()
-
-
-def looks_like_a_number(text: str) -> bool:
-    """True for a unit that is only digits and dots, other than ``1``: ``17``, ``0``,
-    ``17.5``. UCUM's grammar reads it as a factor (``17.5`` is 17 times 5), but in a unit
-    column it is a legacy system's unit id or a misplaced value, not a unit."""
-    return text != "1" and bool(_NUMBER_ONLY.fullmatch(text))
-
-
+or ``G/L`` means as thousand and giga (``10*3/uL``, ``10*9/L``)."""
 _NUMBER_ONLY = re.compile(r"[0-9.]+")
+
+
+def misread(text: str) -> bool:
+    """True for a valid UCUM text that a source almost surely means otherwise; it is accepted
+    only when the pack maps it (pack.yaml ``units:``) or it is one of `UCUM_UNITS`:
+
+    * capitals only (``MG``, ``ML``, ``MEQ/L``): UCUM's case-insensitive form, where ``MG`` is
+      the milligram; read as (case-sensitive) UCUM, a megagram and a megalitre;
+    * title case after ``M`` (``Mg``, ``Ml``, ``Mmol/L``): a capitalised milligram, read as
+      UCUM a megagram (10^9 times more);
+    * a bare number other than ``1`` (``17``, ``17.5``): a legacy unit id or a misplaced value,
+      read by UCUM's grammar as a factor (``17.5`` is 17 times 5);
+    * a lone ``K`` or ``G`` (`FALSE_FRIEND`): kelvin and gauss for a lab's thousand and giga.
+    """
+    letters = [ch for ch in text if ch.isalpha()]
+    return ((len(letters) >= 2 and all(ch.isupper() for ch in letters))
+            or (len(text) > 1 and text[0] == "M" and text[1].islower())
+            or (text != "1" and _NUMBER_ONLY.fullmatch(text) is not None)
+            or FALSE_FRIEND.search(text) is not None)
 
 
 class UnitResolver:
     """A unit text -> (UCUM code, display text), remembered per distinct text.
 
     Order: the pack's own spellings (pack.yaml ``units:``), then the codes of `UCUM_UNITS`
-    (their display text), then any valid UCUM expression (display: the text as written) that is
-    not written in capitals only, nor a mega-prefixed lower-case unit, nor a bare number
-    (see `looks_case_insensitive`, `looks_title_case`, `looks_like_a_number`). A text that
-    is none of these resolves to None.
+    (their display text), then any valid UCUM expression (display: the text as written) that
+    a source does not almost surely mean otherwise (`misread`). A text that is none of these
+    resolves to None.
     """
 
     __slots__ = ("_known", "local")
@@ -114,9 +105,7 @@ class UnitResolver:
         found: tuple[str, str] | None = None
         if code in UCUM_UNITS:
             found = (code, UCUM_UNITS[code])
-        elif is_ucum(code) and (code != text or not (
-                looks_case_insensitive(code) or looks_title_case(code)
-                or looks_like_a_number(code) or FALSE_FRIEND.search(code))):
+        elif is_ucum(code) and (code != text or not misread(code)):
             found = (code, text)
         if len(self._known) >= RESOLVED_MAX:
             self._known.clear()
