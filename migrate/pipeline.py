@@ -118,6 +118,8 @@ def _execute(settings: RunSettings, pack: Pack, report: RunReport, extractor: Ex
                 run.mapping(mapping)
         if executor.lookups is not None:
             report.lookups = executor.lookups.report()
+        if ext.capabilities.reports_source:
+            report.source_report = ext.source_report()
         report.reference_problems = empty_but_referenced(report, pack.depends)
         report.load = load.close().as_dict()
         _write_load_failures(load, out, report, dead)

@@ -67,7 +67,8 @@ def test_every_declared_capability_has_a_base_class_method() -> None:
     does not declare it is never probed and one that does overrides a known name."""
     methods = {"queries": "query_columns", "column_values": "column_values",
                "value_counts": "column_counts", "selected_reads": "iter_selected",
-               "lists_tables": "tables", "split_lines": "split_rejected"}
+               "lists_tables": "tables", "split_lines": "split_rejected",
+               "reports_source": "source_report"}
     for method in methods.values():
         assert callable(getattr(Extractor, method))
     assert not hasattr(Extractor, "cleans_columns")

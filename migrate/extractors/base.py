@@ -64,6 +64,9 @@ class ExtractorCapabilities:
     """``tables()``: the tables the source holds (coverage of unmapped tables)."""
     split_lines: bool = False
     """``split_rejected(table, raw)``: the fields of a rejected line (to key it)."""
+    reports_source: bool = False
+    """``source_report()``: what was read beyond rows (documents, entries left unread), for
+    ``run.json`` ``source_report``."""
 
 
 # ``clean(column, values) -> values``: a mapping's trimming and null tokens for one column.
@@ -137,6 +140,13 @@ class Extractor(Plugin, ABC):
         """Capability ``split_lines``: the fields of a rejected line of ``table`` that can be
         told apart, by column name (to recover its key); None when none can."""
         return None
+
+    def source_report(self) -> dict[str, Any]:
+        """Capability ``reports_source``: after the run's reads, counts of what the source
+        held beyond rows (documents parsed and quarantined, entries read, merged and left
+        unread by template), JSON-ready, no PHI. Written to ``run.json`` as
+        ``source_report``."""
+        raise self._lacks("reports_source", None)
 
     def _lacks(self, capability: str, table: str | None) -> ConfigError:
         where = f" (table {table!r})" if table is not None else ""

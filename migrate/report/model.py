@@ -100,6 +100,9 @@ class RunReport:
     reference_problems: list[str] = field(default_factory=list)
     # The look-up tables the run loaded (`migrate.lookups.LookupStore.report`).
     lookups: list[dict[str, Any]] = field(default_factory=list)
+    # What the extractor read beyond rows (`Extractor.source_report`, capability
+    # `reports_source`): documents, entries left unread per template.
+    source_report: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # why a run that stopped failed (status "failed")
     exit_code: int | None = None  # the exit code of a failed run
     state: str = "finished"  # "running" while the run goes on (run.json written at start)
@@ -190,6 +193,7 @@ class RunReport:
                                for (a, b), n in sorted(self.dangling.items())]},
             "tables": [t.as_dict() for t in self.tables],
             **({"lookups": self.lookups} if self.lookups else {}),
+            **({"source_report": self.source_report} if self.source_report else {}),
             "resources": dict(sorted(self.resources.items())),
             "resources_total": sum(self.resources.values()),
             "warnings": dict(sorted(self.warnings.items())),
