@@ -1,0 +1,95 @@
+"""Walk the sections of a structured body once and dispatch every top-level entry by the
+templateId of its statement (never by element name or section).
+
+Every top-level ``entry`` is counted exactly once: read (it gave rows), no information (its
+statement has a nullFlavor), failed (it could not be read; table, line and reason kept), or
+unread (a template this source does not read; counted per template root as written).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from migrate.extractors.ccda import templates as T
+from migrate.extractors.ccda.coded import HL7, Malformed
+from migrate.extractors.ccda.context import Context, Pending
+from migrate.extractors.ccda.entries import Section, reader
+
+_COMPONENT, _SECTION, _ENTRY = HL7 + "component", HL7 + "section", HL7 + "entry"
+_CODE, _TEMPLATE_ID = HL7 + "code", HL7 + "templateId"
+
+
+@dataclass
+class Tally:
+    """What the sections of one document held, entry by entry."""
+
+    sections: int = 0
+    found: int = 0
+    read: int = 0
+    no_information: int = 0
+    failed: list[tuple[str, int | None, str]] = field(default_factory=list)
+    unread: Counter[str] = field(default_factory=Counter)
+    narrative_only: Counter[str] = field(default_factory=Counter)
+    rows: list[Pending] = field(default_factory=list)
+
+
+def read_sections(ctx: Context, root: etree._Element) -> Tally:
+    """Read every section of ``root``'s structuredBody (none for a nonXMLBody)."""
+    tally = Tally()
+    body = root.find(f"{_COMPONENT}/{HL7}structuredBody")
+    if body is not None:
+        for comp in body.iterchildren(_COMPONENT):
+            for section in comp.iterchildren(_SECTION):
+                _section(ctx, section, tally)
+    return tally
+
+
+def _section(ctx: Context, el: etree._Element, tally: Tally) -> None:
+    code = el.find(_CODE)
+    tpl = el.find(_TEMPLATE_ID)
+    sec = Section(code.get("code") if code is not None else None,
+                  tpl.get("root") if tpl is not None else None)
+    tally.sections += 1
+    entries = 0
+    for entry in el.iterchildren(_ENTRY):
+        entries += 1
+        _entry(ctx, entry, sec, tally)
+    tally.found += entries
+    if not entries:
+        tally.narrative_only[sec.code or "(no code)"] += 1
+    for comp in el.iterchildren(_COMPONENT):
+        for sub in comp.iterchildren(_SECTION):
+            _section(ctx, sub, tally)
+
+
+def _entry(ctx: Context, entry: etree._Element, sec: Section, tally: Tally) -> None:
+    stmt = next(entry.iterchildren(etree.Element), None)
+    if stmt is None:
+        tally.unread["(no statement)"] += 1
+        return
+    if stmt.get("nullFlavor") is not None:
+        tally.no_information += 1
+        return
+    found = T.first_of(stmt, T.TOP_LEVEL, ctx.aliases)
+    if found is None:
+        tally.unread[T.raw_first(stmt)] += 1
+        return
+    table = T.TOP_LEVEL[found[0]]
+    try:
+        rows = reader(found[0], table)(ctx, stmt, sec, found)
+    except Malformed as exc:
+        tally.failed.append((table, exc.line, str(exc)))
+        return
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        tally.failed.append((table, stmt.sourceline,
+                             f"could not be read ({type(exc).__name__})"))
+        return
+    if not rows:
+        tally.failed.append((table, stmt.sourceline,
+                             f"template {found[0]} holds none of the statements read from it"))
+        return
+    tally.read += 1
+    tally.rows.extend(rows)

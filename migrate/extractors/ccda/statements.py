@@ -1,0 +1,85 @@
+"""Read ONE parsed C-CDA document into the rows of the C-CDA tables (``tables.TABLES``).
+
+``read_document`` is a pure function of an lxml tree: the extractor (``CcdaExtractor``)
+parses, spools and deduplicates; this module only reads. Rows come in the order the
+extractor expects: the document row, the patient, organizations, practitioners, then entries.
+Entry keys are computed once the whole document is read, because an entry id keys its row
+only if it occurs once among the rows of its table in this document (EMERGE gives three
+allergies one UUID); otherwise the row is keyed by its content (``tables.NATURAL``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lxml import etree
+
+from migrate.extractors.ccda import header
+from migrate.extractors.ccda.coded import HL7
+from migrate.extractors.ccda.context import Context, Pending, Row
+from migrate.extractors.ccda.keys import key
+from migrate.extractors.ccda.sections import read_sections
+from migrate.extractors.ccda.tables import NATURAL, PARENTS
+
+__all__ = ["DocumentRead", "NotClinicalDocument", "Row", "read_document"]
+
+
+class NotClinicalDocument(Exception):
+    """The root element is not ``{urn:hl7-org:v3}ClinicalDocument``."""
+
+
+@dataclass
+class DocumentRead:
+    """The rows of one document and the account of its entries."""
+
+    rows: list[Row]
+    entries_found: int
+    entries_read: int
+    entries_no_information: int
+    entries_failed: list[tuple[str, int | None, str]]
+    unread: Counter[str]
+    narrative_only: Counter[str]
+
+
+def read_document(root: etree._Element, document_key: str, file: str,
+                  template_aliases: Mapping[str, str]) -> DocumentRead:
+    """Read the document rooted at ``root`` (``document_key``: sha256 of its bytes; ``file``
+    only names it in an error; ``template_aliases``: wrong template OID -> the one meant)."""
+    if root.tag != HL7 + "ClinicalDocument":
+        name = etree.QName(root)
+        raise NotClinicalDocument(
+            f"{file}: the root element is <{name.localname}> (namespace "
+            f"{name.namespace or 'none'}), not a C-CDA <ClinicalDocument> in urn:hl7-org:v3")
+    ctx = Context(root, document_key, template_aliases)
+    patient = header.patient_row(ctx, root)
+    custodian, author, author_time = header.parties(ctx, root)
+    tally = read_sections(ctx, root)
+    _assign_keys(tally.rows, ctx.patient_key)
+    doc = header.document_values(ctx, root)
+    doc.update(custodian_key=custodian, author_key=author, author_time=author_time,
+               sections=str(tally.sections), entries=str(tally.found),
+               entries_read=str(tally.read), entries_unread=str(sum(tally.unread.values())))
+    parties = sorted(ctx.parties, key=lambda r: r.table != "organizations")
+    rows = [Row("documents", document_key, doc, root.sourceline), patient, *parties,
+            *(Row(p.table, p.key, p.values, p.line) for p in tally.rows)]
+    return DocumentRead(rows, tally.found, tally.read, tally.no_information, tally.failed,
+                        tally.unread, tally.narrative_only)
+
+
+def _assign_keys(pending: list[Pending], patient_key: str) -> None:
+    """Key every entry row (parents come before their children in ``pending``)."""
+    counts = Counter((p.table, p.values["id_root"], p.values["id_extension"])
+                     for p in pending if p.id_usable)
+    for p in pending:
+        v = p.values
+        parent = [p.parent.key] if p.parent is not None else []
+        if parent:
+            v[PARENTS[p.table][0]] = parent[0]
+        if p.id_usable and counts[(p.table, v["id_root"], v["id_extension"])] == 1:
+            p.key = key(p.table, patient_key, *parent, "id", v["id_root"], v["id_extension"])
+        else:
+            p.key = key(p.table, patient_key, *parent, "content",
+                        *[v[c] for c in NATURAL[p.table]])
+        v["entry_key"] = p.key
