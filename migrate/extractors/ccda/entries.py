@@ -17,6 +17,7 @@ from migrate.extractors.ccda import templates as T
 from migrate.extractors.ccda.coded import (
     HL7,
     SDTC,
+    children,
     coded,
     interval,
     periodic,
@@ -32,11 +33,12 @@ from migrate.extractors.ccda.tables import TABLES
 _COLUMNS = {t: tuple(c for c in cols if c != "documents") for t, cols in TABLES.items()}
 _ID, _CODE, _TEXT, _STATUS = HL7 + "id", HL7 + "code", HL7 + "text", HL7 + "statusCode"
 _RELATIONSHIP, _COMPONENT = HL7 + "entryRelationship", HL7 + "component"
-_VALUE = HL7 + "value"
+_VALUE, _EFFECTIVE = HL7 + "value", HL7 + "effectiveTime"
 _MATERIAL = f"{HL7}consumable/{HL7}manufacturedProduct/{HL7}manufacturedMaterial"
 _SUBSTANCE = f"{HL7}participant/{HL7}participantRole/{HL7}playingEntity/{HL7}code"
 _LOCATION = f"{HL7}participant/{HL7}participantRole/{HL7}playingEntity/{HL7}name"
 
+_NO_TIMES = interval(None)
 Template = tuple[str, "str | None"]
 
 
@@ -52,14 +54,15 @@ def statement(ctx: Context, el: etree._Element, table: str, sec: Section,
     """A row of ``table`` with the ENTRY, code, TIMES and VALUE columns of statement ``el``."""
     narrative = ctx.narrative
     v: dict[str, str | None] = dict.fromkeys(_COLUMNS[table])
-    id_el = el.find(_ID)
+    kids = children(el)
+    id_el = kids.get(_ID)
     root = ext = None
     usable = False
     if id_el is not None:
         root, ext = id_el.get("root"), id_el.get("extension")
         usable = bool(root) and id_el.get("nullFlavor") is None
-    status = el.find(_STATUS)
-    text, ref = text_and_reference(el.find(_TEXT), narrative)
+    status = kids.get(_STATUS)
+    text, ref = text_and_reference(kids.get(_TEXT), narrative)
     v.update(patient_key=ctx.patient_key, document_key=ctx.document_key,
              section_code=sec.code, section_template=sec.template,
              template=tpl[0] if tpl else None, template_version=tpl[1] if tpl else None,
@@ -67,9 +70,9 @@ def statement(ctx: Context, el: etree._Element, table: str, sec: Section,
              negated=el.get("negationInd"),
              status=status.get("code") if status is not None else None,
              narrative_ref=ref, narrative_text=text, line=str(el.sourceline))
-    v.update(coded(el.find(_CODE), "code", narrative))
-    v.update(interval(el))
-    v.update(value(el.find(_VALUE), narrative))
+    v.update(coded(kids.get(_CODE), "code", narrative))
+    v.update(interval(el) if _EFFECTIVE in kids else _NO_TIMES)
+    v.update(value(kids.get(_VALUE), narrative))
     return Pending(table, v, usable, parent, el.sourceline)
 
 
