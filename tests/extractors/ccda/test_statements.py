@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from migrate.extractors.ccda.statements import NotClinicalDocument
-from migrate.extractors.ccda.tables import TABLES
+from migrate.extractors.ccda.tables import PARENTS, TABLES
 from tests.extractors.ccda.ccda_e2_docs import (
     NS,
     SAMPLES,
@@ -231,3 +231,51 @@ def test_another_root_is_not_a_clinical_document() -> None:
         read('<feed xmlns="http://www.w3.org/2005/Atom"/>')
     with pytest.raises(NotClinicalDocument):
         read("<ClinicalDocument/>")  # no namespace
+
+
+# Columns whose values are attribute values of the document, copied as written.
+_ATTRIBUTE_COLUMNS = ("_code", "_system", "_null", "effective", "effective_low",
+                      "effective_high", "id_root", "id_extension", "value_unit", "mood")
+
+
+def test_no_value_is_invented(corpus: list) -> None:
+    for path, root, doc in corpus:
+        written = {v for el in root.iter() for v in el.attrib.values()}
+        for row in doc.rows:
+            if "entry_key" not in row.values:
+                continue
+            for column, v in row.values.items():
+                if v is not None and column.endswith(_ATTRIBUTE_COLUMNS):
+                    assert v in written, (path.name, row.table, column, v)
+
+
+def test_null_flavors_land_in_the_null_columns(corpus: list) -> None:
+    smoking = [r.values for _, _, d in corpus for r in rows(d, "social_history")
+               if r.values["template"] == TPL + "78"]
+    nulls = Counter(v["value_null"] for v in smoking if v["value_null"])
+    assert nulls == Counter({"UNK": 5, "NI": 1})
+    assert all(v["value_code"] is None for v in smoking if v["value_null"])
+
+
+def test_child_rows_carry_their_parents_key(corpus: list) -> None:
+    for _, _, doc in corpus:
+        keys = {(r.table, r.key) for r in doc.rows}
+        for row in doc.rows:
+            if row.table in PARENTS:
+                column, parent = PARENTS[row.table]
+                assert (parent, row.values[column]) in keys
+
+
+def test_an_unexpected_error_in_a_reader_fails_the_entry_not_the_document(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from migrate.extractors.ccda import entries
+
+    def broken(*_args: object) -> list:
+        raise ValueError("boom")
+
+    monkeypatch.setitem(entries.READERS, "social_history", broken)
+    xml = document(section(f'<entry><observation><templateId root="{TPL}78"/></observation>'
+                           '</entry>'))
+    doc = read(xml)
+    assert doc.entries_failed == [("social_history", 1, "could not be read (ValueError)")]
+    assert doc.entries_read == 0
