@@ -35,8 +35,8 @@ _ID, _CODE, _TEXT, _STATUS = HL7 + "id", HL7 + "code", HL7 + "text", HL7 + "stat
 _RELATIONSHIP, _COMPONENT = HL7 + "entryRelationship", HL7 + "component"
 _VALUE, _EFFECTIVE = HL7 + "value", HL7 + "effectiveTime"
 _MATERIAL = f"{HL7}consumable/{HL7}manufacturedProduct/{HL7}manufacturedMaterial"
-_SUBSTANCE = f"{HL7}participant/{HL7}participantRole/{HL7}playingEntity/{HL7}code"
-_LOCATION = f"{HL7}participant/{HL7}participantRole/{HL7}playingEntity/{HL7}name"
+_PLAYING = f"{HL7}participantRole/{HL7}playingEntity/{HL7}"
+_PARTICIPANT = HL7 + "participant"
 
 _NO_TIMES = interval(None)
 Template = tuple[str, "str | None"]
@@ -86,6 +86,16 @@ def related(el: etree._Element, template: str, ctx: Context,
                 yield child, found
 
 
+def _participant(el: etree._Element, type_code: str, tag: str) -> etree._Element | None:
+    """participantRole/playingEntity/``tag`` of the first participant of ``type_code``."""
+    for part in el.iterchildren(_PARTICIPANT):
+        if part.get("typeCode") == type_code:
+            found = part.find(_PLAYING + tag)
+            if found is not None:
+                return found
+    return None
+
+
 def _value_of(el: etree._Element, template: str, prefix: str, ctx: Context) -> dict:
     """The coded value of the first nested ``template`` statement, under ``prefix``."""
     for obs, _ in related(el, template, ctx):
@@ -125,7 +135,7 @@ def read_allergy_concern(ctx: Context, el: etree._Element, sec: Section,
     for obs, own in related(el, T.ALLERGY, ctx):
         row = statement(ctx, obs, "allergies", sec, own)
         row.values.update(concern)
-        row.values.update(coded(obs.find(_SUBSTANCE), "substance", narrative))
+        row.values.update(coded(_participant(obs, "CSM", "code"), "substance", narrative))
         row.values.update(_value_of(obs, T.SEVERITY, "severity", ctx))
         row.values.update(_value_of(obs, T.ALLERGY_STATUS, "clinical_status", ctx))
         rows.append(row)
@@ -141,7 +151,7 @@ def read_encounter(ctx: Context, el: etree._Element, sec: Section,
     """An encounter 4.49, and an encounter_diagnoses row per 4.4 under its 4.80 acts."""
     row = statement(ctx, el, "encounters", sec, tpl)
     row.values.update(
-        location_name=plain(el.find(_LOCATION)),
+        location_name=plain(_participant(el, "LOC", "name")),
         performer_key=practitioner(ctx, el.find(f"{HL7}performer/{HL7}assignedEntity")),
         **coded(el.find(SDTC + "dischargeDispositionCode"), "discharge", ctx.narrative))
     rows = [row]

@@ -2,9 +2,9 @@
 organizations and practitioners it names (custodian, authors, service-event performers,
 legal authenticator; encounter performers come through ``practitioner``).
 
-Keys follow /work/notes/i20/design.md "Keys": a patient is its id AND its name and birth date
-(EMERGE gives 50 people one id), an organization its id or its name and city, a practitioner
-its NPI, its id, or its name and organization.
+Keys: a patient is its id AND its name and birth date (EMERGE gives 50 people one id; a
+document without a usable id is its own patient), an organization its id or its name and
+city, a practitioner its NPI, its id, or its name and organization.
 """
 
 from __future__ import annotations
