@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from migrate.errors import ExtractError
 from migrate.extractors.ccda.safexml import DocumentProblem
@@ -81,10 +82,10 @@ class DocumentSource:
 
         for top, dirs, files in os.walk(self.root, onerror=unreadable, followlinks=False):
             for d in dirs:
-                if Path(top, d).is_symlink():
+                if os.path.islink(_join(top, d)):  # noqa: PTH114 - see _join
                     self.skipped["(link to a folder)"] += 1
             for f in files:
-                rel = Path(top, f).relative_to(self.root).as_posix()
+                rel = os.path.relpath(_join(top, f), self.root).replace(os.sep, "/")
                 if _is_document(f):
                     names.append(rel)
                 else:
@@ -94,14 +95,15 @@ class DocumentSource:
 
     def _outside(self, rel: str) -> DocumentProblem | None:
         """A problem when the file ``rel`` is a link leading outside the source folder."""
-        real, base = os.path.realpath(self.root / rel), os.path.realpath(self.root)
+        real = os.path.realpath(_join(self.root, rel))
+        base = os.path.realpath(self.root)
         if os.path.commonpath([real, base]) != base:
             return DocumentProblem("outside-source", "the file is a link leading outside the "
                                    "source folder; copy the document into the folder")
         return None
 
     def _read_file(self, rel: str) -> bytes:
-        path = self.root / rel
+        path = _join(self.root, rel)
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError as exc:
@@ -112,7 +114,7 @@ class DocumentSource:
                 raise DocumentProblem("not-a-file", "not a regular file (a pipe or a device)")
             if info.st_size > self.max_bytes:
                 raise self._too_large()
-            data = fh.read(self.max_bytes + 1)
+            data = _read_bounded(fh, self.max_bytes)
         if len(data) > self.max_bytes:
             raise self._too_large()
         return data
@@ -153,7 +155,7 @@ class DocumentSource:
                                   "refused as a zip bomb")
         try:
             with self._archive().open(info) as fh:
-                data = fh.read(self.max_bytes + 1)
+                data = _read_bounded(fh, self.max_bytes)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError,
                 RuntimeError) as exc:
             raise DocumentProblem("damaged-zip-member", f"the zip member cannot be read "
@@ -161,6 +163,22 @@ class DocumentSource:
         if len(data) > self.max_bytes:
             raise self._too_large()
         return data
+
+
+def _join(*parts: str | Path) -> str:
+    """A path as text. Not pathlib: it interns every name it parses, for good, so memory
+    would grow with the number of documents."""
+    return os.path.join(*parts)  # noqa: PTH118
+
+
+def _read_bounded(fh: IO[bytes], max_bytes: int) -> bytes:
+    """At most ``max_bytes + 1`` bytes of ``fh``, a megabyte at a time (one read of the
+    whole bound would reserve the bound's memory for every document)."""
+    chunks, total = [], 0
+    while chunk := fh.read(min(2 ** 20, max_bytes + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _member_problem(name: str) -> DocumentProblem | None:
