@@ -131,3 +131,14 @@ def test_comments_and_processing_instructions_are_dropped() -> None:
     root = parse(document(extra="<!-- a comment --><?pi x?>"), MB)
     assert "a comment" not in etree.tostring(root, encoding="unicode")
     assert "<?pi" not in etree.tostring(root, encoding="unicode")
+
+
+SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "ccda-samples"
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="the C-CDA sample set is not here")
+def test_every_real_sample_document_passes_the_safety_checks() -> None:
+    files = sorted(p for p in SAMPLES.rglob("*") if p.suffix.lower() == ".xml")
+    assert len(files) > 90
+    for path in files:
+        assert parse(path.read_bytes(), 20 * MB).tag == f"{{{V3}}}ClinicalDocument", path.name
