@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -168,13 +169,14 @@ class CcdaExtractor(Extractor):
         if spooled.ref is None:
             return row
         name = str(row.get("file"))
+        sha256, ref = spooled.ref.split(":", 1)
         try:
-            data = self.source.read(SourceFile(name, spooled.ref))
+            data = self.source.read(SourceFile(name, ref))
         except DocumentProblem as p:
             batch.rejects.append(_reject(name, DocumentProblem(
                 p.kind, f"can no longer be read ({p.problem})")))
             return None
-        if hashlib.sha256(data).hexdigest() != spooled.key:
+        if hashlib.sha256(data).hexdigest() != sha256:
             batch.rejects.append(_reject(name, DocumentProblem(
                 "changed", "the file changed since it was read (its SHA-256 differs); run "
                 "the migration again")))
@@ -237,9 +239,14 @@ class CcdaExtractor(Extractor):
     def _spooled(self) -> Spool:
         """The spool, filled the first time it is asked for."""
         if self._spool is None:
-            spool = Spool(self.spool_dir)
+            spool = _open_spool(self.spool_dir)
             try:
                 self._fill(spool)
+            except sqlite3.Error as exc:
+                spool.close()
+                raise ExtractError(f"the C-CDA spool in {spool.folder.parent} could not be "
+                                   f"written ({exc}); free some space there or set "
+                                   "spool_dir to another folder") from None
             except BaseException:
                 spool.close()
                 raise
@@ -278,11 +285,11 @@ class CcdaExtractor(Extractor):
             self.tally.by_problem[p.kind] += 1
             return
         self.tally.parsed += 1
-        self._rows(spool, read, ordinal, item, data)
+        self._rows(spool, read, ordinal, item, data, sha)
         self._entries(spool, read, item.name)
 
-    def _rows(self, spool: Spool, read: Any, ordinal: int, item: SourceFile,
-              data: bytes) -> None:
+    def _rows(self, spool: Spool, read: Any, ordinal: int, item: SourceFile, data: bytes,
+              sha256: str) -> None:
         head = next((r.values for r in read.rows if r.table == "documents"), {})
         rank = _rank(head.get("effective"), ordinal)
         for row in read.rows:
@@ -295,7 +302,7 @@ class CcdaExtractor(Extractor):
                 values = {**values, "file": item.name, "size": str(len(data)),
                           "sha1_base64": sha1, "content_type": CONTENT_TYPE,
                           "data_base64": None}
-                ref = item.ref
+                ref = f"{sha256}:{item.ref}"  # read again and checked at iteration
             spool.add(row.table, row.key, values, rank, ordinal, ref)
 
     def _entries(self, spool: Spool, read: Any, name: str) -> None:
@@ -325,6 +332,15 @@ def _read(reader: Reader, root: Any, sha: str, name: str, aliases: dict[str, str
             raise DocumentProblem("not-clinical-document", str(exc)) from None
         raise DocumentProblem("reader-failed", "the document reader failed on this document "
                               f"({type(exc).__name__}: {exc}); please report it") from None
+
+
+def _open_spool(parent: str | Path | None) -> Spool:
+    try:
+        return Spool(parent)
+    except OSError as exc:
+        where = parent if parent is not None else "the temporary folder"
+        raise ExtractError(f"cannot make the C-CDA spool folder in {where} "
+                           f"({exc.strerror}); set spool_dir to a writable folder") from None
 
 
 def _default_reader() -> Reader:

@@ -295,3 +295,45 @@ def peak_reading(tmp_path: Path, count: int) -> int:
 def test_memory_stays_flat_in_the_number_of_documents(tmp_path: Path) -> None:
     small, large = peak_reading(tmp_path, 200), peak_reading(tmp_path, 2000)
     assert large < small + 2 ** 20, (small, large)  # names of 1,800 more files at most
+
+
+def test_a_spool_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    ext = CcdaExtractor(write(tmp_path / "src", {"a.xml": document()}),
+                        spool_dir=tmp_path / "missing", reader=FakeReader())
+    with pytest.raises(ExtractError, match="cannot make the C-CDA spool folder in .*missing "
+                                           r"\(No such file or directory\); set spool_dir"):
+        ext.estimate_rows("documents")
+    ext.close()
+
+
+def test_document_rows_are_checked_against_the_file_not_the_reader_s_key(
+        tmp_path: Path) -> None:
+    fake = FakeReader()
+
+    def reader(root: Any, key: str, file: str, aliases: dict[str, str]) -> Any:
+        read = fake(root, key, file, aliases)
+        read.rows[0].key = "another-key-scheme"
+        return read
+
+    ext = open_ccda(tmp_path, {"a.xml": document()}, reader=reader)
+    rows, rejects = read(ext, "documents")
+    assert (len(rows), rejects) == (1, [])
+    ext.close()
+
+
+def test_a_full_disk_under_the_spool_is_a_clear_error_and_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from migrate.extractors.ccda.spool import Spool
+
+    def full(*_args: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Spool, "add", full)
+    ext = open_ccda(tmp_path, {"a.xml": document()})
+    with pytest.raises(ExtractError, match="could not be written .database or disk is full.; "
+                                           "free some space there or set spool_dir"):
+        list(ext.iter_batches("documents"))
+    assert list((tmp_path / "spool").iterdir()) == []
+    ext.close()
