@@ -19,8 +19,11 @@ from lxml import etree
 MAX_DEPTH = 100
 """Elements nested deeper than this are refused (real C-CDAs stay under 40)."""
 HL7_V3 = "urn:hl7-org:v3"
-_DOCTYPE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-_DOCTYPE_TEXT = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_PROLOG = re.compile(rb"\s*(?:(?:<\?.*?\?>|<!--.*?-->)\s*)*", re.DOTALL)
+_PROLOG_TEXT = re.compile(r"\s*(?:(?:<\?.*?\?>|<!--.*?-->)\s*)*", re.DOTALL)
+_PROLOG_MAX = 2 ** 20
+"""A prolog longer than this (comments before the root) is not scanned further: the parser,
+which loads and resolves nothing, and the check after parsing still refuse a DOCTYPE."""
 _TOO_DEEP = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + ")")
 _WIDE = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
@@ -81,15 +84,22 @@ def parse(data: bytes, max_bytes: int) -> etree._Element:
 
 
 def refuse_doctype(data: bytes) -> None:
-    """A `DocumentProblem` when ``data`` declares a DOCTYPE or an entity (in any of the
-    encodings XML allows: the wide ones are decoded first)."""
+    """A `DocumentProblem` when ``data`` declares a DOCTYPE (with it, entities and DTDs): the
+    prolog (XML declaration, comments, processing instructions) is skipped and what follows
+    must be the root element, not ``<!``. Wide encodings (UTF-16, UTF-32) are decoded first.
+    Text in the body (a CDATA section quoting ``<!DOCTYPE html>``) is no declaration."""
     for mark, encoding in _WIDE:
         if data.startswith(mark):
-            text = data.decode(encoding, errors="replace")
-            if _DOCTYPE_TEXT.search(text):
+            text = data[:_PROLOG_MAX].decode(encoding, errors="replace").lstrip("\ufeff")
+            end = _PROLOG_TEXT.match(text)
+            at = end.end() if end else 0
+            if text.startswith("<!", at) and not text.startswith("<!--", at):
                 raise _doctype()
             return
-    if _DOCTYPE.search(data):
+    head = data[:_PROLOG_MAX].removeprefix(codecs.BOM_UTF8)
+    end = _PROLOG.match(head)
+    at = end.end() if end else 0
+    if head.startswith(b"<!", at) and not head.startswith(b"<!--", at):
         raise _doctype()
 
 

@@ -142,3 +142,19 @@ def test_every_real_sample_document_passes_the_safety_checks() -> None:
     assert len(files) > 90
     for path in files:
         assert parse(path.read_bytes(), 20 * MB).tag == f"{{{V3}}}ClinicalDocument", path.name
+
+
+def test_a_doctype_after_prolog_comments_is_refused_and_body_text_is_no_doctype() -> None:
+    hidden = (f'\ufeff<?xml version="1.0"?>\n<!-- <a> --><?pi <b>?>\n<!DOCTYPE x [<!ENTITY a '
+              f'"b">]><ClinicalDocument xmlns="{V3}"/>').encode()
+    assert problem(hidden).kind == "doctype"
+    quoted = document(extra="<text><![CDATA[<!DOCTYPE html><!ENTITY x 'y'>]]></text>")
+    assert parse(quoted, MB).tag == f"{{{V3}}}ClinicalDocument"
+
+
+def test_a_doctype_beyond_the_scanned_prolog_is_still_refused_after_parsing() -> None:
+    padding = "<!--" + "x" * (safexml._PROLOG_MAX + 10) + "-->"
+    data = (f'{padding}<!DOCTYPE x [<!ENTITY a "b">]><ClinicalDocument xmlns="{V3}">'
+            "<title>&a;</title></ClinicalDocument>").encode()
+    safexml.refuse_doctype(data)  # the scan stops inside the long comment...
+    assert problem(data, 4 * MB).kind == "doctype"  # ...the check after parsing does not
