@@ -86,8 +86,9 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Project file (migration.yaml). Flags override its settings."),
         click.option("--mappings", help="Mapping pack: a folder (mappings/synthea) or an "
                      "installed pack's name (synthea; see `emr-migrate packs`)."),
-        click.option("--source", help="CSV export folder, or an SQLAlchemy URL "
-                     "(sqlite:///emr.db, mysql+pymysql://user@host/db)."),
+        click.option("--source", help="CSV export folder, an SQLAlchemy URL "
+                     "(sqlite:///emr.db, mysql+pymysql://user@host/db), or ccda:FOLDER "
+                     "(C-CDA documents; a .zip too)."),
         click.option("--target", help="ndjson:DIR (default ndjson:out/ndjson), bundles:DIR, or "
                      "a FHIR base URL https://host/fhir."),
         click.option("--out", "output", help="Folder for run.json and quarantine.ndjson "

@@ -59,7 +59,7 @@ def test_dependencies_are_keyword_arguments_outside_the_model() -> None:
         "target: loader 'null' has no option 'observer' (options: none)"]
 
 
-@pytest.mark.parametrize("kind", ["csv", "sql"])
+@pytest.mark.parametrize("kind", ["ccda", "csv", "sql"])
 def test_every_extractor_option_has_a_description(kind: str) -> None:
     model = EXTRACTORS.get(kind).Options
     assert model.model_config.get("extra") == "forbid"
@@ -74,7 +74,7 @@ def test_every_loader_option_has_a_description(kind: str) -> None:
 
 
 def test_built_ins_are_entry_points_of_emr_migrate() -> None:
-    for registry, names in ((EXTRACTORS, ["csv", "sql"]),
+    for registry, names in ((EXTRACTORS, ["ccda", "csv", "sql"]),
                             (LOADERS, ["bundles", "fhir-server", "ndjson", "null"])):
         assert set(names) <= set(registry.names())
         for name in names:

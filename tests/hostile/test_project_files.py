@@ -35,7 +35,7 @@ def test_misspelt_source_and_target_options_are_reported_together(tmp_path: Path
 def test_an_unknown_source_type_lists_the_valid_ones(tmp_path: Path) -> None:
     done = run(tmp_path, "{type: excel, path: x}", f"ndjson:{tmp_path / 'nd'}")
     assert done.returncode == 2
-    assert "unknown extractor 'excel'; valid names: csv, sql" in done.stderr
+    assert "unknown extractor 'excel'; valid names: ccda, csv, sql" in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -100,7 +100,7 @@ def test_the_allow_list_leaves_the_plugin_out(jsonl_installed: Path, tmp_path: P
     EXTRACTORS.reset()
     assert "jsonl" not in EXTRACTORS.names()
     assert {"csv", "sql"} <= set(EXTRACTORS.names())  # our own always load
-    with pytest.raises(UnknownPluginError, match="valid names: csv, sql$"):
+    with pytest.raises(UnknownPluginError, match="valid names: ccda, csv, sql$"):
         open_extractor("jsonl", path=str(tmp_path))
     assert parse_source("jsonl:x", tmp_path)["type"] == "csv"  # a folder named "jsonl:x"
     monkeypatch.setenv("MIGRATE_LOAD_PLUGINS", "emr-migrate-jsonl")

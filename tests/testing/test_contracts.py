@@ -73,7 +73,7 @@ class TestFhirServerLoader(LoaderContract):
 
 
 def test_every_built_in_has_a_contract_subclass() -> None:
-    extractors = {"csv", "sql"}
+    extractors = {"csv", "sql", "ccda"}  # ccda: tests/extractors/ccda/test_contract.py
     loaders = {"ndjson", "bundles", "fhir-server"}
     assert extractors == set(EXTRACTORS.names())
     assert loaders == set(LOADERS.names()) - {"null"}  # null writes nothing, by design
