@@ -30,7 +30,7 @@ from migrate.extractors.base import (
     ExtractorCapabilities,
     ReadAccount,
 )
-from migrate.extractors.ccda import safexml
+from migrate.extractors.ccda import safexml, templates
 from migrate.extractors.ccda.safexml import DocumentProblem
 from migrate.extractors.ccda.source import DocumentSource, SourceFile
 from migrate.extractors.ccda.spool import Spool, SpooledRow
@@ -38,10 +38,6 @@ from migrate.extractors.ccda.tables import KEYS, TABLES
 from migrate.outcomes import Batch, RejectedRow
 from migrate.registry import PluginOptions
 
-BUILTIN_ALIASES: dict[str, str] = {
-    # Social history observations some vendors send under a mistyped OID.
-    "2.16.840.1.113883.10.22.4.78": "2.16.840.1.113883.10.20.22.4.78",
-}
 BATCH_BYTES = 32 * 2 ** 20
 """A ``documents`` batch holds at most about this much base64 data."""
 CONTENT_TYPE = "text/xml"
@@ -105,7 +101,7 @@ class CcdaExtractor(Extractor):
                  spool_dir: str | Path | None = None, reader: Reader | None = None) -> None:
         self.source = DocumentSource(path, int(max_document_mb * 2 ** 20))
         self.max_documents = max_documents
-        self.aliases = {**BUILTIN_ALIASES, **(template_aliases or {})}
+        self.aliases = templates.aliases(template_aliases)
         self.spool_dir = spool_dir
         self._reader = reader
         self._spool: Spool | None = None
