@@ -5,6 +5,8 @@ nullFlavors to data-absent reasons, one resource per entry)."""
 
 from __future__ import annotations
 
+import tomllib
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+import migrate.mappers.installed as installed
 from migrate.cli import cli
 from migrate.mappers.pack import load_pack
 from migrate.pipeline import run_pipeline
@@ -60,6 +63,15 @@ def test_the_pack_checks_clean_and_loads_by_folder() -> None:
     pack = load_pack(PACK)
     assert (pack.spec.name, pack.spec.version) == ("ccda", "1.0.0")
     assert all(m.name.startswith("ccda.") for m in pack.mappings)
+
+
+def test_the_pack_is_found_by_name_through_its_entry_point(tmp_path: Path) -> None:
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    target = declared["project"]["entry-points"]["migrate.packs"]["ccda"]
+    assert target == "migrate_packs:ccda"
+    # the installed metadata may predate the entry point: resolve it from the source folder
+    eps = [EntryPoint("ccda", "mappings:ccda", "migrate.packs")]
+    assert installed.resolve_mappings("ccda", tmp_path, eps) == PACK.resolve()
 
 
 def test_every_row_is_emitted_filtered_by_name_or_quarantined(run: dict) -> None:
