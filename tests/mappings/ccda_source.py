@@ -83,7 +83,10 @@ ROWS: dict[str, list[dict[str, str]]] = {
          "value": "13.2", "value_unit": "g/dL", "effective": "200803190830-0800",
          "interpretation_code": "N"},
         {**ENTRY, "entry_key": "RO2", "result_key": "RS1", "code_code": "26515-7",
-         "code_system": LOINC, "code_display": "Platelets", "value_null": "NA"}],
+         "code_system": LOINC, "code_display": "Platelets", "value_null": "NA"},
+        {**ENTRY, "entry_key": "RO3", "result_key": "RS1", "code_code": "6690-2",
+         "code_system": LOINC, "code_display": "Leukocytes", "value": "7.2",
+         "value_unit": "10*3/uL", "effective": "20120810"}],  # a value without xsi:type
     "vital_signs": [{**ENTRY, "entry_key": "VS1", "code_code": "46680005",
                      "code_system": SNOMED, "effective": "20120806"}],
     "vital_observations": [

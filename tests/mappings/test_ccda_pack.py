@@ -32,7 +32,7 @@ COUNTS = {
     "problems": (3, 1, {"no-information": 1}, {"bad-datetime": 1}),
     "allergies": (1, 1, {}, {}), "medications": (2, 2, {}, {}),
     "immunizations": (1, 1, {}, {}), "results": (1, 1, {}, {}),
-    "result_observations": (2, 2, {}, {}), "vital_signs": (1, 1, {}, {}),
+    "result_observations": (3, 3, {}, {}), "vital_signs": (1, 1, {}, {}),
     "vital_observations": (3, 3, {}, {}), "procedures": (1, 1, {}, {}),
     "social_history": (1, 1, {}, {}), "plan_of_care": (1, 1, {}, {}),
 }
@@ -109,6 +109,8 @@ def test_null_flavors_become_data_absent_reasons(run: dict) -> None:
     platelets = _one(run, "Observation", "26515-7")
     assert "valueQuantity" not in platelets
     assert platelets["dataAbsentReason"]["coding"][0]["code"] == "not-applicable"
+    untyped = _one(run, "Observation", "6690-2")  # a value without xsi:type is a quantity
+    assert untyped["valueQuantity"]["value"] == 7.2
     doe = _one(run, "Patient", "Doe")
     assert doe["gender"] == "unknown"
     assert doe["_birthDate"] == {"extension": [{"url": DAR, "valueCode": "asked-unknown"}]}
