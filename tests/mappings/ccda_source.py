@@ -35,7 +35,10 @@ ROWS: dict[str, list[dict[str, str]]] = {
          "ethnicity_display": "Not Hispanic or Latino", "city": "Beaverton", "state": "OR",
          "phone": "tel:+1(555)555-2003", "phone_use": "HP", "organization_key": "O1"},
         {"patient_key": "P2", "document_key": "DOC1", "documents": "1", "family": "Doe",
-         "given": "Jo", "gender_null": "UNK", "birth_time_null": "ASKU"}],
+         "given": "Jo", "gender_null": "UNK", "birth_time_null": "ASKU"},
+        {"patient_key": "P3", "document_key": "DOC1", "documents": "1", "family": "Kidd",
+         "gender_code": "M", "race_code": "2131-1", "race_display": "Other Race",
+         "id_root": "2.16.840.1.113883.4.1", "id_extension": "111-00-1234"}],
     "organizations": [{"organization_key": "O1", "documents": "1", "name": "Good Health Clinic",
                        "id_root": "2.16.840.1.113883.4.6", "id_extension": "1234567890"}],
     "practitioners": [{"practitioner_key": "D1", "documents": "1", "npi": "1112223334",
@@ -86,7 +89,9 @@ ROWS: dict[str, list[dict[str, str]]] = {
          "code_system": LOINC, "code_display": "Platelets", "value_null": "NA"},
         {**ENTRY, "entry_key": "RO3", "result_key": "RS1", "code_code": "6690-2",
          "code_system": LOINC, "code_display": "Leukocytes", "value": "7.2",
-         "value_unit": "10*3/uL", "effective": "20120810"}],  # a value without xsi:type
+         "value_unit": "10*3/uL", "effective": "20120810"},  # a value without xsi:type
+        {**ENTRY, "entry_key": "RO4", "result_key": "RS1", "code_null": "UNK", "value": "5",
+         "value_type": "PQ", "value_unit": "mg"}],  # no code at all: observation-without-code
     "vital_signs": [{**ENTRY, "entry_key": "VS1", "code_code": "46680005",
                      "code_system": SNOMED, "effective": "20120806"}],
     "vital_observations": [

@@ -26,13 +26,14 @@ DAR = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
 # table -> (read, emitted, filtered by name, quarantined by cause)
 COUNTS = {
-    "documents": (1, 1, {}, {}), "patients": (2, 2, {}, {}), "organizations": (1, 1, {}, {}),
+    "documents": (1, 1, {}, {}), "patients": (3, 3, {}, {}), "organizations": (1, 1, {}, {}),
     "practitioners": (1, 1, {}, {}), "encounters": (1, 1, {}, {}),
     "encounter_diagnoses": (1, 1, {}, {}),
     "problems": (3, 1, {"no-information": 1}, {"bad-datetime": 1}),
     "allergies": (1, 1, {}, {}), "medications": (2, 2, {}, {}),
     "immunizations": (1, 1, {}, {}), "results": (1, 1, {}, {}),
-    "result_observations": (3, 3, {}, {}), "vital_signs": (1, 1, {}, {}),
+    "result_observations": (4, 3, {}, {"observation-without-code": 1}),
+    "vital_signs": (1, 1, {}, {}),
     "vital_observations": (3, 3, {}, {}), "procedures": (1, 1, {}, {}),
     "social_history": (1, 1, {}, {}), "plan_of_care": (1, 1, {}, {}),
 }
@@ -120,6 +121,12 @@ def test_patient_race_and_ethnicity_are_us_core_extensions(run: dict) -> None:
     urls = {e["url"].rsplit("/", 1)[1]: e["extension"][0]["valueCoding"]["code"]
             for e in _one(run, "Patient", "Jones")["extension"]}
     assert urls == {"us-core-race": "2106-3", "us-core-ethnicity": "2186-5"}
+    kidd = _one(run, "Patient", "Kidd")  # 2131-1 is no OMB category: its words only
+    assert kidd["extension"] == [{
+        "url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+        "extension": [{"url": "text", "valueString": "Other Race"}]}]
+    assert kidd["identifier"] == [{"system": "http://hl7.org/fhir/sid/us-ssn",
+                                   "value": "111-00-1234"}]
 
 
 def test_allergy_reactions_are_read_into_reaction(run: dict) -> None:
