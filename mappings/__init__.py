@@ -24,3 +24,8 @@ def openemr() -> Traversable:
 def riverside() -> Traversable:
     """The Riverside General Hospital (WardBook CSV export) pack's folder."""
     return files(__name__) / "riverside"
+
+
+def ccda() -> Traversable:
+    """The C-CDA documents pack's folder (the ``ccda`` extractor's tables to US Core)."""
+    return files(__name__) / "ccda"

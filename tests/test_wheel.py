@@ -96,7 +96,8 @@ def test_the_readme_job_runs_from_the_wheel_alone(tmp_path: Path) -> None:
 
     packs = json.loads(sh(cli, "packs", "--json", cwd=empty, env=env))
     assert [(p["name"], p["version"], p["source"].split()[0]) for p in packs] == [
-        ("openemr", "1.0.0", "emr-migrate"), ("riverside", "1.0.0", "emr-migrate"),
+        ("ccda", "1.0.0", "emr-migrate"), ("openemr", "1.0.0", "emr-migrate"),
+        ("riverside", "1.0.0", "emr-migrate"),
         ("synthea", "1.0.0", "emr-migrate")]
     assert all(p["path"].startswith(str(venv)) for p in packs)
     assert [p.name for p in empty.iterdir()] == ["demo"]  # and nothing else was written

@@ -17,6 +17,7 @@ from typing import Any
 # Text, structure and code transforms live in their own modules; importing them registers them.
 from migrate.mappers import codes as _codes  # noqa: F401 - translate, ref, identifier
 from migrate.mappers import extensions as _extensions  # noqa: F401 - data_absent_reason
+from migrate.mappers import hl7 as _hl7  # noqa: F401 - hl7_datetime, code_system
 from migrate.mappers import textual as _textual  # noqa: F401 - concat, format, clean, ...
 from migrate.mappers.compiler import Compiler, Const, Fn, RowError, Scope
 from migrate.mappers.numbers import separators
