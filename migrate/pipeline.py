@@ -345,6 +345,8 @@ class _Run:
                          "value": e.value, "rule": f"{m.file}:{e.line}" if e.line else m.file}
                         for e in unit.errors],
         }
+        if self.ext.capabilities.locates_rows:  # a document source: which file, which line
+            record["found_in"] = [self.ext.locate(m.table, k) for k in unit.keys]
         self.qfile.write(orjson.dumps(record, default=str) + b"\n")
 
     def _reject(self, m: CompiledMapping, stats: TableStats, reject: RejectedRow) -> None:

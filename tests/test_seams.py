@@ -68,7 +68,7 @@ def test_every_declared_capability_has_a_base_class_method() -> None:
     methods = {"queries": "query_columns", "column_values": "column_values",
                "value_counts": "column_counts", "selected_reads": "iter_selected",
                "lists_tables": "tables", "split_lines": "split_rejected",
-               "reports_source": "source_report"}
+               "reports_source": "source_report", "locates_rows": "locate"}
     for method in methods.values():
         assert callable(getattr(Extractor, method))
     assert not hasattr(Extractor, "cleans_columns")

@@ -64,6 +64,9 @@ class ExtractorCapabilities:
     """``tables()``: the tables the source holds (coverage of unmapped tables)."""
     split_lines: bool = False
     """``split_rejected(table, raw)``: the fields of a rejected line (to key it)."""
+    locates_rows: bool = False
+    """``locate(table, keys)``: where a row came from (a document and a line), for the
+    quarantine record of a row set aside after it was read."""
     reports_source: bool = False
     """``source_report()``: what was read beyond rows (documents, entries left unread), for
     ``run.json`` ``source_report``."""
@@ -140,6 +143,12 @@ class Extractor(Plugin, ABC):
         """Capability ``split_lines``: the fields of a rejected line of ``table`` that can be
         told apart, by column name (to recover its key); None when none can."""
         return None
+
+    def locate(self, table: str, keys: dict[str, Any]) -> dict[str, Any] | None:
+        """Capability ``locates_rows``: where the row of ``table`` with these key values was
+        read (e.g. ``{"document": "a.xml", "line": 120}``), for ``quarantine.ndjson`` only
+        (it may name files that hold patient names); None when unknown."""
+        raise self._lacks("locates_rows", table)
 
     def source_report(self) -> dict[str, Any]:
         """Capability ``reports_source``: after the run's reads, counts of what the source

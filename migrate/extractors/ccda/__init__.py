@@ -93,7 +93,8 @@ class CcdaExtractor(Extractor):
     Options = CcdaOptions
     text_forms = ("ccda:FOLDER or ccda:FILE.zip",)
     text_rank = 20
-    capabilities = ExtractorCapabilities(lists_tables=True, reports_source=True)
+    capabilities = ExtractorCapabilities(lists_tables=True, reports_source=True,
+                                         locates_rows=True)
 
     def __init__(self, path: str | Path, max_document_mb: float = 20,
                  max_documents: int | None = None,
@@ -179,6 +180,21 @@ class CcdaExtractor(Extractor):
             return None
         row["data_base64"] = base64.b64encode(data).decode("ascii")
         return row
+
+    def locate(self, table: str, keys: dict[str, Any]) -> dict[str, Any] | None:
+        """The document (its file name), line and section code a row was last read from,
+        for the quarantine record (0600): file names of C-CDA exports often hold patients'
+        names. Some exporters write a whole document on one line: the section tells more."""
+        if table not in KEYS or self._spool is None:
+            return None
+        values = self._spool.values(table, str(keys.get(KEYS[table])))
+        if values is None:
+            return None
+        doc = self._spool.values("documents", str(values.get("document_key")))
+        line = values.get("line")
+        return {"document": (doc or values).get("file"),
+                "line": int(line) if line and str(line).isdigit() else None,
+                "section": values.get("section_code")}
 
     def account(self, table: str, query: str | None = None) -> ReadAccount | None:
         """Rows plus rejects of ``table`` as spooled; incomplete when documents were left

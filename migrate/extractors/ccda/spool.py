@@ -109,6 +109,12 @@ class Spool:
         while part := cur.fetchmany(size):
             yield [SpooledRow(k, orjson.loads(v), int(d), r) for k, v, d, r in part]
 
+    def values(self, table: str, key: str) -> dict[str, Any] | None:
+        """The spooled values of one row (the latest document's), or None."""
+        got = self.db.execute("SELECT vals FROM rows WHERE tbl = ? AND key = ?",
+                              (table, key)).fetchone()
+        return orjson.loads(got[0]) if got else None
+
     def rejects(self, table: str) -> Iterator[RejectedRow]:
         """The documents or entries of ``table`` set aside, in the order they were met."""
         cur = self.db.execute("SELECT line, message, raw FROM rejects WHERE tbl = ? "
