@@ -60,6 +60,10 @@ def _t(*numbers: int) -> frozenset[str]:
 PROCEDURES = _t(12, 13, 14)
 SOCIAL = _t(78, 38, 85) | {SMOKING_TYPO}
 PLAN = _t(44, 39, 40, 41, 42, 43)
+ENTRY_TABLES = ("encounters", "encounter_diagnoses", "problems", "allergies",
+                "allergy_reactions", "medications", "immunizations", "results",
+                "result_observations", "vital_signs", "vital_observations", "procedures",
+                "social_history", "plan_of_care")
 
 
 def _xp(path: str) -> etree.XPath:
