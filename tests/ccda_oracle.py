@@ -76,6 +76,8 @@ def _has(tpl: str) -> str:
 
 _SECTIONS = _xp("//h:section")
 _ENTRIES = _xp("//h:section/h:entry")
+_SECTION_ENTRIES = _xp("h:entry")
+_SECTION_CODE = _xp("h:code/@code")
 _ROOTS = _xp("h:templateId/@root")
 _FIRST_ID = _xp("h:id[1]")
 _CONCERN_PROBLEMS = _xp(f"h:entryRelationship/h:observation{_has(T + '4')}")
@@ -117,6 +119,7 @@ class DocCounts:
     no_information: int = 0
     templates: Counter[str] = field(default_factory=Counter)   # top-level, first root
     unread: Counter[str] = field(default_factory=Counter)
+    narrative_only: Counter[str] = field(default_factory=Counter)  # section code -> no entry
     rows: list[Row] = field(default_factory=list)
     patient: tuple[str, ...] = ()
 
@@ -143,12 +146,19 @@ def count_document(path: Path, folder: Path) -> DocCounts:
     root = etree.fromstring(data, _PARSER)
     doc = DocCounts(file=path.relative_to(folder).as_posix(),
                     sha256=hashlib.sha256(data).hexdigest())
-    doc.sections = len(_SECTIONS(root))
+    sections = _SECTIONS(root)
+    doc.sections = len(sections)
+    doc.narrative_only.update(_section_code(s) for s in sections if not _SECTION_ENTRIES(s))
     doc.patient = patient_identity(root, doc.sha256)
     for entry in _ENTRIES(root):
         _count_entry(doc, entry)
     _mark_repeated_ids(doc.rows)
     return doc
+
+
+def _section_code(section: etree._Element) -> str:
+    codes = _SECTION_CODE(section)
+    return str(codes[0]) if codes else "(no code)"
 
 
 def _count_entry(doc: DocCounts, entry: etree._Element) -> None:
@@ -249,13 +259,16 @@ def patient_groups(docs: list[DocCounts]) -> dict[tuple[str, ...], list[str]]:
 
 def totals(docs: list[DocCounts]) -> dict[str, Counter[str]]:
     """Corpus totals: 'rows' per table, 'templates' and 'unread' per template root,
-    'count' of documents, sections, entries, entries_read, no_information."""
+    'narrative_only' sections per section code, 'count' of documents, sections, entries,
+    entries_read, no_information."""
     out: dict[str, Counter[str]] = {"rows": Counter(), "templates": Counter(),
-                                    "unread": Counter(), "count": Counter()}
+                                    "unread": Counter(), "narrative_only": Counter(),
+                                    "count": Counter()}
     for d in docs:
         out["rows"].update(d.table_rows())
         out["templates"].update(d.templates)
         out["unread"].update(d.unread)
+        out["narrative_only"].update(d.narrative_only)
         out["count"].update(documents=1, sections=d.sections, entries=d.entries,
                             entries_read=d.entries_read, no_information=d.no_information)
     return out

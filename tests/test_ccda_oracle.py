@@ -87,6 +87,13 @@ def test_unread_templates_are_the_sections_not_in_the_issue(totals: dict) -> Non
     assert not set(unread) & {T + n for n in ("30", "3", "16", "52", "1", "26", "49", "78")}
 
 
+def test_narrative_only_sections(totals: dict) -> None:
+    narrative = totals["narrative_only"]
+    assert sum(narrative.values()) == 123           # survey §2.1: 123 of 1,069
+    assert narrative["42349-1"] == 20               # Reason for Referral, always narrative
+    assert narrative["(no code)"] == 0              # the one section without code has entries
+
+
 def test_patient_groups_by_the_design_rule(docs: list[oracle.DocCounts]) -> None:
     groups = oracle.patient_groups(docs)
     assert len(groups) == 95 - 16 + 4

@@ -96,6 +96,7 @@ def test_entries_found_read_unread_per_template(read: dict[str, Any],
     assert entries["unread"] == sum(totals["unread"].values())
     assert entries["balanced"] is True
     assert read["report"]["unread_templates"] == dict(totals["unread"])
+    assert read["report"]["narrative_only_sections"] == dict(totals["narrative_only"])
 
 
 def test_no_entry_is_quarantined(read: dict[str, Any]) -> None:
@@ -134,6 +135,8 @@ def test_patients_are_the_oracle_groups(read: dict[str, Any],
         groups[d.patient].add(d.sha256)
     assert ours == sorted(sorted(g) for g in groups.values())
     assert len(read["rows"]["patients"]) == len(groups) == 83
+    documents = sorted(int(r["documents"]) for r in read["rows"]["patients"])
+    assert documents == sorted(len(g) for g in groups.values())
     patients = read["report"]["patients"]
     assert (patients["groups"], patients["documents_per_patient_max"]) == (83, 8)
 
