@@ -178,6 +178,8 @@ def main() -> None:
         child(args.child[0], Path(args.child[1]))
         return
     mode = "pipeline" if args.pipeline else "extract"
+    if args.pipeline and not (PACK / "pack.yaml").exists():
+        sys.exit(f"--pipeline needs the ccda pack, not found at {PACK}")
     folder = replicate(args.documents, args.data_dir)
     note(f"{args.documents} documents in {folder}; measuring {mode} and the floor")
     runs = []
