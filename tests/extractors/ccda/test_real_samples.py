@@ -167,3 +167,15 @@ def test_a_resent_document_adds_no_entry_row(tmp_path: Path) -> None:
         assert [r["entry_key"] for r in both["rows"][table]] == keys, table
         assert {r["documents"] for r in both["rows"][table]} <= {"2"}, table
     assert sum(len(first["rows"][t]) for t in oracle.ENTRY_TABLES) > 0
+
+
+def test_result_panels_of_one_document_stay_apart(tmp_path: Path,
+                                                   docs: list[oracle.DocCounts]) -> None:
+    # EMERGE gives every result organizer one id and no effectiveTime: the Blood Chemistry
+    # panels of 2010-03-31 and of other days differ only by their components. Each is a
+    # panel (a DiagnosticReport) of its own; one row for all would date them all alike.
+    shutil.copy(oracle.SAMPLES / "EMERGE" / "Patient-1.xml", tmp_path)
+    expected = next(d for d in docs if d.file == "EMERGE/Patient-1.xml").table_rows()
+    rows = read_all(tmp_path)["rows"]
+    assert (len(rows["results"]), len(rows["result_observations"])) == (
+        expected["results"], expected["result_observations"])
