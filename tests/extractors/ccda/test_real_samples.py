@@ -107,6 +107,9 @@ def test_no_entry_is_quarantined(read: dict[str, Any]) -> None:
 
 def test_rows_per_table_after_the_merge(read: dict[str, Any],
                                         docs: list[oracle.DocCounts]) -> None:
+    # Every statement read is a row or a merge: rows_merged counts each row that met a row
+    # of the same key, in another document or in the same one (else entries vanish from the
+    # account without a trace).
     statements = oracle.totals(docs)["rows"]
     merged = read["report"]["rows_merged"]
     bounds = oracle.merged_bounds(docs)
