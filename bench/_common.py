@@ -34,17 +34,18 @@ def pack_tables() -> list[str]:
     return load_pack(SYNTHEA_PACK).tables()
 
 
-def run_ours(source: Path, out: Path, pack: Path = SYNTHEA_PACK,
+def run_ours(source: Path, out: Path, pack: Path = SYNTHEA_PACK, source_type: str = "csv",
              **extra: Any) -> dict[str, float]:
     """The real pipeline (pack to NDJSON); CPU and wall time of the run alone (pack loading
-    included). ``extra`` are more `RunSettings` (a time zone, a quarantine threshold)."""
+    included). ``source_type`` is the extractor reading ``source`` (``csv``, ``ccda``);
+    ``extra`` are more `RunSettings` (a time zone, a quarantine threshold)."""
     import uuid
 
     from migrate.config import RunSettings
     from migrate.pipeline import run_pipeline
 
     settings = RunSettings(
-        mappings=pack, source={"type": "csv", "path": str(source)},
+        mappings=pack, source={"type": source_type, "path": str(source)},
         target={"type": "ndjson", "path": str(out / "ndjson")}, output=out,
         namespace=uuid.UUID("6f2d3c1e-8b4a-4f0e-9d2c-1a7b5e3f9c08"),
         source_system="urn:emr-migrate:bench", progress=False, chunk_size=5000, **extra)
