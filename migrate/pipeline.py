@@ -120,18 +120,21 @@ def _execute(settings: RunSettings, pack: Pack, report: RunReport, extractor: Ex
             report.lookups = executor.lookups.report()
         if ext.capabilities.reports_source:
             report.source_report = ext.source_report()
-        report.reference_problems = empty_but_referenced(report, pack.depends)
+        if not ext.capabilities.closed_references:
+            report.reference_problems = empty_but_referenced(report, pack.depends)
         report.load = load.close().as_dict()
         _write_load_failures(load, out, report, dead)
 
 
 def empty_but_referenced(report: RunReport, depends: dict[str, set[str]]) -> list[str]:
     """Mappings that emitted nothing while mappings that reference them emitted resources: a
-    header-only patients file leaves every reference to a Patient pointing at nothing."""
+    header-only patients file leaves every reference to a Patient pointing at nothing. A
+    table whose every row was filtered by a named filter is the pack's declared choice (the
+    referring templates are expected to leave those rows out)."""
     emitted = {t.mapping: t.emitted for t in report.tables}
     out = []
     for t in report.tables:
-        if t.emitted or t.incremental:
+        if t.emitted or t.incremental or t.all_filtered:  # filtered by name: declared
             continue
         users = sorted(m for m, deps in depends.items() if t.mapping in deps and emitted.get(m))
         if users:

@@ -72,7 +72,7 @@ def test_every_declared_capability_has_a_base_class_method() -> None:
     for method in methods.values():
         assert callable(getattr(Extractor, method))
     assert not hasattr(Extractor, "cleans_columns")
-    assert set(methods) | {"clean_columns", "incremental"} == set(
+    assert set(methods) | {"clean_columns", "incremental", "closed_references"} == set(
         ExtractorCapabilities.__dataclass_fields__)
     for method in ("_send_traced", "load_raw", "extract_since", "unchanged_rows",
                    "observe_units"):

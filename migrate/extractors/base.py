@@ -64,6 +64,11 @@ class ExtractorCapabilities:
     """``tables()``: the tables the source holds (coverage of unmapped tables)."""
     split_lines: bool = False
     """``split_rejected(table, raw)``: the fields of a rejected line (to key it)."""
+    closed_references: bool = False
+    """Every key a row holds for a row of another table is the key of a row the extractor
+    reads (a document source builds both from one document): an empty table is then no sign
+    of a lost file, and the run does not fail a table that emitted nothing but is referred
+    to (``pipeline.empty_but_referenced``)."""
     locates_rows: bool = False
     """``locate(table, keys)``: where a row came from (a document and a line), for the
     quarantine record of a row set aside after it was read."""

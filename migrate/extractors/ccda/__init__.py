@@ -94,7 +94,7 @@ class CcdaExtractor(Extractor):
     text_forms = ("ccda:FOLDER or ccda:FILE.zip",)
     text_rank = 20
     capabilities = ExtractorCapabilities(lists_tables=True, reports_source=True,
-                                         locates_rows=True)
+                                         locates_rows=True, closed_references=True)
 
     def __init__(self, path: str | Path, max_document_mb: float = 20,
                  max_documents: int | None = None,
