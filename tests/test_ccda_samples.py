@@ -84,13 +84,15 @@ def test_every_document_migrates_and_every_table_balances(whole: dict) -> None:
     docs = run_json["source_report"]["documents"]
     assert (docs["files"], docs["parsed"], docs["quarantined"]) == (95, 95, 0)
     entries = run_json["source_report"]["entries"]
-    assert entries["balanced"] and entries["found"] == 2510
+    assert entries["balanced"]
+    assert entries["found"] == 2510
     assert entries["found"] == (entries["read"] + entries["no_information"]
                                 + entries["quarantined"] + entries["unread"])
     # Nothing set aside without its document and reason (file names only in this 0600 file).
     names = {p.relative_to(SAMPLES).as_posix() for p in SAMPLES.rglob("*")}
     for record in whole["quarantine"]:
-        assert record["reasons"] and all(r["code"] for r in record["reasons"])
+        assert record["reasons"]
+        assert all(r["code"] for r in record["reasons"])
         assert all(w["document"] in names for w in record["found_in"])
     assert (whole["out"] / "quarantine.ndjson").stat().st_mode & 0o777 == 0o600
 
@@ -145,7 +147,8 @@ def test_each_document_travels_whole_in_its_document_reference(whole: dict) -> N
         data = base64.b64decode(attachment["data"])
         digest = hashlib.sha1(data).digest()
         assert base64.b64decode(attachment["hash"]) == digest
-        assert attachment["size"] == len(data) and files[digest] == data
+        assert attachment["size"] == len(data)
+        assert files[digest] == data
         assert attachment["contentType"].endswith("xml")
         seen.add(digest)
     assert seen == set(files)
@@ -166,7 +169,8 @@ def test_a_patient_with_several_documents_is_one_patient_and_entries_are_not_rep
     first, both = _run(one, tmp_path / "o1"), _run(two, tmp_path / "o2")
     ids = {kind: {r["id"] for r in rs} for kind, rs in first["resources"].items()}
     ids2 = {kind: {r["id"] for r in rs} for kind, rs in both["resources"].items()}
-    assert len(ids2["Patient"]) == 1 and ids2["Patient"] == ids["Patient"]
+    assert len(ids2["Patient"]) == 1
+    assert ids2["Patient"] == ids["Patient"]
     assert len(ids2["DocumentReference"]) == 2
     for kind, got in ids2.items():
         if kind != "DocumentReference":
