@@ -17,6 +17,7 @@ Per core = documents (or resources) divided by the CPU seconds of the process do
 
     python bench/ccda.py                      # extractor alone, 2,000 documents
     python bench/ccda.py --pipeline --repeat 3
+    python bench/ccda.py --pipeline --pack PATH   # another pack (e.g. a stand-in)
 """
 
 from __future__ import annotations
@@ -140,11 +141,11 @@ def extract_only(folder: Path) -> dict[str, Any]:
             "cpu_s": cpu, "wall_s": wall}
 
 
-def child(mode: str, folder: Path) -> None:
+def child(mode: str, folder: Path, pack: Path) -> None:
     """The measured side, in its own process: one JSON line on stdout."""
     if mode == "pipeline":
         with tempfile.TemporaryDirectory() as tmp:
-            out = run_ours(folder, Path(tmp), PACK, source_type="ccda",
+            out = run_ours(folder, Path(tmp), pack, source_type="ccda",
                            max_quarantine_rate=1.0)
         out["documents"] = len(list(folder.glob("*.xml")))
     else:
@@ -153,9 +154,9 @@ def child(mode: str, folder: Path) -> None:
     print(json.dumps(out))
 
 
-def measure(mode: str, folder: Path) -> dict[str, Any]:
+def measure(mode: str, folder: Path, pack: Path) -> dict[str, Any]:
     """Run ``child`` in a subprocess and return what it measured."""
-    done = subprocess.run([sys.executable, __file__, "--child", mode, str(folder)],
+    done = subprocess.run([sys.executable, __file__, "--child", mode, str(folder), str(pack)],
                           check=True, capture_output=True, text=True)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     result["docs_per_core"] = result["documents"] / result["cpu_s"]
@@ -171,22 +172,25 @@ def main() -> None:
                         default=Path(tempfile.gettempdir()) / "emr-bench")
     parser.add_argument("--pipeline", action="store_true",
                         help="run the mappings/ccda pack to NDJSON, not the extractor alone")
+    parser.add_argument("--pack", type=Path, default=PACK,
+                        help="the pack --pipeline runs (default: mappings/ccda)")
     parser.add_argument("--repeat", type=int, default=1, help="pairs of runs (ours, floor)")
-    parser.add_argument("--child", nargs=2, metavar=("MODE", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, metavar=("MODE", "FOLDER", "PACK"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], Path(args.child[1]))
+        child(args.child[0], Path(args.child[1]), Path(args.child[2]))
         return
     mode = "pipeline" if args.pipeline else "extract"
-    if args.pipeline and not (PACK / "pack.yaml").exists():
-        sys.exit(f"--pipeline needs the ccda pack, not found at {PACK}")
+    if args.pipeline and not args.pack.is_dir():
+        sys.exit(f"--pipeline needs a pack, not found at {args.pack}")
     folder = replicate(args.documents, args.data_dir)
     note(f"{args.documents} documents in {folder}; measuring {mode} and the floor")
     runs = []
     for _ in range(max(args.repeat, 1)):
-        ours = measure(mode, folder)
+        ours = measure(mode, folder, args.pack)
         runs.append({**ours, "floor_docs_per_core": floor(folder)["docs_per_core"]})
-    small = measure(mode, subset(folder, min(SMALL, args.documents)))
+    small = measure(mode, subset(folder, min(SMALL, args.documents)), args.pack)
     report(args.documents, mode, runs, small)
 
 
