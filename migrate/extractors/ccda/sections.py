@@ -20,6 +20,8 @@ from migrate.extractors.ccda.entries import Section, reader
 
 _COMPONENT, _SECTION, _ENTRY = HL7 + "component", HL7 + "section", HL7 + "entry"
 _CODE, _TEMPLATE_ID = HL7 + "code", HL7 + "templateId"
+# What an <entry> may hold before its statement (CDA R2 InfrastructureRoot): not statements.
+_NOT_STATEMENTS = frozenset({HL7 + "realmCode", HL7 + "typeId", _TEMPLATE_ID})
 
 
 @dataclass
@@ -56,8 +58,14 @@ def _section(ctx: Context, el: etree._Element, tally: Tally) -> None:
     entries = 0
     for entry in el.iterchildren(_ENTRY):
         entries += 1
-        _entry(ctx, entry, sec, tally)
-    tally.found += entries
+        stmts = [c for c in entry.iterchildren(etree.Element) if c.tag not in _NOT_STATEMENTS]
+        if not stmts:
+            tally.unread["(no statement)"] += 1
+        # The schema allows one statement per entry; a second one is counted (and read)
+        # as an entry of its own rather than dropped unseen.
+        tally.found += max(len(stmts), 1)
+        for stmt in stmts:
+            _entry(ctx, stmt, sec, tally)
     if not entries:
         tally.narrative_only[sec.code or "(no code)"] += 1
     for comp in el.iterchildren(_COMPONENT):
@@ -65,11 +73,7 @@ def _section(ctx: Context, el: etree._Element, tally: Tally) -> None:
             _section(ctx, sub, tally)
 
 
-def _entry(ctx: Context, entry: etree._Element, sec: Section, tally: Tally) -> None:
-    stmt = next(entry.iterchildren(etree.Element), None)
-    if stmt is None:
-        tally.unread["(no statement)"] += 1
-        return
+def _entry(ctx: Context, stmt: etree._Element, sec: Section, tally: Tally) -> None:
     if stmt.get("nullFlavor") is not None:
         tally.no_information += 1
         return
