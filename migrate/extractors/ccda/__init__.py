@@ -82,6 +82,7 @@ class Tally:
     failed: int = 0
     unread: Counter[str] = field(default_factory=Counter)
     narrative_only: Counter[str] = field(default_factory=Counter)
+    nested_unread: Counter[str] = field(default_factory=Counter)
     unbalanced: int = 0
     unknown_tables: Counter[str] = field(default_factory=Counter)
 
@@ -223,6 +224,7 @@ class CcdaExtractor(Extractor):
                                       if KEYS.get(tb) == "entry_key"),
                         "balanced": not t.unbalanced},
             "unread_templates": dict(sorted(t.unread.items())),
+            "unread_nested_templates": dict(sorted(t.nested_unread.items())),
             "narrative_only_sections": dict(sorted(t.narrative_only.items())),
             "patients": spool.patients(),
             "rows_merged": merged,
@@ -313,6 +315,7 @@ class CcdaExtractor(Extractor):
         t.failed += len(read.entries_failed)
         t.unread.update(read.unread)
         t.narrative_only.update(read.narrative_only)
+        t.nested_unread.update(getattr(read, "nested_unread", None) or {})
         for table, line, reason in read.entries_failed:
             where = f"{name}, line {line}" if line is not None else name
             spool.reject(table if table in TABLES else "documents", line,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -41,6 +41,9 @@ class DocumentRead:
     entries_failed: list[tuple[str, int | None, str]]
     unread: Counter[str]
     narrative_only: Counter[str]
+    # Statements nested in read entries that no reader takes (not part of the invariant,
+    # which is about top-level entries): template root or "(no template) <tag>" -> count.
+    nested_unread: Counter[str] = field(default_factory=Counter)
 
 
 def read_document(root: etree._Element, document_key: str, file: str,
@@ -65,7 +68,7 @@ def read_document(root: etree._Element, document_key: str, file: str,
     rows = [Row("documents", document_key, doc, root.sourceline), patient, *parties,
             *(Row(p.table, p.key, p.values, p.line) for p in tally.rows)]
     return DocumentRead(rows, tally.found, tally.read, tally.no_information, tally.failed,
-                        tally.unread, tally.narrative_only)
+                        tally.unread, tally.narrative_only, ctx.nested_unread)
 
 
 def _assign_keys(pending: list[Pending], patient_key: str) -> None:

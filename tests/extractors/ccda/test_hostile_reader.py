@@ -5,6 +5,9 @@ Every test here failed before the fix it guards."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from migrate.extractors.ccda import CcdaExtractor
 from migrate.extractors.ccda.statements import DocumentRead
 from tests.extractors.ccda.ccda_e2_docs import TPL, document, read, rows, section
 
@@ -49,3 +52,54 @@ def test_an_entry_without_a_statement_is_counted_unread_once() -> None:
     doc = read(document(section('<entry><templateId root="9.9.9"/></entry>')))
     assert (doc.entries_found, dict(doc.unread)) == (1, {"(no statement)": 1})
     assert balanced(doc)
+
+
+def vital(value: str, template: bool = True) -> str:
+    tpl = f'<templateId root="{TPL}27"/>' if template else ""
+    return (f'<component><observation classCode="OBS" moodCode="EVN">{tpl}'
+            f'<code code="8480-6"/><effectiveTime value="20200101"/>'
+            f'<value xsi:type="PQ" value="{value}" unit="mm[Hg]"/></observation></component>')
+
+
+def test_an_untemplated_observation_of_a_vital_signs_organizer_is_read() -> None:
+    doc = read(document(section(
+        f'<entry><organizer classCode="CLUSTER" moodCode="EVN"><templateId root="{TPL}26"/>'
+        f'<code code="46680005"/><effectiveTime value="20200101"/>{vital("120")}'
+        f'{vital("80", template=False)}</organizer></entry>', code="8716-3")))
+    assert sorted(r.values["value"] for r in rows(doc, "vital_observations")) == ["120", "80"]
+    assert not doc.nested_unread
+
+
+def test_statements_nested_in_a_read_entry_that_give_no_row_are_counted() -> None:
+    comment = (f'<entryRelationship typeCode="SUBJ" inversionInd="true"><act>'
+               f'<templateId root="{TPL}64"/><code code="48767-8"/></act></entryRelationship>')
+    untemplated = ('<entryRelationship typeCode="SUBJ"><observation><code code="x"/>'
+                   '</observation></entryRelationship>')
+    organizer = (f'<organizer classCode="BATTERY" moodCode="EVN"><templateId root="{TPL}1"/>'
+                 '<code code="24357-6"/><component><sequenceNumber value="1"/>'
+                 '<procedure><code code="p"/></procedure></component>'
+                 f'<component><organizer><templateId root="{TPL}1"/></organizer></component>'
+                 '</organizer>')
+    doc = read(document(section(
+        f'<entry>{concern(problem("a", "1"), comment, untemplated)}</entry>'
+        f'<entry>{organizer}</entry>')))
+    assert (len(rows(doc, "problems")), len(rows(doc, "results"))) == (1, 1)
+    assert dict(doc.nested_unread) == {f"{TPL}64": 1, "(no template) <observation>": 1,
+                                       "(no template) <procedure>": 1, f"{TPL}1": 1}
+    assert balanced(doc)
+
+
+def test_the_source_report_counts_nested_statements_left_unread(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    comment = (f'<entryRelationship typeCode="SUBJ"><act><templateId root="{TPL}64"/>'
+               '</act></entryRelationship>')
+    (src / "a.xml").write_text(document(section(
+        f'<entry>{concern(problem("a", "1"), comment)}</entry>')), encoding="utf-8")
+    ext = CcdaExtractor(src, spool_dir=tmp_path)
+    try:
+        report = ext.source_report()
+    finally:
+        ext.close()
+    assert report["unread_nested_templates"] == {f"{TPL}64": 1}
+    assert report["entries"]["balanced"] is True
