@@ -21,7 +21,7 @@ from migrate.extractors.ccda.coded import HL7
 from migrate.extractors.ccda.context import Context, Pending, Row
 from migrate.extractors.ccda.keys import key
 from migrate.extractors.ccda.sections import read_sections
-from migrate.extractors.ccda.tables import NATURAL, PARENTS
+from migrate.extractors.ccda.tables import CONCERN, ENTRY, NATURAL, PARENTS
 
 __all__ = ["DocumentRead", "NotClinicalDocument", "Row", "read_document"]
 
@@ -72,17 +72,48 @@ def read_document(root: etree._Element, document_key: str, file: str,
 
 
 def _assign_keys(pending: list[Pending], patient_key: str) -> None:
-    """Key every entry row (parents come before their children in ``pending``)."""
-    counts = Counter((p.table, p.values["id_root"], p.values["id_extension"])
-                     for p in pending if p.id_usable)
+    """Key every entry row (parents come before their children in ``pending``).
+
+    An id keys its row when every row of the table carrying it in this document states the
+    same fact (``_fact``): the same statement repeated (a discharge medication also listed
+    top-level) keeps the key it has in documents that list it once. Rows keyed by content
+    that collide but state different facts (the same drug and start at two doses) are told
+    apart by their whole content: two facts never become one row."""
+    stated: dict[tuple[str | None, ...], set[tuple[str | None, ...]]] = {}
+    for p in pending:
+        if p.id_usable:
+            stated.setdefault(_id_of(p), set()).add(_fact(p))
+    facts: dict[tuple[str, str], tuple[str | None, ...]] = {}
     for p in pending:
         v = p.values
         parent = [p.parent.key] if p.parent is not None else []
         if parent:
             v[PARENTS[p.table][0]] = parent[0]
-        if p.id_usable and counts[(p.table, v["id_root"], v["id_extension"])] == 1:
+        if p.id_usable and len(stated[_id_of(p)]) == 1:
             p.key = key(p.table, patient_key, *parent, "id", v["id_root"], v["id_extension"])
         else:
-            p.key = key(p.table, patient_key, *parent, "content",
-                        *[v[c] for c in NATURAL[p.table]])
+            p.key = key(p.table, patient_key, *parent, "content", *_natural(p))
+            fact = _fact(p)
+            if facts.setdefault((p.table, p.key), fact) != fact:
+                p.key = key(p.table, patient_key, *parent, "content", *_natural(p),
+                            "fact", *fact)
         v["entry_key"] = p.key
+
+
+def _id_of(p: Pending) -> tuple[str | None, ...]:
+    return p.table, p.values["id_root"], p.values["id_extension"]
+
+
+def _natural(p: Pending) -> tuple[str | None, ...]:
+    return tuple(p.values[c] for c in NATURAL[p.table])
+
+
+# Columns that say where or how a fact was written, not what it is (the same problem in a
+# concern of the Problems section and top-level in Past Medical History is one fact).
+_NOT_FACT = frozenset(ENTRY) - {"mood", "negated", "status"} | {
+    "narrative_text", *CONCERN, *(column for column, _ in PARENTS.values())}
+
+
+def _fact(p: Pending) -> tuple[str | None, ...]:
+    """Every value of the row that states the fact, in column order."""
+    return tuple(v for c, v in p.values.items() if c not in _NOT_FACT)

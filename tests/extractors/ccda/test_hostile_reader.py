@@ -103,3 +103,64 @@ def test_the_source_report_counts_nested_statements_left_unread(tmp_path: Path) 
         ext.close()
     assert report["unread_nested_templates"] == {f"{TPL}64": 1}
     assert report["entries"]["balanced"] is True
+
+
+def medication(dose: str, ext: str | None = None) -> str:
+    """A medication activity 4.16 of one drug started 2020-01-01 (no id unless ``ext``)."""
+    id_ = f'<id root="5.5" extension="{ext}"/>' if ext else ""
+    return (f'<substanceAdministration classCode="SBADM" moodCode="INT">'
+            f'<templateId root="{TPL}16"/>{id_}<effectiveTime xsi:type="IVL_TS">'
+            '<low value="20200101"/></effectiveTime>'
+            f'<doseQuantity value="{dose}" unit="mg"/><consumable><manufacturedProduct>'
+            '<manufacturedMaterial><code code="855332" codeSystem="2.16.840.1.113883.6.88"/>'
+            '</manufacturedMaterial></manufacturedProduct></consumable>'
+            '</substanceAdministration>')
+
+
+def med_keys(entries: str) -> list[tuple[str, str | None]]:
+    doc = read(document(section(entries, code="10160-0")))
+    return [(r.key, r.values["dose"]) for r in rows(doc, "medications")]
+
+
+def test_two_different_facts_with_the_same_content_key_stay_two_rows() -> None:
+    # The same drug from the same day at two doses, no ids: two facts, never one row;
+    # the same statement written twice is still one.
+    keys = med_keys(f"<entry>{medication('5')}</entry><entry>{medication('2.5')}</entry>"
+                    f"<entry>{medication('5')}</entry>")
+    assert keys[0][0] != keys[1][0]
+    assert keys[0][0] == keys[2][0]
+
+
+def test_an_id_repeated_for_the_same_statement_still_keys_it() -> None:
+    # A discharge medication act 4.35 repeating a top-level 4.16 (same id): the row keeps
+    # the key it has in a document listing it once, so the two documents give one row.
+    discharge = (f'<act classCode="ACT" moodCode="EVN"><templateId root="{TPL}35"/>'
+                 f'<entryRelationship typeCode="SUBJ">{medication("5", "m1")}'
+                 '</entryRelationship></act>')
+    twice = med_keys(f"<entry>{medication('5', 'm1')}</entry><entry>{discharge}</entry>")
+    once = med_keys(f"<entry>{medication('5', 'm1')}</entry>")
+    assert {k for k, _ in twice} == {once[0][0]}
+
+
+def test_an_id_shared_by_different_statements_does_not_key_them() -> None:
+    # EMERGE gives several allergies one UUID: the content keys them apart.
+    keys = med_keys(f"<entry>{medication('5', 'same')}</entry>"
+                    f"<entry>{medication('2.5', 'same')}</entry>")
+    assert len({k for k, _ in keys}) == 2
+
+
+def test_a_problem_whose_status_changed_between_documents_stays_one_problem() -> None:
+    def status(code: str) -> str:
+        return (f'<entryRelationship typeCode="REFR"><observation><templateId root="{TPL}6"/>'
+                f'<value xsi:type="CD" code="{code}"/></observation></entryRelationship>')
+
+    def doc(code: str) -> list:
+        obs = (f'<observation classCode="OBS" moodCode="EVN"><templateId root="{TPL}4"/>'
+               '<code code="55607006"/><effectiveTime><low value="2019"/></effectiveTime>'
+               f'<value xsi:type="CD" code="38341003"/>{status(code)}</observation>')
+        entry = f"<entry>{concern(f'<entryRelationship>{obs}</entryRelationship>')}</entry>"
+        return rows(read(document(section(entry))), "problems")
+
+    [active], [resolved] = doc("55561003"), doc("413322009")
+    assert active.values["problem_status_code"] != resolved.values["problem_status_code"]
+    assert active.key == resolved.key
