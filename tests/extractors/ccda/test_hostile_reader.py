@@ -164,3 +164,22 @@ def test_a_problem_whose_status_changed_between_documents_stays_one_problem() ->
     [active], [resolved] = doc("55561003"), doc("413322009")
     assert active.values["problem_status_code"] != resolved.values["problem_status_code"]
     assert active.key == resolved.key
+
+
+def patient_key(given: str, family: str, birth: str = "19700101", doc: str = "d") -> str:
+    person = (f'<id root="1.2.3" extension="42"/><patient><name>{given}'
+              f'<family>{family}</family></name><birthTime value="{birth}"/></patient>')
+    return read(document("", patient=person), doc).rows[1].key
+
+
+def test_one_person_written_differently_by_two_systems_is_one_patient() -> None:
+    first = patient_key("<given>José</given><given>Maria</given>", "Núñez")
+    assert patient_key("<given>JOSE</given>", "  nunez ", "19700101083000", "e") == first
+    assert patient_key("<given>Jose</given><given>M</given>", "Nunez", doc="f") == first
+
+
+def test_same_id_with_another_first_name_family_or_birth_date_is_another_patient() -> None:
+    first = patient_key("<given>José</given>", "Núñez")
+    assert patient_key("<given>Josefa</given>", "Núñez") != first
+    assert patient_key("<given>José</given>", "Núñes") != first
+    assert patient_key("<given>José</given>", "Núñez", "19700102") != first
