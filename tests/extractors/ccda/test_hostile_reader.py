@@ -5,9 +5,11 @@ Every test here failed before the fix it guards."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from migrate.extractors.ccda import CcdaExtractor
+from migrate.extractors.ccda.coded import NARRATIVE_BUDGET
 from migrate.extractors.ccda.statements import DocumentRead
 from tests.extractors.ccda.ccda_e2_docs import TPL, document, read, rows, section
 
@@ -183,3 +185,21 @@ def test_same_id_with_another_first_name_family_or_birth_date_is_another_patient
     assert patient_key("<given>Josefa</given>", "Núñez") != first
     assert patient_key("<given>José</given>", "Núñes") != first
     assert patient_key("<given>José</given>", "Núñez", "19700102") != first
+
+
+def test_references_to_one_huge_paragraph_cost_bounded_time_and_text() -> None:
+    # 1 MB of narrative referenced by 100 entries: 100 MB of text if each were resolved
+    # on its own. The text is made once and, past the budget, entries are set aside.
+    big = "word " * 200_000
+    obs = "".join(f'<entry><observation><templateId root="{TPL}78"/><code code="c">'
+                  '<originalText><reference value="#big"/></originalText></code>'
+                  f'<value xsi:type="CD" code="{i}"/></observation></entry>'
+                  for i in range(100))
+    started = time.monotonic()
+    doc = read(document(section(obs, text=f'<paragraph ID="big">{big}</paragraph>')))
+    assert time.monotonic() - started < 10
+    texts = [r.values["code_text"] for r in rows(doc, "social_history")]
+    assert sum(len(t) for t in texts) <= NARRATIVE_BUDGET
+    assert len(texts) + len(doc.entries_failed) == 100
+    assert "narrative references" in doc.entries_failed[0][2]
+    assert balanced(doc)
