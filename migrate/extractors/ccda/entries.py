@@ -114,6 +114,14 @@ def _participant(el: etree._Element, type_code: str, tag: str) -> etree._Element
     return None
 
 
+def _name_as_text(values: dict, prefix: str, name: etree._Element | None) -> None:
+    """The entity's ``name`` as ``<prefix>_text`` when its code gives no code and no text (a
+    free-text allergen or drug: ``<code nullFlavor="OTH"/><name>Cats</name>``), so the
+    row neither loses it nor keys as any other uncoded one."""
+    if values[f"{prefix}_code"] is None and values[f"{prefix}_text"] is None:
+        values[f"{prefix}_text"] = plain(name)
+
+
 def _value_of(el: etree._Element, template: str, prefix: str, ctx: Context) -> dict:
     """The coded value of the first nested ``template`` statement, under ``prefix``."""
     for obs, _ in related(el, template, ctx):
@@ -156,6 +164,7 @@ def read_allergy_concern(ctx: Context, el: etree._Element, sec: Section,
         row = statement(ctx, obs, "allergies", sec, own)
         row.values.update(concern)
         row.values.update(coded(_participant(obs, "CSM", "code"), "substance", narrative))
+        _name_as_text(row.values, "substance", _participant(obs, "CSM", "name"))
         row.values.update(_value_of(obs, T.SEVERITY, "severity", ctx))
         row.values.update(_value_of(obs, T.ALLERGY_STATUS, "clinical_status", ctx))
         rows.append(row)
@@ -202,6 +211,7 @@ def _medication(ctx: Context, el: etree._Element, sec: Section, tpl: Template) -
     v["repeat"] = repeat.get("value") if repeat is not None else None
     v.update(coded(el.find(HL7 + "routeCode"), "route", narrative))
     v.update(coded(el.find(f"{_MATERIAL}/{HL7}code"), "med", narrative))
+    _name_as_text(v, "med", el.find(f"{_MATERIAL}/{HL7}name"))
     for act, _ in related(el, T.INSTRUCTIONS, ctx):
         v["instructions"] = text_and_reference(act.find(_TEXT), narrative)[0]
         break
@@ -217,6 +227,7 @@ def read_immunization(ctx: Context, el: etree._Element, sec: Section,
     v.update(coded(material.find(_CODE) if material is not None else None, "vaccine",
                    narrative))
     v["lot"] = plain(material.find(HL7 + "lotNumberText")) if material is not None else None
+    _name_as_text(v, "vaccine", material.find(HL7 + "name") if material is not None else None)
     v["manufacturer"] = plain(el.find(
         f"{HL7}consumable/{HL7}manufacturedProduct/{HL7}manufacturerOrganization/{HL7}name"))
     v.update(coded(el.find(HL7 + "routeCode"), "route", narrative))

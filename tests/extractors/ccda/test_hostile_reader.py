@@ -203,3 +203,31 @@ def test_references_to_one_huge_paragraph_cost_bounded_time_and_text() -> None:
     assert len(texts) + len(doc.entries_failed) == 100
     assert "narrative references" in doc.entries_failed[0][2]
     assert balanced(doc)
+
+
+def test_a_free_text_allergen_drug_or_vaccine_keeps_its_name() -> None:
+    allergy = (f'<act classCode="ACT" moodCode="EVN"><templateId root="{TPL}30"/>'
+               '<entryRelationship typeCode="SUBJ"><observation classCode="OBS" moodCode="EVN">'
+               f'<templateId root="{TPL}7"/><value xsi:type="CD" code="419199007"/>'
+               '<participant typeCode="CSM"><participantRole><playingEntity>{code}'
+               '<name>{name}</name></playingEntity></participantRole></participant>'
+               '</observation></entryRelationship></act>')
+    material = ('<consumable><manufacturedProduct><manufacturedMaterial>'
+                '<code nullFlavor="OTH"/><name>{name}</name></manufacturedMaterial>'
+                '</manufacturedProduct></consumable>')
+    med = (f'<substanceAdministration classCode="SBADM" moodCode="INT">'
+           f'<templateId root="{TPL}16"/>{material.format(name="Grandma remedy")}'
+           '</substanceAdministration>')
+    vaccine = (f'<substanceAdministration classCode="SBADM" moodCode="EVN">'
+               f'<templateId root="{TPL}52"/>{material.format(name="Travel shot")}'
+               '</substanceAdministration>')
+    null_code = '<code nullFlavor="OTH"/>'
+    doc = read(document(section(
+        f'<entry>{allergy.format(code="", name="Cats")}</entry>'
+        f'<entry>{allergy.format(code=null_code, name="Dust")}</entry>'
+        f'<entry>{med}</entry><entry>{vaccine}</entry>')))
+    allergies = rows(doc, "allergies")
+    assert [r.values["substance_text"] for r in allergies] == ["Cats", "Dust"]
+    assert allergies[0].key != allergies[1].key
+    assert rows(doc, "medications")[0].values["med_text"] == "Grandma remedy"
+    assert rows(doc, "immunizations")[0].values["vaccine_text"] == "Travel shot"
