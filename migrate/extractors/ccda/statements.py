@@ -11,8 +11,9 @@ allergies one UUID); otherwise the row is keyed by its content (``tables.NATURAL
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from lxml import etree
 
@@ -21,7 +22,7 @@ from migrate.extractors.ccda.coded import HL7
 from migrate.extractors.ccda.context import Context, Pending, Row
 from migrate.extractors.ccda.keys import key
 from migrate.extractors.ccda.sections import read_sections
-from migrate.extractors.ccda.tables import CONCERN, ENTRY, NATURAL, PARENTS
+from migrate.extractors.ccda.tables import CONCERN, ENTRY, NATURAL, PARENTS, TABLES
 
 __all__ = ["DocumentRead", "NotClinicalDocument", "Row", "read_document"]
 
@@ -79,24 +80,26 @@ def _assign_keys(pending: list[Pending], patient_key: str) -> None:
     top-level) keeps the key it has in documents that list it once. Rows keyed by content
     that collide but state different facts (the same drug and start at two doses) are told
     apart by their whole content: two facts never become one row."""
-    stated: dict[tuple[str | None, ...], set[tuple[str | None, ...]]] = {}
+    by_id: dict[tuple[str | None, ...], list[Pending]] = {}
     for p in pending:
         if p.id_usable:
-            stated.setdefault(_id_of(p), set()).add(_fact(p))
-    facts: dict[tuple[str, str], tuple[str | None, ...]] = {}
+            by_id.setdefault(_id_of(p), []).append(p)
+    keyed_by_id = {i for i, ps in by_id.items()
+                   if len(ps) == 1 or len({_fact(p) for p in ps}) == 1}
+    first: dict[tuple[str, str], Pending] = {}  # content key -> its first row
     for p in pending:
         v = p.values
         parent = [p.parent.key] if p.parent is not None else []
         if parent:
             v[PARENTS[p.table][0]] = parent[0]
-        if p.id_usable and len(stated[_id_of(p)]) == 1:
+        if p.id_usable and _id_of(p) in keyed_by_id:
             p.key = key(p.table, patient_key, *parent, "id", v["id_root"], v["id_extension"])
-        else:
-            p.key = key(p.table, patient_key, *parent, "content", *_natural(p))
-            fact = _fact(p)
-            if facts.setdefault((p.table, p.key), fact) != fact:
-                p.key = key(p.table, patient_key, *parent, "content", *_natural(p),
-                            "fact", *fact)
+            v["entry_key"] = p.key
+            continue
+        p.key = key(p.table, patient_key, *parent, "content", *_natural(p))
+        seen = first.setdefault((p.table, p.key), p)
+        if seen is not p and _fact(seen) != (fact := _fact(p)):
+            p.key = key(p.table, patient_key, *parent, "content", *_natural(p), "fact", *fact)
         v["entry_key"] = p.key
 
 
@@ -105,15 +108,22 @@ def _id_of(p: Pending) -> tuple[str | None, ...]:
 
 
 def _natural(p: Pending) -> tuple[str | None, ...]:
-    return tuple(p.values[c] for c in NATURAL[p.table])
+    return _NATURAL_OF[p.table](p.values)
+
+
+def _fact(p: Pending) -> tuple[str | None, ...]:
+    """Every value of the row that states the fact, in column order."""
+    return _FACT_OF[p.table](p.values)
+
+
+def _getter(columns: list[str]) -> Callable[[dict], tuple[str | None, ...]]:
+    get = itemgetter(*columns)
+    return (lambda v: (get(v),)) if len(columns) == 1 else get
 
 
 # Columns that say where or how a fact was written, not what it is (the same problem in a
 # concern of the Problems section and top-level in Past Medical History is one fact).
 _NOT_FACT = frozenset(ENTRY) - {"mood", "negated", "status"} | {
     "narrative_text", *CONCERN, *(column for column, _ in PARENTS.values())}
-
-
-def _fact(p: Pending) -> tuple[str | None, ...]:
-    """Every value of the row that states the fact, in column order."""
-    return tuple(v for c, v in p.values.items() if c not in _NOT_FACT)
+_NATURAL_OF = {t: _getter(cols) for t, cols in NATURAL.items()}
+_FACT_OF = {t: _getter([c for c in TABLES[t] if c not in _NOT_FACT]) for t in NATURAL}
