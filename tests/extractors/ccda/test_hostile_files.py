@@ -52,3 +52,31 @@ def test_a_document_nested_past_the_parsers_own_bound_is_still_refused() -> None
     with pytest.raises(safexml.DocumentProblem) as problem:
         safexml.parse(data, 20 * 2 ** 20)
     assert problem.value.kind == "too-deep"
+
+
+NASTY = "Doe_John\n\x1b[31mDOB 1970-01-01\x1b[0m.xml"
+
+
+def test_hostile_file_names_and_links_reach_no_message_or_report(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    good = document("").encode()
+    (src / NASTY).write_bytes(b"<ClinicalDocument")  # broken, under a hostile name
+    (src / "Roe_Jane.xml").write_bytes(good)
+    (src / "Roe_Jane_link.xml").symlink_to(src / "Roe_Jane.xml")  # the same bytes again
+    (src / "Gone_Gary.xml").symlink_to(tmp_path / "missing.xml")  # disappears: dangling
+    ext = CcdaExtractor(src, spool_dir=tmp_path)
+    try:
+        rows = [r for b in ext.iter_batches("documents") for r in b.rows]
+        rejects = [r for b in ext.iter_batches("documents") for r in b.rejects]
+        report = ext.source_report()
+    finally:
+        ext.close()
+    assert [r["file"] for r in rows] == ["Roe_Jane.xml"]
+    assert sorted(r.raw for r in rejects) == ["Doe_John\n\x1b[31mDOB 1970-01-01\x1b[0m.xml",
+                                               "Gone_Gary.xml"]
+    said = " ".join(r.message for r in rejects) + repr(report)
+    for word in ("Doe", "John", "Roe", "Jane", "Gone", "Gary", "\x1b", "1970"):
+        assert word not in said
+    assert report["documents"]["duplicates"] == 1
+    assert report["documents"]["files"] == 4
