@@ -231,3 +231,14 @@ def test_a_free_text_allergen_drug_or_vaccine_keeps_its_name() -> None:
     assert allergies[0].key != allergies[1].key
     assert rows(doc, "medications")[0].values["med_text"] == "Grandma remedy"
     assert rows(doc, "immunizations")[0].values["vaccine_text"] == "Travel shot"
+
+
+def test_unread_counts_hold_no_source_text() -> None:
+    # Their keys go to run.json: template OIDs and section codes only, never free text.
+    doc = read(document(
+        section('<entry><observation><templateId root="Smith, John 1970"/></observation>'
+                f'</entry><entry><act><templateId root="{"1." * 5000}1"/></act></entry>'
+                '<entry><act><templateId root="2.16.840.1.113883.10.20.22.4.64"/></act></entry>')
+        + section("", code="Jane Roe")))
+    assert dict(doc.unread) == {"(not an OID)": 2, "2.16.840.1.113883.10.20.22.4.64": 1}
+    assert dict(doc.narrative_only) == {"(not a code)": 1}
