@@ -95,4 +95,4 @@ def raw_first(el: etree._Element) -> str:
     return "(no template)"
 
 
-_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]{0,19})){1,40}")
+_OID = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20}){1,40}")
