@@ -95,8 +95,15 @@ def count_others(ctx: Context, el: etree._Element, read: set[str],
     carry none of the templates ``read`` (they give no row: say so, never drop them unseen)."""
     for rel in el.iterchildren(via):
         for child in rel.iterchildren(etree.Element):
-            if child.tag not in _NOT_STATEMENTS and T.first_of(child, read, ctx.aliases) is None:
+            if child.tag not in _NOT_STATEMENTS and T.first_of(
+                    child, read, ctx.aliases) is None and not _is_reference(child):
                 ctx.nested_unread[_nested_name(child)] += 1
+
+
+def _is_reference(el: etree._Element) -> bool:
+    """A statement that only names another by its ids (Allscripts links an allergy to its
+    encounter with ``<encounter><id .../></encounter>``): it states nothing to lose."""
+    return len(el) > 0 and all(child.tag == _ID for child in el.iterchildren(etree.Element))
 
 
 def _nested_name(el: etree._Element) -> str:
@@ -263,7 +270,7 @@ def _organizer(ctx: Context, el: etree._Element, sec: Section, tpl: Template,
             untemplated = obs.find(HL7 + "templateId") is None
             if obs.tag == HL7 + "observation" and (own or untemplated):
                 rows.append(_observation(ctx, obs, child_table, sec, own, row))
-            elif obs.tag not in _NOT_STATEMENTS:
+            elif obs.tag not in _NOT_STATEMENTS and not _is_reference(obs):
                 ctx.nested_unread[_nested_name(obs)] += 1
     return rows
 

@@ -242,3 +242,11 @@ def test_unread_counts_hold_no_source_text() -> None:
         + section("", code="Jane Roe")))
     assert dict(doc.unread) == {"(not an OID)": 2, "2.16.840.1.113883.10.20.22.4.64": 1}
     assert dict(doc.narrative_only) == {"(not a code)": 1}
+
+
+def test_an_id_only_back_reference_is_no_unread_statement() -> None:
+    link = ('<entryRelationship typeCode="COMP" inversionInd="true"><encounter>'
+            '<id root="1.3.6" extension="7"/></encounter></entryRelationship>')
+    doc = read(document(section(f"<entry>{concern(problem('a', '1'), link)}</entry>")))
+    assert len(rows(doc, "problems")) == 1
+    assert not doc.nested_unread
