@@ -250,3 +250,17 @@ def test_an_id_only_back_reference_is_no_unread_statement() -> None:
     doc = read(document(section(f"<entry>{concern(problem('a', '1'), link)}</entry>")))
     assert len(rows(doc, "problems")) == 1
     assert not doc.nested_unread
+
+
+def test_a_dispatched_entry_that_gives_no_row_is_failed_not_lost() -> None:
+    empty = {
+        "problems": concern(),
+        "allergies": f'<act><templateId root="{TPL}30"/></act>',
+        "medications": f'<act><templateId root="{TPL}35"/>{problem("x", "1")}</act>',
+    }
+    doc = read(document(section("".join(f"<entry>{e}</entry>" for e in empty.values()))))
+    assert [t for t, _, _ in doc.entries_failed] == list(empty)
+    assert all("holds none of the statements" in r for _, _, r in doc.entries_failed)
+    assert (doc.entries_found, doc.entries_read) == (3, 0)
+    assert dict(doc.nested_unread) == {f"{TPL}4": 1}  # the 4.4 under a discharge act
+    assert balanced(doc)
