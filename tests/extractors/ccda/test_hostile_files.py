@@ -4,6 +4,7 @@ that were set aside, and hostile files. Every test here failed before the fix it
 from __future__ import annotations
 
 import base64
+import os
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,23 @@ def test_hostile_file_names_and_links_reach_no_message_or_report(tmp_path: Path)
         assert word not in said
     assert report["documents"]["duplicates"] == 1
     assert report["documents"]["files"] == 4
+
+
+def test_a_file_name_that_is_not_utf8_is_read_not_a_crash(tmp_path: Path) -> None:
+    # A Latin-1 "José.xml" copied from an old Windows share: the run stopped with a
+    # UnicodeEncodeError (a traceback) when the name reached the spool.
+    src = tmp_path / "src"
+    src.mkdir()
+    data = document("").encode()
+    Path(os.fsdecode(bytes(src) + b"/Jos\xe9_ok.xml")).write_bytes(data)
+    Path(os.fsdecode(bytes(src) + b"/Jos\xe9_bad.xml")).write_bytes(b"<x")
+    ext = CcdaExtractor(src, spool_dir=tmp_path)
+    try:
+        batches = list(ext.iter_batches("documents"))
+    finally:
+        ext.close()
+    rows = [r for b in batches for r in b.rows]
+    rejects = [r for b in batches for r in b.rejects]
+    assert [r["file"] for r in rows] == ["Jos\ufffd_ok.xml"]
+    assert base64.b64decode(rows[0]["data_base64"]) == data  # read again by its bytes
+    assert [r.raw for r in rejects] == ["Jos\ufffd_bad.xml"]
