@@ -75,17 +75,17 @@ def read_document(root: etree._Element, document_key: str, file: str,
 def _assign_keys(pending: list[Pending], patient_key: str) -> None:
     """Key every entry row (parents come before their children in ``pending``).
 
-    An id keys its row when every row of the table carrying it in this document states the
-    same fact (``_fact``): the same statement repeated (a discharge medication also listed
-    top-level) keeps the key it has in documents that list it once. Rows keyed by content
-    that collide but state different facts (the same drug and start at two doses) are told
-    apart by their whole content: two facts never become one row."""
+    An id keys its row when the rows of the table carrying it in this document state the
+    same fact (``_fact``; a value one row leaves out is no contradiction): the same
+    statement repeated (a discharge medication also listed top-level) keeps the key it has
+    in documents that list it once. Rows keyed by content that collide but contradict each
+    other (the same drug and start at two doses) are told apart by their whole content:
+    two facts never become one row."""
     by_id: dict[tuple[str | None, ...], list[Pending]] = {}
     for p in pending:
         if p.id_usable:
             by_id.setdefault(_id_of(p), []).append(p)
-    keyed_by_id = {i for i, ps in by_id.items()
-                   if len(ps) == 1 or len({_fact(p) for p in ps}) == 1}
+    keyed_by_id = {i for i, ps in by_id.items() if len(ps) == 1 or _agree(ps)}
     first: dict[tuple[str, str], Pending] = {}  # content key -> its first row
     for p in pending:
         v = p.values
@@ -98,9 +98,26 @@ def _assign_keys(pending: list[Pending], patient_key: str) -> None:
             continue
         p.key = key(p.table, patient_key, *parent, "content", *_natural(p))
         seen = first.setdefault((p.table, p.key), p)
-        if seen is not p and _fact(seen) != (fact := _fact(p)):
+        if seen is not p and not _compatible(_fact(seen), fact := _fact(p)):
             p.key = key(p.table, patient_key, *parent, "content", *_natural(p), "fact", *fact)
         v["entry_key"] = p.key
+
+
+def _compatible(a: tuple[str | None, ...], b: tuple[str | None, ...]) -> bool:
+    """No column where both facts have a value and the values differ."""
+    return all(x is None or y is None or x == y for x, y in zip(a, b, strict=True))
+
+
+def _agree(rows: list[Pending]) -> bool:
+    """The rows state one fact: each agrees with what the ones before it said (linear, so
+    a document repeating one id 100,000 times costs no more than reading it)."""
+    said = list(_fact(rows[0]))
+    for p in rows[1:]:
+        fact = _fact(p)
+        if not _compatible(tuple(said), fact):
+            return False
+        said = [x if x is not None else y for x, y in zip(said, fact, strict=True)]
+    return True
 
 
 def _id_of(p: Pending) -> tuple[str | None, ...]:

@@ -264,3 +264,46 @@ def test_a_dispatched_entry_that_gives_no_row_is_failed_not_lost() -> None:
     assert (doc.entries_found, doc.entries_read) == (3, 0)
     assert dict(doc.nested_unread) == {f"{TPL}4": 1}  # the 4.4 under a discharge act
     assert balanced(doc)
+
+
+def test_a_statement_and_its_less_detailed_copy_are_one_row() -> None:
+    # A problem in a Problems concern (with its status) and again top-level in Past
+    # Medical History (without): one fact, one row; a contradicting copy stays apart.
+    def obs(status: str = "") -> str:
+        rel = (f'<entryRelationship typeCode="REFR"><observation><templateId root="{TPL}6"/>'
+               f'<value xsi:type="CD" code="{status}"/></observation></entryRelationship>'
+               if status else "")
+        return (f'<observation classCode="OBS" moodCode="EVN"><templateId root="{TPL}4"/>'
+                '<code code="55607006"/><effectiveTime><low value="2019"/></effectiveTime>'
+                f'<value xsi:type="CD" code="38341003"/>{rel}</observation>')
+
+    listed = concern(f"<entryRelationship>{obs('55561003')}</entryRelationship>")
+    doc = read(document(section(f"<entry>{listed}</entry>")
+                        + section(f"<entry>{obs()}</entry>", code="11348-0")
+                        + section(f"<entry>{obs('413322009')}</entry>", code="11348-0")))
+    keys = [r.key for r in rows(doc, "problems")]
+    assert keys[0] == keys[1]
+    assert keys[2] != keys[0]
+
+
+def test_a_fact_stated_twice_in_a_document_keeps_the_details_of_both(
+        tmp_path: Path) -> None:
+    # Allscripts lists a medication (with its frequency) and, under the same id, again in
+    # Medications Administered (without): one row that keeps the frequency (the spool
+    # used to keep the later, less detailed copy whole).
+    listed = medication("5", "m1").replace(
+        "</effectiveTime>", '</effectiveTime><effectiveTime xsi:type="PIVL_TS" '
+        'institutionSpecified="true" operator="A"><period value="6" unit="h"/></effectiveTime>')
+    xml = document(section(f"<entry>{listed}</entry>", code="10160-0")
+                   + section(f"<entry>{medication('5', 'm1')}</entry>", code="29549-3"))
+    assert len({r.key for r in rows(read(xml), "medications")}) == 1
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.xml").write_text(xml, encoding="utf-8")
+    ext = CcdaExtractor(src, spool_dir=tmp_path)
+    try:
+        [row] = [r for b in ext.iter_batches("medications") for r in b.rows]
+    finally:
+        ext.close()
+    assert (row["frequency_period"], row["frequency_unit"], row["dose"]) == ("6", "h", "5")
+    assert row["documents"] == "1"
