@@ -86,7 +86,7 @@ def _assign_keys(pending: list[Pending], patient_key: str) -> None:
         if p.id_usable:
             by_id.setdefault(_id_of(p), []).append(p)
     keyed_by_id = {i for i, ps in by_id.items() if len(ps) == 1 or _agree(ps)}
-    first: dict[tuple[str, str], Pending] = {}  # content key -> its first row
+    said: dict[tuple[str, str], tuple[str | None, ...]] = {}  # content key -> what its rows said
     for p in pending:
         v = p.values
         parent = [p.parent.key] if p.parent is not None else []
@@ -97,8 +97,10 @@ def _assign_keys(pending: list[Pending], patient_key: str) -> None:
             v["entry_key"] = p.key
             continue
         p.key = key(p.table, patient_key, *parent, "content", *_natural(p))
-        seen = first.setdefault((p.table, p.key), p)
-        if seen is not p and not _compatible(_fact(seen), fact := _fact(p)):
+        fact, before = _fact(p), said.get((p.table, p.key))
+        if before is None or _compatible(before, fact):
+            said[(p.table, p.key)] = fact if before is None else _union(before, fact)
+        else:
             p.key = key(p.table, patient_key, *parent, "content", *_natural(p), "fact", *fact)
         v["entry_key"] = p.key
 
@@ -108,15 +110,20 @@ def _compatible(a: tuple[str | None, ...], b: tuple[str | None, ...]) -> bool:
     return all(x is None or y is None or x == y for x, y in zip(a, b, strict=True))
 
 
+def _union(a: tuple[str | None, ...], b: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    """What two compatible facts say together."""
+    return tuple(x if x is not None else y for x, y in zip(a, b, strict=True))
+
+
 def _agree(rows: list[Pending]) -> bool:
     """The rows state one fact: each agrees with what the ones before it said (linear, so
     a document repeating one id 100,000 times costs no more than reading it)."""
-    said = list(_fact(rows[0]))
+    said = _fact(rows[0])
     for p in rows[1:]:
         fact = _fact(p)
-        if not _compatible(tuple(said), fact):
+        if not _compatible(said, fact):
             return False
-        said = [x if x is not None else y for x, y in zip(said, fact, strict=True)]
+        said = _union(said, fact)
     return True
 
 

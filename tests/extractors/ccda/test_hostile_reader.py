@@ -131,6 +131,11 @@ def test_two_different_facts_with_the_same_content_key_stay_two_rows() -> None:
                     f"<entry>{medication('5')}</entry>")
     assert keys[0][0] != keys[1][0]
     assert keys[0][0] == keys[2][0]
+    # A copy without a dose agrees with both; the two doses still never share a row.
+    undosed = medication("5").replace('<doseQuantity value="5" unit="mg"/>', "")
+    keys = med_keys(f"<entry>{undosed}</entry><entry>{medication('5')}</entry>"
+                    f"<entry>{medication('2.5')}</entry>")
+    assert keys[0][0] == keys[1][0] != keys[2][0]
 
 
 def test_an_id_repeated_for_the_same_statement_still_keys_it() -> None:
