@@ -312,3 +312,24 @@ def test_a_fact_stated_twice_in_a_document_keeps_the_details_of_both(
         ext.close()
     assert (row["frequency_period"], row["frequency_unit"], row["dose"]) == ("6", "h", "5")
     assert row["documents"] == "1"
+
+
+def test_same_vaccine_on_two_days_and_two_results_at_one_time_stay_apart() -> None:
+    def shot(day: str) -> str:
+        return (f'<entry><substanceAdministration classCode="SBADM" moodCode="EVN">'
+                f'<templateId root="{TPL}52"/><effectiveTime value="{day}"/><consumable>'
+                '<manufacturedProduct><manufacturedMaterial><code code="141" '
+                'codeSystem="2.16.840.1.113883.12.292"/></manufacturedMaterial>'
+                '</manufacturedProduct></consumable></substanceAdministration></entry>')
+
+    def result(value: str) -> str:
+        return (f'<component><observation classCode="OBS" moodCode="EVN">'
+                f'<templateId root="{TPL}2"/><code code="2345-7"/>'
+                '<effectiveTime value="20200101080000"/>'
+                f'<value xsi:type="PQ" value="{value}" unit="mg/dL"/></observation></component>')
+
+    panel = (f'<entry><organizer classCode="BATTERY" moodCode="EVN"><templateId root="{TPL}1"/>'
+             f'<code code="24323-8"/>{result("90")}{result("140")}</organizer></entry>')
+    doc = read(document(section(shot("20190101") + shot("20200101") + panel)))
+    assert len({r.key for r in rows(doc, "immunizations")}) == 2
+    assert len({r.key for r in rows(doc, "result_observations")}) == 2
