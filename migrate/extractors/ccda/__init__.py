@@ -78,6 +78,7 @@ class Tally:
     failed: int = 0
     unread: Counter[str] = field(default_factory=Counter)
     narrative_only: Counter[str] = field(default_factory=Counter)
+    nested_unread: Counter[str] = field(default_factory=Counter)
     unbalanced: int = 0
     unknown_tables: Counter[str] = field(default_factory=Counter)
 
@@ -235,6 +236,7 @@ class CcdaExtractor(Extractor):
                                       if KEYS.get(tb) == "entry_key"),
                         "balanced": not t.unbalanced},
             "unread_templates": dict(sorted(t.unread.items())),
+            "unread_nested_templates": dict(sorted(t.nested_unread.items())),
             "narrative_only_sections": dict(sorted(t.narrative_only.items())),
             "patients": spool.patients(),
             "rows_merged": merged,
@@ -292,7 +294,7 @@ class CcdaExtractor(Extractor):
             read = _read(reader, safexml.parse(data, self.source.max_bytes), sha, item.name,
                          self.aliases)
         except DocumentProblem as p:
-            spool.reject("documents", p.line, _message(item.name, p), item.name)
+            spool.reject("documents", p.line, _message(p), item.name)
             self.tally.quarantined += 1
             self.tally.by_problem[p.kind] += 1
             return
@@ -325,10 +327,11 @@ class CcdaExtractor(Extractor):
         t.failed += len(read.entries_failed)
         t.unread.update(read.unread)
         t.narrative_only.update(read.narrative_only)
+        t.nested_unread.update(getattr(read, "nested_unread", None) or {})
         for table, line, reason in read.entries_failed:
-            where = f"{name}, line {line}" if line is not None else name
+            where = f", line {line}" if line is not None else ""
             spool.reject(table if table in TABLES else "documents", line,
-                         f"{where}: {reason}", name)
+                         f"{IN_DOCUMENT}{where}: {reason}", name)
         if read.entries_found != read.entries_read + read.entries_no_information + len(
                 read.entries_failed) + sum(read.unread.values()):
             t.unbalanced += 1
@@ -340,10 +343,11 @@ def _read(reader: Reader, root: Any, sha: str, name: str, aliases: dict[str, str
     try:
         return reader(root, sha, name, aliases)
     except Exception as exc:  # noqa: BLE001 - one document's failure must not stop the run
-        if type(exc).__name__ == "NotClinicalDocument":
-            raise DocumentProblem("not-clinical-document", str(exc)) from None
+        if type(exc).__name__ == "NotClinicalDocument":  # its text may name the file
+            raise DocumentProblem("not-clinical-document", str(exc).removeprefix(
+                f"{name}: ")) from None
         raise DocumentProblem("reader-failed", "the document reader failed on this document "
-                              f"({type(exc).__name__}: {exc}); please report it") from None
+                              f"({type(exc).__name__}); please report it") from None
 
 
 def _open_spool(parent: str | Path | None) -> Spool:
@@ -361,12 +365,18 @@ def _default_reader() -> Reader:
     return read_document  # type: ignore[no-any-return]
 
 
-def _message(name: str, p: DocumentProblem) -> str:
-    return f"{name}: {p.where()}{p.problem}"
+IN_DOCUMENT = "in the C-CDA document named by this reason's value"
+"""How a reject's message names its document. Never by file name: messages are shown by
+``validate`` and in report.html, and C-CDA file names often hold patients' names; the file
+name is the reject's ``raw`` (the quarantine record's value, masked in reports)."""
+
+
+def _message(p: DocumentProblem) -> str:
+    return f"{IN_DOCUMENT}: {p.where()}{p.problem}"
 
 
 def _reject(name: str, p: DocumentProblem) -> RejectedRow:
-    return RejectedRow(p.line, _message(name, p), name)
+    return RejectedRow(p.line, _message(p), name)
 
 
 def _rank(effective: str | None, ordinal: int) -> str:

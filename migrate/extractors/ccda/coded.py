@@ -40,19 +40,39 @@ class Malformed(Exception):
         self.line = element.sourceline
 
 
+NARRATIVE_BUDGET = 64 * 2 ** 20
+"""Characters of narrative text one document's references may resolve to, in all. Real
+documents use well under a megabyte; a 1.5 MB document of thousands of references to one
+large paragraph would otherwise cost minutes and gigabytes."""
+
+
 class Narrative:
-    """The narrative targets (elements with ``@ID``) of one document, indexed on first use."""
+    """The narrative targets (elements with ``@ID``) of one document, indexed on first use;
+    each target's text is made once, and the text handed out in all is bounded."""
 
     def __init__(self, root: etree._Element) -> None:
         self._root = root
         self._ids: dict[str, etree._Element] | None = None
         self._everywhere = False
+        self._texts: dict[str, str | None] = {}
+        self._spent = 0
 
     def resolve(self, reference: str | None) -> str | None:
         """The plain text of the element ``#reference`` points to; None when it points nowhere."""
         if not reference:
             return None
         wanted = reference[1:] if reference.startswith("#") else reference
+        if wanted not in self._texts:
+            self._texts[wanted] = self._find(wanted)
+        text = self._texts[wanted]
+        self._spent += len(text or "")
+        if self._spent > NARRATIVE_BUDGET:
+            raise Malformed(self._root, "has narrative references resolving to more than "
+                            f"{NARRATIVE_BUDGET // 2 ** 20} M characters in all: the rest "
+                            "of its entries are set aside (the document itself is kept)")
+        return text
+
+    def _find(self, wanted: str) -> str | None:
         if self._ids is None:
             self._ids = self._index(self._root.iterfind(_SECTION_TEXTS))
         target = self._ids.get(wanted)

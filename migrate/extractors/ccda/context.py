@@ -7,6 +7,7 @@ it occurs once in its table in this document).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -47,6 +48,9 @@ class Context:
         self.aliases = aliases
         self.patient_key = ""
         self.parties: list[Row] = []
+        # Statements nested in a read entry that no reader takes (a concern's comment, an
+        # organizer's procedure): template root (or "(no template) <tag>") -> count.
+        self.nested_unread: Counter[str] = Counter()
         self._party_keys: set[tuple[str, str]] = set()
 
     def add_party(self, row: Row) -> None:

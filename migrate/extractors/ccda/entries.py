@@ -37,6 +37,9 @@ _VALUE, _EFFECTIVE = HL7 + "value", HL7 + "effectiveTime"
 _MATERIAL = f"{HL7}consumable/{HL7}manufacturedProduct/{HL7}manufacturedMaterial"
 _PLAYING = f"{HL7}participantRole/{HL7}playingEntity/{HL7}"
 _PARTICIPANT = HL7 + "participant"
+# Children of an entryRelationship or component that are not statements.
+_NOT_STATEMENTS = frozenset(HL7 + t for t in ("realmCode", "typeId", "templateId",
+                                              "sequenceNumber", "seperatableInd"))
 
 _NO_TIMES = interval(None)
 Template = tuple[str, "str | None"]
@@ -86,6 +89,28 @@ def related(el: etree._Element, template: str, ctx: Context,
                 yield child, found
 
 
+def count_others(ctx: Context, el: etree._Element, read: set[str],
+                 via: str = _RELATIONSHIP) -> None:
+    """Count in ``ctx.nested_unread`` the statements under ``el``'s ``via`` children that
+    carry none of the templates ``read`` (they give no row: say so, never drop them unseen)."""
+    for rel in el.iterchildren(via):
+        for child in rel.iterchildren(etree.Element):
+            if child.tag not in _NOT_STATEMENTS and T.first_of(
+                    child, read, ctx.aliases) is None and not _is_reference(child):
+                ctx.nested_unread[_nested_name(child)] += 1
+
+
+def _is_reference(el: etree._Element) -> bool:
+    """A statement that only names another by its ids (Allscripts links an allergy to its
+    encounter with ``<encounter><id .../></encounter>``): it states nothing to lose."""
+    return len(el) > 0 and all(child.tag == _ID for child in el.iterchildren(etree.Element))
+
+
+def _nested_name(el: etree._Element) -> str:
+    name = T.raw_first(el)
+    return f"{name} <{etree.QName(el).localname}>" if name == "(no template)" else name
+
+
 def _participant(el: etree._Element, type_code: str, tag: str) -> etree._Element | None:
     """participantRole/playingEntity/``tag`` of the first participant of ``type_code``."""
     for part in el.iterchildren(_PARTICIPANT):
@@ -94,6 +119,14 @@ def _participant(el: etree._Element, type_code: str, tag: str) -> etree._Element
             if found is not None:
                 return found
     return None
+
+
+def _name_as_text(values: dict, prefix: str, name: etree._Element | None) -> None:
+    """The entity's ``name`` as ``<prefix>_text`` when its code gives no code and no text (a
+    free-text allergen or drug: ``<code nullFlavor="OTH"/><name>Cats</name>``), so the
+    row neither loses it nor keys as any other uncoded one."""
+    if values[f"{prefix}_code"] is None and values[f"{prefix}_text"] is None:
+        values[f"{prefix}_text"] = plain(name)
 
 
 def _value_of(el: etree._Element, template: str, prefix: str, ctx: Context) -> dict:
@@ -124,6 +157,7 @@ def read_problem_concern(ctx: Context, el: etree._Element, sec: Section,
                          tpl: Template) -> list[Pending]:
     """A problem concern 4.3: one problems row per 4.4 it holds, with the concern's columns."""
     concern = _concern(el)
+    count_others(ctx, el, {T.PROBLEM})
     return [row for obs, own in related(el, T.PROBLEM, ctx)
             for row in read_problem(ctx, obs, sec, own, concern)]
 
@@ -132,10 +166,12 @@ def read_allergy_concern(ctx: Context, el: etree._Element, sec: Section,
                          tpl: Template) -> list[Pending]:
     """An allergy concern 4.30: an allergies row per 4.7, an allergy_reactions row per 4.9."""
     concern, narrative, rows = _concern(el), ctx.narrative, []
+    count_others(ctx, el, {T.ALLERGY})
     for obs, own in related(el, T.ALLERGY, ctx):
         row = statement(ctx, obs, "allergies", sec, own)
         row.values.update(concern)
         row.values.update(coded(_participant(obs, "CSM", "code"), "substance", narrative))
+        _name_as_text(row.values, "substance", _participant(obs, "CSM", "name"))
         row.values.update(_value_of(obs, T.SEVERITY, "severity", ctx))
         row.values.update(_value_of(obs, T.ALLERGY_STATUS, "clinical_status", ctx))
         rows.append(row)
@@ -155,7 +191,9 @@ def read_encounter(ctx: Context, el: etree._Element, sec: Section,
         performer_key=practitioner(ctx, el.find(f"{HL7}performer/{HL7}assignedEntity")),
         **coded(el.find(SDTC + "dischargeDispositionCode"), "discharge", ctx.narrative))
     rows = [row]
+    count_others(ctx, el, {T.ENCOUNTER_DIAGNOSIS})
     for act, _ in related(el, T.ENCOUNTER_DIAGNOSIS, ctx):
+        count_others(ctx, act, {T.PROBLEM})
         rows.extend(statement(ctx, obs, "encounter_diagnoses", sec, own, parent=row)
                     for obs, own in related(act, T.PROBLEM, ctx))
     return rows
@@ -165,6 +203,7 @@ def read_medication(ctx: Context, el: etree._Element, sec: Section,
                     tpl: Template) -> list[Pending]:
     """A medication activity 4.16, or each 4.16 inside a discharge medication act 4.35."""
     if tpl[0] == T.DISCHARGE_MEDICATION:
+        count_others(ctx, el, {T.MEDICATION})
         return [_medication(ctx, sa, sec, own) for sa, own in related(el, T.MEDICATION, ctx)]
     return [_medication(ctx, el, sec, tpl)]
 
@@ -179,6 +218,7 @@ def _medication(ctx: Context, el: etree._Element, sec: Section, tpl: Template) -
     v["repeat"] = repeat.get("value") if repeat is not None else None
     v.update(coded(el.find(HL7 + "routeCode"), "route", narrative))
     v.update(coded(el.find(f"{_MATERIAL}/{HL7}code"), "med", narrative))
+    _name_as_text(v, "med", el.find(f"{_MATERIAL}/{HL7}name"))
     for act, _ in related(el, T.INSTRUCTIONS, ctx):
         v["instructions"] = text_and_reference(act.find(_TEXT), narrative)[0]
         break
@@ -194,6 +234,7 @@ def read_immunization(ctx: Context, el: etree._Element, sec: Section,
     v.update(coded(material.find(_CODE) if material is not None else None, "vaccine",
                    narrative))
     v["lot"] = plain(material.find(HL7 + "lotNumberText")) if material is not None else None
+    _name_as_text(v, "vaccine", material.find(HL7 + "name") if material is not None else None)
     v["manufacturer"] = plain(el.find(
         f"{HL7}consumable/{HL7}manufacturedProduct/{HL7}manufacturerOrganization/{HL7}name"))
     v.update(coded(el.find(HL7 + "routeCode"), "route", narrative))
@@ -206,13 +247,15 @@ def read_immunization(ctx: Context, el: etree._Element, sec: Section,
 def read_results(ctx: Context, el: etree._Element, sec: Section,
                  tpl: Template) -> list[Pending]:
     """A result organizer 4.1: a results row and a result_observations row per 4.2 (or
-    untemplated) observation among its components."""
+    untemplated) observation among its components (any other component is counted in
+    ``ctx.nested_unread``)."""
     return _organizer(ctx, el, sec, tpl, ("results", "result_observations", T.RESULT))
 
 
 def read_vitals(ctx: Context, el: etree._Element, sec: Section,
                 tpl: Template) -> list[Pending]:
-    """A vital signs organizer 4.26: a vital_signs row and a row per 4.27 observation."""
+    """A vital signs organizer 4.26: a vital_signs row and a row per 4.27 (or untemplated)
+    observation (any other component is counted in ``ctx.nested_unread``)."""
     return _organizer(ctx, el, sec, tpl, ("vital_signs", "vital_observations", T.VITAL))
 
 
@@ -222,11 +265,13 @@ def _organizer(ctx: Context, el: etree._Element, sec: Section, tpl: Template,
     row = statement(ctx, el, table, sec, tpl)
     rows = [row]
     for comp in el.iterchildren(_COMPONENT):
-        for obs in comp.iterchildren(HL7 + "observation"):
+        for obs in comp.iterchildren(etree.Element):
             own = T.first_of(obs, {template}, ctx.aliases)
             untemplated = obs.find(HL7 + "templateId") is None
-            if own or (untemplated and table == "results"):
+            if obs.tag == HL7 + "observation" and (own or untemplated):
                 rows.append(_observation(ctx, obs, child_table, sec, own, row))
+            elif obs.tag not in _NOT_STATEMENTS and not _is_reference(obs):
+                ctx.nested_unread[_nested_name(obs)] += 1
     return rows
 
 

@@ -9,6 +9,8 @@ city, a practitioner its NPI, its id, or its name and organization.
 
 from __future__ import annotations
 
+import unicodedata
+
 from lxml import etree
 
 from migrate.extractors.ccda.coded import HL7, SDTC, coded, plain
@@ -125,8 +127,9 @@ def practitioner(ctx: Context, assigned: etree._Element | None,
 
 
 def patient_key(role: etree._Element | None, document_key: str) -> str:
-    """The patient's key: first usable non-SSN id (else the first usable id) with the name and
-    birth date; a per-document key when the document gives no usable id."""
+    """The patient's key: first usable non-SSN id (else the first usable id) with the family
+    name, the first given name (a middle name one system omits makes no other person) and
+    the birth date (8 digits); a per-document key when the document gives no usable id."""
     ids = _ids(role) if role is not None else []
     chosen = next((i for i in ids if i[0] != SSN), ids[0] if ids else None)
     if chosen is None:
@@ -134,8 +137,16 @@ def patient_key(role: etree._Element | None, document_key: str) -> str:
     patient = role.find(HL7 + "patient")
     names = name_parts(patient.find(_NAME) if patient is not None else None)
     birth = _get(patient, HL7 + "birthTime", "value") or ""
-    return key("patient", chosen[0], chosen[1], norm(names["family"]), norm(names["given"]),
+    first_given = (names["given"] or "").split(" ")[0]
+    return key("patient", chosen[0], chosen[1], _fold(names["family"]), _fold(first_given),
                birth[:8])
+
+
+def _fold(name: str | None) -> str:
+    """A name as the patient key compares it: ``norm`` without accents (``José`` and ``Jose``,
+    written by two systems for one id and birth date, are one person)."""
+    decomposed = unicodedata.normalize("NFKD", norm(name))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def patient_row(ctx: Context, root: etree._Element) -> Row:

@@ -52,8 +52,12 @@ def _parser() -> etree.XMLParser:
     """One parser per thread (lxml parsers are not shared across threads)."""
     parser = getattr(_local, "parser", None)
     if parser is None:
+        # huge_tree lifts libxml2's 10 MB bound on one text node: an Unstructured Document's
+        # embedded PDF (nonXMLBody, base64) is one text node. The document's size is bounded
+        # before parsing (max_document_mb), and no entity can expand (no DOCTYPE, none
+        # resolved), so no text node can outgrow the file.
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                                 dtd_validation=False, huge_tree=False, remove_comments=True,
+                                 dtd_validation=False, huge_tree=True, remove_comments=True,
                                  remove_pis=True)
         _local.parser = parser
     return parser

@@ -8,6 +8,7 @@ unread (a template this source does not read; counted per template root as writt
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,6 +21,10 @@ from migrate.extractors.ccda.entries import Section, reader
 
 _COMPONENT, _SECTION, _ENTRY = HL7 + "component", HL7 + "section", HL7 + "entry"
 _CODE, _TEMPLATE_ID = HL7 + "code", HL7 + "templateId"
+# What an <entry> may hold before its statement (CDA R2 InfrastructureRoot): not statements.
+# What a section code may look like to be counted by it in run.json (LOINC: 29545-1).
+_CODE_TEXT = re.compile(r"[A-Za-z0-9.-]{1,32}")
+_NOT_STATEMENTS = frozenset({HL7 + "realmCode", HL7 + "typeId", _TEMPLATE_ID})
 
 
 @dataclass
@@ -56,20 +61,23 @@ def _section(ctx: Context, el: etree._Element, tally: Tally) -> None:
     entries = 0
     for entry in el.iterchildren(_ENTRY):
         entries += 1
-        _entry(ctx, entry, sec, tally)
-    tally.found += entries
+        stmts = [c for c in entry.iterchildren(etree.Element) if c.tag not in _NOT_STATEMENTS]
+        if not stmts:
+            tally.unread["(no statement)"] += 1
+        # The schema allows one statement per entry; a second one is counted (and read)
+        # as an entry of its own rather than dropped unseen.
+        tally.found += max(len(stmts), 1)
+        for stmt in stmts:
+            _entry(ctx, stmt, sec, tally)
     if not entries:
-        tally.narrative_only[sec.code or "(no code)"] += 1
+        code = sec.code if sec.code is None or _CODE_TEXT.fullmatch(sec.code) else "(not a code)"
+        tally.narrative_only[code or "(no code)"] += 1
     for comp in el.iterchildren(_COMPONENT):
         for sub in comp.iterchildren(_SECTION):
             _section(ctx, sub, tally)
 
 
-def _entry(ctx: Context, entry: etree._Element, sec: Section, tally: Tally) -> None:
-    stmt = next(entry.iterchildren(etree.Element), None)
-    if stmt is None:
-        tally.unread["(no statement)"] += 1
-        return
+def _entry(ctx: Context, stmt: etree._Element, sec: Section, tally: Tally) -> None:
     if stmt.get("nullFlavor") is not None:
         tally.no_information += 1
         return

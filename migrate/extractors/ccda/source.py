@@ -91,7 +91,10 @@ class DocumentSource:
                 else:
                     self.skipped[_extension(f)] += 1
         for rel in sorted(names):
-            yield SourceFile(rel, rel, self._outside(rel))
+            # A name that is not UTF-8 (a Latin-1 "José.xml") is shown with U+FFFD in its
+            # place; the file is read again by its bytes (ref: the name's bytes as Latin-1).
+            yield SourceFile(_shown(rel), os.fsencode(rel).decode("latin-1"),
+                             self._outside(rel))
 
     def _outside(self, rel: str) -> DocumentProblem | None:
         """A problem when the file ``rel`` is a link leading outside the source folder."""
@@ -102,8 +105,8 @@ class DocumentSource:
                                    "source folder; copy the document into the folder")
         return None
 
-    def _read_file(self, rel: str) -> bytes:
-        path = _join(self.root, rel)
+    def _read_file(self, ref: str) -> bytes:
+        path = os.path.join(os.fsencode(self.root), ref.encode("latin-1"))  # noqa: PTH118 - see _join
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError as exc:
@@ -128,7 +131,7 @@ class DocumentSource:
         if self._zip is None:
             try:
                 self._zip = zipfile.ZipFile(self.root)
-            except (OSError, zipfile.BadZipFile) as exc:
+            except (OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
                 raise ExtractError(f"cannot open the zip file {self.root}: {exc}") from None
         return self._zip
 
@@ -169,6 +172,11 @@ def _join(*parts: str | Path) -> str:
     """A path as text. Not pathlib: it interns every name it parses, for good, so memory
     would grow with the number of documents."""
     return os.path.join(*parts)  # noqa: PTH118
+
+
+def _shown(name: str) -> str:
+    """``name`` as text that can be stored and written (undecodable bytes -> U+FFFD)."""
+    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def _read_bounded(fh: IO[bytes], max_bytes: int) -> bytes:

@@ -35,13 +35,17 @@ CREATE TABLE rejects (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, line INTEGER,
 CREATE INDEX rejects_tbl ON rejects (tbl, seq);
 CREATE TABLE seen (sha TEXT PRIMARY KEY) WITHOUT ROWID;
 """
-# A row met again: it keeps its place (seq); the later-ranked document's values win; a
-# document not counted yet for it adds one to ``docs`` (all right-hand sides read the old row).
+# A row met again: it keeps its place (seq); met again in the same document (one fact
+# stated twice, e.g. in Medications and Medications Administered), the values of both are
+# kept, the later's where both have one (vals hold no nulls); from another document, the
+# later-ranked document's values win; a document not counted yet for it adds one to
+# ``docs`` (all right-hand sides read the old row).
 _UPSERT = """
 INSERT INTO rows (tbl, key, seq, rank, doc, docs, ref, vals) VALUES (?, ?, ?, ?, ?, 1, ?, ?)
 ON CONFLICT (tbl, key) DO UPDATE SET
   docs = docs + (doc != excluded.doc),
-  vals = CASE WHEN excluded.rank >= rank THEN excluded.vals ELSE vals END,
+  vals = CASE WHEN excluded.doc = doc THEN json_patch(vals, excluded.vals)
+              WHEN excluded.rank >= rank THEN excluded.vals ELSE vals END,
   ref = CASE WHEN excluded.rank >= rank THEN excluded.ref ELSE ref END,
   rank = max(rank, excluded.rank),
   doc = excluded.doc
@@ -82,8 +86,9 @@ class Spool:
         """Spool one row of ``table`` read from document number ``doc`` (ranked ``rank``);
         ``ref`` is where a document row's file can be read again."""
         self._seq += 1
+        present = {c: v for c, v in values.items() if v is not None}  # absent = None
         self.db.execute(_UPSERT, (table, key, self._seq, rank, doc, ref,
-                                        orjson.dumps(values).decode()))
+                                  orjson.dumps(present).decode()))
 
     def reject(self, table: str, line: int | None, message: str, raw: str | None) -> None:
         """Spool a document or entry of ``table`` set aside, with why."""

@@ -8,6 +8,7 @@ R2.x, e.g. ``2015-08-01``) is the same template as without (R1.1).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from lxml import etree
@@ -84,8 +85,14 @@ def first_of(el: etree._Element, wanted: Mapping[str, object] | set[str],
 
 
 def raw_first(el: etree._Element) -> str:
-    """The first templateId root as written, or ``(no template)``: how unread entries count."""
+    """The first templateId root as written, or ``(no template)``: how unread entries count.
+    A root that is no OID (free text, a name typed in the wrong field, a megabyte of junk)
+    counts as ``(not an OID)``: these keys go to run.json, which holds no source text."""
     for t in el.iterchildren(_TEMPLATE_ID):
-        if t.get("root"):
-            return t.get("root")
+        root = t.get("root")
+        if root:
+            return root if _OID.fullmatch(root) else "(not an OID)"
     return "(no template)"
+
+
+_OID = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20}){1,40}")

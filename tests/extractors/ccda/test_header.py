@@ -22,11 +22,11 @@ def test_the_patient_key_is_the_id_with_name_and_birth_date() -> None:
     ssn = '<id root="2.16.840.1.113883.4.1" extension="111-00-2330"/>'
     mrn = '<id root="1.2.3" extension="42"/>'
     first = _patient_key(ssn + mrn)
-    assert first == key("patient", "1.2.3", "42", "lee", "ann b", "19700101")  # SSN skipped
+    assert first == key("patient", "1.2.3", "42", "lee", "ann", "19700101")  # SSN skipped
     assert _patient_key(mrn, birth="19700101120000", doc="doc2") == first  # 8 digits, other doc
     assert _patient_key(mrn, birth="19700102") != first  # same id, another person
     assert _patient_key(ssn) == key("patient", "2.16.840.1.113883.4.1", "111-00-2330", "lee",
-                                    "ann b", "19700101")  # only an SSN: it is used
+                                    "ann", "19700101")  # only an SSN: it is used
 
 
 def test_no_usable_id_gives_one_patient_per_document() -> None:

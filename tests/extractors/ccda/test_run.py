@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from migrate.errors import ExtractError
-from migrate.extractors.ccda import CcdaExtractor
+from migrate.extractors.ccda import IN_DOCUMENT, CcdaExtractor
 from migrate.extractors.ccda.source import DocumentSource
 from migrate.pipeline import run_pipeline
 from tests.conftest import make_settings
@@ -95,7 +95,8 @@ def test_a_run_accounts_for_every_document_and_names_no_file(
         "Smithson_Jane_2019.xml", "Smithson_Jane_2020.xml", "Other_Person.xml"))
     quarantine = project["out"] / "quarantine.ndjson"
     [record] = [orjson.loads(x) for x in quarantine.read_bytes().splitlines()]
-    assert record["reasons"][0]["message"].startswith("Smithson_Jane_broken.xml: line 1")
+    assert record["reasons"][0]["message"].startswith(f"{IN_DOCUMENT}: line 1")
+    assert record["reasons"][0]["value"] == "Smithson_Jane_broken.xml"
     assert stat.S_IMODE(quarantine.stat().st_mode) == 0o600
     said = capsys.readouterr()
     for text in ((project["out"] / "run.json").read_text(), said.out, said.err):
@@ -162,3 +163,14 @@ def test_the_cli_runs_a_ccda_source_and_prints_no_file_or_patient_name(
     spools = [m for m in made if "emr-migrate-ccda-" in m]
     assert len(spools) == 1
     assert not Path(spools[0]).exists()
+
+
+def test_the_validate_report_shows_no_file_name(project: dict[str, Path]) -> None:
+    # validate groups the quarantine and shows each group's message in report.html and
+    # report.json; only the record's value (masked there) may name the file.
+    from migrate.validation.gaps import group_quarantine
+
+    run(project)
+    groups = group_quarantine(project["out"] / "quarantine.ndjson")
+    assert groups
+    assert not [g for g in groups if "Smithson" in g.message or "Jane" in g.message]
