@@ -29,12 +29,14 @@ class Row:
 class Pending:
     """An entry row before its key: its table, values, whether its id may key it, its parent."""
 
-    __slots__ = ("table", "values", "id_usable", "parent", "line", "key")
+    __slots__ = ("table", "values", "id_usable", "parent", "line", "key", "members")
 
     def __init__(self, table: str, values: dict[str, str | None], id_usable: bool,
                  parent: Pending | None, line: int | None) -> None:
         self.table, self.values, self.id_usable = table, values, id_usable
         self.parent, self.line, self.key = parent, line, ""
+        # An organizer's observations (their natural keys): part of what the organizer states.
+        self.members: list[tuple[str | None, ...]] = []
 
 
 class Context:

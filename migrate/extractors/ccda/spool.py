@@ -17,6 +17,7 @@ import shutil
 import sqlite3
 import tempfile
 import weakref
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -74,6 +75,7 @@ class Spool:
         self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
         self.db.execute("BEGIN")
         self._seq = 0
+        self._added: Counter[str] = Counter()  # occurrences offered per table
 
     def first_time(self, sha256: str) -> bool:
         """True the first time a document's SHA-256 is offered (False: a byte-identical
@@ -86,6 +88,7 @@ class Spool:
         """Spool one row of ``table`` read from document number ``doc`` (ranked ``rank``);
         ``ref`` is where a document row's file can be read again."""
         self._seq += 1
+        self._added[table] += 1
         present = {c: v for c, v in values.items() if v is not None}  # absent = None
         self.db.execute(_UPSERT, (table, key, self._seq, rank, doc, ref,
                                   orjson.dumps(present).decode()))
@@ -128,11 +131,13 @@ class Spool:
             yield RejectedRow(line, message, raw)
 
     def merged(self) -> dict[str, int]:
-        """Per table: row occurrences folded into a row first read from another document
-        (the sum of ``documents - 1``), tables with none left out."""
-        cur = self.db.execute("SELECT tbl, sum(docs - 1) FROM rows GROUP BY tbl "
-                              "HAVING sum(docs - 1) > 0 ORDER BY tbl")
-        return {t: int(n) for t, n in cur}
+        """Per table: row occurrences folded into a row read before, from another document
+        or from the same one (occurrences added minus rows kept), tables with none left
+        out."""
+        cur = self.db.execute("SELECT tbl, count(*) FROM rows GROUP BY tbl")
+        rows = {t: int(n) for t, n in cur}
+        return {t: n - rows.get(t, 0) for t, n in sorted(self._added.items())
+                if n > rows.get(t, 0)}
 
     def patients(self) -> dict[str, int]:
         """Patient groups: how many, the most documents one patient is in, and how many

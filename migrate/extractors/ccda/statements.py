@@ -81,6 +81,9 @@ def _assign_keys(pending: list[Pending], patient_key: str) -> None:
     in documents that list it once. Rows keyed by content that collide but contradict each
     other (the same drug and start at two doses) are told apart by their whole content:
     two facts never become one row."""
+    for p in pending:  # an organizer is what it holds (EMERGE: one id, no date, 5 panels)
+        if p.parent is not None and p.parent.table in ORGANIZERS:
+            p.parent.members.append(_natural(p))
     by_id: dict[tuple[str | None, ...], list[Pending]] = {}
     for p in pending:
         if p.id_usable:
@@ -132,12 +135,22 @@ def _id_of(p: Pending) -> tuple[str | None, ...]:
 
 
 def _natural(p: Pending) -> tuple[str | None, ...]:
-    return _NATURAL_OF[p.table](p.values)
+    return _NATURAL_OF[p.table](p.values) + _members(p)
 
 
 def _fact(p: Pending) -> tuple[str | None, ...]:
-    """Every value of the row that states the fact, in column order."""
-    return _FACT_OF[p.table](p.values)
+    """Every value of the row that states the fact, in column order (for an organizer, its
+    observations too)."""
+    return _FACT_OF[p.table](p.values) + _members(p)
+
+
+def _members(p: Pending) -> tuple[str | None, ...]:
+    """An organizer's observations as one value (none for other rows): two panels of one
+    code without ids or dates are two facts when their results differ."""
+    if p.table not in ORGANIZERS:
+        return ()
+    return ("members", "\x1f".join(sorted("\x1e".join(x or "" for x in m)
+                                             for m in p.members)) or None)
 
 
 def _getter(columns: list[str]) -> Callable[[dict], tuple[str | None, ...]]:
@@ -150,4 +163,5 @@ def _getter(columns: list[str]) -> Callable[[dict], tuple[str | None, ...]]:
 _NOT_FACT = frozenset(ENTRY) - {"mood", "negated", "status"} | {
     "narrative_text", *CONCERN, *(column for column, _ in PARENTS.values())}
 _NATURAL_OF = {t: _getter(cols) for t, cols in NATURAL.items()}
+ORGANIZERS = frozenset({"results", "vital_signs"})
 _FACT_OF = {t: _getter([c for c in TABLES[t] if c not in _NOT_FACT]) for t in NATURAL}
