@@ -35,6 +35,8 @@ Cond = Callable[["Scope"], bool]
 IMPURE = "\0impure"  # a dependency that cannot be keyed (a loop variable, another group row)
 MEMO_MAX = 4_096  # entries per memoized subtree before its cache restarts (memory stays flat)
 MEMO_PROBE = 2_000  # calls after which a cache that hits less than a quarter of the time stops
+MEMO_KEY_CHARS = 1_024  # a result keyed by a longer text is not cached (a document's base64
+# never repeats; 4,096 of them would hold gigabytes: memory stays bounded by the chunk)
 DIRECTIVES = ("$when", "$foreach", "as", "$each_row")
 # Transforms that take a value as it is, a list included (the others read one value).
 _TAKE_LISTS = frozenset({"first_of", "choose", "ref", "literal", "row"})
@@ -545,7 +547,7 @@ def memoized(fn: Fn, cols: tuple[str, ...]) -> Fn:
             cache.clear()
         errors, notes = len(s.errors), len(s.notes)
         value = fn(s)
-        if on and len(s.errors) == errors and len(s.notes) == notes:
+        if on and len(s.errors) == errors and len(s.notes) == notes and _small(key):
             if len(cache) >= MEMO_MAX:
                 cache.clear()
             cache[key] = value
@@ -554,6 +556,16 @@ def memoized(fn: Fn, cols: tuple[str, ...]) -> Fn:
 
     run.inner = fn  # type: ignore[attr-defined]  # the chunked runner dedups values itself
     return run
+
+
+def _small(key: Any) -> bool:
+    """A memo key worth keeping: no text in it longer than `MEMO_KEY_CHARS` (checked on a
+    miss only, so a hit costs nothing more)."""
+    if type(key) is str:
+        return len(key) <= MEMO_KEY_CHARS
+    if type(key) is tuple:
+        return not any(type(v) is str and len(v) > MEMO_KEY_CHARS for v in key)
+    return True
 
 
 def eval_all(fns: Iterable[Fn], scope: Scope) -> list[Any]:

@@ -49,6 +49,8 @@ from migrate.validation.walk import CODE, CODEABLE, _check_codeable, field_class
 
 MAX_SHAPES = 20_000  # plans kept; beyond that new shapes take the full path (bounded memory)
 MAX_MEMO = 16_384  # valid values remembered per FHIR primitive type before the memo restarts
+MEMO_CHARS = 512  # longer values are not remembered (a document's base64 never repeats, and
+# 16,384 of them would hold gigabytes: memory stays bounded by the chunk, not the source)
 FRESH_SKIPS = 16  # columns of a field taken as they are after one without repeated objects
 MAX_TOKENS = 50_000  # numbered shape tokens (a few hundred in practice); then both restart
 
@@ -115,7 +117,7 @@ class _Primitive:
         if len(memo) >= MAX_MEMO:
             memo.clear()
         for i, v in enumerate(values):
-            if i not in bad and v is not None:
+            if i not in bad and v is not None and (type(v) is not str or len(v) <= MEMO_CHARS):
                 memo[v] = type(v)
         return bad
 

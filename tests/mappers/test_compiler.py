@@ -77,3 +77,37 @@ def test_objects_in_first_of_and_choose_branches_under_a_primitive_are_reported(
         "translate gives a Coding here; add `as: code`",
         "11: emit[0].template.birthDate.choose[0].value: Patient.birthDate is a primitive "
         "(date): quantity gives a Quantity here; use `decimal` for the number alone"]
+
+
+def test_a_memoized_subtree_keeps_no_result_keyed_by_a_long_text() -> None:
+    """A document's base64 never repeats: caching results keyed by it held every document of
+    a C-CDA run in memory (peak memory grew with the number of documents). Short keys are
+    still cached; long ones are computed every time and kept nowhere."""
+    import gc
+    import weakref
+
+    from migrate.mappers.compiler import MEMO_KEY_CHARS, Scope, memoized
+
+    class Result(dict):  # a dict that can be watched with a weak reference
+        pass
+
+    made: list[weakref.ref] = []
+
+    def build(s: Scope) -> Result:
+        out = Result(data=s.row["data"])
+        made.append(weakref.ref(out))
+        return out
+
+    run = memoized(build, ("data",))
+    short = run(Scope({"data": "abc"}, {}, None))
+    assert run(Scope({"data": "abc"}, {}, None)) is short  # cached
+    big = "x" * (MEMO_KEY_CHARS + 1)
+    first = run(Scope({"data": big}, {}, None))
+    assert run(Scope({"data": big}, {}, None)) is not first  # computed again, not cached
+    del first
+    gc.collect()
+    assert [ref() is None for ref in made[1:]] == [True, True]
+    pair = memoized(build, ("data", "other"))
+    pair(Scope({"data": big, "other": "1"}, {}, None))
+    gc.collect()
+    assert made[-1]() is None

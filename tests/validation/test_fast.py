@@ -13,6 +13,7 @@ the issue lists must be equal, message for message:
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from collections.abc import Iterator
@@ -288,3 +289,21 @@ def test_primitive_extensions_are_valid_and_judged_alike() -> None:
     before = fast.fast
     assert fast.validate_many(good) == [[], [], []]
     assert fast.fast == before + 3  # planned shapes: no model built again
+
+
+def test_the_memo_of_valid_values_keeps_no_long_text() -> None:
+    """Valid values are remembered so that a chunk's repeats are checked once; a document's
+    base64 never repeats, and remembering 16,384 of them held every document of a C-CDA run
+    in memory. Long texts are checked each time and remembered nowhere."""
+    from migrate.validation.fast import MEMO_CHARS, FastValidator
+
+    validator = FastValidator()
+    data = [base64.b64encode(bytes([n]) * (MEMO_CHARS + 10)).decode() for n in range(40)]
+    docs = [{"resourceType": "DocumentReference", "status": "current",
+             "content": [{"attachment": {"contentType": "text/xml", "data": d}}]}
+            for d in data]
+    assert validator.validate_many(docs) == [[] for _ in docs]
+    assert validator.validate_many(docs) == [[] for _ in docs]
+    remembered = [v for p in validator._primitives.values() for v in p.memo]
+    assert "current" in remembered or "text/xml" in remembered
+    assert not [v for v in remembered if isinstance(v, str) and len(v) > MEMO_CHARS]
