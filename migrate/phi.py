@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 _RUN = 4
 # Column names that hold identifiers or names in general (words a dictionary also uses).
-_GENERIC_NAME = r"id$|_id|uuid|guid|key$|name|title"
+_GENERIC_NAME = r"id$|_id|^id|extension|uuid|guid|key$|name|title"
 # Column names about a person: identifiers, contact details, places, birth dates, free text.
 _PERSONAL_NAME = re.compile(
     r"first|last|given|family|maiden|middle|suffix|prefix|"
@@ -28,7 +28,10 @@ _PERSONAL_NAME = re.compile(
     r"patient|person|owner|guarantor|insured|contact|kin$|spouse|mother|father|guardian|"
     r"addr|street|city|county|zip|postal|fips|phone|tel|fax|mobile|cell|email|mail|url|"
     r"birth|dob|born|death|deceased|lat$|lon$|latitude|longitude|geo|ip$|"
-    r"note|comment|text|memo|remark|narrative|free|income|expense|coverage|salary",
+    r"note|comment|text|memo|remark|narrative|free|income|expense|coverage|salary|"
+    # dates of care written as digits (HL7 TS: 20130717114446-0500) are typed as numbers:
+    # a column named like a time shows no range nor values; a file name may be a patient's
+    r"effective|time|date|_low$|_high$|file",
     re.IGNORECASE)
 _SENSITIVE_NAME = re.compile(f"{_GENERIC_NAME}|{_PERSONAL_NAME.pattern}", re.IGNORECASE)
 # A value shaped like a person's name: two or more capitalised words (digits allowed).

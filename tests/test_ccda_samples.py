@@ -240,3 +240,23 @@ def test_the_output_loads_into_sekmet_and_reconcile_agrees(sekmet_server: Any,
     assert report["status"] == "ok"
     assert all(t["ok"] and t["expected"] == t["target"] for t in report["types"])
     assert sum(t["target"] for t in report["types"]) == total
+
+
+@needs_samples
+def test_the_profile_of_the_documents_shows_no_date_of_care_no_identifier_no_file(
+        tmp_path: Path) -> None:
+    """`emr-migrate profile --source ccda:DIR` types HL7 times (20100424100000) as numbers:
+    columns named like times, identifiers (id_extension: EMERGE's 50 patients share one SSN)
+    and file names (they hold patients' names) show no values and no ranges."""
+    import re
+
+    result = CliRunner().invoke(cli, ["profile", "--source", f"ccda:{SAMPLES}",
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    shown = result.output
+    times = {m.group(1).decode() for p in oracle.sample_files(SAMPLES)
+             for m in re.finditer(rb'value="(\d{8,14}[^"]*)"', p.read_bytes())}
+    assert len(times) > 700
+    assert [t for t in times if f'"{t}"' in shown] == []
+    assert "111-00-2330" not in shown
+    assert not [p.name for p in oracle.sample_files(SAMPLES) if p.name in shown]
