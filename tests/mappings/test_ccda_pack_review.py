@@ -1,0 +1,133 @@
+"""Review of the ``mappings/ccda`` output on the 95 real documents, as a clinician and as a
+US Core server would read it: the invariants and bindings that fhir.resources does not check
+(ait-1, vs-2, per-1, required elements of the US Core profiles), checked over the whole
+output, and the clinical facts that were lost or inverted (no known allergies, blood pressure
+outside its vital-signs panel, a year-1 end date, lab reports without a time)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import orjson
+import pytest
+
+from migrate.pipeline import run_pipeline
+from tests import ccda_oracle as oracle
+from tests.conftest import REPO, make_settings
+
+PACK = REPO / "mappings" / "ccda"
+SAMPLES = oracle.SAMPLES
+SCT = "http://snomed.info/sct"
+pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason=oracle.SKIP_REASON)
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """The resources of one run of the pack over the sample documents, by type."""
+    folder = tmp_path_factory.mktemp("ccda-review")
+    report = run_pipeline(make_settings({"type": "ccda", "path": str(SAMPLES)},
+                                        f"ndjson:{folder / 'nd'}", folder, PACK))
+    assert report.status == "ok", report.problems()
+    return {p.stem: [orjson.loads(x) for x in p.read_bytes().splitlines()]
+            for p in (folder / "nd").glob("*.ndjson")}
+
+
+def _code(concept: dict | None) -> str | None:
+    return ((concept or {}).get("coding") or [{}])[0].get("code")
+
+
+def _walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in _walk(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [x for v in value for x in _walk(v, path)]
+    return [(path, value)]
+
+
+def test_no_known_allergies_is_a_coded_confirmed_situation(out: dict) -> None:
+    """negationInd true without a substance ("No Known Allergies"): US Core needs a code, and
+    the fact is that the patient has no known (drug) allergy, not a refuted unnamed one."""
+    nka = [r for r in out["AllergyIntolerance"]
+           if _code(r.get("code")) in {"409137002", "716186003", "429625007", "428607008"}]
+    assert len(nka) == 2
+    by_text = {r["code"]["text"]: r for r in nka}
+    drug = by_text["No Known Allergies"]  # value 416098002 drug allergy: no known drug allergy
+    assert drug["code"]["coding"] == [{"system": SCT, "code": "409137002"}]
+    for r in nka:
+        assert r["code"]["coding"][0]["system"] == SCT
+        assert _code(r["clinicalStatus"]) == "active"
+        assert _code(r["verificationStatus"]) == "confirmed"
+        assert "type" not in r
+        assert "category" not in r
+
+
+def test_an_allergy_observation_without_substance_is_not_an_active_allergy(out: dict) -> None:
+    """Partners writes "No allergy data is applicable" as an allergy observation (nullFlavor
+    NASK, value 419199007, no participant): it used to become 5 active, confirmed allergies
+    without a code."""
+    for r in out["AllergyIntolerance"]:
+        assert r.get("code"), r["id"]
+        assert r["code"].get("coding") or r["code"].get("text"), r["id"]
+        assert "No allergy data" not in orjson.dumps(r).decode()
+
+
+def test_allergy_status_invariants(out: dict) -> None:
+    """ait-1: clinicalStatus unless entered-in-error (refuted included); ait-2: none when
+    entered-in-error."""
+    for r in out["AllergyIntolerance"]:
+        erroneous = _code(r.get("verificationStatus")) == "entered-in-error"
+        assert ("clinicalStatus" in r) != erroneous, r["id"]
+
+
+def test_a_blood_pressure_is_a_member_of_its_vital_signs_panel(out: dict) -> None:
+    """Every blood-pressure panel is listed by its organizer's vital-signs panel (through its
+    systolic; 7 organizers of the sample set have a diastolic only), and no vital-signs panel
+    is left with neither member nor value (vs-2): there were 76."""
+    obs = out["Observation"]
+    members = Counter(m["reference"] for r in obs for m in r.get("hasMember", []))
+    assert max(members.values()) == 1
+    bp = [r for r in obs if _code(r["code"]) == "85354-9"]
+    unlisted = [r for r in bp if members[f"Observation/{r['id']}"] == 0]
+    assert len(bp) == 215
+    assert len(unlisted) == 7
+    assert all(c["code"]["coding"][0]["code"] == "8462-4"
+               for r in unlisted for c in r["component"] if "valueQuantity" in c)
+    empty = [r for r in obs if _code(r["code"]) == "85353-1" and not r.get("hasMember")]
+    assert len(empty) == 12  # the 7 above and 5 whose only members were set aside
+
+
+def test_periods_are_ordered_and_no_year_one(out: dict) -> None:
+    """per-1 (start <= end) over every resource; Allscripts Sunrise's 00010101000000 (an
+    unknown time) is no date at all, not 0001-01-01."""
+    for rs in out.values():
+        for r in rs:
+            for path, value in _walk(r):
+                if isinstance(value, str) and re.fullmatch(r"\d{4}(-\d\d)*(T.*)?", value):
+                    assert not value.startswith("0001"), (r["id"], path, value)
+            for v in r.values():
+                if isinstance(v, dict) and v.get("start") and v.get("end"):
+                    assert v["start"][:10] <= v["end"][:10], (r["id"], v)
+
+
+def test_every_lab_report_with_a_time_in_its_observations_has_effective(out: dict) -> None:
+    """US Core requires DiagnosticReport.effective[x]; 239 of 273 organizers have no
+    effectiveTime: their observations' times give it (one: a dateTime; several: a period)."""
+    reports = out["DiagnosticReport"]
+    without = [r for r in reports if "effectiveDateTime" not in r
+               and "effectivePeriod" not in r]
+    assert len(without) == 4  # 3 whose observations have no time either, 1 Sunrise year-1
+    periods = [r["effectivePeriod"] for r in reports if "effectivePeriod" in r]
+    assert len(periods) == 17
+    assert ({"start": "2009-04-01", "end": "2010-04-01"} in periods)
+
+
+def test_no_time_without_zone_and_birth_date_is_a_date(out: dict) -> None:
+    for rs in out.values():
+        for r in rs:
+            for path, value in _walk(r):
+                if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT.*", value):
+                    assert re.search(r"(Z|[+-]\d\d:\d\d)$", value), (r["id"], path, value)
+    assert all(re.fullmatch(r"\d{4}(-\d\d(-\d\d)?)?", p["birthDate"])
+               for p in out["Patient"] if "birthDate" in p)
