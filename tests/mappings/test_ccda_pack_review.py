@@ -131,3 +131,23 @@ def test_no_time_without_zone_and_birth_date_is_a_date(out: dict) -> None:
                     assert re.search(r"(Z|[+-]\d\d:\d\d)$", value), (r["id"], path, value)
     assert all(re.fullmatch(r"\d{4}(-\d\d(-\d\d)?)?", p["birthDate"])
                for p in out["Patient"] if "birthDate" in p)
+
+
+def test_smoking_history_keeps_its_dates_translations_and_no_assertion_coding(out: dict) -> None:
+    """C-CDA R1.1 smoking status: low = started, high = stopped, so "former smoker" keeps its
+    quit date; ASSERTION (the act's code) is no coding of the observation's code; a code
+    with nullFlavor keeps its translation; Tobacco Use 4.85 is LOINC 11367-0; no time at all
+    is a data-absent-reason on the required effective."""
+    social = [r for r in out["Observation"]
+              if r["category"][0]["coding"][0]["code"] == "social-history"]
+    assert "ASSERTION" not in orjson.dumps(social).decode()
+    former = [r for r in social if _code(r.get("valueCodeableConcept")) == "8517006"]
+    assert {"start": "2005-05-01", "end": "2011-02-27"} in [r.get("effectivePeriod")
+                                                            for r in former]
+    tobacco = [r for r in social if _code(r["code"]) == "11367-0"]
+    assert [_code(r["valueCodeableConcept"]) for r in tobacco] == ["65568007"]
+    local = [r for r in social if r["code"].get("text") == "Tobacco use"]
+    assert local[0]["code"]["coding"][0]["code"] == "22154"
+    unknown = [r for r in social if "_effectiveDateTime" in r]
+    assert len(unknown) == 17
+    assert all("effectivePeriod" not in r and "effectiveDateTime" not in r for r in unknown)
