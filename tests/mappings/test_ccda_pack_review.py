@@ -151,3 +151,23 @@ def test_smoking_history_keeps_its_dates_translations_and_no_assertion_coding(ou
     unknown = [r for r in social if "_effectiveDateTime" in r]
     assert len(unknown) == 17
     assert all("effectivePeriod" not in r and "effectiveDateTime" not in r for r in unknown)
+
+
+def _quantities(r: dict) -> list[dict]:
+    found = [r.get("valueQuantity"), *[c.get("valueQuantity") for c in r.get("component", [])],
+             *[x.get(k) for x in r.get("referenceRange", []) for k in ("low", "high")]]
+    return [q for q in found if q]
+
+
+def test_vital_sign_units_are_ucum_in_the_us_core_bindings(out: dict) -> None:
+    """Vital signs need a UCUM code (Partners writes `in` and `lbs`; Allscripts `[in_us]`,
+    valid UCUM but outside the body-height binding cm | [in_i]); lab units that vendors spell
+    their own way (`10+3/ul`, `K/uL`, `mMol/L`) get their UCUM code too."""
+    vitals = [q for r in out["Observation"] for q in _quantities(r)
+              if r["category"][0]["coding"][0]["code"] == "vital-signs"]
+    assert len(vitals) > 700
+    assert all(q.get("system") == "http://unitsofmeasure.org" for q in vitals)
+    assert "[in_us]" not in {q["code"] for q in vitals}
+    labs = [q for r in out["Observation"] for q in _quantities(r)
+            if r["category"][0]["coding"][0]["code"] == "laboratory" and q.get("unit")]
+    assert {q["unit"] for q in labs if "code" not in q} == {"NA", "mgAlb/gCre", "uug"}
