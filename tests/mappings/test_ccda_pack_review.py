@@ -171,3 +171,20 @@ def test_vital_sign_units_are_ucum_in_the_us_core_bindings(out: dict) -> None:
     labs = [q for r in out["Observation"] for q in _quantities(r)
             if r["category"][0]["coding"][0]["code"] == "laboratory" and q.get("unit")]
     assert {q["unit"] for q in labs if "code" not in q} == {"NA", "mgAlb/gCre", "uug"}
+
+
+def test_interpretation_flags_are_kept_on_blood_pressure_and_with_their_words(out: dict) -> None:
+    """A systolic / diastolic flagged High (NIST) keeps the flag in its blood-pressure panel
+    component; the interpretation's originalText ("Normal", "HI") travels as its text, alone
+    when the code is UNK."""
+    bp = [r for r in out["Observation"] if _code(r["code"]) == "85354-9"]
+    flags = Counter((c["code"]["coding"][0]["code"], _code(i), i.get("text"))
+                    for r in bp for c in r["component"] for i in c.get("interpretation", []))
+    assert flags[("8480-6", "H", "High")] == 1
+    assert flags[("8462-4", "H", "High")] == 1
+    assert sum(flags.values()) == 14
+    assert all(i.get("coding") or i.get("text") for r in out["Observation"]
+               for i in r.get("interpretation", []))
+    texts = Counter(i.get("text") for r in out["Observation"]
+                    for i in r.get("interpretation", []) if i.get("text"))
+    assert texts == Counter({"Normal": 7, "HI": 1, "Extreme High": 1})
