@@ -188,3 +188,12 @@ def test_interpretation_flags_are_kept_on_blood_pressure_and_with_their_words(ou
     texts = Counter(i.get("text") for r in out["Observation"]
                     for i in r.get("interpretation", []) if i.get("text"))
     assert texts == Counter({"Normal": 7, "HI": 1, "Extreme High": 1})
+
+
+def test_document_format_code_says_release_and_body(out: dict) -> None:
+    """Every sample is C-CDA R1.1 (no template extension) and HL7_UD has a non-XML body: the
+    IHE format code said structuredBody:2.1 for all 95."""
+    formats = Counter(c["format"]["code"] for r in out["DocumentReference"]
+                      for c in r["content"])
+    assert formats == Counter({"urn:hl7-org:sdwg:ccda-structuredBody:1.1": 94,
+                               "urn:hl7-org:sdwg:ccda-nonXMLBody:1.1": 1})
