@@ -197,3 +197,17 @@ def test_document_format_code_says_release_and_body(out: dict) -> None:
                       for c in r["content"])
     assert formats == Counter({"urn:hl7-org:sdwg:ccda-structuredBody:1.1": 94,
                                "urn:hl7-org:sdwg:ccda-nonXMLBody:1.1": 1})
+
+
+def test_a_medication_keeps_its_free_text_sig(out: dict) -> None:
+    """The sig of a Medication Activity is its text (narrative reference): Allscripts writes
+    "INHALE 2 PUFFS Every 6 hours PRN wheezing" there and nowhere else; the Instructions act
+    (4.20) is the patient instruction."""
+    requests = out["MedicationRequest"]
+    sigs = [d["text"] for r in requests for d in r.get("dosageInstruction", []) if "text" in d]
+    assert len(sigs) == 75
+    assert any("INHALE 2 PUFFS Every 6 hours PRN wheezing" in s for s in sigs)
+    patient = [d["patientInstruction"] for r in requests
+               for d in r.get("dosageInstruction", []) if "patientInstruction" in d]
+    assert "Take twice daily for 7 days" in patient
+    assert len(patient) == 18
