@@ -211,3 +211,16 @@ def test_a_medication_keeps_its_free_text_sig(out: dict) -> None:
                for d in r.get("dosageInstruction", []) if "patientInstruction" in d]
     assert "Take twice daily for 7 days" in patient
     assert len(patient) == 18
+
+
+def test_no_problems_is_an_asserted_condition_not_lost(out: dict) -> None:
+    """Practice Fusion's negated problem without a code ("No Problems indicated") was
+    filtered as no information: it says the patient has no current problem (160245001)."""
+    none = [r for r in out["Condition"] if _code(r["code"]) == "160245001"]
+    assert len(none) == 1
+    assert none[0]["code"]["text"] == "No Problems indicated"
+    assert _code(none[0]["clinicalStatus"]) == "active"
+    assert _code(none[0]["verificationStatus"]) == "confirmed"
+    for r in out["Condition"]:  # con-3 for every problem-list item
+        if r["category"][0]["coding"][0]["code"] == "problem-list-item":
+            assert "clinicalStatus" in r or _code(r["verificationStatus"]) == "entered-in-error"
