@@ -224,3 +224,30 @@ def test_no_problems_is_an_asserted_condition_not_lost(out: dict) -> None:
     for r in out["Condition"]:  # con-3 for every problem-list item
         if r["category"][0]["coding"][0]["code"] == "problem-list-item":
             assert "clinicalStatus" in r or _code(r["verificationStatus"]) == "entered-in-error"
+
+
+def test_uuid_roots_are_urn_uuid_and_no_shared_root_only_encounter_id(out: dict) -> None:
+    """A UUID is never a urn:oid (Practice Fusion's vital-sign id roots, the EMERGE
+    encounter id) and is lower case; EMERGE's 275 encounters sharing one root-only id no
+    longer carry it as their identifier (a server would merge them)."""
+    uuid = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                      r"[0-9a-fA-F]{12}")
+    for rs in out.values():
+        for r in rs:
+            for ident in r.get("identifier", []):
+                # a UUID extension is a plain value; a UUID root is the system, or the
+                # value of a urn:ietf:rfc:3986 identifier
+                uri = ident.get("system")
+                if uri == "urn:ietf:rfc:3986":
+                    uri = ident["value"]
+                # (Practice Fusion's one root "A71277db8-..." is neither a UUID nor an OID)
+                if uri and uuid.fullmatch(uri.rsplit(":", 1)[-1]):
+                    assert uri.startswith("urn:uuid:"), (r["id"], ident)
+                    assert uri == uri.lower(), (r["id"], ident)
+    shared = Counter((i.get("system"), i["value"]) for r in out["Encounter"]
+                     for i in r.get("identifier", []))
+    assert max(shared.values()) <= 8  # an Allscripts test id in 8 documents of 5 people
+    pf = [r for r in out["Observation"] if any(
+        i["system"] == "urn:uuid:09468747-f093-477d-a1d4-95227bc949e5"
+        for i in r.get("identifier", []))]
+    assert len(pf) == 7
