@@ -251,3 +251,16 @@ def test_uuid_roots_are_urn_uuid_and_no_shared_root_only_encounter_id(out: dict)
         i["system"] == "urn:uuid:09468747-f093-477d-a1d4-95227bc949e5"
         for i in r.get("identifier", []))]
     assert len(pf) == 7
+
+
+def test_misnamed_code_system_oids_follow_their_codes(out: dict) -> None:
+    """Survey 3 flagged two OIDs to check against their codes: EMERGE's 2.16.840.1.113883.6.13
+    (the CDT OID) holds HCPCS Level II codes (G0202 screening mammography), Cerner's .6.104
+    (ICD-9-CM procedures) holds diagnosis codes (599.0 urinary tract infection)."""
+    codings = [v for rs in out.values() for r in rs for p, v in _walk(r) if p.endswith("system")]
+    assert "urn:oid:2.16.840.1.113883.6.13" not in codings
+    assert "urn:oid:2.16.840.1.113883.6.104" not in codings
+    systems = {(c.get("system"), c.get("code")) for r in out["Procedure"] + out["Condition"]
+               for c in r["code"].get("coding", [])}
+    assert ("http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "G0202") in systems
+    assert ("http://hl7.org/fhir/sid/icd-9-cm", "599.0") in systems
