@@ -264,3 +264,11 @@ def test_misnamed_code_system_oids_follow_their_codes(out: dict) -> None:
                for c in r["code"].get("coding", [])}
     assert ("http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "G0202") in systems
     assert ("http://hl7.org/fhir/sid/icd-9-cm", "599.0") in systems
+
+
+def test_a_reaction_takes_the_allergy_severity_when_it_has_none(out: dict) -> None:
+    """C-CDA R1.1 writes the Severity Observation on the allergy observation; its reactions
+    then have none of their own: 2 reaction severities became 14."""
+    severities = Counter(x["severity"] for r in out["AllergyIntolerance"]
+                         for x in r.get("reaction", []) if "severity" in x)
+    assert severities == Counter({"mild": 7, "moderate": 6, "severe": 1})
