@@ -272,3 +272,11 @@ def test_a_reaction_takes_the_allergy_severity_when_it_has_none(out: dict) -> No
     severities = Counter(x["severity"] for r in out["AllergyIntolerance"]
                          for x in r.get("reaction", []) if "severity" in x)
     assert severities == Counter({"mild": 7, "moderate": 6, "severe": 1})
+
+
+def test_patient_language_is_bcp_47(out: dict) -> None:
+    """Vendors write ISO 639-2 (`eng`, `spa`) under a BCP 47 system, which takes the shortest
+    code (`en`, `es`); codes already BCP 47 (`en`, `fr-CN`) stay as written."""
+    codes = Counter(c["code"] for p in out["Patient"] for x in p.get("communication", [])
+                    for c in x["language"]["coding"])
+    assert codes == Counter({"es": 51, "en": 23, "fr-CN": 2})
