@@ -280,3 +280,20 @@ def test_patient_language_is_bcp_47(out: dict) -> None:
     codes = Counter(c["code"] for p in out["Patient"] for x in p.get("communication", [])
                     for c in x["language"]["coding"])
     assert codes == Counter({"es": 51, "en": 23, "fr-CN": 2})
+
+
+def test_an_entry_without_code_named_by_its_text_is_kept(out: dict) -> None:
+    """Allscripts result observations without code whose entry text names them (a chest
+    X-ray "consistent with pneumonia") were set aside as observations without code; plan of
+    care goals and a planned aspirin with only a text were filtered as no information."""
+    labs = {r["code"].get("text"): r for r in out["Observation"]
+            if r["category"][0]["coding"][0]["code"] == "laboratory"}
+    xray = labs["CHEST XRAY, PA & LATERAL (71020)"]
+    assert xray["valueString"] == "Comments: consistent with pneumonia"
+    assert "Result excluded/not available" not in labs
+    listed = {m["reference"] for r in out["DiagnosticReport"] for m in r.get("result", [])}
+    assert f"Observation/{xray['id']}" in listed
+    plans = [r["code"].get("text", "") for r in out["ServiceRequest"]]
+    assert sum(t.startswith("Goal: ") for t in plans) == 3
+    assert any(t.startswith("aspirin Tablet... Give 81 milliGRAM(s)") for t in plans)
+    assert not any("excluded/not available" in t for t in plans)
