@@ -46,6 +46,14 @@ def _walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
     return [(path, value)]
 
 
+def _dicts(value: Any) -> list[dict]:
+    if isinstance(value, dict):
+        return [value, *[d for v in value.values() for d in _dicts(v)]]
+    if isinstance(value, list):
+        return [d for v in value for d in _dicts(v)]
+    return []
+
+
 def test_no_known_allergies_is_a_coded_confirmed_situation(out: dict) -> None:
     """negationInd true without a substance ("No Known Allergies"): US Core needs a code, and
     the fact is that the patient has no known (drug) allergy, not a refuted unnamed one."""
@@ -106,8 +114,8 @@ def test_periods_are_ordered_and_no_year_one(out: dict) -> None:
             for path, value in _walk(r):
                 if isinstance(value, str) and re.fullmatch(r"\d{4}(-\d\d)*(T.*)?", value):
                     assert not value.startswith("0001"), (r["id"], path, value)
-            for v in r.values():
-                if isinstance(v, dict) and v.get("start") and v.get("end"):
+            for v in _dicts(r):  # every Period, boundsPeriod of a dosage included
+                if isinstance(v.get("start"), str) and isinstance(v.get("end"), str):
                     assert v["start"][:10] <= v["end"][:10], (r["id"], v)
 
 
