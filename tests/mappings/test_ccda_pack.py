@@ -156,7 +156,8 @@ def test_vital_signs_panel_and_blood_pressure(run: dict) -> None:
     assert [c["valueQuantity"]["value"] for c in panel["component"]] == [120, 80]
     height = _one(run, "Observation", "8302-2")
     vitals = _one(run, "Observation", "85353-1")
-    assert vitals["hasMember"] == [{"reference": f"Observation/{height['id']}"}]
+    assert vitals["hasMember"] == [{"reference": f"Observation/{height['id']}"},
+                                   {"reference": f"Observation/{panel['id']}"}]
     report = _one(run, "DiagnosticReport")
     labs = {o["id"] for o in run["resources"]["Observation"]
             if o["category"][0]["coding"][0]["code"] == "laboratory"}
