@@ -138,6 +138,24 @@ def test_every_reference_points_at_a_resource_of_the_run(whole: dict) -> None:
 
 
 @needs_samples
+def test_no_two_resources_of_a_patient_share_an_identifier(whole: dict) -> None:
+    """An entry id written as an identifier belongs to one fact: Practice Fusion puts one id
+    on two different allergies, EMERGE one id on three; those rows are keyed by content and
+    carry no identifier (a server matching on identifiers would merge them). Documents are
+    left out: exporters reuse a ClinicalDocument/id for different documents, kept as sent."""
+    seen: dict[tuple, set[str]] = {}
+    for kind, rs in whole["resources"].items():
+        for r in rs:
+            subject = (r.get("subject") or r.get("patient") or {}).get("reference")
+            if subject is None or kind == "DocumentReference":
+                continue
+            for i in r.get("identifier", []):
+                seen.setdefault((kind, subject, i.get("system"), i["value"]), set()).add(r["id"])
+    assert len(seen) > 500
+    assert [k for k, ids in seen.items() if len(ids) > 1] == []
+
+
+@needs_samples
 def test_each_document_travels_whole_in_its_document_reference(whole: dict) -> None:
     files = {hashlib.sha1(p.read_bytes()).digest(): p.read_bytes()
              for p in oracle.sample_files(SAMPLES)}

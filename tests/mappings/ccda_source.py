@@ -15,7 +15,7 @@ LOINC, SNOMED, RXNORM = "2.16.840.1.113883.6.1", "2.16.840.1.113883.6.96", "2.16
 CVX, CPT = "2.16.840.1.113883.12.292", "2.16.840.1.113883.6.12"
 XML_B64 = "PENsaW5pY2FsRG9jdW1lbnQvPg=="  # <ClinicalDocument/>
 XML_SHA1 = "2jmj7l5rSw0yVb/vlWAYkK/YBwk="
-ENTRY = {"patient_key": "P1", "document_key": "DOC1", "documents": "1"}
+ENTRY = {"patient_key": "P1", "document_key": "DOC1", "documents": "1", "id_keys": "true"}
 
 # table -> rows (only the columns a row fills; the header is the table's full column list)
 ROWS: dict[str, list[dict[str, str]]] = {

@@ -97,8 +97,9 @@ def _assign_keys(pending: list[Pending], patient_key: str) -> None:
             v[PARENTS[p.table][0]] = parent[0]
         if p.id_usable and _id_of(p) in keyed_by_id:
             p.key = key(p.table, patient_key, *parent, "id", v["id_root"], v["id_extension"])
-            v["entry_key"] = p.key
+            v["entry_key"], v["id_keys"] = p.key, "true"
             continue
+        v["id_keys"] = "false"
         p.key = key(p.table, patient_key, *parent, "content", *_natural(p))
         fact, before = _fact(p), said.get((p.table, p.key))
         if before is None or _compatible(before, fact):

@@ -20,8 +20,11 @@ def coded(prefix: str) -> list[str]:
 
 # Every row read from an entry carries these: its key, the patient's, the document it was
 # last seen in, how many documents held it, where it sits, and the narrative it points to.
+# ``id_keys`` is "true" when the entry's id keys its row (unique to one fact in its
+# document), else "false": an id shared by different statements is no identifier of either.
 ENTRY = ["entry_key", "patient_key", "document_key", "documents", "section_code",
          "section_template", "template", "template_version", "id_root", "id_extension",
+         "id_keys",
          "mood", "negated", "status", "narrative_ref", "narrative_text", "line"]
 TIMES = ["effective", "effective_null", "effective_low", "effective_low_null",
          "effective_high", "effective_high_null"]
