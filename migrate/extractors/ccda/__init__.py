@@ -112,7 +112,12 @@ class CcdaExtractor(Extractor):
     @classmethod
     def from_text(cls, text: str) -> dict[str, Any] | None:
         """``ccda:PATH`` (a folder or a zip file)."""
-        return {"path": text[len("ccda:"):]} if text.startswith("ccda:") else None
+        if not text.startswith("ccda:"):
+            return None
+        if not text[len("ccda:"):].strip():
+            raise ConfigError("--source ccda: needs a folder or a .zip file after the colon "
+                              "(ccda:FOLDER or ccda:FILE.zip)")
+        return {"path": text[len("ccda:"):]}
 
     def describe(self, table: str) -> str:
         """The table's name (never a file name: C-CDA file names often name patients)."""
@@ -282,6 +287,10 @@ class CcdaExtractor(Extractor):
                 self._document(spool, reader, ordinal, item)
                 bar.update()
         spool.commit()
+        if not self.tally.files:  # a wrong folder, not a practice without records
+            raise ExtractError("the C-CDA source holds no document (no *.xml, *.ccd or *.cda "
+                               f"file; other files: {sum(self.source.skipped.values())}): "
+                               "check the path")
 
     def _document(self, spool: Spool, reader: Reader, ordinal: int, item: SourceFile) -> None:
         """Read one document into the spool, or quarantine it, or count it a duplicate."""

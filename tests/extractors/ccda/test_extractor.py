@@ -338,3 +338,16 @@ def test_a_full_disk_under_the_spool_is_a_clear_error_and_leaves_nothing(
         list(ext.iter_batches("documents"))
     assert list((tmp_path / "spool").iterdir()) == []
     ext.close()
+
+
+def test_a_source_without_documents_is_an_error_not_an_empty_success(tmp_path: Path) -> None:
+    """A folder holding no C-CDA document is a wrong path, not a practice without records:
+    the run stops (exit 2) instead of saying ok with nothing migrated. ``ccda:`` with no
+    path is a usage error (it would read the current folder, outputs included)."""
+    ext = open_ccda(tmp_path, {"notes.txt": b"not a document"})
+    with pytest.raises(ExtractError, match="holds no document"):
+        read(ext, "documents")
+    ext.close()
+    with pytest.raises(ConfigError, match="needs a folder"):
+        CcdaExtractor.from_text("ccda:")
+    assert CcdaExtractor.from_text("ccda:export") == {"path": "export"}
