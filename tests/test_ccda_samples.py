@@ -278,3 +278,36 @@ def test_the_profile_of_the_documents_shows_no_date_of_care_no_identifier_no_fil
     assert [t for t in times if f'"{t}"' in shown] == []
     assert "111-00-2330" not in shown
     assert not [p.name for p in oracle.sample_files(SAMPLES) if p.name in shown]
+
+
+@needs_samples
+def test_the_commands_docs_ccda_starts_with_run_as_written(tmp_path: Path) -> None:
+    """The first block of docs/ccda.md, run by bash with `exported-documents` holding three
+    real documents and `/path/to/export.zip` a zip of them: every command exits 0 and the run
+    balances (a new user found the first version of the block did not run)."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import zipfile
+
+    doc = (REPO / "docs" / "ccda.md").read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(.*?)```", doc, re.S).group(1)
+    assert block.startswith("emr-migrate init")
+    folder = tmp_path / "exported-documents"
+    folder.mkdir()
+    names = [PER_VENDOR["cerner"], PER_VENDOR["nist"], PER_VENDOR["emerge"]]
+    with zipfile.ZipFile(tmp_path / "export.zip", "w") as zf:
+        for name in names:
+            shutil.copy(SAMPLES / name, folder)
+            zf.write(SAMPLES / name, Path(name).name)
+    script = "set -e\n" + block.replace("/path/to/export.zip", str(tmp_path / "export.zip"))
+    env = {**os.environ, "NO_COLOR": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    run = orjson.loads((tmp_path / "out" / "run.json").read_bytes())
+    assert run["status"] == "ok"
+    assert run["source_report"]["documents"]["parsed"] == 3
+    assert all(t["balanced"] and t["complete"] for t in run["tables"])
