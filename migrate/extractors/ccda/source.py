@@ -53,8 +53,11 @@ class DocumentSource:
             raise ExtractError(f"the C-CDA source {self.root} does not exist")
         self.is_zip = self.root.is_file()
         if self.is_zip and not zipfile.is_zipfile(self.root):
-            raise ExtractError(f"the C-CDA source {self.root} is neither a folder nor a zip "
-                               "file")
+            damaged = self.root.suffix.lower() == ".zip"  # named a zip: damaged or cut short
+            raise ExtractError(
+                f"the C-CDA source {self.root} is " + (
+                    "a damaged or truncated zip file (its directory cannot be read): copy it "
+                    "again" if damaged else "neither a folder nor a zip file"))
         self._zip: zipfile.ZipFile | None = None
 
     def files(self) -> Iterator[SourceFile]:

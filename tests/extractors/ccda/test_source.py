@@ -77,9 +77,9 @@ def test_a_file_over_the_bound_is_refused(tmp_path: Path) -> None:
 def test_a_missing_source_or_a_file_that_is_not_a_zip_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ExtractError, match="does not exist"):
         DocumentSource(tmp_path / "nope", MB)
-    (tmp_path / "x.zip").write_bytes(b"not a zip")
+    (tmp_path / "x.dat").write_bytes(b"not a zip")
     with pytest.raises(ExtractError, match="neither a folder nor a zip"):
-        DocumentSource(tmp_path / "x.zip", MB)
+        DocumentSource(tmp_path / "x.dat", MB)
 
 
 def make_zip(path: Path, members: dict[str, bytes]) -> Path:
@@ -136,3 +136,17 @@ def test_a_member_larger_than_it_declares_is_refused_not_truncated(tmp_path: Pat
     source = DocumentSource(path, MB)
     [item] = source.files()
     assert kind(source, item) == "damaged-zip-member"
+
+
+def test_a_truncated_zip_is_named_a_damaged_zip(tmp_path: Path) -> None:
+    """A zip cut short in transfer has no readable directory: the message says so, not
+    'neither a folder nor a zip file' (a new user's finding)."""
+    import io
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.xml", b"<ClinicalDocument/>" * 100)
+    cut = tmp_path / "export.zip"
+    cut.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(ExtractError, match="damaged or truncated zip"):
+        DocumentSource(cut, MB)
