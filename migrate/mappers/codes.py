@@ -10,6 +10,7 @@ from migrate.mappers.transform_base import (
     TRANSFORMS,
     column_of,
     gives_object,
+    option_choice,
     option_value,
     options,
 )
@@ -54,9 +55,7 @@ def t_translate(c: Compiler, arg: Any, where: str, line: int) -> Fn:
         return Const(None)
     lookup = _lookup(c, o, where, line)
     src, col = option_value(c, o, "from", where, line), column_of(o["from"])
-    shape = o.get("as", "coding")
-    if shape not in _AS:
-        c.problem(line, f"{where}.as", f"must be one of {', '.join(_AS)}")
+    shape = option_choice(c, o, "as", _AS, where, line)
     system = option_value(c, o, "system", where, line) if "system" in o else \
         Const(getattr(lookup, "source_system", None))
     display = option_value(c, o, "display", where, line) if "display" in o else Const(None)

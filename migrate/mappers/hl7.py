@@ -14,7 +14,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from migrate.mappers.compiler import Const, RowError, Scope
-from migrate.mappers.transform_base import TRANSFORMS, column_of, option_value, options
+from migrate.mappers.transform_base import (
+    TRANSFORMS,
+    column_of,
+    option_choice,
+    option_value,
+    options,
+)
 
 if TYPE_CHECKING:
     from migrate.mappers.compiler import Compiler, Fn
@@ -78,8 +84,8 @@ def t_hl7_datetime(c: Compiler, arg: Any, where: str, line: int) -> Fn:
     if o is None:
         return Const(None)
     val, col = option_value(c, o, "value", where, line), column_of(o["value"])
-    as_date = _choice(c, o, "as", _AS, where, line) == "date"
-    drop = _choice(c, o, "on_invalid", _ON_INVALID, where, line) == "drop"
+    as_date = option_choice(c, o, "as", _AS, where, line) == "date"
+    drop = option_choice(c, o, "on_invalid", _ON_INVALID, where, line) == "drop"
     tz = c.context.zone(o["tz"], c, where, line) if "tz" in o else None
 
     def run(s: Scope) -> str | None:
@@ -97,14 +103,6 @@ def t_hl7_datetime(c: Compiler, arg: Any, where: str, line: int) -> Fn:
             return None
 
     return run
-
-
-def _choice(c: Compiler, o: dict[str, Any], key: str, allowed: tuple[str, ...], where: str,
-            line: int) -> str:
-    value = o.get(key, allowed[0])
-    if value not in allowed:
-        c.problem(line, f"{where}.{key}", f"must be one of {', '.join(allowed)}")
-    return str(value)
 
 
 @TRANSFORMS.register("code_system")

@@ -90,6 +90,16 @@ def option_value(c: Compiler, o: dict[str, Any], key: str, where: str, line: int
     return c.value(o[key], f"{where}.{key}", getattr(o, "key_lines", {}).get(key, line))
 
 
+def option_choice(c: Compiler, o: dict[str, Any], key: str, allowed: tuple[str, ...],
+                  where: str, line: int) -> str:
+    """Option ``key`` of a transform, one of ``allowed`` (default: the first); another value
+    is a problem of the pack naming the choices."""
+    value = o.get(key, allowed[0])
+    if value not in allowed:
+        c.problem(line, f"{where}.{key}", f"must be one of {', '.join(allowed)}")
+    return str(value)
+
+
 def is_transform(node: dict[str, Any], model: str | None = None) -> bool:
     """True when ``node`` (one key, besides ``$when``) calls a transform: its key is a
     registered transform and not an element of ``model``, the FHIR type expected here."""
