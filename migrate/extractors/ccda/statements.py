@@ -36,12 +36,12 @@ class DocumentRead:
     """The rows of one document and the account of its entries."""
 
     rows: list[Row]
-    entries_found: int
-    entries_read: int
-    entries_no_information: int
-    entries_failed: list[tuple[str, int | None, str]]
-    unread: Counter[str]
-    narrative_only: Counter[str]
+    entries_found: int = 0
+    entries_read: int = 0
+    entries_no_information: int = 0
+    entries_failed: list[tuple[str, int | None, str]] = field(default_factory=list)
+    unread: Counter[str] = field(default_factory=Counter)
+    narrative_only: Counter[str] = field(default_factory=Counter)
     # Statements nested in read entries that no reader takes (not part of the invariant,
     # which is about top-level entries): template root or "(no template) <tag>" -> count.
     nested_unread: Counter[str] = field(default_factory=Counter)

@@ -2,7 +2,8 @@
 documents for it: the extractor's plumbing is tested on its own, with results shaped as the
 design's ``DocumentRead`` (rows, entry counts, entries failed, unread templates).
 
-The fake reads: the header's ``effectiveTime``, the patient's id and family name, and every
+It returns the reader's own ``DocumentRead`` and ``Row``. The fake reads: the header's
+``effectiveTime``, the patient's id and family name, and every
 ``<entry>``: an ``observation`` gives a ``problems`` row keyed by its id extension, an
 ``act bad="..."`` is an entry that failed, anything else is unread (counted by its
 ``template`` attribute). ``<ClinicalDocument lie="N">`` reports N entries more than exist.
@@ -10,32 +11,12 @@ The fake reads: the header's ``effectiveTime``, the patient's id and family name
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 from migrate.extractors.ccda.keys import key
+from migrate.extractors.ccda.statements import DocumentRead, Row
 
 V3 = "urn:hl7-org:v3"
-
-
-@dataclass
-class Row:
-    table: str
-    key: str
-    values: dict[str, str | None]
-    line: int | None
-
-
-@dataclass
-class DocumentRead:
-    rows: list[Row]
-    entries_found: int = 0
-    entries_read: int = 0
-    entries_no_information: int = 0
-    entries_failed: list[tuple[str, int | None, str]] = field(default_factory=list)
-    unread: Counter[str] = field(default_factory=Counter)
-    narrative_only: Counter[str] = field(default_factory=Counter)
 
 
 def document(patient: str = "p1", family: str = "Doe", effective: str = "20200101",
